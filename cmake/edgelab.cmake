@@ -1,0 +1,18 @@
+# Helpers shared by every folder.
+
+# edgelab_test(NAME SOURCES... LIBS ...): one GoogleTest executable, its tests
+# registered with CTest one by one. Tests find the built programs through
+# EDGELAB_BIN_DIR and the source tree through EDGELAB_SOURCE_DIR.
+include(GoogleTest)
+function(edgelab_test name)
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    EDGELAB_BIN_DIR="${PROJECT_BINARY_DIR}/bin"
+    EDGELAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT 300)
+endfunction()
+
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)

@@ -1,0 +1,165 @@
+// The lab description: one JSON file, parsed and validated once into an
+// immutable Lab. Every error names the JSON path and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace edgelab::provision {
+
+// A URL as WAP takes it: scheme, host, port (explicit or the scheme's), path.
+struct Url {
+    std::string scheme;  // "https" or "http"
+    std::string host;    // lower case
+    std::uint16_t port = 443;
+    std::string path = "/";
+
+    std::string hostPort() const;  // "host:port"
+    std::string str() const;       // canonical, port omitted when default
+    static std::optional<Url> parse(std::string_view text);
+};
+
+enum class KeyType { EcdsaP256, Rsa2048 };
+enum class PreAuthentication { PassThrough, ADFS, ClientCertificate };
+enum class BackendRole { LyncFrontEnd, Owas };
+enum class HostCache { None, ReadOnly, ReadWrite };
+
+std::string to_string(KeyType);
+std::string to_string(PreAuthentication);
+std::string to_string(BackendRole);
+std::string to_string(HostCache);
+
+// Host name prefixes of the public namespaces (S1); FQDNs are prefix.domain.
+struct PublicNames {
+    std::string webServices;   // lyncws.DOMAIN
+    std::string meet;          // meet.DOMAIN
+    std::string dialin;        // dialin.DOMAIN
+    std::string lyncdiscover;  // lyncdiscover.DOMAIN
+    std::string owas;          // owas.DOMAIN
+
+    // All five, in that order.
+    std::vector<std::string> all() const;
+};
+
+struct CertificateSpec {
+    std::string subject;            // CN; default the web services FQDN
+    std::vector<std::string> san;   // default every public name
+    KeyType keyType = KeyType::EcdsaP256;
+    int validityDays = 365;
+    bool sendChain = true;          // the proxy sends the issuing CA with its leaf
+    std::optional<std::filesystem::path> pemCert;  // an existing certificate instead
+    std::optional<std::filesystem::path> pemKey;
+};
+
+struct Backend {
+    std::string name;               // short id, e.g. "fe1"
+    BackendRole role;
+    std::string host;               // the server's own FQDN, e.g. lyncfe1.DOMAIN
+    std::uint16_t port;             // lync-frontend default 4443, owas 443
+    bool publicNamesInCertificate = true;  // S4
+    std::vector<std::string> serves;       // public FQDNs the internal view maps here
+    std::optional<std::string> internalUrl;  // OWAS farm InternalURL
+    int eventChannelHoldSec = 180;          // UCWA event channel hold (lync-frontend)
+};
+
+struct Application {
+    std::string name;
+    Url externalUrl;
+    Url backendServerUrl;
+    PreAuthentication externalPreAuthentication = PreAuthentication::ADFS;  // WAP's default
+    std::string externalCertificateThumbprint;  // "" = the lab's proxy certificate
+    bool backendServerCertificateValidation = true;
+    bool disableTranslateUrlInRequestHeaders = false;
+    bool disableTranslateUrlInResponseHeaders = false;
+    int inactiveTransactionsTimeoutSec = 300;
+};
+
+// The IP:port ("default") binding, set after deployment as the seed's
+// Set-DefaultCertificate script does.
+struct DefaultBinding {
+    std::string ipport = "0.0.0.0:443";
+    std::optional<std::string> matchHost;  // copy hash and appid from this host's binding
+};
+
+struct ClientProfile {
+    std::string name;        // browser, lync-mobile, activesync, or a custom name
+    bool sendsSni = true;
+    std::string minTls = "1.2";  // "1.0", "1.1", "1.2", "1.3"
+    std::string maxTls = "1.3";
+    std::vector<std::string> names;  // public FQDNs this client connects to
+};
+
+struct Platform {
+    std::string name = "generic";  // e.g. azure, hyper-v, generic
+    int nics = 2;
+    std::vector<std::string> roles;  // e.g. frontend, edge, proxy, owas
+};
+
+struct Database {
+    std::string name;
+    double dataGB = 4;
+    double logGB = 4;
+};
+
+struct DataDisk {
+    double sizeGB = 10;
+    HostCache hostCache = HostCache::None;
+    std::string path = "F:\\CsData";
+    std::vector<Database> databases;  // default rtcxds 4 + 4
+    int installerTimeoutSec = 600;    // the seed's installer gave up after 10 minutes
+};
+
+struct Expectations {
+    std::vector<std::string> fail;  // check id globs expected to fail; others must pass
+    std::string note;               // what the lab demonstrates
+};
+
+struct Lab {
+    std::string name;
+    std::string description;
+    std::string domain;
+    PublicNames names;  // FQDNs, already joined with the domain
+    CertificateSpec certificate;
+    std::vector<Backend> backends;
+    std::vector<Application> applications;
+    std::optional<DefaultBinding> defaultBinding;
+    std::vector<ClientProfile> clients;
+    Platform platform;
+    std::optional<DataDisk> dataDisk;
+    Expectations expect;
+    std::filesystem::path sourceFile;
+
+    const Backend* backendFor(std::string_view host) const;  // by host or a served name
+};
+
+// One problem in a lab file: the JSON pointer it concerns and what is wrong.
+struct LabError {
+    std::string path;     // "/applications/2/backendServerUrl"
+    std::string message;  // "expected an https URL, got \"lyncws:4443\""
+    std::string str() const { return path + ": " + message; }
+};
+
+class LabParseError : public std::runtime_error {
+public:
+    LabParseError(std::string file, std::vector<LabError> errors);
+    const std::vector<LabError>& errors() const { return errors_; }
+    const std::string& file() const { return file_; }
+
+private:
+    std::string file_;
+    std::vector<LabError> errors_;
+};
+
+// Parses a lab. Collects every error it finds and throws LabParseError with
+// all of them (JSON syntax errors carry line and column).
+Lab parseLab(const nlohmann::json& doc, const std::string& file = "<lab>");
+Lab parseLabText(std::string_view text, const std::string& file = "<lab>");
+Lab loadLab(const std::filesystem::path& file);
+
+}  // namespace edgelab::provision

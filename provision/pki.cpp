@@ -1,0 +1,1 @@
+#include "provision/pki.hpp"

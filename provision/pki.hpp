@@ -1,0 +1,67 @@
+// The lab PKI, as an enterprise CA has it: a root CA, an issuing
+// (intermediate) CA, and the server certificates the lab asks for.
+//
+// Certificates live in a certificate store folder, each named by its SHA-1
+// thumbprint as Windows shows it (40 upper-case hex digits):
+//   STORE/<THUMBPRINT>.pem   the certificate, then its chain up to (not
+//                            including) the root, unless the lab says the
+//                            server sends its leaf alone
+//   STORE/<THUMBPRINT>.key   its private key, mode 0600
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provision/lab.hpp"
+
+namespace edgelab::provision {
+
+namespace fs = std::filesystem;
+
+struct CertificateRequest {
+    std::string subjectCn;
+    std::vector<std::string> dnsNames;  // subjectAltName dNSName entries
+    KeyType keyType = KeyType::EcdsaP256;
+    int validityDays = 365;
+    bool includeChain = true;  // store the issuing CA after the leaf
+};
+
+struct StoredCertificate {
+    std::string thumbprint;  // 40 upper-case hex digits
+    fs::path certFile;       // STORE/<thumbprint>.pem
+    fs::path keyFile;        // STORE/<thumbprint>.key
+    std::vector<std::string> dnsNames;
+    std::chrono::system_clock::time_point notAfter;
+};
+
+struct LabPki {
+    fs::path dir;          // WORK/pki
+    fs::path storeDir;     // WORK/pki/store
+    fs::path rootCert;     // the lab root (the CA bundle clients and the proxy trust)
+    fs::path issuingCert;  // the issuing CA
+    StoredCertificate proxy;
+    std::map<std::string, StoredCertificate> backends;  // by Backend::name
+};
+
+// Creates (or re-uses, when still valid and matching the lab) the lab's root
+// and issuing CA, the proxy certificate and one certificate per backend.
+// A backend whose publicNamesInCertificate is false gets its own host name
+// only (S4). Throws std::runtime_error naming the file or OpenSSL's reason.
+LabPki provisionPki(const Lab& lab, const fs::path& workDir);
+
+// The SHA-1 thumbprint of a PEM certificate file's first certificate.
+std::string thumbprintOfPemFile(const fs::path& pem);
+
+// Adds an existing certificate and key (PEM) to a store; returns its entry.
+StoredCertificate importToStore(const fs::path& storeDir, const fs::path& certPem,
+                                const fs::path& keyPem);
+
+// The store entry for a thumbprint (any case), if present.
+std::optional<StoredCertificate> findInStore(const fs::path& storeDir,
+                                             std::string_view thumbprint);
+
+}  // namespace edgelab::provision

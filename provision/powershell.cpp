@@ -1,0 +1,1 @@
+#include "provision/powershell.hpp"
