@@ -1,1 +1,702 @@
 #include "provision/lab.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "provision/atomic_file.hpp"
+
+namespace edgelab::provision {
+
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------- Url
+
+std::string Url::hostPort() const { return host + ":" + std::to_string(port); }
+
+std::string Url::str() const {
+    std::string s = scheme + "://" + host;
+    const bool defaultPort = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
+    if (!defaultPort) s += ":" + std::to_string(port);
+    return s + path;
+}
+
+std::optional<Url> Url::parse(std::string_view text) {
+    Url u;
+    const auto sep = text.find("://");
+    if (sep == std::string_view::npos) return std::nullopt;
+    u.scheme = std::string(text.substr(0, sep));
+    std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(), ::tolower);
+    if (u.scheme != "https" && u.scheme != "http") return std::nullopt;
+    u.port = u.scheme == "https" ? 443 : 80;
+    std::string_view rest = text.substr(sep + 3);
+    const auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+    const auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+        const std::string_view portText = authority.substr(colon + 1);
+        if (portText.empty() || portText.size() > 5 ||
+            !std::all_of(portText.begin(), portText.end(), ::isdigit))
+            return std::nullopt;
+        const int port = std::stoi(std::string(portText));
+        if (port < 1 || port > 65535) return std::nullopt;
+        u.port = static_cast<std::uint16_t>(port);
+        authority = authority.substr(0, colon);
+    }
+    if (authority.empty()) return std::nullopt;
+    for (char c : authority)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '*'))
+            return std::nullopt;
+    u.host = std::string(authority);
+    std::transform(u.host.begin(), u.host.end(), u.host.begin(), ::tolower);
+    return u;
+}
+
+// ---------------------------------------------------------------- enums
+
+std::string to_string(KeyType k) { return k == KeyType::EcdsaP256 ? "ecdsa-p256" : "rsa-2048"; }
+
+std::string to_string(PreAuthentication p) {
+    switch (p) {
+        case PreAuthentication::PassThrough: return "PassThrough";
+        case PreAuthentication::ADFS: return "ADFS";
+        case PreAuthentication::ClientCertificate: return "ClientCertificate";
+    }
+    return "?";
+}
+
+std::string to_string(BackendRole r) { return r == BackendRole::Owas ? "owas" : "lync-frontend"; }
+
+std::string to_string(HostCache c) {
+    switch (c) {
+        case HostCache::None: return "None";
+        case HostCache::ReadOnly: return "ReadOnly";
+        case HostCache::ReadWrite: return "ReadWrite";
+    }
+    return "?";
+}
+
+std::vector<std::string> PublicNames::all() const {
+    return {webServices, meet, dialin, lyncdiscover, owas};
+}
+
+const Backend* Lab::backendFor(std::string_view host) const {
+    for (const auto& b : backends) {
+        if (b.host == host) return &b;
+        if (std::find(b.serves.begin(), b.serves.end(), host) != b.serves.end()) return &b;
+    }
+    return nullptr;
+}
+
+LabParseError::LabParseError(std::string file, std::vector<LabError> errors)
+    : std::runtime_error([&] {
+          std::string text = file + ": " + std::to_string(errors.size()) +
+                             (errors.size() == 1 ? " error" : " errors");
+          for (const auto& e : errors) text += "\n  " + e.str();
+          return text;
+      }()),
+      file_(std::move(file)),
+      errors_(std::move(errors)) {}
+
+// ---------------------------------------------------------------- reader
+
+namespace {
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            const bool same = std::tolower(a[i - 1]) == std::tolower(b[j - 1]);
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string describe(const json& v) {
+    std::string d = v.dump();
+    if (d.size() > 60) d = d.substr(0, 57) + "...";
+    switch (v.type()) {
+        case json::value_t::string: return d;
+        case json::value_t::object: return "an object";
+        case json::value_t::array: return "an array";
+        case json::value_t::null: return "null";
+        default: return d;
+    }
+}
+
+// Walks one JSON object, remembering which keys were read, so that what is
+// left over is reported as unknown (with the nearest known key as the likely
+// intended one).
+class ObjectReader {
+public:
+    ObjectReader(const json& obj, std::string path, std::vector<LabError>& errors)
+        : obj_(obj), path_(std::move(path)), errors_(errors) {}
+
+    std::string at(std::string_view key) const { return path_ + "/" + std::string(key); }
+    const std::string& path() const { return path_; }
+    void error(std::string_view key, std::string message) const {
+        errors_.push_back({at(key), std::move(message)});
+    }
+
+    const json* get(std::string_view key) {
+        known_.emplace(key);
+        auto it = obj_.find(std::string(key));
+        return it == obj_.end() ? nullptr : &*it;
+    }
+
+    std::optional<std::string> string(std::string_view key, bool required = false) {
+        const json* v = get(key);
+        if (!v) {
+            if (required) error(key, "required, expected a string");
+            return std::nullopt;
+        }
+        if (!v->is_string()) {
+            error(key, "expected a string, got " + describe(*v));
+            return std::nullopt;
+        }
+        return v->get<std::string>();
+    }
+
+    std::optional<bool> boolean(std::string_view key) {
+        const json* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_boolean()) {
+            error(key, "expected true or false, got " + describe(*v));
+            return std::nullopt;
+        }
+        return v->get<bool>();
+    }
+
+    std::optional<double> number(std::string_view key, double min, double max) {
+        const json* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_number()) {
+            error(key, "expected a number, got " + describe(*v));
+            return std::nullopt;
+        }
+        const double d = v->get<double>();
+        if (d < min || d > max) {
+            std::ostringstream m;
+            m << "expected a number from " << min << " to " << max << ", got " << v->dump();
+            error(key, m.str());
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    std::optional<int> integer(std::string_view key, int min, int max) {
+        const json* v = get(key);
+        if (!v) return std::nullopt;
+        if (!v->is_number_integer()) {
+            error(key, "expected a whole number, got " + describe(*v));
+            return std::nullopt;
+        }
+        const auto i = v->get<long long>();
+        if (i < min || i > max) {
+            error(key, "expected a whole number from " + std::to_string(min) + " to " +
+                           std::to_string(max) + ", got " + std::to_string(i));
+            return std::nullopt;
+        }
+        return static_cast<int>(i);
+    }
+
+    template <typename E>
+    std::optional<E> choice(std::string_view key,
+                            std::initializer_list<std::pair<const char*, E>> options) {
+        auto s = string(key);
+        if (!s) return std::nullopt;
+        for (const auto& [name, value] : options)
+            if (*s == name) return value;
+        std::string names;
+        for (const auto& o : options) names += std::string(names.empty() ? "" : ", ") + o.first;
+        for (const auto& [name, value] : options)
+            if (editDistance(*s, name) <= 1 + std::string_view(name).size() / 4) {
+                error(key, "expected one of " + names + ", got \"" + *s + "\" (did you mean \"" +
+                               name + "\"?)");
+                return std::nullopt;
+            }
+        error(key, "expected one of " + names + ", got \"" + *s + "\"");
+        return std::nullopt;
+    }
+
+    std::vector<std::string> strings(std::string_view key) {
+        std::vector<std::string> out;
+        const json* v = get(key);
+        if (!v) return out;
+        if (!v->is_array()) {
+            error(key, "expected an array of strings, got " + describe(*v));
+            return out;
+        }
+        for (std::size_t i = 0; i < v->size(); ++i) {
+            if (!(*v)[i].is_string())
+                errors_.push_back({at(key) + "/" + std::to_string(i),
+                                   "expected a string, got " + describe((*v)[i])});
+            else
+                out.push_back((*v)[i].get<std::string>());
+        }
+        return out;
+    }
+
+    // Reports every key that no one asked for.
+    void finish() {
+        for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+            if (known_.count(it.key())) continue;
+            std::string best;
+            std::size_t bestDistance = 3;
+            for (const auto& k : known_) {
+                const auto d = editDistance(it.key(), k);
+                if (d < bestDistance || (d == bestDistance && best.empty() && d <= 2)) {
+                    if (d <= std::max<std::size_t>(2, k.size() / 4)) {
+                        best = k;
+                        bestDistance = d;
+                    }
+                }
+            }
+            std::string m = "unknown key";
+            if (!best.empty()) m += " (did you mean \"" + best + "\"?)";
+            errors_.push_back({at(it.key()), m});
+        }
+    }
+
+private:
+    const json& obj_;
+    std::string path_;
+    std::vector<LabError>& errors_;
+    std::set<std::string, std::less<>> known_;
+};
+
+bool isObject(const json* v, const std::string& path, std::vector<LabError>& errors) {
+    if (v && !v->is_object()) {
+        errors.push_back({path, "expected an object, got " + describe(*v)});
+        return false;
+    }
+    return v != nullptr;
+}
+
+bool validHostName(std::string_view h) {
+    if (h.empty() || h.size() > 253 || h.front() == '.' || h.back() == '.') return false;
+    std::size_t label = 0;
+    for (char c : h) {
+        if (c == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '*')) return false;
+        if (++label > 63) return false;
+    }
+    return true;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+    return s;
+}
+
+std::optional<Url> readUrl(ObjectReader& r, std::string_view key, bool required) {
+    auto s = r.string(key, required);
+    if (!s) return std::nullopt;
+    auto u = Url::parse(*s);
+    if (!u || u->scheme != "https") {
+        r.error(key, "expected an https URL, got \"" + *s + "\"");
+        return std::nullopt;
+    }
+    return u;
+}
+
+// An IPv4 address (or 0.0.0.0) and a port: "0.0.0.0:443".
+bool validIpPort(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    std::string_view ip = s.substr(0, colon), port = s.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
+        return false;
+    const int p = std::stoi(std::string(port));
+    if (p < 1 || p > 65535) return false;
+    int parts = 0;
+    std::size_t start = 0;
+    while (start <= ip.size()) {
+        const auto dot = ip.find('.', start);
+        std::string_view part = ip.substr(start, dot == std::string_view::npos ? ip.npos : dot - start);
+        if (part.empty() || part.size() > 3 || !std::all_of(part.begin(), part.end(), ::isdigit) ||
+            std::stoi(std::string(part)) > 255)
+            return false;
+        ++parts;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return parts == 4;
+}
+
+ClientProfile defaultProfile(const std::string& name, const PublicNames& n) {
+    ClientProfile p;
+    p.name = name;
+    if (name == "lync-mobile") {
+        // Lync 2013 mobile clients send no SNI (the seed's capture) and talk
+        // to lyncdiscover and the external web services.
+        p.sendsSni = false;
+        p.names = {n.lyncdiscover, n.webServices};
+    } else if (name == "activesync") {
+        p.sendsSni = false;
+        p.minTls = "1.0";
+        p.names = {n.webServices};
+    } else {
+        p.names = n.all();
+    }
+    return p;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- parser
+
+Lab parseLab(const json& doc, const std::string& file) {
+    std::vector<LabError> errors;
+    Lab lab;
+    if (!doc.is_object()) throw LabParseError(file, {{"", "expected a JSON object, got " + describe(doc)}});
+    ObjectReader root(doc, "", errors);
+
+    lab.name = root.string("name", true).value_or("");
+    if (!lab.name.empty() &&
+        !std::all_of(lab.name.begin(), lab.name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        }))
+        root.error("name", "expected letters, digits, '-', '_' or '.' (it names the work folder), got \"" +
+                               lab.name + "\"");
+    lab.description = root.string("description").value_or("");
+    lab.domain = lower(root.string("domain", true).value_or(""));
+    if (!lab.domain.empty() && !validHostName(lab.domain))
+        root.error("domain", "expected a DNS domain such as \"contoso.example\", got \"" + lab.domain + "\"");
+
+    // Public names: prefixes joined with the domain, or full names (with a dot).
+    {
+        PublicNames prefixes{"lyncws", "meet", "dialin", "lyncdiscover", "owas"};
+        const json* v = root.get("names");
+        if (isObject(v, "/names", errors)) {
+            ObjectReader r(*v, "/names", errors);
+            prefixes.webServices = r.string("webServices").value_or(prefixes.webServices);
+            prefixes.meet = r.string("meet").value_or(prefixes.meet);
+            prefixes.dialin = r.string("dialin").value_or(prefixes.dialin);
+            prefixes.lyncdiscover = r.string("lyncdiscover").value_or(prefixes.lyncdiscover);
+            prefixes.owas = r.string("owas").value_or(prefixes.owas);
+            r.finish();
+        }
+        auto join = [&](const std::string& p, const char* key) {
+            std::string fqdn = lower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
+            if (!validHostName(fqdn))
+                errors.push_back({std::string("/names/") + key, "expected a host name, got \"" + p + "\""});
+            return fqdn;
+        };
+        lab.names.webServices = join(prefixes.webServices, "webServices");
+        lab.names.meet = join(prefixes.meet, "meet");
+        lab.names.dialin = join(prefixes.dialin, "dialin");
+        lab.names.lyncdiscover = join(prefixes.lyncdiscover, "lyncdiscover");
+        lab.names.owas = join(prefixes.owas, "owas");
+    }
+
+    // Certificate.
+    {
+        auto& c = lab.certificate;
+        c.subject = lab.names.webServices;
+        c.san = lab.names.all();
+        const json* v = root.get("certificate");
+        if (isObject(v, "/certificate", errors)) {
+            ObjectReader r(*v, "/certificate", errors);
+            c.subject = lower(r.string("subject").value_or(c.subject));
+            if (r.get("san")) {
+                c.san.clear();
+                for (auto& s : r.strings("san")) c.san.push_back(lower(s));
+                if (c.san.empty()) r.error("san", "expected at least one name");
+            }
+            c.keyType = r.choice<KeyType>("keyType", {{"ecdsa-p256", KeyType::EcdsaP256},
+                                                      {"rsa-2048", KeyType::Rsa2048}})
+                            .value_or(c.keyType);
+            c.validityDays = r.integer("validityDays", 1, 3650).value_or(c.validityDays);
+            c.sendChain = r.boolean("sendChain").value_or(c.sendChain);
+            if (auto p = r.string("pemCert")) c.pemCert = std::filesystem::path(*p);
+            if (auto p = r.string("pemKey")) c.pemKey = std::filesystem::path(*p);
+            if (c.pemCert.has_value() != c.pemKey.has_value())
+                r.error(c.pemCert ? "pemKey" : "pemCert", "pemCert and pemKey go together");
+            r.finish();
+        }
+        for (std::size_t i = 0; i < c.san.size(); ++i)
+            if (!validHostName(c.san[i]))
+                errors.push_back({"/certificate/san/" + std::to_string(i),
+                                  "expected a DNS name, got \"" + c.san[i] + "\""});
+        if (c.subject.find('*') != std::string::npos)
+            errors.push_back({"/certificate/subject",
+                              "a wildcard is allowed in the SAN only, never as the subject, got \"" +
+                                  c.subject + "\""});
+    }
+
+    // Backends.
+    if (const json* v = root.get("backends")) {
+        if (!v->is_array()) {
+            root.error("backends", "expected an array of backends, got " + describe(*v));
+        } else {
+            std::set<std::string> names;
+            for (std::size_t i = 0; i < v->size(); ++i) {
+                const std::string path = "/backends/" + std::to_string(i);
+                if (!isObject(&(*v)[i], path, errors)) continue;
+                ObjectReader r((*v)[i], path, errors);
+                Backend b;
+                b.name = r.string("name", true).value_or("");
+                if (!b.name.empty() && !names.insert(b.name).second)
+                    r.error("name", "another backend is already named \"" + b.name + "\"");
+                auto role = r.choice<BackendRole>(
+                    "role", {{"lync-frontend", BackendRole::LyncFrontEnd}, {"owas", BackendRole::Owas}});
+                if (!role && !r.get("role")) r.error("role", "required, expected lync-frontend or owas");
+                b.role = role.value_or(BackendRole::LyncFrontEnd);
+                b.host = lower(r.string("host", true).value_or(""));
+                if (!b.host.empty() && !validHostName(b.host))
+                    r.error("host", "expected a host name, got \"" + b.host + "\"");
+                b.port = static_cast<std::uint16_t>(
+                    r.integer("port", 1, 65535).value_or(b.role == BackendRole::Owas ? 443 : 4443));
+                b.publicNamesInCertificate =
+                    r.boolean("publicNamesInCertificate").value_or(true);
+                if (r.get("serves")) {
+                    for (auto& s : r.strings("serves")) b.serves.push_back(lower(s));
+                } else if (b.role == BackendRole::Owas) {
+                    b.serves = {lab.names.owas};
+                } else {
+                    b.serves = {lab.names.webServices, lab.names.meet, lab.names.dialin,
+                                lab.names.lyncdiscover};
+                }
+                if (auto u = r.string("internalUrl")) {
+                    if (!Url::parse(*u))
+                        r.error("internalUrl", "expected a URL, got \"" + *u + "\"");
+                    b.internalUrl = *u;
+                }
+                b.eventChannelHoldSec = r.integer("eventChannelHoldSec", 1, 1800).value_or(180);
+                r.finish();
+                lab.backends.push_back(std::move(b));
+            }
+        }
+    } else {
+        root.error("backends", "required, expected an array of backends");
+    }
+
+    // Applications (WAP publishing rules).
+    if (const json* v = root.get("applications")) {
+        if (!v->is_array()) {
+            root.error("applications", "expected an array of applications, got " + describe(*v));
+        } else {
+            for (std::size_t i = 0; i < v->size(); ++i) {
+                const std::string path = "/applications/" + std::to_string(i);
+                if (!isObject(&(*v)[i], path, errors)) continue;
+                ObjectReader r((*v)[i], path, errors);
+                Application a;
+                a.name = r.string("name", true).value_or("");
+                auto ext = readUrl(r, "externalUrl", true);
+                auto back = readUrl(r, "backendServerUrl", true);
+                if (ext) a.externalUrl = *ext;
+                if (back) a.backendServerUrl = *back;
+                a.externalPreAuthentication =
+                    r.choice<PreAuthentication>("externalPreAuthentication",
+                                                {{"PassThrough", PreAuthentication::PassThrough},
+                                                 {"ADFS", PreAuthentication::ADFS},
+                                                 {"ClientCertificate",
+                                                  PreAuthentication::ClientCertificate}})
+                        .value_or(PreAuthentication::ADFS);
+                a.externalCertificateThumbprint = r.string("externalCertificateThumbprint").value_or("");
+                if (!a.externalCertificateThumbprint.empty() &&
+                    a.externalCertificateThumbprint != "lab" &&
+                    (a.externalCertificateThumbprint.size() != 40 ||
+                     !std::all_of(a.externalCertificateThumbprint.begin(),
+                                  a.externalCertificateThumbprint.end(), ::isxdigit)))
+                    r.error("externalCertificateThumbprint",
+                            "expected 40 hex digits or \"lab\" (the lab's proxy certificate), got \"" +
+                                a.externalCertificateThumbprint + "\"");
+                if (a.externalCertificateThumbprint == "lab") a.externalCertificateThumbprint.clear();
+                a.backendServerCertificateValidation =
+                    r.boolean("backendServerCertificateValidation").value_or(true);
+                a.disableTranslateUrlInRequestHeaders =
+                    r.boolean("disableTranslateUrlInRequestHeaders").value_or(false);
+                a.disableTranslateUrlInResponseHeaders =
+                    r.boolean("disableTranslateUrlInResponseHeaders").value_or(false);
+                a.inactiveTransactionsTimeoutSec =
+                    r.integer("inactiveTransactionsTimeoutSec", 1, 86400).value_or(300);
+                r.finish();
+                if (back && !lab.backends.empty() && !lab.backendFor(back->host))
+                    errors.push_back({path + "/backendServerUrl",
+                                      "no backend serves \"" + back->host +
+                                          "\" (add it to a backend's host or serves)"});
+                lab.applications.push_back(std::move(a));
+            }
+        }
+    } else {
+        root.error("applications", "required, expected an array of WAP applications");
+    }
+
+    // Default binding.
+    if (const json* v = root.get("defaultBinding"); v && !v->is_null()) {
+        if (isObject(v, "/defaultBinding", errors)) {
+            ObjectReader r(*v, "/defaultBinding", errors);
+            DefaultBinding d;
+            d.ipport = r.string("ipport").value_or(d.ipport);
+            if (!validIpPort(d.ipport))
+                r.error("ipport", "expected an IPv4 address and port such as \"0.0.0.0:443\", got \"" +
+                                      d.ipport + "\"");
+            if (auto m = r.string("matchHost")) d.matchHost = lower(*m);
+            r.finish();
+            lab.defaultBinding = d;
+        }
+    }
+
+    // Client profiles.
+    if (const json* v = root.get("clients")) {
+        if (!v->is_array()) {
+            root.error("clients", "expected an array of client profiles, got " + describe(*v));
+        } else {
+            for (std::size_t i = 0; i < v->size(); ++i) {
+                const std::string path = "/clients/" + std::to_string(i);
+                const json& c = (*v)[i];
+                if (c.is_string()) {
+                    const auto name = c.get<std::string>();
+                    if (name != "browser" && name != "lync-mobile" && name != "activesync")
+                        errors.push_back({path, "expected browser, lync-mobile or activesync (or an "
+                                                "object describing the client), got \"" + name + "\""});
+                    lab.clients.push_back(defaultProfile(name, lab.names));
+                    continue;
+                }
+                if (!isObject(&c, path, errors)) continue;
+                ObjectReader r(c, path, errors);
+                ClientProfile p = defaultProfile(r.string("profile", true).value_or(""), lab.names);
+                p.sendsSni = r.boolean("sendsSni").value_or(p.sendsSni);
+                auto tls = [&](const char* key, const std::string& dflt) {
+                    auto s = r.choice<std::string>(
+                        key, {{"1.0", "1.0"}, {"1.1", "1.1"}, {"1.2", "1.2"}, {"1.3", "1.3"}});
+                    return s.value_or(dflt);
+                };
+                p.minTls = tls("minTls", p.minTls);
+                p.maxTls = tls("maxTls", p.maxTls);
+                if (p.minTls > p.maxTls) r.error("minTls", "is above maxTls " + p.maxTls);
+                if (r.get("names")) {
+                    p.names.clear();
+                    for (auto& n : r.strings("names")) p.names.push_back(lower(n));
+                }
+                r.finish();
+                lab.clients.push_back(std::move(p));
+            }
+        }
+    } else {
+        for (const char* n : {"browser", "lync-mobile", "activesync"})
+            lab.clients.push_back(defaultProfile(n, lab.names));
+    }
+
+    // Platform.
+    if (const json* v = root.get("platform"); isObject(v, "/platform", errors)) {
+        ObjectReader r(*v, "/platform", errors);
+        lab.platform.name = r.string("name").value_or(lab.platform.name);
+        lab.platform.nics = r.integer("nics", 1, 16).value_or(lab.platform.nics);
+        lab.platform.roles = r.strings("roles");
+        for (std::size_t i = 0; i < lab.platform.roles.size(); ++i) {
+            static const std::set<std::string> roles{"frontend", "edge", "proxy", "owas", "sql", "adfs"};
+            if (!roles.count(lab.platform.roles[i]))
+                errors.push_back({"/platform/roles/" + std::to_string(i),
+                                  "expected one of adfs, edge, frontend, owas, proxy, sql, got \"" +
+                                      lab.platform.roles[i] + "\""});
+        }
+        r.finish();
+    }
+
+    // Data disk.
+    if (const json* v = root.get("dataDisk"); isObject(v, "/dataDisk", errors)) {
+        ObjectReader r(*v, "/dataDisk", errors);
+        DataDisk d;
+        d.sizeGB = r.number("sizeGB", 0.001, 65536).value_or(d.sizeGB);
+        d.hostCache = r.choice<HostCache>("hostCache", {{"None", HostCache::None},
+                                                        {"ReadOnly", HostCache::ReadOnly},
+                                                        {"ReadWrite", HostCache::ReadWrite}})
+                          .value_or(d.hostCache);
+        d.path = r.string("path").value_or(d.path);
+        d.installerTimeoutSec = r.integer("installerTimeoutSec", 1, 86400).value_or(600);
+        if (const json* dbs = r.get("databases")) {
+            if (!dbs->is_array()) {
+                r.error("databases", "expected an array of databases, got " + describe(*dbs));
+            } else {
+                for (std::size_t i = 0; i < dbs->size(); ++i) {
+                    const std::string path = "/dataDisk/databases/" + std::to_string(i);
+                    if (!isObject(&(*dbs)[i], path, errors)) continue;
+                    ObjectReader dr((*dbs)[i], path, errors);
+                    Database db;
+                    db.name = dr.string("name", true).value_or("");
+                    db.dataGB = dr.number("dataGB", 0, 65536).value_or(db.dataGB);
+                    db.logGB = dr.number("logGB", 0, 65536).value_or(db.logGB);
+                    dr.finish();
+                    d.databases.push_back(db);
+                }
+            }
+        } else {
+            d.databases = {{"rtcxds", 4, 4}};
+        }
+        r.finish();
+        lab.dataDisk = d;
+    }
+
+    // Expectations.
+    if (const json* v = root.get("expect"); isObject(v, "/expect", errors)) {
+        ObjectReader r(*v, "/expect", errors);
+        lab.expect.fail = r.strings("fail");
+        lab.expect.note = r.string("note").value_or("");
+        r.finish();
+    }
+
+    root.finish();
+    if (!errors.empty()) throw LabParseError(file, std::move(errors));
+    return lab;
+}
+
+Lab parseLabText(std::string_view text, const std::string& file) {
+    json doc;
+    try {
+        doc = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // nlohmann reports a byte offset; people read lines and columns.
+        std::size_t line = 1, column = 1;
+        for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                column = 1;
+            } else {
+                ++column;
+            }
+        }
+        std::string what = e.what();
+        const auto colon = what.find("syntax error");
+        throw LabParseError(file, {{"", "not valid JSON at line " + std::to_string(line) +
+                                            ", column " + std::to_string(column) + ": " +
+                                            (colon == std::string::npos ? what : what.substr(colon))}});
+    }
+    return parseLab(doc, file);
+}
+
+Lab loadLab(const std::filesystem::path& file) {
+    std::string text;
+    try {
+        text = readFile(file);
+    } catch (const std::exception& e) {
+        throw LabParseError(file.string(), {{"", e.what()}});
+    }
+    Lab lab = parseLabText(text, file.string());
+    lab.sourceFile = std::filesystem::absolute(file);
+    // Relative PEM paths are relative to the lab file.
+    auto& c = lab.certificate;
+    if (c.pemCert && c.pemCert->is_relative()) c.pemCert = lab.sourceFile.parent_path() / *c.pemCert;
+    if (c.pemKey && c.pemKey->is_relative()) c.pemKey = lab.sourceFile.parent_path() / *c.pemKey;
+    return lab;
+}
+
+}  // namespace edgelab::provision

@@ -1,1 +1,318 @@
 #include "provision/rules.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <sstream>
+
+namespace edgelab::provision {
+
+std::string to_string(Verdict v) {
+    switch (v) {
+        case Verdict::Pass: return "PASS";
+        case Verdict::Fail: return "FAIL";
+        case Verdict::Skip: return "SKIP";
+    }
+    return "?";
+}
+
+bool certificateNameCovers(std::string_view certName, std::string_view host) {
+    if (certName == host) return true;
+    if (certName.size() < 3 || certName.substr(0, 2) != "*.") return false;
+    const auto dot = host.find('.');
+    if (dot == std::string_view::npos || dot == 0) return false;
+    return host.substr(dot + 1) == certName.substr(2);
+}
+
+namespace {
+
+const Backend* backendOf(const Lab& lab, const Application& app) {
+    return lab.backendFor(app.backendServerUrl.host);
+}
+
+}  // namespace
+
+bool isLyncApplication(const Lab& lab, const Application& app) {
+    const Backend* b = backendOf(lab, app);
+    return b && b->role == BackendRole::LyncFrontEnd;
+}
+
+bool isOwasApplication(const Lab& lab, const Application& app) {
+    const Backend* b = backendOf(lab, app);
+    return b && b->role == BackendRole::Owas;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
+    return out;
+}
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+RuleResult rule(const char* id, const char* lesson, const char* title) {
+    RuleResult r;
+    r.id = id;
+    r.lesson = lesson;
+    r.title = title;
+    return r;
+}
+
+void fail(RuleResult& r, std::string evidence, std::string remedy) {
+    r.verdict = Verdict::Fail;
+    r.evidence = std::move(evidence);
+    r.remedy = std::move(remedy);
+}
+
+RuleResult namespacesPublished(const Lab& lab) {
+    auto r = rule("lab.namespaces", "S1", "every public namespace is published");
+    std::vector<std::string> missing;
+    for (const auto& name : lab.names.all()) {
+        const bool published = std::any_of(lab.applications.begin(), lab.applications.end(),
+                                           [&](const Application& a) { return a.externalUrl.host == name; });
+        if (!published) missing.push_back(name);
+    }
+    if (missing.empty()) {
+        r.evidence = std::to_string(lab.names.all().size()) + " namespaces published by " +
+                     std::to_string(lab.applications.size()) + " applications";
+    } else {
+        fail(r, "not published: " + join(missing),
+             "add a WAP application whose ExternalUrl is https://NAME/ for each: " + join(missing));
+    }
+    return r;
+}
+
+RuleResult passThrough(const Lab& lab) {
+    auto r = rule("lab.passthrough", "S2", "Lync applications use pass-through pre-authentication");
+    std::vector<std::string> bad;
+    int lync = 0;
+    for (const auto& a : lab.applications) {
+        if (!isLyncApplication(lab, a)) continue;
+        ++lync;
+        if (a.externalPreAuthentication != PreAuthentication::PassThrough)
+            bad.push_back(quoted(a.name) + " uses " + to_string(a.externalPreAuthentication));
+    }
+    if (lync == 0) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "no application publishes a Lync front end";
+    } else if (bad.empty()) {
+        r.evidence = std::to_string(lync) + " Lync applications use PassThrough";
+    } else {
+        fail(r, join(bad),
+             "Lync clients authenticate to the front end itself: publish these applications with "
+             "-ExternalPreAuthentication PassThrough (remove and add them again)");
+    }
+    return r;
+}
+
+RuleResult backendPort(const Lab& lab) {
+    auto r = rule("lab.backend-port", "S3", "Lync applications reach their backends on 4443");
+    std::vector<std::string> bad;
+    int lync = 0;
+    for (const auto& a : lab.applications) {
+        if (!isLyncApplication(lab, a)) continue;
+        ++lync;
+        if (a.backendServerUrl.port != 4443)
+            bad.push_back(quoted(a.name) + " -> " + a.backendServerUrl.str());
+    }
+    for (const auto& b : lab.backends)
+        if (b.role == BackendRole::LyncFrontEnd && b.port != 4443)
+            bad.push_back("backend " + quoted(b.name) + " listens on " + std::to_string(b.port));
+    if (lync == 0 && bad.empty()) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "no application publishes a Lync front end";
+    } else if (bad.empty()) {
+        r.evidence = std::to_string(lync) + " Lync applications use https://HOST:4443/";
+    } else {
+        fail(r, join(bad, "; "),
+             "the front end's external web site listens on 4443: use -BackendServerUrl "
+             "https://HOST:4443/ (external 443 -> backend 4443)");
+    }
+    return r;
+}
+
+RuleResult owasSameHost(const Lab& lab) {
+    auto r = rule("lab.owas-url", "S5", "OWAS is published with the same external and backend host");
+    std::vector<std::string> bad;
+    int owas = 0;
+    for (const auto& a : lab.applications) {
+        if (!isOwasApplication(lab, a)) continue;
+        ++owas;
+        if (a.externalUrl.host != a.backendServerUrl.host)
+            bad.push_back(quoted(a.name) + ": " + a.externalUrl.str() + " -> " + a.backendServerUrl.str());
+    }
+    if (owas == 0) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "no application publishes Office Web Apps Server";
+    } else if (bad.empty()) {
+        r.evidence = std::to_string(owas) + " OWAS application(s) keep the host name";
+    } else {
+        fail(r, join(bad, "; "),
+             "OWAS writes URLs built from the host it was asked for into its bodies, which the proxy "
+             "does not rewrite: make -BackendServerUrl the same as -ExternalUrl (and let the internal "
+             "DNS resolve that name to the OWAS farm)");
+    }
+    return r;
+}
+
+RuleResult certificateCoversNames(const Lab& lab) {
+    auto r = rule("lab.certificate-names", "S1",
+                  "the proxy certificate covers every external host name");
+    const auto& c = lab.certificate;
+    if (c.pemCert) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "an existing certificate is used: its names are checked on the wire (tls.sni.*)";
+        return r;
+    }
+    std::vector<std::string> hosts;
+    for (const auto& a : lab.applications)
+        if (std::find(hosts.begin(), hosts.end(), a.externalUrl.host) == hosts.end())
+            hosts.push_back(a.externalUrl.host);
+    std::vector<std::string> missing;
+    for (const auto& h : hosts) {
+        const bool covered = std::any_of(c.san.begin(), c.san.end(),
+                                         [&](const std::string& n) { return certificateNameCovers(n, h); });
+        if (!covered) missing.push_back(h);
+    }
+    if (missing.empty()) {
+        r.evidence = "SAN " + join(c.san) + " covers " + std::to_string(hosts.size()) + " host names";
+    } else {
+        fail(r, "not in the SAN: " + join(missing),
+             "issue the proxy certificate with every external host name in its subject "
+             "alternative names: add " + join(missing));
+    }
+    return r;
+}
+
+RuleResult certificateSubject(const Lab& lab) {
+    auto r = rule("lab.certificate-subject", "S1",
+                  "the proxy certificate's subject is the external web services FQDN");
+    const auto& c = lab.certificate;
+    if (c.pemCert) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "an existing certificate is used";
+        return r;
+    }
+    const bool inSan = std::find(c.san.begin(), c.san.end(), c.subject) != c.san.end();
+    if (c.subject == lab.names.webServices && inSan) {
+        r.evidence = "CN=" + c.subject + ", repeated in the SAN";
+    } else if (c.subject != lab.names.webServices) {
+        fail(r, "CN=" + c.subject + ", expected CN=" + lab.names.webServices,
+             "issue the certificate with the subject " + lab.names.webServices +
+                 " (Lync's external web services FQDN) and repeat it in the SAN");
+    } else {
+        fail(r, "CN=" + c.subject + " is not repeated in the SAN",
+             "add " + c.subject + " to the subject alternative names: clients read the SAN only");
+    }
+    return r;
+}
+
+RuleResult backendCertificates(const Lab& lab) {
+    auto r = rule("lab.backend-certificate", "S4",
+                  "backends published under the public names hold certificates for them");
+    std::vector<std::string> bad;
+    for (const auto& a : lab.applications) {
+        const Backend* b = lab.backendFor(a.backendServerUrl.host);
+        if (!b || b->publicNamesInCertificate || a.backendServerUrl.host == b->host) continue;
+        if (!a.backendServerCertificateValidation) continue;
+        bad.push_back(quoted(a.name) + " -> " + a.backendServerUrl.host + " on backend " +
+                      quoted(b->name) + " whose certificate names " + b->host + " only");
+    }
+    if (bad.empty()) {
+        r.evidence = "every backend host name the proxy asks for is on that backend's certificate";
+    } else {
+        fail(r, join(bad, "; "),
+             "full-domain publishing keeps the host name, so the proxy validates the backend "
+             "certificate against the public name: issue the backend certificates with the public "
+             "names too");
+    }
+    return r;
+}
+
+RuleResult defaultBinding(const Lab& lab) {
+    auto r = rule("lab.default-binding", "S6",
+                  "clients without SNI have a default (IP:port) certificate binding");
+    std::vector<std::string> noSni;
+    for (const auto& c : lab.clients)
+        if (!c.sendsSni) noSni.push_back(c.name);
+    if (noSni.empty()) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "every client profile sends SNI";
+    } else if (lab.defaultBinding) {
+        r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni);
+    } else {
+        fail(r, join(noSni) + " send no SNI and the lab has no IP:port binding",
+             "add the default binding: netsh http add sslcert ipport=0.0.0.0:443 certhash=<the "
+             "published certificate's hash> appid={f955c070-e044-456c-ac00-e9e4275b3f04} (edgelab "
+             "bindings set-default --match-host " + lab.names.webServices + ")");
+    }
+    return r;
+}
+
+RuleResult dataDisk(const Lab& lab) {
+    auto r = rule("lab.data-disk", "S8",
+                  "the databases sit on a data disk with no host cache and room to spare");
+    if (!lab.dataDisk) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "the lab describes no data disk";
+        return r;
+    }
+    const auto& d = *lab.dataDisk;
+    const double needed = std::accumulate(d.databases.begin(), d.databases.end(), 0.0,
+                                          [](double s, const Database& db) { return s + db.dataGB + db.logGB; });
+    // The seed's databases took 8 GB and 10 GB was enough for a test: keep a
+    // quarter on top of the files, and never less than 10 GB.
+    const double required = std::max(10.0, needed * 1.25);
+    std::ostringstream ev;
+    ev << d.sizeGB << " GB, host cache " << to_string(d.hostCache) << ", databases " << needed
+       << " GB (needs " << required << " GB)";
+    std::vector<std::string> problems;
+    std::vector<std::string> remedies;
+    if (d.hostCache != HostCache::None) {
+        problems.push_back("host cache " + to_string(d.hostCache));
+        remedies.push_back("attach a data disk with host caching None (write-through): SQL "
+                           "creating rtcxds times out on a write-cached disk");
+    }
+    if (d.sizeGB < required) {
+        std::ostringstream p;
+        p << d.sizeGB << " GB is less than " << required << " GB";
+        problems.push_back(p.str());
+        remedies.push_back("make the data disk at least " + std::to_string(static_cast<int>(required + 0.999)) + " GB");
+    }
+    if (problems.empty()) {
+        r.evidence = ev.str();
+    } else {
+        remedies.push_back("then Install-CsDatabase -LocalDatabases -DatabasePaths " + d.path);
+        fail(r, ev.str() + ": " + join(problems, "; "), join(remedies, "; "));
+    }
+    return r;
+}
+
+RuleResult edgeNics(const Lab& lab) {
+    auto r = rule("lab.edge-nics", "S9", "a Lync Edge server has two network interfaces");
+    const auto& roles = lab.platform.roles;
+    if (std::find(roles.begin(), roles.end(), "edge") == roles.end()) {
+        r.verdict = Verdict::Skip;
+        r.evidence = "no Edge role in the lab";
+    } else if (lab.platform.nics >= 2) {
+        r.evidence = "platform " + lab.platform.name + " has " + std::to_string(lab.platform.nics) + " NICs";
+    } else {
+        fail(r, "platform " + lab.platform.name + " gives the Edge role " +
+                    std::to_string(lab.platform.nics) + " NIC",
+             "the Edge server needs one interface for internal and one for external traffic: host "
+             "it on a platform with two NICs (not a single-NIC cloud VM)");
+    }
+    return r;
+}
+
+}  // namespace
+
+std::vector<RuleResult> evaluateRules(const Lab& lab) {
+    return {namespacesPublished(lab), passThrough(lab),          backendPort(lab),
+            owasSameHost(lab),        certificateCoversNames(lab), certificateSubject(lab),
+            backendCertificates(lab), defaultBinding(lab),       dataDisk(lab),
+            edgeNics(lab)};
+}
+
+}  // namespace edgelab::provision
