@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "provision/lab.hpp"
@@ -45,6 +46,9 @@ struct LabPki {
     fs::path issuingCert;  // the issuing CA
     StoredCertificate proxy;
     std::map<std::string, StoredCertificate> backends;  // by Backend::name
+    fs::path rootKey;                                   // mode 0600
+    fs::path issuingKey;                                // mode 0600
+    fs::path manifest;  // WORK/pki/manifest.json: request -> thumbprint, for re-use
 };
 
 // Creates (or re-uses, when still valid and matching the lab) the lab's root
@@ -53,15 +57,21 @@ struct LabPki {
 // only (S4). Throws std::runtime_error naming the file or OpenSSL's reason.
 LabPki provisionPki(const Lab& lab, const fs::path& workDir);
 
+// Issues one more server certificate from the lab's issuing CA into its store
+// (always new: no re-use). For certificates the lab description does not name.
+StoredCertificate issueToStore(const LabPki& pki, const CertificateRequest& request);
+
 // The SHA-1 thumbprint of a PEM certificate file's first certificate.
 std::string thumbprintOfPemFile(const fs::path& pem);
 
 // Adds an existing certificate and key (PEM) to a store; returns its entry.
+// The certificate file may hold its chain after the leaf; it is stored as
+// given. Throws when the key does not belong to the certificate.
 StoredCertificate importToStore(const fs::path& storeDir, const fs::path& certPem,
                                 const fs::path& keyPem);
 
-// The store entry for a thumbprint (any case), if present.
-std::optional<StoredCertificate> findInStore(const fs::path& storeDir,
-                                             std::string_view thumbprint);
+// The store entry for a thumbprint (any case), if present. Throws naming the
+// file when the entry is not a readable certificate or holds another one.
+std::optional<StoredCertificate> findInStore(const fs::path& storeDir, std::string_view thumbprint);
 
 }  // namespace edgelab::provision
