@@ -379,6 +379,8 @@ Lab parseLab(const json& doc, const std::string& file) {
     lab.domain = lower(root.string("domain", true).value_or(""));
     if (!lab.domain.empty() && !validHostName(lab.domain))
         root.error("domain", "expected a DNS domain such as \"contoso.example\", got \"" + lab.domain + "\"");
+    // Names derived from a missing or broken domain would only repeat its error.
+    const bool domainOk = validHostName(lab.domain);
 
     // Public names: prefixes joined with the domain, or full names (with a dot).
     {
@@ -395,7 +397,7 @@ Lab parseLab(const json& doc, const std::string& file) {
         }
         auto join = [&](const std::string& p, const char* key) {
             std::string fqdn = lower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
-            if (!validHostName(fqdn))
+            if (domainOk && !validHostName(fqdn))
                 errors.push_back({std::string("/names/") + key, "expected a host name, got \"" + p + "\""});
             return fqdn;
         };
@@ -431,7 +433,7 @@ Lab parseLab(const json& doc, const std::string& file) {
                 r.error(c.pemCert ? "pemKey" : "pemCert", "pemCert and pemKey go together");
             r.finish();
         }
-        for (std::size_t i = 0; i < c.san.size(); ++i)
+        for (std::size_t i = 0; i < c.san.size() && domainOk; ++i)
             if (!validHostName(c.san[i]))
                 errors.push_back({"/certificate/san/" + std::to_string(i),
                                   "expected a DNS name, got \"" + c.san[i] + "\""});
@@ -580,9 +582,13 @@ Lab parseLab(const json& doc, const std::string& file) {
                         key, {{"1.0", "1.0"}, {"1.1", "1.1"}, {"1.2", "1.2"}, {"1.3", "1.3"}});
                     return s.value_or(dflt);
                 };
+                const bool minGiven = r.get("minTls") != nullptr;
                 p.minTls = tls("minTls", p.minTls);
                 p.maxTls = tls("maxTls", p.maxTls);
-                if (p.minTls > p.maxTls) r.error("minTls", "is above maxTls " + p.maxTls);
+                // An old client that stops at TLS 1.1 starts lower too.
+                if (!minGiven && p.minTls > p.maxTls) p.minTls = "1.0";
+                if (p.minTls > p.maxTls)
+                    r.error("minTls", "expected at most maxTls (" + p.maxTls + "), got \"" + p.minTls + "\"");
                 if (r.get("names")) {
                     p.names.clear();
                     for (auto& n : r.strings("names")) p.names.push_back(lower(n));

@@ -142,7 +142,7 @@ struct Lab {
 struct LabError {
     std::string path;     // "/applications/2/backendServerUrl"
     std::string message;  // "expected an https URL, got \"lyncws:4443\""
-    std::string str() const { return path + ": " + message; }
+    std::string str() const { return path.empty() ? message : path + ": " + message; }
 };
 
 class LabParseError : public std::runtime_error {

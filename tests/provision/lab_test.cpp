@@ -1,0 +1,187 @@
+#include "provision/lab.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace edgelab::provision {
+namespace {
+
+using json = nlohmann::json;
+
+const std::filesystem::path kLabs = std::filesystem::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
+
+json seedJson() {
+    std::ifstream in(kLabs / "seed-lab.json");
+    return json::parse(in);
+}
+
+// The errors a lab document gives, as the lines a user reads.
+std::vector<std::string> errorsOf(const json& doc) {
+    try {
+        parseLab(doc, "lab.json");
+    } catch (const LabParseError& e) {
+        std::vector<std::string> out;
+        for (const auto& err : e.errors()) out.push_back(err.str());
+        return out;
+    }
+    return {};
+}
+
+TEST(LabParser, SeedLabParsesIntoTheSeedsNamespaces) {
+    const Lab lab = loadLab(kLabs / "seed-lab.json");
+    EXPECT_EQ(lab.name, "seed-lab");
+    EXPECT_EQ(lab.names.webServices, "lyncws.kloud.example");
+    EXPECT_EQ(lab.names.owas, "owas.kloud.example");
+    ASSERT_EQ(lab.applications.size(), 5u);
+    EXPECT_EQ(lab.applications[0].backendServerUrl.port, 4443);
+    EXPECT_EQ(lab.applications[0].externalPreAuthentication, PreAuthentication::PassThrough);
+    EXPECT_EQ(lab.applications[4].externalUrl.host, lab.applications[4].backendServerUrl.host);
+    ASSERT_TRUE(lab.defaultBinding);
+    EXPECT_EQ(lab.defaultBinding->ipport, "0.0.0.0:443");
+    ASSERT_EQ(lab.clients.size(), 3u);
+    EXPECT_TRUE(lab.clients[0].sendsSni);
+    EXPECT_FALSE(lab.clients[1].sendsSni);
+    ASSERT_TRUE(lab.dataDisk);
+    EXPECT_EQ(lab.dataDisk->hostCache, HostCache::None);
+    EXPECT_EQ(lab.backendFor("meet.kloud.example")->name, "fe1");
+    EXPECT_EQ(lab.backendFor("owas1.kloud.example")->name, "owas1");
+}
+
+TEST(LabParser, DefaultsFillAMinimalLab) {
+    const json doc = {
+        {"name", "tiny"},
+        {"domain", "Contoso.Example"},
+        {"backends", {{{"name", "fe"}, {"role", "lync-frontend"}, {"host", "fe.contoso.example"}}}},
+        {"applications",
+         {{{"name", "ws"},
+           {"externalUrl", "https://lyncws.contoso.example/"},
+           {"backendServerUrl", "https://lyncws.contoso.example:4443/"}}}}};
+    const Lab lab = parseLab(doc);
+    EXPECT_EQ(lab.domain, "contoso.example");
+    EXPECT_EQ(lab.names.lyncdiscover, "lyncdiscover.contoso.example");
+    EXPECT_EQ(lab.certificate.subject, "lyncws.contoso.example");
+    EXPECT_EQ(lab.certificate.san, lab.names.all());
+    EXPECT_EQ(lab.certificate.keyType, KeyType::EcdsaP256);
+    EXPECT_TRUE(lab.certificate.sendChain);
+    EXPECT_EQ(lab.backends[0].port, 4443);
+    EXPECT_EQ(lab.backends[0].serves.size(), 4u);
+    // WAP's own default is ADFS pre-authentication, and a timeout of 300 s.
+    EXPECT_EQ(lab.applications[0].externalPreAuthentication, PreAuthentication::ADFS);
+    EXPECT_EQ(lab.applications[0].inactiveTransactionsTimeoutSec, 300);
+    EXPECT_FALSE(lab.defaultBinding);
+    EXPECT_EQ(lab.clients.size(), 3u);
+    EXPECT_FALSE(lab.dataDisk);
+}
+
+TEST(LabParser, ErrorsNameTheJsonPathAndWhatWasExpected) {
+    json doc = seedJson();
+    doc["applications"][2]["backendServerUrl"] = "lyncws:4443";
+    doc["applications"][0]["externalPreAuthentication"] = "Passthru";
+    doc["backends"][0]["port"] = 70000;
+    doc["dataDisk"]["hostCache"] = "WriteBack";
+    doc["certificate"]["sendChain"] = "yes";
+    EXPECT_EQ(errorsOf(doc),
+              (std::vector<std::string>{
+                  "/certificate/sendChain: expected true or false, got \"yes\"",
+                  "/backends/0/port: expected a whole number from 1 to 65535, got 70000",
+                  "/applications/0/externalPreAuthentication: expected one of PassThrough, ADFS, "
+                  "ClientCertificate, got \"Passthru\" (did you mean \"PassThrough\"?)",
+                  "/applications/2/backendServerUrl: expected an https URL, got \"lyncws:4443\"",
+                  "/dataDisk/hostCache: expected one of None, ReadOnly, ReadWrite, got \"WriteBack\"",
+              }));
+}
+
+TEST(LabParser, UnknownKeysAreErrorsWithTheLikelyKey) {
+    json doc = seedJson();
+    doc["applications"][1]["backendServerURL"] = doc["applications"][1]["backendServerUrl"];
+    doc["applications"][1].erase("backendServerUrl");
+    doc["defaultBindings"] = doc["defaultBinding"];
+    doc.erase("defaultBinding");
+    doc["frobnicate"] = 1;
+    EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
+                                 "/applications/1/backendServerUrl: required, expected a string",
+                                 "/applications/1/backendServerURL: unknown key (did you mean "
+                                 "\"backendServerUrl\"?)",
+                                 "/defaultBindings: unknown key (did you mean \"defaultBinding\"?)",
+                                 "/frobnicate: unknown key",
+                             }));
+}
+
+TEST(LabParser, MissingRequiredFieldsAreAllReported) {
+    EXPECT_EQ(errorsOf(json::object()),
+              (std::vector<std::string>{
+                  "/name: required, expected a string",
+                  "/domain: required, expected a string",
+                  "/backends: required, expected an array of backends",
+                  "/applications: required, expected an array of WAP applications",
+              }));
+}
+
+TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
+    json doc = seedJson();
+    doc["applications"][3]["backendServerUrl"] = "https://nowhere.kloud.example:4443/";
+    EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
+                                 "/applications/3/backendServerUrl: no backend serves "
+                                 "\"nowhere.kloud.example\" (add it to a backend's host or serves)",
+                             }));
+}
+
+TEST(LabParser, AWildcardSubjectIsRefused) {
+    json doc = seedJson();
+    doc["certificate"]["subject"] = "*.kloud.example";
+    EXPECT_EQ(errorsOf(doc),
+              (std::vector<std::string>{"/certificate/subject: a wildcard is allowed in the SAN "
+                                        "only, never as the subject, got \"*.kloud.example\""}));
+}
+
+TEST(LabParser, SyntaxErrorsGiveLineAndColumn) {
+    try {
+        parseLabText("{\n  \"name\": \"x\",\n  \"domain\" \"d\"\n}", "broken.json");
+        FAIL() << "expected a parse error";
+    } catch (const LabParseError& e) {
+        ASSERT_EQ(e.errors().size(), 1u);
+        EXPECT_EQ(e.errors()[0].path, "");
+        EXPECT_NE(e.errors()[0].message.find("not valid JSON at line 3, column 14"), std::string::npos)
+            << e.errors()[0].message;
+        EXPECT_EQ(e.file(), "broken.json");
+    }
+}
+
+TEST(LabParser, AnUnreadableFileIsNamed) {
+    try {
+        loadLab("/nonexistent/lab.json");
+        FAIL() << "expected an error";
+    } catch (const LabParseError& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/lab.json"), std::string::npos);
+    }
+}
+
+TEST(Url, ParsesWhatWapTakes) {
+    auto u = Url::parse("https://LyncWS.Kloud.Example:4443/x?y");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->host, "lyncws.kloud.example");
+    EXPECT_EQ(u->port, 4443);
+    EXPECT_EQ(u->path, "/x?y");
+    EXPECT_EQ(u->str(), "https://lyncws.kloud.example:4443/x?y");
+    EXPECT_EQ(Url::parse("https://owas.kloud.example")->str(), "https://owas.kloud.example/");
+    EXPECT_FALSE(Url::parse("lyncws:4443"));
+    EXPECT_FALSE(Url::parse("https://host:0/"));
+    EXPECT_FALSE(Url::parse("https://user@host/"));
+    EXPECT_FALSE(Url::parse("ftp://host/"));
+}
+
+TEST(LabFiles, EveryLabInTheTreeParses) {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(kLabs)) {
+        if (entry.path().extension() != ".json") continue;
+        EXPECT_NO_THROW(loadLab(entry.path())) << entry.path();
+        ++count;
+    }
+    EXPECT_GE(count, 8);
+}
+
+}  // namespace
+}  // namespace edgelab::provision
