@@ -1,0 +1,369 @@
+#include "proxy/binding_store.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "provision/atomic_file.hpp"
+
+namespace edgelab::proxy {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+bool isGuidInBraces(std::string_view s) {
+    // {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}
+    if (s.size() != 38 || s.front() != '{' || s.back() != '}') return false;
+    for (std::size_t i = 1; i < 37; ++i) {
+        const bool dash = (i == 9 || i == 14 || i == 19 || i == 24);
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+std::string_view kindKeyword(BindingKind kind) {
+    return kind == BindingKind::HostnamePort ? "hostnameport" : "ipport";
+}
+
+}  // namespace
+
+std::string BindingKey::str() const { return host + ":" + std::to_string(port); }
+
+std::optional<BindingKey> BindingKey::parse(BindingKind kind, std::string_view text,
+                                            std::string* error) {
+    auto fail = [&](std::string why) -> std::optional<BindingKey> {
+        if (error) *error = std::string(kindKeyword(kind)) + "=" + std::string(text) + ": " + why;
+        return std::nullopt;
+    };
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return fail("expected HOST:PORT");
+    const std::string_view host = text.substr(0, colon);
+    const std::string_view portText = text.substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 ||
+        port > 65535) {
+        return fail("the port must be a number from 1 to 65535");
+    }
+    BindingKey key{kind, lower(host), static_cast<std::uint16_t>(port)};
+    if (kind == BindingKind::IpPort) {
+        in_addr addr{};
+        if (::inet_pton(AF_INET, key.host.c_str(), &addr) != 1) {
+            return fail("expected an IPv4 address (0.0.0.0 for every address)");
+        }
+    } else {
+        for (char c : key.host) {
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                  c == '*')) {
+                return fail("not a host name");
+            }
+        }
+    }
+    return key;
+}
+
+const Binding* BindingStore::find(const BindingKey& key) const {
+    for (const auto& b : bindings) {
+        if (b.key == key) return &b;
+    }
+    return nullptr;
+}
+
+std::string_view describe(NoBindingReason reason) {
+    switch (reason) {
+        case NoBindingReason::NoSniNoDefault:
+            return "no SNI and no IP:port (default) binding";
+        case NoBindingReason::UnknownSni:
+            return "no hostname:port binding for the SNI name";
+    }
+    return "no binding";
+}
+
+BindingLookup selectBinding(const BindingStore& store, std::optional<std::string_view> sni,
+                            std::string_view listenerAddress, std::uint16_t publishedPort) {
+    if (sni) {
+        const Binding* b =
+            store.find(BindingKey{BindingKind::HostnamePort, lower(*sni), publishedPort});
+        return {b, NoBindingReason::UnknownSni};
+    }
+    if (const Binding* b = store.find(
+            BindingKey{BindingKind::IpPort, std::string(listenerAddress), publishedPort})) {
+        return {b, NoBindingReason::NoSniNoDefault};
+    }
+    return {store.find(BindingKey{BindingKind::IpPort, "0.0.0.0", publishedPort}),
+            NoBindingReason::NoSniNoDefault};
+}
+
+namespace {
+
+// netsh pads labels to 29 columns; the two long ones are printed as is.
+void field(std::ostringstream& out, std::string_view label, std::string_view value) {
+    std::string l(label);
+    if (l.size() < 29) l.resize(29, ' ');
+    else l += "    ";
+    out << "    " << l << ": " << value << "\n";
+}
+
+}  // namespace
+
+std::string formatNetshShow(const BindingStore& store) {
+    std::ostringstream out;
+    out << "\nSSL Certificate bindings:\n-------------------------\n\n";
+    for (const auto& b : store.bindings) {
+        field(out, b.key.kind == BindingKind::HostnamePort ? "Hostname:port" : "IP:port",
+              b.key.str());
+        // netsh prints the hash in lower case.
+        field(out, "Certificate Hash", lower(b.certificateHash));
+        field(out, "Application ID", b.applicationId);
+        field(out, "Certificate Store Name",
+              b.certificateStoreName.empty() ? "(null)" : b.certificateStoreName);
+        field(out, "Verify Client Certificate Revocation", "Enabled");
+        field(out, "Verify Revocation Using Cached Client Certificate Only", "Disabled");
+        field(out, "Usage Check", "Enabled");
+        field(out, "Revocation Freshness Time", "0");
+        field(out, "URL Retrieval Timeout", "0");
+        field(out, "Ctl Identifier", "(null)");
+        field(out, "Ctl Store Name", "(null)");
+        field(out, "DS Mapper Usage", "Disabled");
+        field(out, "Negotiate Client Certificate", "Disabled");
+        out << "\n";
+    }
+    return out.str();
+}
+
+BindingStore parseNetshShow(std::string_view text) {
+    BindingStore store;
+    std::optional<Binding> current;
+    auto flush = [&] {
+        if (current) store.bindings.push_back(*current);
+        current.reset();
+    };
+    std::size_t pos = 0;
+    while (pos <= text.size()) {
+        auto nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        const std::string_view line = trim(text.substr(pos, nl - pos));
+        pos = nl + 1;
+        const auto colon = line.find(" : ");
+        if (colon == std::string_view::npos) continue;
+        const std::string label = lower(trim(line.substr(0, colon)));
+        const std::string_view value = trim(line.substr(colon + 3));
+        if (label == "ip:port" || label == "hostname:port") {
+            flush();
+            const auto kind = label == "ip:port" ? BindingKind::IpPort : BindingKind::HostnamePort;
+            if (auto key = BindingKey::parse(kind, value)) current = Binding{*key, "", "", ""};
+        } else if (current && label == "certificate hash") {
+            current->certificateHash = normaliseThumbprint(value).value_or(std::string(value));
+        } else if (current && label == "application id") {
+            current->applicationId = std::string(value);
+        } else if (current && label == "certificate store name") {
+            current->certificateStoreName = value == "(null)" ? "" : std::string(value);
+        }
+    }
+    flush();
+    return store;
+}
+
+NetshParse parseNetshArguments(const std::vector<std::string>& words) {
+    NetshArguments args;
+    bool haveKey = false;
+    for (const auto& word : words) {
+        const auto eq = word.find('=');
+        if (eq == std::string::npos) {
+            return {std::nullopt, "expected keyword=value, got '" + word + "'"};
+        }
+        const std::string keyword = lower(word.substr(0, eq));
+        const std::string value = word.substr(eq + 1);
+        if (keyword == "hostnameport" || keyword == "ipport") {
+            if (haveKey) return {std::nullopt, "give one of hostnameport= or ipport=, once"};
+            std::string error;
+            auto key = BindingKey::parse(
+                keyword == "ipport" ? BindingKind::IpPort : BindingKind::HostnamePort, value,
+                &error);
+            if (!key) return {std::nullopt, error};
+            args.key = *key;
+            haveKey = true;
+        } else if (keyword == "certhash") {
+            auto hash = normaliseThumbprint(value);
+            if (!hash) return {std::nullopt, "certhash=" + value + ": expected 40 hex digits"};
+            args.certhash = *hash;
+        } else if (keyword == "appid") {
+            if (!isGuidInBraces(value)) {
+                return {std::nullopt, "appid=" + value + ": expected a GUID in braces, {...}"};
+            }
+            args.appid = lower(value);
+        } else if (keyword == "certstorename") {
+            if (value.empty()) return {std::nullopt, "certstorename= needs a name"};
+            args.certstorename = value;
+        } else {
+            return {std::nullopt, "unknown keyword '" + keyword +
+                                      "' (expected hostnameport, ipport, certhash, appid, "
+                                      "certstorename)"};
+        }
+    }
+    if (!haveKey) return {std::nullopt, "missing hostnameport=NAME:PORT or ipport=ADDR:PORT"};
+    return {args, ""};
+}
+
+std::vector<std::string> formatNetshArguments(const NetshArguments& a) {
+    std::vector<std::string> words{std::string(kindKeyword(a.key.kind)) + "=" + a.key.str()};
+    if (a.certhash) words.push_back("certhash=" + *a.certhash);
+    if (a.appid) words.push_back("appid=" + *a.appid);
+    if (a.certstorename) words.push_back("certstorename=" + *a.certstorename);
+    return words;
+}
+
+StoreChange addBinding(const BindingStore& store, const NetshArguments& a) {
+    if (!a.certhash) return {std::nullopt, "add needs certhash="};
+    if (!a.appid) return {std::nullopt, "add needs appid={...}"};
+    if (store.find(a.key)) {
+        // netsh's own words for ERROR_ALREADY_EXISTS.
+        return {std::nullopt, "SSL Certificate add failed, Error: 183 Cannot create a file when "
+                              "that file already exists. (" +
+                                  a.key.str() + ")"};
+    }
+    BindingStore next = store;
+    next.bindings.push_back(Binding{a.key, *a.certhash, *a.appid, a.certstorename.value_or("MY")});
+    return {next, ""};
+}
+
+StoreChange deleteBinding(const BindingStore& store, const BindingKey& key) {
+    if (!store.find(key)) {
+        return {std::nullopt, "SSL Certificate deletion failed, Error: 2 The system cannot find "
+                              "the file specified. (" +
+                                  key.str() + ")"};
+    }
+    BindingStore next = store;
+    std::erase_if(next.bindings, [&](const Binding& b) { return b.key == key; });
+    return {next, ""};
+}
+
+StoreChange setDefaultBinding(const BindingStore& store, std::string_view matchHost,
+                              const BindingKey& defaultKey) {
+    const std::string host = lower(matchHost);
+    const Binding* source = nullptr;
+    for (const auto& b : store.bindings) {
+        if (b.key.kind == BindingKind::HostnamePort && b.key.host == host &&
+            (!source || b.key.port < source->key.port)) {
+            source = &b;
+        }
+    }
+    if (!source) {
+        return {std::nullopt, "no hostnameport binding for '" + host + "' to copy from"};
+    }
+    BindingStore next = store;
+    Binding copy{defaultKey, source->certificateHash, source->applicationId,
+                 source->certificateStoreName};
+    std::erase_if(next.bindings, [&](const Binding& b) { return b.key == defaultKey; });
+    next.bindings.push_back(copy);
+    return {next, ""};
+}
+
+BindingStore parseBindingStore(std::string_view text, std::string_view source) {
+    auto fail = [&](const std::string& where, const std::string& what) -> BindingStoreError {
+        return BindingStoreError("binding store " + std::string(source) + ": " + where + ": " +
+                                 what);
+    };
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw fail("not JSON", e.what());
+    }
+    if (!doc.is_object() || !doc.contains("bindings") || !doc["bindings"].is_array()) {
+        throw fail("/bindings", "expected an object with an array \"bindings\"");
+    }
+    BindingStore store;
+    const auto& list = doc["bindings"];
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const std::string at = "/bindings/" + std::to_string(i);
+        const auto& j = list[i];
+        if (!j.is_object()) throw fail(at, "expected an object");
+        auto str = [&](const char* name) -> std::string {
+            if (!j.contains(name) || !j[name].is_string()) {
+                throw fail(at + "/" + name, "expected a string");
+            }
+            return j[name].get<std::string>();
+        };
+        Binding b;
+        const bool host = j.contains("hostnameport");
+        const bool ip = j.contains("ipport");
+        if (host == ip) throw fail(at, "expected exactly one of hostnameport, ipport");
+        const char* keyName = host ? "hostnameport" : "ipport";
+        std::string error;
+        auto key = BindingKey::parse(host ? BindingKind::HostnamePort : BindingKind::IpPort,
+                                     str(keyName), &error);
+        if (!key) throw fail(at + "/" + keyName, error);
+        if (store.find(*key)) throw fail(at + "/" + keyName, "duplicate binding " + key->str());
+        b.key = *key;
+        auto hash = normaliseThumbprint(str("certificateHash"));
+        if (!hash) throw fail(at + "/certificateHash", "expected 40 hex digits");
+        b.certificateHash = *hash;
+        b.applicationId = str("applicationId");
+        if (!isGuidInBraces(b.applicationId)) {
+            throw fail(at + "/applicationId", "expected a GUID in braces");
+        }
+        b.certificateStoreName = j.contains("certificateStoreName") ? str("certificateStoreName")
+                                                                     : "MY";
+        store.bindings.push_back(std::move(b));
+    }
+    return store;
+}
+
+std::string serializeBindingStore(const BindingStore& store) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& b : store.bindings) {
+        nlohmann::json j;
+        j[std::string(kindKeyword(b.key.kind))] = b.key.str();
+        j["certificateHash"] = b.certificateHash;
+        j["applicationId"] = b.applicationId;
+        j["certificateStoreName"] = b.certificateStoreName;
+        list.push_back(std::move(j));
+    }
+    return nlohmann::json{{"bindings", list}}.dump(2) + "\n";
+}
+
+BindingStore loadBindingStore(const std::filesystem::path& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) return {};
+    std::string text;
+    try {
+        text = provision::readFile(file);
+    } catch (const std::exception& e) {
+        throw BindingStoreError(e.what());
+    }
+    return parseBindingStore(text, file.string());
+}
+
+void saveBindingStore(const std::filesystem::path& file, const BindingStore& store) {
+    provision::writeFileAtomic(file, serializeBindingStore(store));
+}
+
+std::optional<std::string> normaliseThumbprint(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == ' ' || c == ':') continue;
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (out.size() != 40) return std::nullopt;
+    return out;
+}
+
+}  // namespace edgelab::proxy

@@ -1,0 +1,86 @@
+// edgelab-proxy's configuration (proxy/README.md): parsed and validated once
+// into an immutable ProxyConfig; every error names the JSON path.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace edgelab::proxy {
+
+// A URL as WAP's -ExternalUrl / -BackendServerUrl take it.
+struct PublishedUrl {
+    std::string scheme;  // "https" (or "http")
+    std::string host;    // lower case
+    std::uint16_t port = 443;
+    std::string path = "/";
+
+    bool defaultPort() const { return port == (scheme == "https" ? 443 : 80); }
+    // "scheme://host[:port]" with the port left out when it is the scheme's.
+    std::string origin() const;
+    // "host[:port]" as a Host header carries it.
+    std::string hostHeader() const;
+    std::string str() const { return origin() + path; }
+    static std::optional<PublishedUrl> parse(std::string_view text);
+};
+
+enum class PreAuthentication { PassThrough, ADFS };
+
+// One Add-WebApplicationProxyApplication, fields in camelCase.
+struct PublishingRule {
+    std::string name;
+    PublishedUrl externalUrl;
+    PublishedUrl backendServerUrl;
+    PreAuthentication externalPreAuthentication = PreAuthentication::ADFS;  // WAP's default
+    std::string externalCertificateThumbprint;  // 40 upper-case hex digits
+    bool backendServerCertificateValidation = true;
+    bool disableTranslateUrlInRequestHeaders = false;
+    bool disableTranslateUrlInResponseHeaders = false;
+    int inactiveTransactionsTimeoutSec = 300;  // WAP's default
+    std::uint64_t requestBodyLimitBytes = 0;   // 0: ProxyLimits::requestBodyLimitBytes
+};
+
+struct Listener {
+    std::string address;  // IPv4
+    std::uint16_t port = 0;  // 0: any
+    std::uint16_t publishedPort = 443;
+};
+
+struct ProxyLimits {
+    std::size_t headerBlockBytes = 16 * 1024;
+    int headerTimeoutSec = 20;   // from the first byte of a request to the end of its header
+    int idleTimeoutSec = 120;    // keep-alive wait, and a stalled body
+    std::uint64_t requestBodyLimitBytes = 256ull * 1024 * 1024;
+    int backendConnectTimeoutSec = 10;
+};
+
+struct ProxyConfig {
+    std::vector<Listener> listeners;
+    std::filesystem::path certificateStore;
+    std::filesystem::path bindingStore;
+    std::filesystem::path caBundle;
+    std::map<std::string, std::string> internalDns;  // "host:port" -> "addr:port"
+    std::vector<PublishingRule> applications;
+    std::optional<std::filesystem::path> accessLog;
+    std::string adfsUrl = "https://adfs.invalid/adfs/ls/";
+    ProxyLimits limits;
+    bool allowLegacyTls = false;  // TLS 1.0/1.1 for client profiles that need them
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Relative paths are taken from `baseDir`. Throws ConfigError("/path: why").
+ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir);
+ProxyConfig loadProxyConfig(const std::filesystem::path& file);
+
+}  // namespace edgelab::proxy

@@ -1,0 +1,290 @@
+#include "proxy/publishing.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace edgelab::proxy {
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool istartsWith(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+std::uint16_t portOfHostHeader(std::string_view hostHeader, std::uint16_t fallback) {
+    const auto colon = hostHeader.rfind(':');
+    if (colon == std::string_view::npos) return fallback;
+    unsigned port = 0;
+    for (char c : hostHeader.substr(colon + 1)) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
+        port = port * 10 + static_cast<unsigned>(c - '0');
+        if (port > 65535) return 0;
+    }
+    return static_cast<std::uint16_t>(port);
+}
+
+std::string percentEncode(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string hostOfHostHeader(std::string_view hostHeader) {
+    hostHeader = trim(hostHeader);
+    const auto colon = hostHeader.rfind(':');
+    if (colon != std::string_view::npos) hostHeader = hostHeader.substr(0, colon);
+    if (!hostHeader.empty() && hostHeader.back() == '.') hostHeader.remove_suffix(1);
+    return lower(hostHeader);
+}
+
+bool certificateCovers(const std::vector<std::string>& dnsNames, std::string_view host) {
+    const std::string h = lower(host);
+    for (const auto& name : dnsNames) {
+        const std::string n = lower(name);
+        if (n == h) return true;
+        if (n.size() > 2 && n.starts_with("*.")) {
+            const auto dot = h.find('.');
+            if (dot != std::string::npos && dot > 0 && h.substr(dot) == n.substr(1)) return true;
+        }
+    }
+    return false;
+}
+
+RouteDecision routeRequest(const std::vector<PublishingRule>& rules, std::string_view hostHeader,
+                           std::string_view target, std::uint16_t publishedPort,
+                           const std::vector<std::string>& certificateNames) {
+    const std::string host = hostOfHostHeader(hostHeader);
+    const std::uint16_t port = portOfHostHeader(trim(hostHeader), publishedPort);
+    // An absolute-form target has been checked against Host already; its
+    // path is what routes.
+    std::string_view path = target;
+    if (!path.starts_with('/')) {
+        const auto sep = path.find("://");
+        const auto slash = sep == std::string_view::npos ? sep : path.find('/', sep + 3);
+        path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+    }
+    const PublishingRule* best = nullptr;
+    for (const auto& rule : rules) {
+        if (rule.externalUrl.host != host || rule.externalUrl.port != port) continue;
+        if (!istartsWith(path, rule.externalUrl.path)) continue;
+        if (!best || rule.externalUrl.path.size() > best->externalUrl.path.size()) best = &rule;
+    }
+    if (!best) return {RouteOutcome::UnknownHost, nullptr};
+    if (!certificateCovers(certificateNames, host)) {
+        return {RouteOutcome::MisdirectedRequest, best};
+    }
+    return {RouteOutcome::Routed, best};
+}
+
+std::optional<std::string> translateUrl(std::string_view url, const PublishedUrl& from,
+                                        const PublishedUrl& to) {
+    const auto sep = url.find("://");
+    if (sep == std::string_view::npos || !iequals(url.substr(0, sep), from.scheme)) {
+        return std::nullopt;
+    }
+    std::string_view rest = url.substr(sep + 3);
+    auto end = rest.find_first_of("/?#");
+    if (end == std::string_view::npos) end = rest.size();
+    const std::string_view authority = rest.substr(0, end);
+    std::string_view tail = rest.substr(end);
+    const auto colon = authority.rfind(':');
+    const std::string_view host = authority.substr(0, colon);
+    std::uint16_t port = from.scheme == "https" ? 443 : 80;
+    if (colon != std::string_view::npos) {
+        port = portOfHostHeader(authority, port);
+        if (port == 0) return std::nullopt;
+    }
+    if (!iequals(host, from.host) || port != from.port) return std::nullopt;
+    std::string path(tail.empty() ? std::string_view("/") : tail);
+    if (!istartsWith(path, from.path)) return std::nullopt;
+    return to.origin() + to.path + path.substr(from.path.size());
+}
+
+std::optional<std::string> translateSetCookieDomain(std::string_view setCookie,
+                                                    std::string_view fromHost,
+                                                    std::string_view toHost) {
+    std::size_t pos = 0;
+    while (pos < setCookie.size()) {
+        auto semi = setCookie.find(';', pos);
+        if (semi == std::string_view::npos) semi = setCookie.size();
+        const std::string_view attr = trim(setCookie.substr(pos, semi - pos));
+        if (pos > 0 && istartsWith(attr, "domain=")) {
+            std::string_view value = trim(attr.substr(7));
+            const bool dot = value.starts_with('.');
+            if (dot) value.remove_prefix(1);
+            if (!iequals(value, fromHost)) return std::nullopt;
+            const std::size_t valueStart =
+                static_cast<std::size_t>(value.data() - setCookie.data());
+            std::string out(setCookie.substr(0, valueStart));
+            out += toHost;
+            out += setCookie.substr(valueStart + value.size());
+            return out;
+        }
+        pos = semi + 1;
+    }
+    return std::nullopt;
+}
+
+void translateRequestHeaders(http::fields& fields, const PublishingRule& rule,
+                             std::string_view clientAddress) {
+    if (!rule.disableTranslateUrlInRequestHeaders) {
+        fields.set(http::field::host, rule.backendServerUrl.hostHeader());
+    }
+    auto xff = fields.find("X-Forwarded-For");
+    if (xff != fields.end()) {
+        std::string value(xff->value());
+        value += ", ";
+        value += clientAddress;
+        fields.set("X-Forwarded-For", value);
+    } else {
+        fields.set("X-Forwarded-For", toBeast(clientAddress));
+    }
+    fields.set("X-Forwarded-Proto", "https");
+}
+
+void translateResponseHeaders(http::fields& fields, const PublishingRule& rule,
+                              const std::vector<PublishingRule>& rules) {
+    if (rule.disableTranslateUrlInResponseHeaders) return;
+    auto translate = [&](std::string_view url) -> std::optional<std::string> {
+        if (auto t = translateUrl(url, rule.backendServerUrl, rule.externalUrl)) return t;
+        for (const auto& other : rules) {
+            if (&other == &rule || other.disableTranslateUrlInResponseHeaders) continue;
+            if (auto t = translateUrl(url, other.backendServerUrl, other.externalUrl)) return t;
+        }
+        return std::nullopt;
+    };
+    for (auto name : {http::field::location, http::field::content_location}) {
+        auto it = fields.find(name);
+        if (it == fields.end()) continue;
+        if (auto t = translate(toStd(it->value()))) fields.set(name, *t);
+    }
+    // Set-Cookie may repeat: rebuild the list in order.
+    std::vector<std::string> cookies;
+    bool changed = false;
+    for (auto range = fields.equal_range(http::field::set_cookie); range.first != range.second;
+         ++range.first) {
+        const std::string_view v = toStd(range.first->value());
+        auto t = translateSetCookieDomain(v, rule.backendServerUrl.host, rule.externalUrl.host);
+        changed = changed || t.has_value();
+        cookies.push_back(t ? *t : std::string(v));
+    }
+    if (changed) {
+        fields.erase(http::field::set_cookie);
+        for (const auto& c : cookies) fields.insert(http::field::set_cookie, c);
+    }
+}
+
+std::string adfsRedirectLocation(std::string_view adfsUrl, const PublishingRule& rule,
+                                 std::string_view target) {
+    std::string location(adfsUrl);
+    location += location.find('?') == std::string::npos ? '?' : '&';
+    location += "wa=wsignin1.0&wtrealm=" + percentEncode(rule.externalUrl.str()) +
+                "&wctx=" + percentEncode(rule.externalUrl.origin() + std::string(target));
+    return location;
+}
+
+std::optional<std::size_t> findHeaderBlockEnd(std::string_view received) {
+    const auto end = received.find("\r\n\r\n");
+    if (end == std::string_view::npos) return std::nullopt;
+    return end + 4;
+}
+
+std::optional<RequestRefusal> validateRequest(const http::request_header<>& header,
+                                              std::string_view rawHeaderBlock) {
+    using http::status;
+    if (header.version() != 11 && header.version() != 10) {
+        return RequestRefusal{status::http_version_not_supported, "HTTP/1.0 and 1.1 only"};
+    }
+    // Beast unfolds obs-fold silently; RFC 9112 5.2 lets a server refuse it.
+    const auto firstLineEnd = rawHeaderBlock.find("\r\n");
+    const std::string_view fields = rawHeaderBlock.substr(firstLineEnd + 2);
+    if (fields.find("\r\n ") != std::string_view::npos ||
+        fields.find("\r\n\t") != std::string_view::npos || fields.starts_with(' ') ||
+        fields.starts_with('\t')) {
+        return RequestRefusal{status::bad_request, "obs-fold (folded header line)"};
+    }
+    const auto count = [&](http::field f) {
+        return static_cast<std::size_t>(std::distance(header.equal_range(f).first,
+                                                      header.equal_range(f).second));
+    };
+    const std::size_t lengths = count(http::field::content_length);
+    const std::size_t encodings = count(http::field::transfer_encoding);
+    if (lengths > 1) return RequestRefusal{status::bad_request, "duplicate Content-Length"};
+    if (lengths == 1) {
+        const std::string_view v = toStd(header[http::field::content_length]);
+        if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) {
+                return std::isdigit(static_cast<unsigned char>(c));
+            })) {
+            return RequestRefusal{status::bad_request, "Content-Length is not one number"};
+        }
+    }
+    if (encodings > 0) {
+        if (lengths > 0) {
+            return RequestRefusal{status::bad_request, "Content-Length with Transfer-Encoding"};
+        }
+        if (header.version() == 10) {
+            return RequestRefusal{status::bad_request, "Transfer-Encoding in HTTP/1.0"};
+        }
+        if (encodings > 1 || !iequals(trim(toStd(header[http::field::transfer_encoding])), "chunked")) {
+            return RequestRefusal{status::not_implemented,
+                                  "Transfer-Encoding other than chunked: " +
+                                      std::string(header[http::field::transfer_encoding])};
+        }
+    }
+    const std::size_t hosts = count(http::field::host);
+    if (hosts > 1) return RequestRefusal{status::bad_request, "more than one Host"};
+    if (hosts == 0 && header.version() == 11) {
+        return RequestRefusal{status::bad_request, "HTTP/1.1 request without Host"};
+    }
+    if (header.method() == http::verb::connect) {
+        return RequestRefusal{status::not_implemented, "CONNECT is not proxied"};
+    }
+    const std::string_view target = toStd(header.target());
+    if (target == "*") {
+        if (header.method() != http::verb::options) {
+            return RequestRefusal{status::bad_request, "asterisk-form outside OPTIONS"};
+        }
+    } else if (!target.starts_with('/')) {
+        auto url = PublishedUrl::parse(target);
+        if (!url) return RequestRefusal{status::bad_request, "request target is not a URL"};
+        const std::string hostHeader(header[http::field::host]);
+        if (url->host != hostOfHostHeader(hostHeader)) {
+            return RequestRefusal{status::bad_request,
+                                  "absolute-form for another host (" + url->host + ")"};
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace edgelab::proxy
