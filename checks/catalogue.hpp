@@ -1,0 +1,114 @@
+// The check catalogue: every check is a pure evaluation of gathered evidence
+// into a result with a stable id, a verdict, the evidence in one line and
+// the remedy. Which probes to run is planned from the lab, also without I/O.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "checks/evidence.hpp"
+#include "provision/lab.hpp"
+
+namespace edgelab::checks {
+
+enum class Verdict { Pass, Fail, Skip, Warn };
+std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN"
+
+struct CheckResult {
+    std::string id;         // stable: "tls.no-sni.lync-mobile"
+    std::string title;      // what is checked, for people
+    std::string ns;         // the namespace (public name) it covers
+    Verdict verdict = Verdict::Skip;
+    std::string evidence;   // one line: what was seen
+    std::string remedy;     // what to do when it fails; empty on PASS
+    double seconds = 0;     // time of the probes it read
+};
+
+// Where the deployment under test is. Without connectTo the system resolver
+// is used, as a client on the internet would.
+struct Target {
+    std::vector<std::string> connectTo;  // curl syntax HOST:PORT:ADDR:PORT
+    std::optional<std::filesystem::path> caFile;
+    std::map<std::string, std::string> backendAddresses;  // Backend::name -> ADDR:PORT (lab mode)
+};
+
+struct HttpProbe {
+    std::string id;
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string method = "GET";
+};
+
+struct HandshakeProbe {
+    std::string id;
+    std::string host;  // the name whose address is used (connect-to or resolver)
+    std::uint16_t port = 443;
+    std::optional<std::string> address;  // direct ADDR:PORT, bypasses host resolution
+    std::optional<std::string> sni;
+    std::string profile = "sni";
+    std::string minTls = "1.2";
+    std::string maxTls = "1.3";
+};
+
+struct ProbePlan {
+    std::vector<HttpProbe> http;
+    std::vector<HandshakeProbe> tls;
+};
+
+struct CheckContext {
+    const provision::Lab& lab;
+    const Target& target;
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+};
+
+struct CheckDefinition {
+    std::string id;
+    std::string title;
+    std::string ns;
+    std::vector<std::string> probes;  // ids of the probes it reads (empty: static)
+    std::function<CheckResult(const Evidence&, const CheckContext&)> evaluate;
+};
+
+// WAP's application id, used in the netsh binding commands (DESIGN.md, Facts).
+inline constexpr const char* kWapAppId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
+
+// The five public names of the lab, web services first.
+std::vector<std::string> publicNames(const provision::Lab&);
+
+// The Lync web services paths of the facts list and the statuses a front end
+// gives an anonymous client on each.
+struct WebServicesPath {
+    std::string path;
+    std::vector<long> expected;
+};
+const std::vector<WebServicesPath>& webServicesPaths();
+std::string slug(std::string_view path);  // "/Reach/sip.svc" -> "reach-sip-svc"
+
+// Every check for this lab, in report order.
+std::vector<CheckDefinition> catalogue(const provision::Lab&, const Target&);
+
+// '*' and '?' globs, as --only and --skip take them.
+bool globMatch(std::string_view pattern, std::string_view text);
+std::vector<CheckDefinition> selectChecks(std::vector<CheckDefinition> all,
+                                          const std::vector<std::string>& only,
+                                          const std::vector<std::string>& skip);
+
+// The probes the given checks read.
+ProbePlan planProbes(const provision::Lab&, const Target&,
+                     const std::vector<CheckDefinition>& checks);
+
+std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>&, const Evidence&,
+                                     const CheckContext&);
+
+// Helpers the checks share, exposed for tests.
+bool certificateCovers(const CertificateInfo&, std::string_view name);
+// Hosts named in absolute http(s) URLs in a text, lower case, with port if any ("h:4443").
+std::vector<std::pair<std::string, int>> urlHostsIn(std::string_view text);
+
+}  // namespace edgelab::checks

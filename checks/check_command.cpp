@@ -1,0 +1,147 @@
+#include "checks/check_command.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/run_checks.hpp"
+#include "provision/atomic_file.hpp"
+#include "provision/commands.hpp"
+#include "provision/exit_code.hpp"
+#include "scenarios/report/report.hpp"
+
+namespace edgelab::checks {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CheckArgs {
+    std::string labFile;
+    std::vector<std::string> connectTo;
+    std::string cacert;
+    std::vector<std::string> only, skip;
+    int retry = 0;
+    int retryDelayMs = 1000;
+    std::string workDir;
+    std::string reportJson, reportJunit, reportHtml;
+    std::string format = "console";
+};
+
+[[noreturn]] void badInput(const std::string& message) {
+    std::cerr << "edgelab check: " << message << "\n";
+    throw CLI::RuntimeError(kExitBadInput);
+}
+
+// A running lab's state file (written by `edgelab up`) says where its proxy
+// listens and which root it trusts.
+void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target& target) {
+    nlohmann::json state;
+    try {
+        state = nlohmann::json::parse(provision::readFile(stateFile));
+    } catch (const std::exception& e) {
+        badInput(stateFile.string() + ": " + e.what());
+    }
+    if (!state.contains("connectTo") || !state["connectTo"].is_array())
+        badInput(stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT");
+    for (auto& c : state["connectTo"]) {
+        if (!c.is_string()) badInput(stateFile.string() + ": /connectTo: expected strings");
+        target.connectTo.push_back(c.get<std::string>());
+    }
+    if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
+        target.caFile = state["caBundle"].get<std::string>();
+    // Backend processes named as the lab's backends: their addresses allow
+    // the backend certificate check (lab mode).
+    if (state.contains("processes") && state["processes"].is_array())
+        for (auto& p : state["processes"]) {
+            if (!p.is_object() || !p.contains("name") || !p.contains("address")) continue;
+            if (!p["name"].is_string() || !p["address"].is_string()) continue;
+            std::string name = p["name"].get<std::string>();
+            if (name.rfind("backend-", 0) == 0) name = name.substr(8);
+            for (auto& b : lab.backends)
+                if (b.name == name) target.backendAddresses[b.name] = p["address"].get<std::string>();
+        }
+}
+
+void run(const CheckArgs& a) {
+    provision::Lab lab = provision::loadLabOrExit(a.labFile);
+    Target target;
+    for (auto& c : a.connectTo) {
+        int colons = 0;
+        for (char ch : c) colons += ch == ':';
+        if (colons < 3) badInput("--connect-to " + c + ": expected HOST:PORT:ADDR:PORT");
+        target.connectTo.push_back(c);
+    }
+    if (!a.cacert.empty()) {
+        if (!fs::is_regular_file(a.cacert)) badInput("--cacert " + a.cacert + ": no such file");
+        target.caFile = fs::absolute(a.cacert);
+    }
+    if (target.connectTo.empty()) {
+        fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
+        if (fs::exists(work / "state.json")) applyLabState(work / "state.json", lab, target);
+    }
+    if (a.format != "console" && a.format != "json")
+        badInput("--format " + a.format + ": expected console or json");
+
+    RunOptions opt;
+    opt.only = a.only;
+    opt.skip = a.skip;
+    opt.gather.retries = a.retry;
+    opt.gather.retryDelay = std::chrono::milliseconds(a.retryDelayMs);
+
+    bool console = a.format == "console";
+    report::ConsoleProgress progress(std::cerr, console && report::colorWanted(2));
+    CheckRun result = runChecks(lab, target, opt, &progress);
+    progress.clear();
+
+    report::Report rep{lab.name, result.started, result.seconds, result.results,
+                       report::drawingOf(lab)};
+    try {
+        if (!a.reportJson.empty()) report::writeJson(a.reportJson, rep);
+        if (!a.reportJunit.empty()) report::writeJUnit(a.reportJunit, rep);
+        if (!a.reportHtml.empty()) report::writeHtml(a.reportHtml, rep);
+    } catch (const std::exception& e) {
+        badInput(e.what());
+    }
+    if (console)
+        std::cout << report::consoleText(rep, report::colorWanted(1)) << std::flush;
+    else
+        std::cout << report::jsonText(rep) << std::flush;
+
+    if (result.targetUnreachable) {
+        std::cerr << "edgelab check: the target could not be reached at all (no probe connected)"
+                  << (target.connectTo.empty() ? "; names went through the system resolver" : "")
+                  << "\n";
+        throw CLI::RuntimeError(kExitLabDown);
+    }
+    if (anyFailed(result.results)) throw CLI::RuntimeError(kExitCheckFailed);
+}
+
+}  // namespace
+
+void addCheckCommand(CLI::App& app) {
+    auto args = std::make_shared<CheckArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "check", "Run the checks against the lab's running proxy or any deployment");
+    cmd->add_option("lab", args->labFile, "Lab description (JSON)")->required();
+    cmd->add_option("--connect-to", args->connectTo,
+                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable)");
+    cmd->add_option("--cacert", args->cacert, "Trusted root(s) in PEM (default: the system's)");
+    cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)");
+    cmd->add_option("--skip", args->skip, "Skip checks whose id matches GLOB (repeatable)");
+    cmd->add_option("--retry", args->retry, "Retry probes that could not connect N times")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--retry-delay", args->retryDelayMs, "Milliseconds between retries")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--work-dir", args->workDir,
+                    "Running lab's folder with state.json (default .edgelab/<lab name>)");
+    cmd->add_option("--report-json", args->reportJson, "Write the JSON report to FILE");
+    cmd->add_option("--report-junit", args->reportJunit, "Write the JUnit XML report to FILE");
+    cmd->add_option("--report-html", args->reportHtml, "Write the HTML report to FILE");
+    cmd->add_option("--format", args->format, "Standard output: console or json");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace edgelab::checks

@@ -1,0 +1,106 @@
+// What the probes saw, as plain values. Gathering (gather.cpp) fills these;
+// the checks (catalogue.cpp) only read them, so every check is tested on
+// canned evidence without a socket.
+#pragma once
+
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace edgelab::checks {
+
+// One certificate as a client sees it in the chain a server sent.
+struct CertificateInfo {
+    std::string subjectCn;
+    std::string subject;  // one-line RFC 2253 form
+    std::string issuer;   // one-line RFC 2253 form
+    std::vector<std::string> dnsNames;  // subjectAltName dNSName entries
+    std::string thumbprint;  // SHA-1, 40 upper-case hex digits, as Windows shows it
+    std::chrono::system_clock::time_point notBefore;
+    std::chrono::system_clock::time_point notAfter;
+    std::string pem;
+};
+
+struct Timings {
+    double connectMs = 0;
+    double tlsMs = 0;
+    double firstByteMs = 0;
+    double totalMs = 0;
+};
+
+// Header names are stored lower case; HTTP field names are case-insensitive.
+using HeaderMap = std::multimap<std::string, std::string>;
+
+// One HTTP request and what came back.
+struct HttpExchange {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> requestHeaders;
+    bool connected = false;  // a TCP connection to the target was made
+    long status = 0;         // 0: no response
+    HeaderMap responseHeaders;
+    std::string body;  // up to the body limit
+    bool bodyTruncated = false;
+    std::string error;  // empty when the exchange completed
+    Timings timings;
+    std::vector<CertificateInfo> chain;  // as sent by the server
+
+    // The first value of a header (name in any case), or nullopt.
+    std::optional<std::string> header(std::string name) const {
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto it = responseHeaders.find(name);
+        if (it == responseHeaders.end()) return std::nullopt;
+        return it->second;
+    }
+    std::vector<std::string> headers(std::string name) const {
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::vector<std::string> out;
+        auto [b, e] = responseHeaders.equal_range(name);
+        for (auto it = b; it != e; ++it) out.push_back(it->second);
+        return out;
+    }
+};
+
+enum class HandshakeOutcome { Ok, Reset, Alert, Timeout, Refused, OtherError };
+
+std::string to_string(HandshakeOutcome);
+
+// One raw TLS handshake (OpenSSL), with or without SNI.
+struct TlsHandshake {
+    std::string address;             // ADDR:PORT connected to
+    std::optional<std::string> sni;  // nullopt: no server_name extension sent
+    std::string profile;             // client profile name, or "sni"
+    std::string minTls = "1.2";
+    std::string maxTls = "1.3";
+    bool connected = false;  // the TCP connection was made
+    HandshakeOutcome outcome = HandshakeOutcome::OtherError;
+    std::string detail;    // alert name, errno text, or OpenSSL's reason
+    std::string protocol;  // "TLSv1.3"
+    std::string cipher;
+    std::vector<CertificateInfo> chain;  // presented chain, leaf first
+    bool chainVerifiedFromSentOnly = false;
+    std::string verifyError;  // X509_verify_cert_error_string when not verified
+    double durationMs = 0;
+};
+
+// Everything gathered in one run, keyed by probe id.
+struct Evidence {
+    std::map<std::string, HttpExchange> http;
+    std::map<std::string, TlsHandshake> tls;
+    std::chrono::system_clock::time_point gatheredAt = std::chrono::system_clock::now();
+
+    const HttpExchange* exchange(const std::string& id) const {
+        auto it = http.find(id);
+        return it == http.end() ? nullptr : &it->second;
+    }
+    const TlsHandshake* handshake(const std::string& id) const {
+        auto it = tls.find(id);
+        return it == tls.end() ? nullptr : &it->second;
+    }
+};
+
+}  // namespace edgelab::checks

@@ -1,0 +1,556 @@
+#include "checks/gather.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+namespace edgelab::checks {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// Serialises progress reports from the HTTP and TLS threads.
+struct Progress {
+    ProgressSink* sink;
+    std::size_t total;
+    std::size_t done = 0;
+    std::mutex m;
+    void tick(const std::string& id) {
+        std::lock_guard lock(m);
+        ++done;
+        if (sink) sink->probeDone(id, done, total);
+    }
+};
+
+std::string bioText(BIO* bio) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+std::chrono::system_clock::time_point timeOf(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return {};
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+CertificateInfo describe(X509* x) {
+    CertificateInfo c;
+    X509_NAME* subject = X509_get_subject_name(x);
+    int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (i >= 0) {
+        ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+        unsigned char* utf8 = nullptr;
+        int n = ASN1_STRING_to_UTF8(&utf8, s);
+        if (n >= 0) c.subjectCn.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+        OPENSSL_free(utf8);
+    }
+    for (auto [name, out] : {std::pair{subject, &c.subject},
+                             std::pair{X509_get_issuer_name(x), &c.issuer}}) {
+        BIO* bio = BIO_new(BIO_s_mem());
+        X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+        *out = bioText(bio);
+        BIO_free(bio);
+    }
+    auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+    for (int k = 0; sans && k < sk_GENERAL_NAME_num(sans); ++k) {
+        GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, k);
+        if (g->type != GEN_DNS) continue;
+        auto* s = g->d.dNSName;
+        c.dnsNames.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                static_cast<std::size_t>(ASN1_STRING_length(s)));
+    }
+    GENERAL_NAMES_free(sans);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdLen = 0;
+    X509_digest(x, EVP_sha1(), md, &mdLen);
+    static const char* hex = "0123456789ABCDEF";
+    for (unsigned k = 0; k < mdLen; ++k) c.thumbprint += {hex[md[k] >> 4], hex[md[k] & 15]};
+    c.notBefore = timeOf(X509_get0_notBefore(x));
+    c.notAfter = timeOf(X509_get0_notAfter(x));
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, x);
+    c.pem = bioText(bio);
+    BIO_free(bio);
+    return c;
+}
+
+// ---------------------------------------------------------------- HTTP
+
+struct Transfer {
+    std::string id;
+    HttpExchange* x;
+    std::size_t limit;
+    curl_slist* headers = nullptr;
+    char errbuf[CURL_ERROR_SIZE] = {};
+};
+
+std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::size_t len = size * n;
+    std::size_t room = t->limit > t->x->body.size() ? t->limit - t->x->body.size() : 0;
+    t->x->body.append(data, std::min(room, len));
+    if (len > room) t->x->bodyTruncated = true;
+    return len;
+}
+
+std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string_view line(data, size * n);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    // A status line starts a new response (after 100 Continue, for one).
+    if (line.rfind("HTTP/", 0) == 0) {
+        t->x->responseHeaders.clear();
+        return size * n;
+    }
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) return size * n;
+    std::string name(line.substr(0, colon));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    t->x->responseHeaders.emplace(std::move(name), std::string(value));
+    return size * n;
+}
+
+void readCertInfo(CURL* easy, HttpExchange& x) {
+    curl_certinfo* ci = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci) return;
+    for (int i = 0; i < ci->num_of_certs; ++i)
+        for (curl_slist* s = ci->certinfo[i]; s; s = s->next) {
+            std::string_view kv(s->data);
+            if (kv.rfind("Cert:", 0) != 0) continue;
+            std::string pem(kv.substr(5));
+            BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+            if (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+                x.chain.push_back(describe(cert));
+                X509_free(cert);
+            }
+            BIO_free(bio);
+        }
+}
+
+void finish(CURL* easy, CURLcode code, Transfer& t) {
+    HttpExchange& x = *t.x;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x.status);
+    curl_off_t us = 0;
+    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &us);
+    x.timings.connectMs = static_cast<double>(us) / 1000.0;
+    curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &us);
+    x.timings.tlsMs = static_cast<double>(us) / 1000.0;
+    curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &us);
+    x.timings.firstByteMs = static_cast<double>(us) / 1000.0;
+    curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &us);
+    x.timings.totalMs = static_cast<double>(us) / 1000.0;
+    if (code != CURLE_OK) x.error = t.errbuf[0] ? t.errbuf : curl_easy_strerror(code);
+    // Only these mean that no TCP connection was made; a TLS or HTTP error
+    // comes from a server that answered.
+    bool noConnection = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+                        (code == CURLE_OPERATION_TIMEDOUT && x.timings.connectMs == 0);
+    x.connected = x.status > 0 || !noConnection;
+    readCertInfo(easy, x);
+}
+
+void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& target,
+                const GatherOptions& opt, Evidence& ev, Progress& progress) {
+    if (probes.empty()) return;
+    CURLM* multi = curl_multi_init();
+    CURLSH* share = curl_share_init();
+    // One TLS session cache and DNS cache for all probes: later connections
+    // resume instead of paying full handshakes.
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+
+    curl_slist* connectTo = nullptr;
+    for (auto& c : target.connectTo) connectTo = curl_slist_append(connectTo, c.c_str());
+
+    std::vector<std::unique_ptr<Transfer>> transfers;
+    for (auto* p : probes) {
+        HttpExchange& x = ev.http[p->id];
+        x = HttpExchange{};
+        x.method = p->method;
+        x.url = p->url;
+        x.requestHeaders = p->headers;
+        auto t = std::make_unique<Transfer>();
+        t->id = p->id;
+        t->x = &x;
+        t->limit = opt.bodyLimit;
+        for (auto& [k, v] : p->headers) t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
+        CURL* e = curl_easy_init();
+        curl_easy_setopt(e, CURLOPT_URL, p->url.c_str());
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->method == "GET" ? nullptr : p->method.c_str());
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
+        if (target.caFile) curl_easy_setopt(e, CURLOPT_CAINFO, target.caFile->c_str());
+        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connectTimeout.count()));
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.requestTimeout.count()));
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "edgelab-check/0.1");
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, onBody);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, onHeader);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+        curl_easy_setopt(e, CURLOPT_SHARE, share);
+        curl_multi_add_handle(multi, e);
+        transfers.push_back(std::move(t));
+    }
+
+    int running = 1;
+    while (running) {
+        curl_multi_perform(multi, &running);
+        int queued = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+            if (m->msg != CURLMSG_DONE) continue;
+            Transfer* t = nullptr;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &t);
+            finish(m->easy_handle, m->data.result, *t);
+            progress.tick(t->id);
+            curl_multi_remove_handle(multi, m->easy_handle);
+            curl_easy_cleanup(m->easy_handle);
+        }
+        if (running) curl_multi_poll(multi, nullptr, 0, 200, nullptr);
+    }
+    for (auto& t : transfers) curl_slist_free_all(t->headers);
+    curl_slist_free_all(connectTo);
+    curl_multi_cleanup(multi);
+    curl_share_cleanup(share);
+}
+
+// ---------------------------------------------------------------- TLS
+
+int protoVersion(const std::string& v) {
+    if (v == "1.0") return TLS1_VERSION;
+    if (v == "1.1") return TLS1_1_VERSION;
+    if (v == "1.2") return TLS1_2_VERSION;
+    return TLS1_3_VERSION;
+}
+
+struct Handshake {
+    const HandshakeProbe* probe;
+    TlsHandshake* out;
+    int fd = -1;
+    SSL* ssl = nullptr;
+    bool connecting = true;
+    short events = POLLOUT;
+    bool done = false;
+    Clock::time_point start;
+    std::string alert;  // set by the info callback when the server sends one
+};
+
+void onInfo(const SSL* ssl, int where, int ret) {
+    if (!(where & SSL_CB_READ_ALERT)) return;
+    auto* h = static_cast<Handshake*>(SSL_get_app_data(ssl));
+    if (h && h->alert.empty()) h->alert = SSL_alert_desc_string_long(ret);
+}
+
+std::optional<sockaddr_storage> resolve(const std::string& host, std::uint16_t port,
+                                        socklen_t& len, std::string& error) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    std::string h = host;
+    if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    int rc = getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res);
+    if (rc != 0 || !res) {
+        error = "cannot resolve " + host + ": " + gai_strerror(rc);
+        return std::nullopt;
+    }
+    sockaddr_storage ss{};
+    std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
+    len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return ss;
+}
+
+void settle(Handshake& h, HandshakeOutcome o, std::string detail) {
+    h.out->outcome = o;
+    h.out->detail = std::move(detail);
+    h.out->durationMs = msSince(h.start);
+    h.done = true;
+    if (h.ssl) SSL_free(h.ssl);
+    h.ssl = nullptr;
+    if (h.fd >= 0) close(h.fd);
+    h.fd = -1;
+}
+
+void verifyChain(Handshake& h, X509_STORE* store) {
+    STACK_OF(X509)* sent = SSL_get_peer_cert_chain(h.ssl);
+    X509* leaf = SSL_get0_peer_certificate(h.ssl);
+    for (int i = 0; sent && i < sk_X509_num(sent); ++i)
+        h.out->chain.push_back(describe(sk_X509_value(sent, i)));
+    if (!leaf) return;
+    // Only what the server sent is untrusted input; the store holds the
+    // trusted root alone, so a missing intermediate cannot be filled in.
+    X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX_init(ctx, store, leaf, sent);
+    if (X509_verify_cert(ctx) == 1) {
+        h.out->chainVerifiedFromSentOnly = true;
+    } else {
+        h.out->verifyError = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    }
+    X509_STORE_CTX_free(ctx);
+}
+
+void step(Handshake& h, SSL_CTX* ctx, X509_STORE* store) {
+    if (h.connecting) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(h.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err == ECONNREFUSED) return settle(h, HandshakeOutcome::Refused, std::strerror(err));
+        if (err != 0) return settle(h, HandshakeOutcome::OtherError, std::strerror(err));
+        h.connecting = false;
+        h.out->connected = true;
+        h.ssl = SSL_new(ctx);
+        SSL_set_app_data(h.ssl, &h);
+        SSL_set_info_callback(h.ssl, onInfo);
+        int minV = protoVersion(h.probe->minTls), maxV = protoVersion(h.probe->maxTls);
+        SSL_set_min_proto_version(h.ssl, minV);
+        SSL_set_max_proto_version(h.ssl, maxV);
+        // Old profiles (TLS 1.0/1.1) need OpenSSL 3's security level 0 to offer them.
+        if (minV < TLS1_2_VERSION) {
+            SSL_set_security_level(h.ssl, 0);
+            SSL_set_cipher_list(h.ssl, "DEFAULT:@SECLEVEL=0");
+        }
+        if (h.probe->sni) SSL_set_tlsext_host_name(h.ssl, h.probe->sni->c_str());
+        SSL_set_fd(h.ssl, h.fd);
+        SSL_set_connect_state(h.ssl);
+    }
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_do_handshake(h.ssl);
+    if (rc == 1) {
+        h.out->protocol = SSL_get_version(h.ssl);
+        h.out->cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(h.ssl));
+        verifyChain(h, store);
+        SSL_shutdown(h.ssl);
+        return settle(h, HandshakeOutcome::Ok, {});
+    }
+    int e = SSL_get_error(h.ssl, rc);
+    if (e == SSL_ERROR_WANT_READ) {
+        h.events = POLLIN;
+        return;
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+        h.events = POLLOUT;
+        return;
+    }
+    int sysErr = errno;
+    unsigned long sslErr = ERR_peek_error();
+    if (!h.alert.empty()) return settle(h, HandshakeOutcome::Alert, h.alert);
+    if (e == SSL_ERROR_SYSCALL) {
+        if (sysErr == ECONNRESET || sysErr == EPIPE)
+            return settle(h, HandshakeOutcome::Reset,
+                          std::string(std::strerror(sysErr)) + ", errno=" + std::to_string(sysErr));
+        if (sysErr == 0 && sslErr == 0)
+            return settle(h, HandshakeOutcome::Reset, "connection closed during the handshake");
+        return settle(h, HandshakeOutcome::OtherError,
+                      sysErr ? std::strerror(sysErr) : ERR_reason_error_string(sslErr));
+    }
+    if (e == SSL_ERROR_SSL && ERR_GET_REASON(sslErr) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return settle(h, HandshakeOutcome::Reset, "connection closed during the handshake");
+    const char* reason = ERR_reason_error_string(sslErr);
+    settle(h, HandshakeOutcome::OtherError, reason ? reason : "handshake failed");
+}
+
+void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& target,
+               const GatherOptions& opt, Evidence& ev, Progress& progress,
+               std::vector<TlsHandshake>& results) {
+    if (probes.empty()) return;
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // the chain is verified apart
+    X509_STORE* store = X509_STORE_new();
+    if (target.caFile)
+        X509_STORE_load_file(store, target.caFile->c_str());
+    else
+        X509_STORE_set_default_paths(store);
+
+    results.resize(probes.size());
+    std::vector<Handshake> hs(probes.size());
+    auto deadline = Clock::now() + opt.handshakeTimeout;
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+        const HandshakeProbe& p = *probes[i];
+        Handshake& h = hs[i];
+        h.probe = &p;
+        h.out = &results[i];
+        h.out->sni = p.sni;
+        h.out->profile = p.profile;
+        h.out->minTls = p.minTls;
+        h.out->maxTls = p.maxTls;
+        h.start = Clock::now();
+        std::string addr;
+        std::uint16_t port = p.port;
+        if (p.address) {
+            auto colon = p.address->rfind(':');
+            addr = p.address->substr(0, colon);
+            port = static_cast<std::uint16_t>(std::stoi(p.address->substr(colon + 1)));
+        } else if (auto ct = connectToFor(target.connectTo, p.host, p.port)) {
+            addr = ct->first;
+            port = ct->second;
+        } else {
+            addr = p.host;
+        }
+        h.out->address = addr + ":" + std::to_string(port);
+        socklen_t len = 0;
+        std::string err;
+        auto sa = resolve(addr, port, len, err);
+        if (!sa) {
+            settle(h, HandshakeOutcome::OtherError, err);
+            continue;
+        }
+        h.fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (h.fd < 0 || (connect(h.fd, reinterpret_cast<sockaddr*>(&*sa), len) != 0 &&
+                         errno != EINPROGRESS)) {
+            int e = errno;
+            settle(h, e == ECONNREFUSED ? HandshakeOutcome::Refused : HandshakeOutcome::OtherError,
+                   std::strerror(e));
+        }
+    }
+    for (std::size_t i = 0; i < hs.size(); ++i)
+        if (hs[i].done) progress.tick(probes[i]->id);
+
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<std::size_t> which;
+        for (std::size_t i = 0; i < hs.size(); ++i)
+            if (!hs[i].done) {
+                fds.push_back({hs[i].fd, hs[i].events, 0});
+                which.push_back(i);
+            }
+        if (fds.empty()) break;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            for (auto i : which) {
+                settle(hs[i], HandshakeOutcome::Timeout,
+                       std::string(hs[i].connecting ? "TCP connect" : "TLS handshake") +
+                           " did not finish in " + std::to_string(opt.handshakeTimeout.count()) +
+                           " ms");
+                progress.tick(probes[i]->id);
+            }
+            break;
+        }
+        int n = poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) break;
+        for (std::size_t k = 0; n > 0 && k < fds.size(); ++k) {
+            if (!fds[k].revents) continue;
+            Handshake& h = hs[which[k]];
+            step(h, ctx, store);
+            if (h.done) progress.tick(probes[which[k]]->id);
+        }
+    }
+    X509_STORE_free(store);
+    SSL_CTX_free(ctx);
+    (void)ev;
+}
+
+bool httpConnected(const HttpExchange& x) { return x.connected; }
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
+    const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port) {
+    auto lowerEq = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() &&
+               std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    for (auto& entry : connectTo) {
+        // HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT; an IPv6 host is in brackets.
+        std::vector<std::string> parts;
+        std::string cur;
+        int depth = 0;
+        for (char c : entry) {
+            if (c == '[') ++depth;
+            if (c == ']') --depth;
+            if (c == ':' && depth == 0) {
+                parts.push_back(cur);
+                cur.clear();
+            } else {
+                cur += c;
+            }
+        }
+        parts.push_back(cur);
+        if (parts.size() != 4) continue;
+        if (!parts[0].empty() && !lowerEq(parts[0], host)) continue;
+        if (!parts[1].empty() && parts[1] != std::to_string(port)) continue;
+        std::string toHost = parts[2].empty() ? host : parts[2];
+        std::uint16_t toPort = parts[3].empty() ? port
+                                                : static_cast<std::uint16_t>(std::stoi(parts[3]));
+        return std::pair{toHost, toPort};
+    }
+    return std::nullopt;
+}
+
+Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions& opt,
+                ProgressSink* sink) {
+    Evidence ev;
+    ev.gatheredAt = std::chrono::system_clock::now();
+    std::vector<const HttpProbe*> http;
+    std::vector<const HandshakeProbe*> tls;
+    for (auto& p : plan.http) http.push_back(&p);
+    for (auto& p : plan.tls) tls.push_back(&p);
+
+    for (int round = 0;; ++round) {
+        Progress progress{sink, http.size() + tls.size(), 0, {}};
+        std::vector<TlsHandshake> tlsResults;
+        // The handshakes poll their own sockets on a second thread while
+        // libcurl runs the HTTP probes on this one.
+        std::thread tlsThread(
+            [&] { gatherTls(tls, target, opt, ev, progress, tlsResults); });
+        gatherHttp(http, target, opt, ev, progress);
+        tlsThread.join();
+        for (std::size_t i = 0; i < tls.size(); ++i) ev.tls[tls[i]->id] = tlsResults[i];
+
+        if (round >= opt.retries) break;
+        std::vector<const HttpProbe*> httpAgain;
+        std::vector<const HandshakeProbe*> tlsAgain;
+        for (auto* p : http)
+            if (!httpConnected(ev.http[p->id])) httpAgain.push_back(p);
+        for (auto* p : tls)
+            if (!ev.tls[p->id].connected) tlsAgain.push_back(p);
+        if (httpAgain.empty() && tlsAgain.empty()) break;
+        http = std::move(httpAgain);
+        tls = std::move(tlsAgain);
+        std::this_thread::sleep_for(opt.retryDelay);  // the user's --retry-delay
+    }
+    return ev;
+}
+
+bool targetUnreachable(const Evidence& ev) {
+    if (ev.http.empty() && ev.tls.empty()) return false;
+    for (auto& [id, x] : ev.http)
+        if (x.connected) return false;
+    for (auto& [id, h] : ev.tls)
+        if (h.connected && h.profile != "backend") return false;
+    return true;
+}
+
+}  // namespace edgelab::checks

@@ -1,0 +1,45 @@
+// Gathering evidence: the only part of the checks that does I/O. HTTP probes
+// run through one libcurl multi handle (all in parallel, one connection
+// cache); TLS handshakes are raw OpenSSL clients on non-blocking sockets,
+// polled together with a deadline, so that a reset, an alert and a timeout
+// are told apart exactly.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "checks/catalogue.hpp"
+#include "checks/evidence.hpp"
+
+namespace edgelab::checks {
+
+struct GatherOptions {
+    std::chrono::milliseconds connectTimeout{5000};
+    std::chrono::milliseconds requestTimeout{15000};
+    std::chrono::milliseconds handshakeTimeout{5000};
+    std::size_t bodyLimit = 1 << 20;
+    int retries = 0;  // extra rounds for probes that could not connect
+    std::chrono::milliseconds retryDelay{1000};
+};
+
+// Told about each probe as it finishes; called from gathering threads, one
+// call at a time.
+class ProgressSink {
+public:
+    virtual ~ProgressSink() = default;
+    virtual void probeDone(const std::string& probeId, std::size_t done, std::size_t total) = 0;
+};
+
+Evidence gather(const ProbePlan&, const Target&, const GatherOptions& = {},
+                ProgressSink* = nullptr);
+
+// True when no probe reached the target at all (no TCP connection made).
+bool targetUnreachable(const Evidence&);
+
+// Parses curl's --connect-to syntax and finds the address for host:port;
+// nullopt when no entry applies. Exposed for tests.
+std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
+    const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port);
+
+}  // namespace edgelab::checks

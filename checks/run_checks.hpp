@@ -1,0 +1,34 @@
+// One run of the catalogue against a target: plan, gather, evaluate. The
+// runner (scenarios/) and `edgelab check` both call this.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "checks/catalogue.hpp"
+#include "checks/gather.hpp"
+#include "provision/lab.hpp"
+
+namespace edgelab::checks {
+
+struct RunOptions {
+    std::vector<std::string> only;  // check id globs; empty: all
+    std::vector<std::string> skip;  // check id globs
+    GatherOptions gather;
+};
+
+struct CheckRun {
+    std::vector<CheckResult> results;
+    bool targetUnreachable = false;  // no probe could connect at all
+    std::chrono::system_clock::time_point started;
+    double seconds = 0;
+    Evidence evidence;
+};
+
+CheckRun runChecks(const provision::Lab&, const Target&, const RunOptions& = {},
+                   ProgressSink* = nullptr);
+
+bool anyFailed(const std::vector<CheckResult>&);
+
+}  // namespace edgelab::checks

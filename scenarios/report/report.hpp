@@ -1,0 +1,86 @@
+// Reports of a check run. Every writer reads only a Report value, so the
+// console, JSON, JUnit and HTML say the same thing.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <iosfwd>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "checks/catalogue.hpp"
+#include "checks/gather.hpp"
+#include "provision/lab.hpp"
+
+namespace edgelab::report {
+
+// The lab as a flow from clients to backends, for the HTML drawing.
+struct DrawingNode {
+    std::string id;
+    std::string label;
+    std::string column;  // "client", "binding", "application", "backend"
+};
+
+struct DrawingEdge {
+    std::string from;
+    std::string to;
+    std::vector<std::string> checks;  // check id globs whose verdicts colour the edge
+};
+
+struct LabDrawing {
+    std::vector<DrawingNode> nodes;
+    std::vector<DrawingEdge> edges;
+};
+
+struct Report {
+    std::string labName;
+    std::chrono::system_clock::time_point started;
+    double seconds = 0;
+    std::vector<checks::CheckResult> results;
+    LabDrawing drawing;
+};
+
+struct Counts {
+    std::size_t total = 0, passed = 0, failed = 0, skipped = 0, warned = 0;
+};
+Counts countOf(const Report&);
+
+// Client profiles -> proxy bindings -> applications -> backends.
+LabDrawing drawingOf(const provision::Lab&);
+
+// The worst verdict among results matching any glob (FAIL > WARN > PASS >
+// SKIP); Skip when none match.
+checks::Verdict edgeVerdict(const Report&, const DrawingEdge&);
+
+std::string isoTime(std::chrono::system_clock::time_point);  // 2026-11-27T11:22:40Z
+
+// Writers: text, then files written atomically.
+std::string consoleText(const Report&, bool color);
+std::string jsonText(const Report&);
+std::string junitText(const Report&, const std::string& hostname);
+std::string htmlText(const Report&);
+
+void writeJson(const std::filesystem::path&, const Report&);
+void writeJUnit(const std::filesystem::path&, const Report&);
+void writeHtml(const std::filesystem::path&, const Report&);
+
+// Colour on a terminal unless NO_COLOR is set (https://no-color.org).
+bool colorWanted(int fd);
+
+// A live progress line on a terminal while probes run; silent otherwise.
+class ConsoleProgress : public checks::ProgressSink {
+public:
+    ConsoleProgress(std::ostream& out, bool live);
+    void probeDone(const std::string& probeId, std::size_t done, std::size_t total) override;
+    void clear();  // erase the line before results are printed
+
+private:
+    std::ostream& out_;
+    bool live_;
+    bool shown_ = false;
+    std::mutex m_;
+};
+
+}  // namespace edgelab::report
