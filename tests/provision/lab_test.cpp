@@ -1,5 +1,7 @@
 #include "provision/lab.hpp"
 
+#include "provision/atomic_file.hpp"
+
 #include <filesystem>
 #include <fstream>
 
@@ -181,6 +183,17 @@ TEST(LabFiles, EveryLabInTheTreeParses) {
         ++count;
     }
     EXPECT_GE(count, 8);
+}
+
+// The example in the format's documentation stays a valid lab.
+TEST(LabFiles, TheDocumentedExampleParses) {
+    const std::string doc = readFile(kLabs / "README.md");
+    const auto start = doc.find("```json\n");
+    ASSERT_NE(start, std::string::npos);
+    const auto end = doc.find("```", start + 8);
+    const Lab lab = parseLabText(doc.substr(start + 8, end - start - 8), "README example");
+    EXPECT_EQ(lab.name, "contoso");
+    EXPECT_EQ(lab.backends[1].serves, std::vector<std::string>{"owas.contoso.example"});
 }
 
 }  // namespace
