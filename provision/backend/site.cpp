@@ -1,0 +1,67 @@
+#include "provision/backend/site.hpp"
+
+#include "provision/backend/lync_frontend.hpp"
+#include "provision/backend/owas.hpp"
+#include "provision/backend/request_target.hpp"
+#include "provision/backend/response.hpp"
+
+namespace edgelab::provision::backend {
+
+Response makeResponse(const Request& req, http::status status, std::string_view contentType,
+                      std::string body) {
+    Response res{status, req.version()};
+    res.set(http::field::server, "Microsoft-IIS/8.5");
+    res.set("X-Powered-By", "ASP.NET");
+    if (!contentType.empty()) res.set(http::field::content_type, std::string(contentType));
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+Response errorPage(const Request& req, http::status status, std::string_view detail) {
+    std::string title = std::to_string(static_cast<unsigned>(status)) + " - " +
+                        std::string(http::obsolete_reason(status));
+    std::string body = "<!DOCTYPE html>\r\n<html><head><title>" + title +
+                       "</title></head>\r\n<body><h2>" + title + "</h2>\r\n<p>" +
+                       xmlEscape(detail) + "</p></body></html>\r\n";
+    return makeResponse(req, status, "text/html", std::move(body));
+}
+
+Response windowsAuthChallenge(const Request& req) {
+    auto res = errorPage(req, http::status::unauthorized,
+                         "Access is denied due to invalid credentials.");
+    // IIS offers each enabled Windows authentication provider as its own header.
+    res.insert(http::field::www_authenticate, "Negotiate");
+    res.insert(http::field::www_authenticate, "NTLM");
+    return res;
+}
+
+bool isGetOrHead(const Request& req) {
+    return req.method() == http::verb::get || req.method() == http::verb::head;
+}
+
+std::string roleName(BackendRole role) {
+    return role == BackendRole::Owas ? "owas" : "lync-frontend";
+}
+
+Reply handle(BackendRole role, const SiteConfig& site, const Request& req) {
+    Reply reply;
+    if (sv(req[http::field::host]).empty()) {
+        // HTTP/1.1 requires Host (RFC 9112 section 3.2); HTTP.sys answers 400 without it.
+        reply.response = errorPage(req, http::status::bad_request, "Bad Request - Invalid Hostname");
+    } else if (role == BackendRole::Owas) {
+        reply = handleOwas(site, req);
+    } else {
+        reply = handleLyncFrontEnd(site, req);
+    }
+    if (req.method() == http::verb::head) {
+        // A HEAD answer carries the GET's headers, Content-Length included, and no body.
+        auto length = reply.response.body().size();
+        reply.response.body().clear();
+        reply.response.content_length(length);
+    }
+    return reply;
+}
+
+}  // namespace edgelab::provision::backend

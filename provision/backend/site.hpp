@@ -1,0 +1,51 @@
+// What a backend simulator answers: pure handlers from a Beast request to a
+// Beast response, one per role, built from the names of the lab (SiteConfig).
+// The server (server.hpp) only reads, writes, holds and enforces limits.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "provision/lab.hpp"
+#include "provision/net/asio.hpp"
+
+namespace edgelab::provision::backend {
+
+namespace http = boost::beast::http;
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// Beast 1.74 hands out boost::string_view; handlers work with the standard one.
+inline std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+// The names one backend answers for and writes into its answers. All host
+// names are lower-case FQDNs without a port.
+struct SiteConfig {
+    std::string domain;           // example.com (SIP domain)
+    std::string webServices;      // external web services FQDN, lyncws.DOMAIN
+    std::string meet;             // meet.DOMAIN
+    std::string dialin;           // dialin.DOMAIN
+    std::string lyncdiscover;     // lyncdiscover.DOMAIN
+    std::string owas;             // owas.DOMAIN
+    std::string serverFqdn;       // the server's own FQDN (lyncfe1.DOMAIN, owas1.DOMAIN)
+    std::string owasInternalUrl;  // the OWAS farm InternalURL ("" = https://serverFqdn/)
+    std::chrono::milliseconds eventHold{std::chrono::seconds(180)};  // UCWA event channel
+    std::uint16_t listenPort = 4443;  // the port the backend really listens on
+};
+
+// A response and how long the server waits before sending it (the UCWA event
+// channel is a GET the front end holds open; a handler never sleeps).
+struct Reply {
+    Response response;
+    std::chrono::milliseconds holdFor{0};
+};
+
+Reply handle(BackendRole role, const SiteConfig& site, const Request& req);
+
+// The role names of the command line: "lync-frontend" and "owas".
+std::string roleName(BackendRole role);
+
+}  // namespace edgelab::provision::backend
