@@ -518,6 +518,20 @@ CheckDefinition owasUrlRuleCheck(const Lab& lab) {
     return d;
 }
 
+// OWAS writes its farm's InternalURL itself into the presenter pages; the
+// seed found that this is not what breaks clients (they never follow it), so
+// that exact URL is allowed. Every other URL on an internal host is a leak.
+bool isFarmInternalUrl(const Lab& lab, std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    for (auto& b : lab.backends) {
+        if (!b.internalUrl) continue;
+        std::string farm = *b.internalUrl;
+        while (!farm.empty() && farm.back() == '/') farm.pop_back();
+        if (iequals(farm, url)) return true;
+    }
+    return false;
+}
+
 CheckDefinition owasNamesCheck(const Lab& lab) {
     CheckDefinition d{"owas.no-internal-names",
                       "OWAS discovery and presenter pages name only public hosts",
@@ -537,9 +551,10 @@ CheckDefinition owasNamesCheck(const Lab& lab) {
                 continue;
             }
             auto scan = [&](std::string_view text, const std::string& place) {
-                for (auto& [host, port] : urlHostsIn(text)) {
-                    if (isPublic(ctx.lab, host) || isNamespaceHost(host)) continue;
-                    if (leaked.insert(host).second) where.push_back(host + " in " + place);
+                for (auto& m : urlsIn(text)) {
+                    if (isPublic(ctx.lab, m.host) || isNamespaceHost(m.host)) continue;
+                    if (isFarmInternalUrl(ctx.lab, m.url)) continue;
+                    if (leaked.insert(m.host).second) where.push_back(m.host + " in " + place);
                 }
             };
             for (auto& [name, value] : x->responseHeaders) {
@@ -758,17 +773,19 @@ bool certificateCovers(const CertificateInfo& c, std::string_view nameIn) {
     return matches(c.subjectCn);
 }
 
-std::vector<std::pair<std::string, int>> urlHostsIn(std::string_view text) {
-    // Also "https:\/\/host" as JavaScript string literals escape it.
-    static const std::regex re(R"((?:https?):(?:\\?/){2}([A-Za-z0-9][A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?)",
-                               std::regex::icase);
-    std::vector<std::pair<std::string, int>> out;
+std::vector<UrlMention> urlsIn(std::string_view text) {
+    static const std::regex re(
+        R"((?:https?):(?:\\?/){2}([A-Za-z0-9][A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?[^\s"'<>]*)",
+        std::regex::icase);
+    std::vector<UrlMention> out;
     std::string s(text);
     for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
-        std::string host = lower((*it)[1].str());
-        while (!host.empty() && host.back() == '.') host.pop_back();
-        int port = (*it)[2].matched ? std::stoi((*it)[2].str()) : 0;
-        out.emplace_back(host, port);
+        UrlMention m;
+        m.url = (*it)[0].str();
+        m.host = lower((*it)[1].str());
+        while (!m.host.empty() && m.host.back() == '.') m.host.pop_back();
+        m.port = (*it)[2].matched ? std::stoi((*it)[2].str()) : 0;
+        out.push_back(std::move(m));
     }
     return out;
 }

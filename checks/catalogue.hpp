@@ -108,7 +108,12 @@ std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>&, const 
 
 // Helpers the checks share, exposed for tests.
 bool certificateCovers(const CertificateInfo&, std::string_view name);
-// Hosts named in absolute http(s) URLs in a text, lower case, with port if any ("h:4443").
-std::vector<std::pair<std::string, int>> urlHostsIn(std::string_view text);
+// Absolute http(s) URLs named in a text (also JavaScript-escaped "https:\/\/").
+struct UrlMention {
+    std::string url;   // as written, up to a quote, space or angle bracket
+    std::string host;  // lower case
+    int port = 0;      // 0 when not written
+};
+std::vector<UrlMention> urlsIn(std::string_view text);
 
 }  // namespace edgelab::checks

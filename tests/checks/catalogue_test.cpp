@@ -1,0 +1,402 @@
+#include "checks/catalogue.hpp"
+
+#include <gtest/gtest.h>
+
+#include "checks/gather.hpp"
+#include "provision/lab.hpp"
+
+namespace edgelab::checks {
+namespace {
+
+using namespace std::chrono_literals;
+using provision::Lab;
+
+Lab seedLab() { return provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json"); }
+
+const auto kNow = std::chrono::system_clock::now();
+
+CertificateInfo proxyCert(const Lab& lab) {
+    CertificateInfo c;
+    c.subjectCn = lab.names.webServices;
+    c.dnsNames = publicNames(lab);
+    c.thumbprint = "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567";
+    c.notBefore = kNow - 24h;
+    c.notAfter = kNow + 24h * 300;
+    return c;
+}
+
+TlsHandshake okHandshake(const CertificateInfo& leaf, std::optional<std::string> sni) {
+    TlsHandshake h;
+    h.address = "127.5.0.1:443";
+    h.sni = std::move(sni);
+    h.connected = true;
+    h.outcome = HandshakeOutcome::Ok;
+    h.protocol = "TLSv1.3";
+    h.cipher = "TLS_AES_256_GCM_SHA384";
+    CertificateInfo issuing;
+    issuing.subjectCn = "edgelab Issuing CA";
+    h.chain = {leaf, issuing};
+    h.chainVerifiedFromSentOnly = true;
+    return h;
+}
+
+HttpExchange answer(long status, std::string contentType = "text/html", std::string body = "") {
+    HttpExchange x;
+    x.connected = true;
+    x.status = status;
+    if (!contentType.empty()) x.responseHeaders.emplace("content-type", contentType);
+    x.body = std::move(body);
+    x.timings.totalMs = 12;
+    return x;
+}
+
+// What a correct publishing of the seed lab shows a client.
+Evidence goodEvidence(const Lab& lab) {
+    Evidence ev;
+    const auto& n = lab.names;
+    for (auto& name : publicNames(lab)) ev.tls["tls.sni." + name] = okHandshake(proxyCert(lab), name);
+    for (auto& c : lab.clients)
+        if (!c.sendsSni) ev.tls["tls.no-sni." + c.name] = okHandshake(proxyCert(lab), std::nullopt);
+    const std::string ws = "https://" + n.webServices;
+    ev.http["http.lyncdiscover.json"] = answer(
+        200, "application/vnd.microsoft.rtc.autodiscover+json; v=1",
+        R"({"_links":{"self":{"href":")" + ws +
+            R"(/Autodiscover/AutodiscoverService.svc/root?originalDomain=x"},"user":{"href":")" + ws +
+            R"(/Autodiscover/AutodiscoverService.svc/root/oauth/user"},"xframe":{"href":")" + ws +
+            R"(/Autodiscover/XFrame/XFrame.html"}}})");
+    ev.http["http.lyncdiscover.xml"] = answer(
+        200, "application/vnd.microsoft.rtc.autodiscover+xml; v=1",
+        R"(<AutodiscoverResponse xmlns:xsd="http://www.w3.org/2001/XMLSchema" AccessLocation="External"><Root><Link token="Domain" href=")" +
+            ws + R"(/Autodiscover/AutodiscoverService.svc/root/domain"/><Link token="User" href=")" +
+            ws + R"(/Autodiscover/AutodiscoverService.svc/root/user"/></Root></AutodiscoverResponse>)");
+    for (auto& w : webServicesPaths())
+        ev.http["http.ws." + slug(w.path)] = answer(w.expected.front());
+    auto oauth = answer(401);
+    oauth.responseHeaders.emplace("www-authenticate", R"(Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-000000000000")");
+    oauth.responseHeaders.emplace("www-authenticate", "MsRtcOAuth href=\"" + ws + "/WebTicket/oauthtoken\",grant_type=\"urn:microsoft.rtc:windows\"");
+    oauth.responseHeaders.emplace("x-ms-server-fqdn", "lyncfe1." + lab.domain);
+    ev.http["http.auth.oauth-user"] = oauth;
+    ev.http["http.meet.join"] = answer(200, "text/html", "<a href=\"" + ws + "/lwa/WebPages/LwaClient.aspx\">join</a>");
+    auto redirect = answer(302);
+    redirect.responseHeaders.emplace("location", "https://" + n.meet + "/edgelab/ABCDEFGH");
+    ev.http["http.meet.user"] = redirect;
+    ev.http["http.dialin"] = answer(200, "text/html", "<p>Dial-in numbers</p>");
+    const std::string owas = "https://" + n.owas;
+    ev.http["http.owas.discovery"] = answer(
+        200, "text/xml", "<wopi-discovery><net-zone name=\"external-https\"><app name=\"PowerPoint\"><action name=\"view\" urlsrc=\"" +
+                             owas + "/p/PowerPointFrame.aspx?\"/></app></net-zone></wopi-discovery>");
+    auto presenter = answer(200, "text/html",
+                            "<script src=\"" + owas + "/m/s/1033/presenter.js\"></script>"
+                            "<script>var g_farmInternalUrl = \"https://owas1." + lab.domain + "/\";</script>");
+    presenter.responseHeaders.emplace("x-officewebappsurl", owas + "/m/");
+    ev.http["http.owas.presenter"] = presenter;
+    ev.http["http.owas.participant"] = presenter;
+    ev.http["http.owas.wopisrc"] = answer(200);
+    return ev;
+}
+
+std::map<std::string, CheckResult> evaluate(const Lab& lab, const Evidence& ev,
+                                            const Target& target = {}) {
+    auto defs = catalogue(lab, target);
+    CheckContext ctx{lab, target, kNow};
+    std::map<std::string, CheckResult> out;
+    for (auto& r : evaluateAll(defs, ev, ctx)) out[r.id] = r;
+    return out;
+}
+
+class Catalogue : public ::testing::Test {
+protected:
+    Lab lab = seedLab();
+    Evidence ev = goodEvidence(lab);
+    std::string ws = lab.names.webServices;
+};
+
+TEST_F(Catalogue, HasEveryCheckOfTheIssueWithStableIds) {
+    auto r = evaluate(lab, ev);
+    for (auto& name : publicNames(lab)) {
+        EXPECT_TRUE(r.count("tls.sni." + name)) << name;
+        EXPECT_TRUE(r.count("tls.chain." + name)) << name;
+    }
+    for (const char* id :
+         {"tls.no-sni.lync-mobile", "tls.no-sni.activesync", "lyncdiscover", "auth.passthrough",
+          "meet", "dialin", "owas.url-rule", "owas.no-internal-names", "owas.wopisrc",
+          "webservices.long-poll", "headers.translated", "backend.cert-public-names",
+          "webservices.autodiscover-autodiscoverservice-svc-root", "webservices.reach-sip-svc",
+          "webservices.ucwa-v1-applications", "webservices.datacollabweb"})
+        EXPECT_TRUE(r.count(id)) << id;
+    EXPECT_FALSE(r.count("tls.no-sni.browser"));  // browsers send SNI
+    EXPECT_EQ(r.size(), 5u * 2 + 2 + 1 + webServicesPaths().size() + 9);
+}
+
+TEST_F(Catalogue, CorrectPublishingPassesEverything) {
+    for (auto& [id, res] : evaluate(lab, ev)) {
+        if (id == "backend.cert-public-names") {
+            EXPECT_EQ(res.verdict, Verdict::Skip) << res.evidence;
+            continue;
+        }
+        EXPECT_EQ(res.verdict, Verdict::Pass) << id << ": " << res.evidence;
+        EXPECT_TRUE(res.remedy.empty()) << id;
+        EXPECT_FALSE(res.evidence.empty()) << id;
+    }
+}
+
+TEST_F(Catalogue, SniFailsOnResetAndOnACertificateWithoutTheName) {
+    ev.tls["tls.sni." + lab.names.meet].outcome = HandshakeOutcome::Reset;
+    ev.tls["tls.sni." + lab.names.meet].detail = "Connection reset by peer";
+    auto& owas = ev.tls["tls.sni." + lab.names.owas];
+    owas.chain[0].dnsNames = {ws};
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.sni." + lab.names.meet].evidence.find("reset"), std::string::npos);
+    EXPECT_EQ(r["tls.sni." + lab.names.owas].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.sni." + lab.names.owas].evidence.find("does not cover"), std::string::npos);
+    EXPECT_NE(r["tls.sni." + lab.names.owas].remedy.find("hostnameport=" + lab.names.owas + ":443"),
+              std::string::npos);
+    // The chain check only judges completed handshakes.
+    EXPECT_EQ(r["tls.chain." + lab.names.meet].verdict, Verdict::Skip);
+}
+
+TEST_F(Catalogue, SniWarnsBeforeExpiryAndFailsWhenExpired) {
+    ev.tls["tls.sni." + ws].chain[0].notAfter = kNow + 24h * 10;
+    ev.tls["tls.sni." + lab.names.meet].chain[0].notAfter = kNow - 1h;
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["tls.sni." + ws].verdict, Verdict::Warn);
+    EXPECT_NE(r["tls.sni." + ws].evidence.find("expires in 10 days"), std::string::npos);
+    EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Fail);
+}
+
+TEST_F(Catalogue, WildcardCoversOneLabelOnly) {
+    CertificateInfo c;
+    c.dnsNames = {"*.kloud.example"};
+    EXPECT_TRUE(certificateCovers(c, "meet.kloud.example"));
+    EXPECT_TRUE(certificateCovers(c, "MEET.kloud.example"));
+    EXPECT_FALSE(certificateCovers(c, "a.meet.kloud.example"));
+    EXPECT_FALSE(certificateCovers(c, "kloud.example"));
+}
+
+TEST_F(Catalogue, ChainFailsWhenTheLeafIsSentAlone) {
+    auto& h = ev.tls["tls.sni." + lab.names.dialin];
+    h.chain.resize(1);
+    h.chainVerifiedFromSentOnly = false;
+    h.verifyError = "unable to get local issuer certificate";
+    auto r = evaluate(lab, ev)["tls.chain." + lab.names.dialin];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("1 certificate(s) sent"), std::string::npos);
+    EXPECT_NE(r.evidence.find("unable to get local issuer certificate"), std::string::npos);
+    EXPECT_NE(r.remedy.find("issuing CA"), std::string::npos);
+}
+
+TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
+    auto& h = ev.tls["tls.no-sni.lync-mobile"];
+    h = TlsHandshake{};
+    h.address = "127.5.0.1:443";
+    h.connected = true;
+    h.outcome = HandshakeOutcome::Reset;
+    h.detail = "Connection reset by peer, errno=104";
+    auto r = evaluate(lab, ev)["tls.no-sni.lync-mobile"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("connection reset on the ClientHello"), std::string::npos);
+    EXPECT_NE(r.remedy.find("netsh http add sslcert ipport=0.0.0.0:443 "
+                            "certhash=0a1b2c3d4e5f60718293a4b5c6d7e8f901234567 "
+                            "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+              std::string::npos)
+        << r.remedy;
+    EXPECT_NE(r.remedy.find("edgelab bindings set-default --match-host " + ws), std::string::npos);
+}
+
+TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {
+    auto& a = ev.tls["tls.no-sni.activesync"];
+    a.outcome = HandshakeOutcome::Alert;
+    a.detail = "handshake failure";
+    a.chain.clear();
+    auto& m = ev.tls["tls.no-sni.lync-mobile"];
+    m.chain[0].dnsNames = {ws};  // lacks lyncdiscover, which the mobile client asks for
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["tls.no-sni.activesync"].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.no-sni.activesync"].evidence.find("handshake failure"), std::string::npos);
+    EXPECT_EQ(r["tls.no-sni.lync-mobile"].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.no-sni.lync-mobile"].evidence.find(lab.names.lyncdiscover), std::string::npos);
+}
+
+TEST_F(Catalogue, LyncdiscoverFailsOnInternalLinksWrongTypeAndPort4443) {
+    auto& j = ev.http["http.lyncdiscover.json"];
+    j.body = R"({"_links":{"self":{"href":"https://lyncfe1.kloud.example:4443/Autodiscover/AutodiscoverService.svc/root"}}})";
+    auto r = evaluate(lab, ev)["lyncdiscover"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("lyncfe1.kloud.example:4443"), std::string::npos);
+
+    ev = goodEvidence(lab);
+    ev.http["http.lyncdiscover.xml"].responseHeaders.clear();
+    ev.http["http.lyncdiscover.xml"].responseHeaders.emplace("content-type", "text/xml");
+    r = evaluate(lab, ev)["lyncdiscover"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("Content-Type text/xml"), std::string::npos);
+
+    ev = goodEvidence(lab);
+    auto& x = ev.http["http.lyncdiscover.xml"];
+    x.body.replace(x.body.find("https://" + ws), 8 + ws.size(), "https://" + ws + ":4443");
+    r = evaluate(lab, ev)["lyncdiscover"];
+    EXPECT_EQ(r.verdict, Verdict::Fail) << r.evidence;
+    EXPECT_NE(r.evidence.find("XML: links"), std::string::npos);
+
+    ev = goodEvidence(lab);
+    ev.http["http.lyncdiscover.json"] = answer(0, "");
+    ev.http["http.lyncdiscover.json"].error = "Connection refused";
+    r = evaluate(lab, ev)["lyncdiscover"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("no response (Connection refused)"), std::string::npos);
+}
+
+TEST_F(Catalogue, EveryWebServicesPathFailsOnAProxyError) {
+    for (auto& w : webServicesPaths()) {
+        Evidence bad = goodEvidence(lab);
+        bad.http["http.ws." + slug(w.path)] = answer(503);
+        auto r = evaluate(lab, bad)["webservices." + slug(w.path)];
+        EXPECT_EQ(r.verdict, Verdict::Fail) << w.path;
+        EXPECT_NE(r.evidence.find("503"), std::string::npos);
+        EXPECT_FALSE(r.remedy.empty());
+    }
+    EXPECT_EQ(slug("/Autodiscover/AutodiscoverService.svc/root/user"),
+              "autodiscover-autodiscoverservice-svc-root-user");
+}
+
+TEST_F(Catalogue, AuthFailsOnAFederationRedirectOrAMissingChallenge) {
+    auto adfs = answer(302);
+    adfs.responseHeaders.emplace("location", "https://sts.kloud.example/adfs/ls/?wa=wsignin1.0");
+    ev.http["http.auth.oauth-user"] = adfs;
+    auto r = evaluate(lab, ev)["auth.passthrough"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("federation"), std::string::npos);
+    EXPECT_NE(r.remedy.find("PassThrough"), std::string::npos);
+
+    ev.http["http.auth.oauth-user"] = answer(401);
+    ev.http["http.auth.oauth-user"].responseHeaders.emplace("www-authenticate", "Negotiate");
+    EXPECT_EQ(evaluate(lab, ev)["auth.passthrough"].verdict, Verdict::Fail);
+}
+
+TEST_F(Catalogue, MeetAndDialinFailOnInternalRedirectsAndErrors) {
+    auto& u = ev.http["http.meet.user"];
+    u.responseHeaders.clear();
+    u.responseHeaders.emplace("location", "https://" + lab.names.meet + ":4443/edgelab/ABCDEFGH");
+    ev.http["http.dialin"] = answer(404);
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["meet"].verdict, Verdict::Fail);
+    EXPECT_NE(r["meet"].evidence.find(":4443"), std::string::npos);
+    EXPECT_EQ(r["dialin"].verdict, Verdict::Fail);
+    // The same redirect is a header translation failure.
+    EXPECT_EQ(r["headers.translated"].verdict, Verdict::Fail);
+}
+
+TEST_F(Catalogue, OwasUrlRuleFailsWhenTheBackendHostDiffers) {
+    for (auto& a : lab.applications)
+        if (a.externalUrl.host == lab.names.owas) a.backendServerUrl.host = "owas1.kloud.example";
+    auto r = evaluate(lab, ev)["owas.url-rule"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("backend owas1.kloud.example"), std::string::npos);
+    EXPECT_NE(r.remedy.find("-BackendServerUrl https://" + lab.names.owas + "/"), std::string::npos);
+}
+
+TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFqdn) {
+    auto& p = ev.http["http.owas.presenter"];
+    p.url = "https://" + lab.names.owas + "/m/Presenter.aspx";
+    p.body += "<script src=\"https:\\/\\/owas1.kloud.example\\/m\\/s\\/1033\\/presenter.js\"></script>";
+    auto r = evaluate(lab, ev)["owas.no-internal-names"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("owas1.kloud.example in https://"), std::string::npos) << r.evidence;
+
+    ev = goodEvidence(lab);
+    ev.http["http.owas.discovery"].responseHeaders.emplace("x-ms-server-fqdn",
+                                                           "https://lyncfe1.kloud.example/");
+    ev.http["http.owas.discovery"].responseHeaders.emplace("x-officewebappsurl",
+                                                           "https://owas1.kloud.example/m/");
+    r = evaluate(lab, ev)["owas.no-internal-names"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("header x-officewebappsurl"), std::string::npos);
+    EXPECT_EQ(r.evidence.find("lyncfe1"), std::string::npos);
+}
+
+TEST_F(Catalogue, WopiSrcFailsWhenOwasRejectsANormalisedUrl) {
+    ev.http["http.owas.wopisrc"] = answer(400);
+    auto r = evaluate(lab, ev)["owas.wopisrc"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("normalised"), std::string::npos);
+}
+
+TEST_F(Catalogue, LongPollFailsWhenAnApplicationTimesOutBeforeTheHold) {
+    lab.applications[0].inactiveTransactionsTimeoutSec = 120;
+    auto r = evaluate(lab, ev)["webservices.long-poll"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find(lab.applications[0].name + " 120 s"), std::string::npos);
+    EXPECT_NE(r.remedy.find("-InactiveTransactionsTimeoutSec 300"), std::string::npos);
+}
+
+TEST_F(Catalogue, HeadersFailOnBackendHostsInLocationAndCookies) {
+    auto& j = ev.http["http.ws.scheduler"];
+    j.responseHeaders.emplace("set-cookie", "ASP.NET_SessionId=x; domain=lyncfe1.kloud.example; path=/");
+    auto r = evaluate(lab, ev)["headers.translated"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("set-cookie domain lyncfe1.kloud.example"), std::string::npos);
+
+    ev = goodEvidence(lab);
+    ev.http["http.ws.scheduler"].responseHeaders.emplace("content-location",
+                                                         "https://lyncfe1.kloud.example/Scheduler/");
+    EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Fail);
+
+    ev = goodEvidence(lab);
+    ev.http["http.ws.scheduler"].responseHeaders.emplace("set-cookie", "a=b; domain=.kloud.example");
+    EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Pass);
+}
+
+TEST_F(Catalogue, BackendCertificateChecksPublicNamesInLabMode) {
+    Target target;
+    target.backendAddresses = {{"fe1", "127.5.0.20:4443"}, {"owas1", "127.5.0.21:443"}};
+    CertificateInfo fe;
+    fe.subjectCn = "lyncfe1.kloud.example";
+    fe.dnsNames = {"lyncfe1.kloud.example"};
+    CertificateInfo ow = proxyCert(lab);
+    ev.tls["tls.backend.fe1"] = okHandshake(fe, "lyncws.kloud.example");
+    ev.tls["tls.backend.owas1"] = okHandshake(ow, "owas.kloud.example");
+    auto r = evaluate(lab, ev, target)["backend.cert-public-names"];
+    // fe1 serves the Lync public names but its certificate holds its own name only (S4).
+    EXPECT_EQ(r.verdict, Verdict::Fail) << r.evidence;
+    EXPECT_NE(r.evidence.find("fe1 certificate"), std::string::npos);
+    EXPECT_EQ(r.evidence.find("owas1 certificate"), std::string::npos);
+
+    ev.tls["tls.backend.fe1"] = okHandshake(proxyCert(lab), "lyncws.kloud.example");
+    EXPECT_EQ(evaluate(lab, ev, target)["backend.cert-public-names"].verdict, Verdict::Pass);
+}
+
+TEST(CataloguePlan, PlansOnlyTheProbesOfSelectedChecks) {
+    Lab lab = seedLab();
+    Target target;
+    auto only = selectChecks(catalogue(lab, target), {"tls.no-sni.*"}, {"*activesync"});
+    ASSERT_EQ(only.size(), 1u);
+    EXPECT_EQ(only[0].id, "tls.no-sni.lync-mobile");
+    auto plan = planProbes(lab, target, only);
+    EXPECT_TRUE(plan.http.empty());
+    ASSERT_EQ(plan.tls.size(), 2u);  // the no-SNI handshake, and SNI for the remedy's hash
+    EXPECT_FALSE(plan.tls[1].sni.has_value());
+
+    auto all = planProbes(lab, target, catalogue(lab, target));
+    EXPECT_EQ(all.http.size(), webServicesPaths().size() + 10);
+    EXPECT_EQ(all.tls.size(), 5u + 2u);
+}
+
+TEST(CataloguePlan, GlobsAndConnectTo) {
+    EXPECT_TRUE(globMatch("tls.*", "tls.sni.a"));
+    EXPECT_TRUE(globMatch("*.lync-mobile", "tls.no-sni.lync-mobile"));
+    EXPECT_TRUE(globMatch("web?ervices.*", "webservices.abs-handler"));
+    EXPECT_FALSE(globMatch("tls.sni", "tls.sni.a"));
+    auto a = connectToFor({"lyncws.k:443:127.5.0.1:8443", "::127.5.0.9:"}, "LYNCWS.k", 443);
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->first, "127.5.0.1");
+    EXPECT_EQ(a->second, 8443);
+    auto b = connectToFor({"lyncws.k:443:127.5.0.1:8443", "::127.5.0.9:"}, "meet.k", 443);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->first, "127.5.0.9");
+    EXPECT_EQ(b->second, 443);
+    EXPECT_FALSE(connectToFor({"lyncws.k:443:127.5.0.1:8443"}, "meet.k", 443));
+}
+
+}  // namespace
+}  // namespace edgelab::checks
