@@ -121,7 +121,8 @@ Response presentationRedirect(const SiteConfig& site, const Request& req, const 
 }  // namespace
 
 bool wopiSrcIntact(std::string_view raw) {
-    return icontains(raw, "%25") && raw.find("://") == std::string_view::npos &&
+    // Encoded URLs carry no raw ':' or '/'; once-encoded ones show %3A/%2F.
+    return icontains(raw, "%25") && raw.find_first_of(":/") == std::string_view::npos &&
            !icontains(raw, "%3a") && !icontains(raw, "%2f");
 }
 

@@ -13,8 +13,8 @@ namespace edgelab::provision::backend {
 Reply handleOwas(const SiteConfig& site, const Request& req);
 
 // Whether a WopiSrc query value arrived as OWAS sends it: double-encoded
-// ("https%253A%252F%252F..."). Decoded ("://") or encoded once ("%3A", "%2F"
-// without "%25") means something on the way normalised the URL.
+// ("https%253A%252F%252F..."). Decoded (a raw ':' or '/') or encoded once
+// ("%3A", "%2F") means something on the way normalised the URL.
 bool wopiSrcIntact(std::string_view rawWopiSrc);
 
 // The version OWAS 2013 SP1 reports; Lync does not check it.
