@@ -1,0 +1,107 @@
+#include "proxy/bindings_command.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "provision/exit_code.hpp"
+#include "proxy/binding_store.hpp"
+
+namespace edgelab::proxy {
+
+namespace {
+
+struct BindingsOptions {
+    std::string store;
+    std::vector<std::string> words;
+    std::string matchHost;
+    std::string ipport = "0.0.0.0:443";
+};
+
+[[noreturn]] void refuse(const std::string& message, int code = kExitBadInput) {
+    std::cerr << "edgelab bindings: " << message << "\n";
+    throw CLI::RuntimeError(code);
+}
+
+BindingStore load(const std::string& file) {
+    try {
+        return loadBindingStore(file);
+    } catch (const BindingStoreError& e) {
+        refuse(std::string(e.what()) + " (the store was left as it is)");
+    }
+}
+
+void save(const std::string& file, const BindingStore& store) {
+    try {
+        saveBindingStore(file, store);
+    } catch (const std::exception& e) {
+        refuse(e.what(), kExitLabDown);
+    }
+}
+
+BindingStore apply(const StoreChange& change) {
+    if (!change.store) refuse(change.error);
+    return *change.store;
+}
+
+NetshArguments arguments(const std::vector<std::string>& words) {
+    auto parsed = parseNetshArguments(words);
+    if (!parsed.arguments) refuse(parsed.error);
+    return *parsed.arguments;
+}
+
+}  // namespace
+
+void addBindingsCommand(CLI::App& app) {
+    auto opts = std::make_shared<BindingsOptions>();
+    auto* cmd = app.add_subcommand(
+        "bindings", "Show or change the proxy's TLS binding store, as netsh http ... sslcert");
+    cmd->require_subcommand(1);
+
+    auto* show = cmd->add_subcommand("show", "Print the bindings like netsh http show sslcert");
+    show->add_option("--store", opts->store, "Binding store file")->required();
+    show->callback([opts] { std::cout << formatNetshShow(load(opts->store)); });
+
+    auto* add = cmd->add_subcommand(
+        "add", "Add a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT certhash=HASH appid={GUID} "
+               "[certstorename=MY]");
+    add->add_option("--store", opts->store, "Binding store file")->required();
+    add->add_option("arguments", opts->words, "netsh arguments")->required();
+    add->callback([opts] {
+        const auto store = load(opts->store);
+        save(opts->store, apply(addBinding(store, arguments(opts->words))));
+        std::cout << "SSL Certificate successfully added\n";
+    });
+
+    auto* del = cmd->add_subcommand("delete",
+                                    "Delete a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT");
+    del->add_option("--store", opts->store, "Binding store file")->required();
+    del->add_option("arguments", opts->words, "netsh arguments")->required();
+    del->callback([opts] {
+        const auto store = load(opts->store);
+        const auto args = arguments(opts->words);
+        save(opts->store, apply(deleteBinding(store, args.key)));
+        std::cout << "SSL Certificate successfully deleted\n";
+    });
+
+    auto* def = cmd->add_subcommand(
+        "set-default",
+        "Copy the certificate hash and application id of the binding for a host to an IP:port "
+        "(default) binding, as the Set-DefaultCertificate script does");
+    def->add_option("--store", opts->store, "Binding store file")->required();
+    def->add_option("--match-host", opts->matchHost, "Host name of the binding to copy")
+        ->required();
+    def->add_option("--ipport", opts->ipport, "The default binding's ADDR:PORT")
+        ->capture_default_str();
+    def->callback([opts] {
+        std::string error;
+        auto key = BindingKey::parse(BindingKind::IpPort, opts->ipport, &error);
+        if (!key) refuse(error);
+        const auto store = load(opts->store);
+        std::cout << "Before:\n" << formatNetshShow(store);
+        const auto next = apply(setDefaultBinding(store, opts->matchHost, *key));
+        save(opts->store, next);
+        std::cout << "After:\n" << formatNetshShow(next);
+    });
+}
+
+}  // namespace edgelab::proxy
