@@ -511,6 +511,9 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
 
 Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions& opt,
                 ProgressSink* sink) {
+    // libcurl's global set-up is not thread-safe: do it once, here.
+    static const bool curlReady = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    (void)curlReady;
     Evidence ev;
     ev.gatheredAt = std::chrono::system_clock::now();
     std::vector<const HttpProbe*> http;
