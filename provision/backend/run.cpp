@@ -148,7 +148,7 @@ int runBackend(int argc, char** argv) {
         std::optional<BackendServer> server;
         try {
             server.emplace(ioc, tls, std::move(options));
-        } catch (const std::system_error& e) {
+        } catch (const ListenError& e) {
             std::cerr << "edgelab-backend: " << e.what() << std::endl;
             return kExitLabDown;
         }
@@ -173,7 +173,7 @@ int runBackend(int argc, char** argv) {
         return kExitBadInput;
     } catch (const std::exception& e) {
         // The access log could not be opened: a path given on the command line.
-        std::cerr << "edgelab-backend: --access-log: " << e.what() << std::endl;
+        std::cerr << "edgelab-backend: " << e.what() << std::endl;
         return kExitBadInput;
     }
 }

@@ -109,7 +109,7 @@ public:
     void open(const std::filesystem::path& file) {
         out_.open(file, std::ios::app);
         if (!out_)
-            throw std::runtime_error("cannot open access log " + file.string() + ": " +
+            throw std::runtime_error("--access-log: cannot open " + file.string() + ": " +
                                      std::strerror(errno));
         enabled_ = true;
     }
@@ -512,8 +512,9 @@ BackendServer::BackendServer(asio::io_context& ioc, ssl::context& tls, ServerOpt
     if (!s.options.accessLog.empty()) s.accessLog.open(s.options.accessLog);
     try {
         s.openListener(s.options.listen);
-    } catch (const std::system_error& e) {
-        throw std::system_error(e.code(), "cannot listen on " + endpointText(s.options.listen));
+    } catch (const boost::system::system_error& e) {
+        throw ListenError("cannot listen on " + endpointText(s.options.listen) + ": " +
+                          e.code().message());
     }
     s.bound = s.acceptor.local_endpoint();
     s.options.site.listenPort = s.bound.port();
@@ -524,9 +525,9 @@ BackendServer::BackendServer(asio::io_context& ioc, ssl::context& tls, ServerOpt
             s.control->set_option(asio::socket_base::reuse_address(true));
             s.control->bind(*s.options.control);
             s.control->listen();
-        } catch (const std::system_error& e) {
-            throw std::system_error(e.code(), "cannot listen for --control on " +
-                                                  endpointText(*s.options.control));
+        } catch (const boost::system::system_error& e) {
+            throw ListenError("cannot listen for --control on " +
+                              endpointText(*s.options.control) + ": " + e.code().message());
         }
         s.controlBound = s.control->local_endpoint();
     }

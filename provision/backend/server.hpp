@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -55,9 +56,14 @@ struct ServerOptions {
     std::size_t bodyLimit = 1024 * 1024;
 };
 
+// An address that cannot be bound (in use, not local, no permission).
+struct ListenError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 class BackendServer {
 public:
-    // Binds both listeners. Throws std::system_error when an address cannot be
+    // Binds both listeners. Throws ListenError when an address cannot be
     // bound and std::runtime_error when the access log cannot be opened.
     BackendServer(asio::io_context& ioc, ssl::context& tls, ServerOptions options);
     ~BackendServer();
