@@ -16,7 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kAutodiscoverJson = "application/vnd.microsoft.rtc.autodiscover+json;v=1";
+constexpr std::string_view kAutodiscoverJson =
+    "application/vnd.microsoft.rtc.autodiscover+json;v=1";
 constexpr std::string_view kRootPath = "/Autodiscover/AutodiscoverService.svc/root";
 
 enum class Site { Lyncdiscover, WebServices, Meet, Dialin, Unknown };
@@ -30,7 +31,8 @@ Site siteFor(const SiteConfig& site, const std::string& host) {
 }
 
 bool wantsXml(const Request& req) {
-    return icontains(sv(req[http::field::accept]), "application/vnd.microsoft.rtc.autodiscover+xml");
+    return icontains(sv(req[http::field::accept]),
+                     "application/vnd.microsoft.rtc.autodiscover+xml");
 }
 
 std::string https(std::string_view host, std::string_view path) {
@@ -74,10 +76,11 @@ Response autodiscoverRoot(const SiteConfig& site, const Request& req, std::strin
         return makeResponse(req, http::status::ok, kAutodiscoverXml, std::move(body));
     }
     std::string od = "?originalDomain=" + originalDomain(site, query);
-    json doc = {{"_links",
-                 {{"self", {{"href", root + od}}},
-                  {"user", {{"href", root + "/oauth/user" + od}}},
-                  {"xframe", {{"href", https(site.webServices, "/Autodiscover/XFrame/XFrame.html")}}}}}};
+    json doc = {
+        {"_links",
+         {{"self", {{"href", root + od}}},
+          {"user", {{"href", root + "/oauth/user" + od}}},
+          {"xframe", {{"href", https(site.webServices, "/Autodiscover/XFrame/XFrame.html")}}}}}};
     return makeResponse(req, http::status::ok, kAutodiscoverJson, doc.dump());
 }
 
@@ -134,8 +137,8 @@ bool hasBearerToken(const Request& req) {
 // its own challenge, which is how a client tells pass-through publishing from
 // proxy pre-authentication (DESIGN.md S2).
 Response oauthChallenge(const SiteConfig& site, const Request& req) {
-    auto res = errorPage(req, http::status::unauthorized,
-                         "Access is denied due to invalid credentials.");
+    auto res =
+        errorPage(req, http::status::unauthorized, "Access is denied due to invalid credentials.");
     res.insert(http::field::www_authenticate, std::string(kBearerChallenge));
     res.insert(http::field::www_authenticate, msRtcOAuthChallenge(site));
     // The front end's internal name here is normal for Lync, not a leak.
@@ -191,17 +194,21 @@ std::string personalConferenceId(std::string_view user) {
 Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string_view user,
                          std::string_view conference) {
     std::string meetUrl = https(site.meet, "/" + std::string(user) + "/" + std::string(conference));
-    std::string lwa = https(site.webServices, "/lwa/WebPages/LwaClient.aspx?meeturl=") +
-                      percentEncode(meetUrl);
+    std::string lwa =
+        https(site.webServices, "/lwa/WebPages/LwaClient.aspx?meeturl=") + percentEncode(meetUrl);
     std::string organizer = std::string(user) + "@" + site.domain;
     std::string content =
         "<h1>Join Lync Meeting</h1>\r\n"
-        "<p>Conference <span id=\"conference-id\">" + xmlEscape(conference) +
-        "</span> organized by <span id=\"organizer\">" + xmlEscape(organizer) + "</span></p>\r\n"
-        "<p><a id=\"join-lwa\" href=\"" + xmlEscape(lwa) + "\">Join using Lync Web App</a></p>\r\n"
+        "<p>Conference <span id=\"conference-id\">" +
+        xmlEscape(conference) + "</span> organized by <span id=\"organizer\">" +
+        xmlEscape(organizer) +
+        "</span></p>\r\n"
+        "<p><a id=\"join-lwa\" href=\"" +
+        xmlEscape(lwa) +
+        "\">Join using Lync Web App</a></p>\r\n"
         "<p><a id=\"join-client\" href=\"" +
-        xmlEscape("conf:sip:" + organizer + ";gruu;opaque=app:conf:focus:id:" +
-                  std::string(conference)) +
+        xmlEscape("conf:sip:" + organizer +
+                  ";gruu;opaque=app:conf:focus:id:" + std::string(conference)) +
         "\">Join using the Lync client</a></p>";
     return page(req, "Join Lync Meeting", content);
 }
@@ -214,8 +221,8 @@ Response redirect(const SiteConfig& site, const Request& req, std::string_view p
                            std::to_string(site.listenPort) + std::string(path);
     auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
                             "<html><head><title>Object moved</title></head><body>\r\n"
-                            "<h2>Object moved to <a href=\"" + xmlEscape(location) +
-                                "\">here</a>.</h2>\r\n</body></html>\r\n");
+                            "<h2>Object moved to <a href=\"" +
+                                xmlEscape(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
     res.set(http::field::location, location);
     return res;
 }
@@ -238,7 +245,8 @@ Response meet(const SiteConfig& site, const Request& req, std::string_view path,
     }
     if (underWebServices) {
         std::string meetUrl = https(site.meet, "/" + user + "/" + std::string(parts[1]));
-        return redirect(site, req, "/lwa/WebPages/LwaClient.aspx?meeturl=" + percentEncode(meetUrl));
+        return redirect(site, req,
+                        "/lwa/WebPages/LwaClient.aspx?meeturl=" + percentEncode(meetUrl));
     }
     return meetingJoinPage(site, req, user, parts[1]);
 }
@@ -289,8 +297,8 @@ bool isEventChannel(std::string_view lowerPath) {
 
 Response ucwa(const SiteConfig& site, const Request& req, const std::string& lowerPath) {
     if (!hasBearerToken(req)) return oauthChallenge(site, req);
-    bool applications = lowerPath == "/ucwa/v1/applications" ||
-                        lowerPath == "/ucwa/oauth/v1/applications";
+    bool applications =
+        lowerPath == "/ucwa/v1/applications" || lowerPath == "/ucwa/oauth/v1/applications";
     if (applications && req.method() == http::verb::post) {
         std::string app = lowerPath + "/101";
         json doc = {{"culture", "en-US"},
@@ -327,12 +335,12 @@ Response oauthToken(const Request& req) {
 // The services that answer an anonymous client with Windows authentication.
 bool needsWindowsAuth(std::string_view p) {
     static constexpr std::string_view kPrefixes[] = {
-        "/abs",           "/groupexpansion", "/certprov",   "/webticket/webticketservice.svc",
-        "/rgsclients",    "/requesthandlerext", "/collabcontent", "/datacollabweb",
+        "/abs",        "/groupexpansion",    "/certprov",      "/webticket/webticketservice.svc",
+        "/rgsclients", "/requesthandlerext", "/collabcontent", "/datacollabweb",
     };
     for (auto prefix : kPrefixes)
-        if (p == prefix || (p.starts_with(prefix) && (p[prefix.size()] == '/' ||
-                                                      p[prefix.size()] == '.')))
+        if (p == prefix ||
+            (p.starts_with(prefix) && (p[prefix.size()] == '/' || p[prefix.size()] == '.')))
             return true;
     return false;
 }

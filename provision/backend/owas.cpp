@@ -86,14 +86,24 @@ Response presentationPage(const SiteConfig& site, const Request& req, const std:
     std::string body =
         "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\">"
         "<title>PowerPoint Web App</title>\r\n"
-        "<link rel=\"stylesheet\" href=\"" + xmlEscape(base) + "/m/s/1033/broadcast.css\"/>\r\n"
-        "<script src=\"" + xmlEscape(base) + "/m/s/1033/MicrosoftAjax.js\"></script>\r\n"
-        "<script src=\"" + xmlEscape(base) + "/m/s/1033/" + script + "\"></script>\r\n"
-        "</head>\r\n<body>\r\n<div id=\"" + (presenter ? "presenter" : "participant") +
-        "\" data-frame-url=\"" + xmlEscape(base + "/m/" + page) + "\" data-wopi-src=\"" +
+        "<link rel=\"stylesheet\" href=\"" +
+        xmlEscape(base) +
+        "/m/s/1033/broadcast.css\"/>\r\n"
+        "<script src=\"" +
+        xmlEscape(base) +
+        "/m/s/1033/MicrosoftAjax.js\"></script>\r\n"
+        "<script src=\"" +
+        xmlEscape(base) + "/m/s/1033/" + script +
+        "\"></script>\r\n"
+        "</head>\r\n<body>\r\n<div id=\"" +
+        (presenter ? "presenter" : "participant") + "\" data-frame-url=\"" +
+        xmlEscape(base + "/m/" + page) + "\" data-wopi-src=\"" +
         xmlEscape(percentDecode(*wopiSrc)) + "\" data-farm-internal-url=\"" +
-        xmlEscape(internalUrl) + "\"></div>\r\n"
-        "<script>var g_farmInternalUrl = \"" + xmlEscape(internalUrl) + "\";</script>\r\n"
+        xmlEscape(internalUrl) +
+        "\"></div>\r\n"
+        "<script>var g_farmInternalUrl = \"" +
+        xmlEscape(internalUrl) +
+        "\";</script>\r\n"
         "</body></html>\r\n";
     auto res = makeResponse(req, http::status::ok, "text/html; charset=utf-8", std::move(body));
     res.set("X-OfficeFE", frontEndName(site));
@@ -108,12 +118,13 @@ Response presentationPage(const SiteConfig& site, const Request& req, const std:
 // /m/ sends the client on to the presenter page, on the host it asked for.
 Response presentationRedirect(const SiteConfig& site, const Request& req, const std::string& host) {
     std::string wopiSrc = "https://" + site.webServices + "/DataCollabWeb/WopiHost/wopi/files/1-1";
-    std::string location = origin(host) + "/m/Presenter.aspx?WopiSrc=" +
-                           percentEncode(percentEncode(wopiSrc)) + "&ui=en-US&rs=en-US";
+    std::string location = origin(host) +
+                           "/m/Presenter.aspx?WopiSrc=" + percentEncode(percentEncode(wopiSrc)) +
+                           "&ui=en-US&rs=en-US";
     auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
                             "<html><head><title>Object moved</title></head><body>\r\n"
-                            "<h2>Object moved to <a href=\"" + xmlEscape(location) +
-                                "\">here</a>.</h2>\r\n</body></html>\r\n");
+                            "<h2>Object moved to <a href=\"" +
+                                xmlEscape(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
     res.set(http::field::location, location);
     return res;
 }

@@ -43,8 +43,9 @@ std::string openSslReason() {
 
 void requireReadable(const std::string& flag, const std::string& what, const std::string& file) {
     std::ifstream in(file);
-    if (!in) throw BadInput(flag + ": cannot read " + what + " file " + file + ": " +
-                            std::strerror(errno));
+    if (!in)
+        throw BadInput(flag + ": cannot read " + what + " file " + file + ": " +
+                       std::strerror(errno));
 }
 
 // The certificate chain (leaf, then the issuing CA) and the key, as given.
@@ -126,9 +127,12 @@ int runBackend(int argc, char** argv) {
         site.owasInternalUrl = owasInternalUrl;
         site.eventHold = std::chrono::seconds(eventHoldSec);
         const std::pair<const char*, const std::string*> names[] = {
-            {"--domain", &site.domain},         {"--server-fqdn", &site.serverFqdn},
-            {"--web-services", &site.webServices}, {"--meet", &site.meet},
-            {"--dialin", &site.dialin},         {"--lyncdiscover", &site.lyncdiscover},
+            {"--domain", &site.domain},
+            {"--server-fqdn", &site.serverFqdn},
+            {"--web-services", &site.webServices},
+            {"--meet", &site.meet},
+            {"--dialin", &site.dialin},
+            {"--lyncdiscover", &site.lyncdiscover},
             {"--owas", &site.owas}};
         for (const auto& [flag, value] : names)
             if (!plainHostName(*value))

@@ -21,10 +21,14 @@ using nlohmann::json;
 
 std::string to_string(FaultMode mode) {
     switch (mode) {
-        case FaultMode::None: return "none";
-        case FaultMode::Slow: return "slow";
-        case FaultMode::Reset: return "reset";
-        case FaultMode::Stop: return "stop";
+        case FaultMode::None:
+            return "none";
+        case FaultMode::Slow:
+            return "slow";
+        case FaultMode::Reset:
+            return "reset";
+        case FaultMode::Stop:
+            return "stop";
     }
     return "none";
 }
@@ -42,10 +46,14 @@ std::optional<Fault> parseFault(std::string_view body, std::string& error) {
         return std::nullopt;
     }
     const auto& m = mode->get_ref<const std::string&>();
-    if (m == "none") fault.mode = FaultMode::None;
-    else if (m == "slow") fault.mode = FaultMode::Slow;
-    else if (m == "reset") fault.mode = FaultMode::Reset;
-    else if (m == "stop") fault.mode = FaultMode::Stop;
+    if (m == "none")
+        fault.mode = FaultMode::None;
+    else if (m == "slow")
+        fault.mode = FaultMode::Slow;
+    else if (m == "reset")
+        fault.mode = FaultMode::Reset;
+    else if (m == "stop")
+        fault.mode = FaultMode::Stop;
     else {
         error = "/mode: expected one of none, slow, reset, stop, got \"" + m + "\"";
         return std::nullopt;
@@ -73,8 +81,7 @@ std::optional<tcp::endpoint> parseEndpoint(std::string_view text) {
     }
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value > 65535)
-        return std::nullopt;
+    if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return std::nullopt;
     boost::system::error_code aec;
     auto address = asio::ip::make_address(std::string(addr), aec);
     if (aec) return std::nullopt;
@@ -105,7 +112,7 @@ std::string utcNow() {
 // One JSON object per line, appended and flushed as each answer is sent, so
 // a test or a check can read it while the backend runs.
 class AccessLog {
-public:
+  public:
     void open(const std::filesystem::path& file) {
         out_.open(file, std::ios::app);
         if (!out_)
@@ -122,7 +129,7 @@ public:
         out_.flush();
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::ofstream out_;
     bool enabled_ = false;
@@ -192,7 +199,7 @@ bool isParseError(const beast::error_code& ec) {
 }  // namespace
 
 class TlsSession : public std::enable_shared_from_this<TlsSession> {
-public:
+  public:
     TlsSession(std::shared_ptr<BackendServer::State> state, tcp::socket&& socket)
         : state_(std::move(state)),
           stream_(std::move(socket), state_->tls),
@@ -225,12 +232,12 @@ public:
         });
     }
 
-private:
+  private:
     void onRun() {
         beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                beast::bind_front_handler(&TlsSession::onHandshake,
-                                                          shared_from_this()));
+        stream_.async_handshake(
+            ssl::stream_base::server,
+            beast::bind_front_handler(&TlsSession::onHandshake, shared_from_this()));
     }
 
     void onHandshake(beast::error_code ec) {
@@ -315,8 +322,7 @@ private:
              {"method", exchange_.method},
              {"target", exchange_.target},
              {"status", res_->result_int()},
-             {"durationMs",
-              std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()},
+             {"durationMs", std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()},
              {"error", ec ? ec.message() : std::string()}});
         if (ec) return;
         bool close = res_->need_eof();
@@ -358,7 +364,7 @@ private:
 
 // The control listener's connection: plain HTTP, one small request at a time.
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
-public:
+  public:
     ControlSession(std::shared_ptr<BackendServer::State> state, tcp::socket&& socket)
         : state_(std::move(state)), stream_(std::move(socket)) {}
 
@@ -367,7 +373,7 @@ public:
                        beast::bind_front_handler(&ControlSession::doRead, shared_from_this()));
     }
 
-private:
+  private:
     void doRead() {
         req_ = {};
         stream_.expires_after(std::chrono::seconds(30));
@@ -430,12 +436,13 @@ void BackendServer::State::onAccept(beast::error_code ec, tcp::socket socket) {
 }
 
 void BackendServer::State::doAcceptControl() {
-    control->async_accept(asio::make_strand(ioc), [self = shared_from_this()](
-                                                      beast::error_code ec, tcp::socket socket) {
-        if (ec == asio::error::operation_aborted) return;
-        if (!ec) std::make_shared<ControlSession>(self, std::move(socket))->run();
-        self->doAcceptControl();
-    });
+    control->async_accept(asio::make_strand(ioc),
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                              if (ec == asio::error::operation_aborted) return;
+                              if (!ec)
+                                  std::make_shared<ControlSession>(self, std::move(socket))->run();
+                              self->doAcceptControl();
+                          });
 }
 
 void BackendServer::State::closeSessions() {
@@ -467,8 +474,8 @@ void BackendServer::State::applyFault(const Fault& next) {
                 self->openListener(self->bound);
                 self->doAccept();
             } catch (const std::exception& e) {
-                std::cerr << "edgelab-backend: cannot listen again on "
-                          << endpointText(self->bound) << ": " << e.what() << std::endl;
+                std::cerr << "edgelab-backend: cannot listen again on " << endpointText(self->bound)
+                          << ": " << e.what() << std::endl;
             }
         });
     }
@@ -526,8 +533,8 @@ BackendServer::BackendServer(asio::io_context& ioc, ssl::context& tls, ServerOpt
             s.control->bind(*s.options.control);
             s.control->listen();
         } catch (const boost::system::system_error& e) {
-            throw ListenError("cannot listen for --control on " +
-                              endpointText(*s.options.control) + ": " + e.code().message());
+            throw ListenError("cannot listen for --control on " + endpointText(*s.options.control) +
+                              ": " + e.code().message());
         }
         s.controlBound = s.control->local_endpoint();
     }

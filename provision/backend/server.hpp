@@ -50,7 +50,7 @@ struct ServerOptions {
     SiteConfig site;  // site.listenPort is set from the bound port
     tcp::endpoint listen;
     std::optional<tcp::endpoint> control;
-    std::filesystem::path accessLog;  // empty: no access log
+    std::filesystem::path accessLog;       // empty: no access log
     std::chrono::seconds idleTimeout{60};  // between requests on a kept-alive connection
     std::size_t headerLimit = 16 * 1024;   // IIS's default maxRequestHeaders is 16 KiB
     std::size_t bodyLimit = 1024 * 1024;
@@ -62,7 +62,7 @@ struct ListenError : std::runtime_error {
 };
 
 class BackendServer {
-public:
+  public:
     // Binds both listeners. Throws ListenError when an address cannot be
     // bound and std::runtime_error when the access log cannot be opened.
     BackendServer(asio::io_context& ioc, ssl::context& tls, ServerOptions options);
@@ -76,7 +76,7 @@ public:
 
     struct State;
 
-private:
+  private:
     std::shared_ptr<State> state_;
 };
 

@@ -29,8 +29,8 @@ Response errorPage(const Request& req, http::status status, std::string_view det
 }
 
 Response windowsAuthChallenge(const Request& req) {
-    auto res = errorPage(req, http::status::unauthorized,
-                         "Access is denied due to invalid credentials.");
+    auto res =
+        errorPage(req, http::status::unauthorized, "Access is denied due to invalid credentials.");
     // IIS offers each enabled Windows authentication provider as its own header.
     res.insert(http::field::www_authenticate, "Negotiate");
     res.insert(http::field::www_authenticate, "NTLM");
@@ -49,7 +49,8 @@ Reply handle(BackendRole role, const SiteConfig& site, const Request& req) {
     Reply reply;
     if (sv(req[http::field::host]).empty()) {
         // HTTP/1.1 requires Host (RFC 9112 section 3.2); HTTP.sys answers 400 without it.
-        reply.response = errorPage(req, http::status::bad_request, "Bad Request - Invalid Hostname");
+        reply.response =
+            errorPage(req, http::status::bad_request, "Bad Request - Invalid Hostname");
     } else if (role == BackendRole::Owas) {
         reply = handleOwas(site, req);
     } else {

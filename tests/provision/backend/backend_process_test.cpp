@@ -60,7 +60,7 @@ Lab testLab() {
 }
 
 class BackendProcessTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         char pattern[] = "/tmp/edgelab-backend-test-XXXXXX";
@@ -104,10 +104,9 @@ bool waitForExit(bp::child& child, std::chrono::milliseconds deadline) {
 
 // One running edgelab-backend; stopped (SIGTERM) when it goes out of scope.
 class RunningBackend {
-public:
+  public:
     RunningBackend(std::vector<std::string> args, bool withControl) {
-        child_ = bp::child(kBackendExe, bp::args(args), bp::std_out > out_,
-                           bp::std_err > bp::null);
+        child_ = bp::child(kBackendExe, bp::args(args), bp::std_out > out_, bp::std_err > bp::null);
         ready_ = readLine();
         if (withControl) controlLine_ = readLine();
     }
@@ -130,7 +129,7 @@ public:
     tcp::endpoint endpoint() const { return *parseEndpoint(address()); }
     bool running() { return child_.running(); }
 
-private:
+  private:
     // A line from stdout, or "" when none comes within the deadline (the
     // child is then killed, which also ends the blocked read).
     std::string readLine() {
@@ -350,9 +349,10 @@ TEST_F(BackendProcessTest, LyncFrontEndAnswersEachServiceOverTls) {
     EXPECT_EQ(xml.header("content-type"), "application/vnd.microsoft.rtc.autodiscover+xml;v=1");
     EXPECT_THAT(xml.body, HasSubstr("<Link token=\"User\" href=\"https://lyncws.example.test/"));
 
-    auto oauth = fetch("https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root/"
-                       "oauth/user",
-                       to, rootCa());
+    auto oauth = fetch(
+        "https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root/"
+        "oauth/user",
+        to, rootCa());
     EXPECT_EQ(oauth.status, 401);
     EXPECT_THAT(oauth.all("www-authenticate"),
                 ::testing::ElementsAre(StartsWith("Bearer trusted_issuers="),
@@ -371,9 +371,10 @@ TEST_F(BackendProcessTest, LyncFrontEndAnswersEachServiceOverTls) {
     EXPECT_EQ(abs.status, 401);
     EXPECT_THAT(abs.all("www-authenticate"), ::testing::ElementsAre("Negotiate", "NTLM"));
 
-    auto withToken = fetch("https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root/"
-                           "oauth/user",
-                           to, rootCa(), {"Authorization: Bearer cwt=x"});
+    auto withToken = fetch(
+        "https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root/"
+        "oauth/user",
+        to, rootCa(), {"Authorization: Bearer cwt=x"});
     EXPECT_EQ(withToken.status, 200);
     EXPECT_THAT(withToken.body, HasSubstr("https://lyncws.example.test/ucwa/v1/applications"));
 
@@ -385,10 +386,10 @@ TEST_F(BackendProcessTest, LyncFrontEndAnswersEachServiceOverTls) {
     // The redirect a proxy must translate: Host as asked, port as listening.
     auto moved = fetch("https://meet.example.test/alice", to, rootCa());
     EXPECT_EQ(moved.status, 302);
-    EXPECT_THAT(moved.header("location"),
-                ::testing::MatchesRegex("https://meet\\.example\\.test:" +
-                                        std::to_string(fe.endpoint().port()) +
-                                        "/alice/[A-Z0-9]{8}"));
+    EXPECT_THAT(
+        moved.header("location"),
+        ::testing::MatchesRegex("https://meet\\.example\\.test:" +
+                                std::to_string(fe.endpoint().port()) + "/alice/[A-Z0-9]{8}"));
 
     auto dialin = fetch("https://dialin.example.test/", to, rootCa());
     EXPECT_EQ(dialin.status, 200);
@@ -423,8 +424,8 @@ TEST_F(BackendProcessTest, EventChannelIsHeldThenAnswered) {
 
     // Held without blocking a thread: other requests are answered meanwhile.
     auto background = std::async(std::launch::async, [&] {
-        return fetch("https://lyncws.example.test/ucwa/v1/applications/101/events",
-                     fe.connectTo(), rootCa());
+        return fetch("https://lyncws.example.test/ucwa/v1/applications/101/events", fe.connectTo(),
+                     rootCa());
     });
     std::vector<std::future<Fetched>> moreHeld;
     for (int i = 0; i < 3; ++i)
@@ -440,21 +441,40 @@ TEST_F(BackendProcessTest, EventChannelIsHeldThenAnswered) {
 }
 
 TEST_F(BackendProcessTest, OwasNamesTheHostTheRequestUsed) {
-    std::vector<std::string> args = {
-        "--role", "owas", "--listen", "127.3.0.2:0", "--cert", cert("owas1").certFile.string(),
-        "--key", cert("owas1").keyFile.string(), "--server-fqdn", "owas1.example.test",
-        "--domain", "example.test", "--web-services", "lyncws.example.test", "--meet",
-        "meet.example.test", "--dialin", "dialin.example.test", "--lyncdiscover",
-        "lyncdiscover.example.test", "--owas", "owas.example.test", "--owas-internal-url",
-        "https://owas1.example.test/"};
+    std::vector<std::string> args = {"--role",
+                                     "owas",
+                                     "--listen",
+                                     "127.3.0.2:0",
+                                     "--cert",
+                                     cert("owas1").certFile.string(),
+                                     "--key",
+                                     cert("owas1").keyFile.string(),
+                                     "--server-fqdn",
+                                     "owas1.example.test",
+                                     "--domain",
+                                     "example.test",
+                                     "--web-services",
+                                     "lyncws.example.test",
+                                     "--meet",
+                                     "meet.example.test",
+                                     "--dialin",
+                                     "dialin.example.test",
+                                     "--lyncdiscover",
+                                     "lyncdiscover.example.test",
+                                     "--owas",
+                                     "owas.example.test",
+                                     "--owas-internal-url",
+                                     "https://owas1.example.test/"};
     RunningBackend owas(args, false);
     ASSERT_TRUE(owas.ready()) << owas.readyLine();
     const std::string wopiSrc =
         "WopiSrc=https%253A%252F%252Flyncws.example.test%252Fwopi%252Ffiles%252F1";
 
     for (std::string host : {"owas.example.test", "owas1.example.test"}) {
-        std::string other = host == "owas.example.test" ? "owas1.example.test" : "owas.example.test";
-        auto discovery = fetch("https://" + host + "/hosting/discovery", owas.connectTo(), rootCa());
+        std::string other =
+            host == "owas.example.test" ? "owas1.example.test" : "owas.example.test";
+        auto discovery =
+            fetch("https://" + host + "/hosting/discovery", owas.connectTo(), rootCa());
         ASSERT_EQ(discovery.code, CURLE_OK) << discovery.error;
         EXPECT_EQ(discovery.status, 200);
         EXPECT_TRUE(discovery.all("www-authenticate").empty());
@@ -504,8 +524,9 @@ TEST_F(BackendProcessTest, MalformedRequestsGet400AndTheServerKeepsServing) {
 
     // Over the header limit (16 KiB): 400, or the connection closed before
     // the client reads it; never an answer to the request.
-    std::string huge = "GET / HTTP/1.1\r\nHost: lyncdiscover.example.test\r\nX-Big: " +
-                       std::string(40000, 'a') + "\r\n\r\n";
+    std::string huge =
+        "GET / HTTP/1.1\r\nHost: lyncdiscover.example.test\r\nX-Big: " + std::string(40000, 'a') +
+        "\r\n\r\n";
     auto answer = rawExchange(fe.endpoint(), huge);
     EXPECT_TRUE(answer.empty() || answer.rfind("HTTP/1.1 400 ", 0) == 0) << answer.substr(0, 80);
     EXPECT_EQ(good(), 200);

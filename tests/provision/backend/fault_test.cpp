@@ -11,7 +11,8 @@ TEST(Fault, ParsesEveryMode) {
     ASSERT_TRUE(f) << error;
     EXPECT_EQ(f->mode, FaultMode::Slow);
     EXPECT_EQ(f->delay.count(), 250);
-    for (auto [text, mode] : {std::pair{"none", FaultMode::None}, {"reset", FaultMode::Reset},
+    for (auto [text, mode] : {std::pair{"none", FaultMode::None},
+                              {"reset", FaultMode::Reset},
                               {"stop", FaultMode::Stop}}) {
         auto g = parseFault(std::string(R"({"mode":")") + text + "\"}", error);
         ASSERT_TRUE(g) << text;

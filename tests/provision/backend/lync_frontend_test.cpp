@@ -12,9 +12,9 @@ namespace {
 
 using namespace ::testing;
 using namespace fixture;
+using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using nlohmann::json;
 
 constexpr auto kRoot = "https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root";
 
@@ -33,8 +33,7 @@ TEST(LyncFrontEnd, LyncdiscoverRootIsJsonWithLinksOnTheExternalWebServicesName) 
     EXPECT_EQ(reply.holdFor.count(), 0);
     EXPECT_THAT(header(reply.response, http::field::content_type), HasSubstr("json"));
     json doc = json::parse(reply.response.body());
-    EXPECT_EQ(doc["_links"]["self"]["href"],
-              std::string(kRoot) + "?originalDomain=example.test");
+    EXPECT_EQ(doc["_links"]["self"]["href"], std::string(kRoot) + "?originalDomain=example.test");
     EXPECT_EQ(doc["_links"]["user"]["href"],
               std::string(kRoot) + "/oauth/user?originalDomain=example.test");
     EXPECT_EQ(doc["_links"]["xframe"]["href"],
@@ -44,9 +43,9 @@ TEST(LyncFrontEnd, LyncdiscoverRootIsJsonWithLinksOnTheExternalWebServicesName) 
 TEST(LyncFrontEnd, RootLinksNeverNameTheAddressTheRequestReached) {
     // Through a proxy the request may arrive for the server's own name; the
     // links still name the external web services URL of the lab.
-    auto reply = handle(BackendRole::LyncFrontEnd, lyncSite(),
-                        get("lyncfe1.corp.example.test:4443",
-                            "/Autodiscover/AutodiscoverService.svc/root"));
+    auto reply =
+        handle(BackendRole::LyncFrontEnd, lyncSite(),
+               get("lyncfe1.corp.example.test:4443", "/Autodiscover/AutodiscoverService.svc/root"));
     ASSERT_EQ(reply.response.result(), http::status::ok);
     EXPECT_THAT(reply.response.body(), Not(HasSubstr("lyncfe1")));
     EXPECT_THAT(reply.response.body(), HasSubstr("https://lyncws.example.test/"));
@@ -69,25 +68,24 @@ TEST(LyncFrontEnd, LyncdiscoverRootIsXmlWhenTheClientAsksForIt) {
     EXPECT_THAT(body, Not(HasSubstr("xmlns=")));
     EXPECT_THAT(body, HasSubstr("AccessLocation=\"External\""));
     std::string links = body.substr(root, rootEnd - root);
-    EXPECT_THAT(links, HasSubstr("<Link token=\"Domain\" href=\"" + std::string(kRoot) +
-                                 "/domain\"/>"));
+    EXPECT_THAT(links,
+                HasSubstr("<Link token=\"Domain\" href=\"" + std::string(kRoot) + "/domain\"/>"));
     EXPECT_THAT(links,
                 HasSubstr("<Link token=\"User\" href=\"" + std::string(kRoot) + "/user\"/>"));
 }
 
 TEST(LyncFrontEnd, OAuthUserWithoutTokenChallengesAsTheFrontEndDoes) {
-    auto res = handle(BackendRole::LyncFrontEnd, lyncSite(),
-                      get("lyncws.example.test",
-                          "/Autodiscover/AutodiscoverService.svc/root/oauth/user"))
-                   .response;
+    auto res =
+        handle(BackendRole::LyncFrontEnd, lyncSite(),
+               get("lyncws.example.test", "/Autodiscover/AutodiscoverService.svc/root/oauth/user"))
+            .response;
     ASSERT_EQ(res.result(), http::status::unauthorized);
     EXPECT_THAT(challenges(res),
-                ElementsAre(
-                    "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", "
-                    "client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
-                    "MsRtcOAuth href=\"https://lyncws.example.test/WebTicket/oauthtoken\","
-                    "grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,"
-                    "password\""));
+                ElementsAre("Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", "
+                            "client_id=\"00000004-0000-0ff1-ce00-000000000000\"",
+                            "MsRtcOAuth href=\"https://lyncws.example.test/WebTicket/oauthtoken\","
+                            "grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,"
+                            "password\""));
     EXPECT_EQ(header(res, "X-MS-Server-Fqdn"), "lyncfe1.corp.example.test");
 }
 
@@ -109,8 +107,9 @@ TEST(LyncFrontEnd, UserResourceWithTokenListsExternalLinksOnThePublicName) {
     const auto& body = res.body();
     EXPECT_THAT(body, HasSubstr("<Link token=\"External/Ucwa\" "
                                 "href=\"https://lyncws.example.test/ucwa/v1/applications\"/>"));
-    EXPECT_THAT(body, HasSubstr("<Link token=\"Internal/Ucwa\" "
-                                "href=\"https://lyncfe1.corp.example.test/ucwa/v1/applications\"/>"));
+    EXPECT_THAT(body,
+                HasSubstr("<Link token=\"Internal/Ucwa\" "
+                          "href=\"https://lyncfe1.corp.example.test/ucwa/v1/applications\"/>"));
     EXPECT_THAT(body, HasSubstr("<Link token=\"External/AuthBroker\" "
                                 "href=\"https://lyncws.example.test/Reach/sip.svc\"/>"));
 
@@ -129,11 +128,11 @@ TEST(LyncFrontEnd, UserResourceWithTokenListsExternalLinksOnThePublicName) {
 }
 
 TEST(LyncFrontEnd, WindowsAuthenticationServicesChallengeWithNegotiateAndNtlm) {
-    for (const char* path : {"/abs/handler", "/groupexpansion/service.svc",
-                             "/CertProv/CertProvisioningService.svc",
-                             "/WebTicket/WebTicketService.svc"}) {
-        auto res =
-            handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path)).response;
+    for (const char* path :
+         {"/abs/handler", "/groupexpansion/service.svc", "/CertProv/CertProvisioningService.svc",
+          "/WebTicket/WebTicketService.svc"}) {
+        auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+                       .response;
         EXPECT_EQ(res.result(), http::status::unauthorized) << path;
         EXPECT_THAT(challenges(res), ElementsAre("Negotiate", "NTLM")) << path;
     }
@@ -141,8 +140,8 @@ TEST(LyncFrontEnd, WindowsAuthenticationServicesChallengeWithNegotiateAndNtlm) {
 
 TEST(LyncFrontEnd, OAuthServicesChallengeWithMsRtcOAuth) {
     for (const char* path : {"/ucwa/v1/applications", "/Mcx/McxService.svc"}) {
-        auto res =
-            handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path)).response;
+        auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+                       .response;
         EXPECT_EQ(res.result(), http::status::unauthorized) << path;
         EXPECT_THAT(challenges(res), Contains(StartsWith("MsRtcOAuth href="))) << path;
     }
@@ -151,8 +150,8 @@ TEST(LyncFrontEnd, OAuthServicesChallengeWithMsRtcOAuth) {
 TEST(LyncFrontEnd, PagesAnswer200) {
     for (const char* path : {"/Reach/sip.svc", "/Scheduler", "/lwa/WebPages/LwaClient.aspx",
                              "/Autodiscover/XFrame/XFrame.html"}) {
-        auto res =
-            handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path)).response;
+        auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+                       .response;
         EXPECT_EQ(res.result(), http::status::ok) << path;
     }
 }
@@ -170,8 +169,9 @@ TEST(LyncFrontEnd, EventChannelIsHeldForTheConfiguredTime) {
 }
 
 TEST(LyncFrontEnd, MeetSimpleUrlNamesTheConferenceAndLinksTheWebApp) {
-    auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), get("meet.example.test", "/alice/K7QP2X"))
-                   .response;
+    auto res =
+        handle(BackendRole::LyncFrontEnd, lyncSite(), get("meet.example.test", "/alice/K7QP2X"))
+            .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_THAT(res.body(), HasSubstr("K7QP2X"));
     EXPECT_THAT(res.body(),
@@ -194,8 +194,8 @@ TEST(LyncFrontEnd, MeetRedirectIsBuiltFromTheRequestHostAndTheListeningPort) {
 }
 
 TEST(LyncFrontEnd, DialinPageListsAccessNumbers) {
-    auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), get("dialin.example.test", "/"))
-                   .response;
+    auto res =
+        handle(BackendRole::LyncFrontEnd, lyncSite(), get("dialin.example.test", "/")).response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_THAT(res.body(), HasSubstr("id=\"access-numbers\""));
     EXPECT_THAT(res.body(), HasSubstr("+1 (425) 555-0100"));

@@ -48,8 +48,8 @@ TEST(Owas, DiscoveryAskedByTheServerNameNamesTheServer) {
 
 TEST(Owas, PresenterPageNamesTheRequestHostInHeadersAndBody) {
     auto res = handle(BackendRole::Owas, owasSite(),
-                      get("owas.example.test", std::string("/m/Presenter.aspx?WopiSrc=") +
-                                                   kWopiSrc + "&ui=en-US"))
+                      get("owas.example.test",
+                          std::string("/m/Presenter.aspx?WopiSrc=") + kWopiSrc + "&ui=en-US"))
                    .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_EQ(header(res, "X-OfficeFE"), "OWAS1");
@@ -70,13 +70,13 @@ TEST(Owas, PresenterPageNamesTheRequestHostInHeadersAndBody) {
 
 TEST(Owas, WopiSrcDecodedOnTheWayIs400) {
     for (const char* wopiSrc :
-         {"https%3A%2F%2Flyncws.example.test%2Fwopi%2Ffiles%2F1",  // encoded once
-          "https://lyncws.example.test/wopi/files/1",              // decoded
+         {"https%3A%2F%2Flyncws.example.test%2Fwopi%2Ffiles%2F1",     // encoded once
+          "https://lyncws.example.test/wopi/files/1",                 // decoded
           "https%253A%252F%252Flyncws.example.test/wopi/files/1"}) {  // partly normalised
-        auto res = handle(BackendRole::Owas, owasSite(),
-                          get("owas.example.test",
-                              std::string("/m/Presenter.aspx?WopiSrc=") + wopiSrc))
-                       .response;
+        auto res =
+            handle(BackendRole::Owas, owasSite(),
+                   get("owas.example.test", std::string("/m/Presenter.aspx?WopiSrc=") + wopiSrc))
+                .response;
         EXPECT_EQ(res.result(), http::status::bad_request) << wopiSrc;
     }
     EXPECT_EQ(handle(BackendRole::Owas, owasSite(), get("owas.example.test", "/m/Presenter.aspx"))
@@ -102,8 +102,9 @@ TEST(Owas, PresentationRootRedirectsOnTheRequestHost) {
 }
 
 TEST(Owas, AnythingElseIs404) {
-    EXPECT_EQ(handle(BackendRole::Owas, owasSite(), get("owas.example.test", "/x")).response.result(),
-              http::status::not_found);
+    EXPECT_EQ(
+        handle(BackendRole::Owas, owasSite(), get("owas.example.test", "/x")).response.result(),
+        http::status::not_found);
 }
 
 }  // namespace

@@ -34,11 +34,7 @@ inline Request get(std::string host, std::string target) {
     return req;
 }
 
-inline std::string header(const Response& res, http::field f) {
-    return std::string(res[f]);
-}
-inline std::string header(const Response& res, const char* name) {
-    return std::string(res[name]);
-}
+inline std::string header(const Response& res, http::field f) { return std::string(res[f]); }
+inline std::string header(const Response& res, const char* name) { return std::string(res[name]); }
 
 }  // namespace edgelab::provision::backend::fixture
