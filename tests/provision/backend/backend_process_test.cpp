@@ -277,10 +277,10 @@ Fetched control(const RunningBackend& b, const std::string& method, const std::s
 
 // ---- raw TLS, for what libcurl would never send ---------------------------
 
-// Sends bytes over TLS and returns everything the server sends back until it
-// closes (or 10 s pass). Async with a deadline so a wedged server fails the
-// test instead of hanging it.
-std::string rawExchange(const tcp::endpoint& ep, const std::string& bytes) {
+// Sends bytes over TLS, `piece` bytes per TLS record (0 = all at once), and
+// returns everything the server sends back until it closes (or 10 s pass).
+// Async with a deadline so a wedged server fails the test instead of hanging.
+std::string rawExchange(const tcp::endpoint& ep, const std::string& bytes, std::size_t piece = 0) {
     asio::io_context ioc;
     ssl::context ctx{ssl::context::tls_client};
     ctx.set_verify_mode(ssl::verify_none);  // this test is about HTTP parsing
@@ -295,13 +295,19 @@ std::string rawExchange(const tcp::endpoint& ep, const std::string& bytes) {
         if (ec) return;
         stream.async_read_some(asio::buffer(buf), onRead);
     };
+    std::size_t sent = 0;
+    std::function<void(beast::error_code, std::size_t)> onWrite = [&](beast::error_code ec,
+                                                                      std::size_t n) {
+        sent += n;
+        if (ec || sent == bytes.size()) return stream.async_read_some(asio::buffer(buf), onRead);
+        std::size_t size = piece == 0 ? bytes.size() - sent : std::min(piece, bytes.size() - sent);
+        asio::async_write(stream, asio::buffer(bytes.data() + sent, size), onWrite);
+    };
     beast::get_lowest_layer(stream).async_connect(ep, [&](beast::error_code ec) {
         if (ec) return;
         stream.async_handshake(ssl::stream_base::client, [&](beast::error_code ec) {
             if (ec) return;
-            asio::async_write(stream, asio::buffer(bytes), [&](beast::error_code, std::size_t) {
-                stream.async_read_some(asio::buffer(buf), onRead);
-            });
+            onWrite({}, 0);
         });
     });
     ioc.run();
@@ -537,6 +543,25 @@ TEST_F(BackendProcessTest, MalformedRequestsGet400AndTheServerKeepsServing) {
                 StartsWith("HTTP/1.1 400 "));
     EXPECT_EQ(good(), 200);
     EXPECT_TRUE(fe.running());
+}
+
+TEST_F(BackendProcessTest, RequestsSplitAtEveryByteAndPipelinedAreAnswered) {
+    RunningBackend fe(lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.7:0"), false);
+    ASSERT_TRUE(fe.ready()) << fe.readyLine();
+    const std::string request =
+        "GET /Autodiscover/AutodiscoverService.svc/root HTTP/1.1\r\n"
+        "Host: lyncws.example.test\r\nConnection: close\r\n\r\n";
+    auto split = rawExchange(fe.endpoint(), request, 1);
+    EXPECT_THAT(split, StartsWith("HTTP/1.1 200 "));
+    EXPECT_THAT(split, HasSubstr("\"xframe\""));
+
+    // Two requests in one write on a kept-alive connection: two answers, in order.
+    auto pipelined = rawExchange(
+        fe.endpoint(), "GET /abs/handler HTTP/1.1\r\nHost: lyncws.example.test\r\n\r\n" + request);
+    auto second = pipelined.find("HTTP/1.1 200 ");
+    EXPECT_THAT(pipelined, StartsWith("HTTP/1.1 401 "));
+    ASSERT_NE(second, std::string::npos);
+    EXPECT_GT(second, 0u);
 }
 
 TEST_F(BackendProcessTest, FaultsOnDemandFromTheControlListener) {
