@@ -11,6 +11,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -471,6 +473,32 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
 
 bool httpConnected(const HttpExchange& x) { return x.connected; }
 
+// Writing to a socket the peer has reset raises SIGPIPE, which would end the
+// whole program; a server that resets is exactly what the checks look for.
+// SIGPIPE is delivered to the thread that wrote, so blocking it on the
+// gathering threads is enough, and write() returns EPIPE instead.
+class SigpipeBlocked {
+public:
+    SigpipeBlocked() {
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+    }
+    ~SigpipeBlocked() {
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        timespec zero{0, 0};
+        while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+        }
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    }
+
+private:
+    sigset_t old_;
+};
+
 }  // namespace
 
 std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
@@ -526,8 +554,11 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
         std::vector<TlsHandshake> tlsResults;
         // The handshakes poll their own sockets on a second thread while
         // libcurl runs the HTTP probes on this one.
-        std::thread tlsThread(
-            [&] { gatherTls(tls, target, opt, ev, progress, tlsResults); });
+        std::thread tlsThread([&] {
+            SigpipeBlocked blocked;
+            gatherTls(tls, target, opt, ev, progress, tlsResults);
+        });
+        SigpipeBlocked blocked;
         gatherHttp(http, target, opt, ev, progress);
         tlsThread.join();
         for (std::size_t i = 0; i < tls.size(); ++i) ev.tls[tls[i]->id] = tlsResults[i];

@@ -1,0 +1,197 @@
+// Raw handshake evidence over real sockets on loopback: each outcome the
+// no-SNI check tells apart (reset, alert, timeout, refused) and the chain
+// verification from what the server sent alone.
+#include "checks/gather.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "provision/atomic_file.hpp"
+#include "provision/lab.hpp"
+#include "provision/pki.hpp"
+
+namespace edgelab::checks {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// A listening socket on this test's loopback address, port 0.
+struct Listener {
+    int fd = -1;
+    std::string address;
+    explicit Listener(const char* addr) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        inet_pton(AF_INET, addr, &sa.sin_addr);
+        bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        listen(fd, 16);
+        socklen_t len = sizeof sa;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+        address = std::string(addr) + ":" + std::to_string(ntohs(sa.sin_port));
+    }
+    ~Listener() { close(fd); }
+};
+
+HandshakeProbe probe(const std::string& id, const std::string& address,
+                     std::optional<std::string> sni = std::nullopt) {
+    HandshakeProbe p;
+    p.id = id;
+    p.host = "lyncws.kloud.example";
+    p.address = address;
+    p.sni = std::move(sni);
+    p.profile = sni ? "sni" : "lync-mobile";
+    return p;
+}
+
+Evidence gatherOne(const HandshakeProbe& p, const Target& t = {},
+                   std::chrono::milliseconds timeout = 2000ms) {
+    ProbePlan plan;
+    plan.tls.push_back(p);
+    GatherOptions opt;
+    opt.handshakeTimeout = timeout;
+    return gather(plan, t, opt);
+}
+
+TEST(GatherHandshake, ResetOnTheClientHelloIsReportedAsTheSeedsSymptom) {
+    Listener l("127.5.2.1");
+    // As HTTP.sys does without a binding: read the ClientHello, then close
+    // with SO_LINGER {1, 0} so the client gets a TCP reset and no alert.
+    std::thread server([&] {
+        int c = accept(l.fd, nullptr, nullptr);
+        char buf[2048];
+        (void)!read(c, buf, sizeof buf);
+        linger lg{1, 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        close(c);
+    });
+    auto ev = gatherOne(probe("tls.no-sni.lync-mobile", l.address));
+    server.join();
+    auto& h = ev.tls.at("tls.no-sni.lync-mobile");
+    EXPECT_EQ(h.outcome, HandshakeOutcome::Reset) << h.detail;
+    EXPECT_NE(h.detail.find("errno=104"), std::string::npos) << h.detail;
+    EXPECT_TRUE(h.connected);
+    EXPECT_FALSE(h.sni.has_value());
+    EXPECT_FALSE(targetUnreachable(ev));
+}
+
+TEST(GatherHandshake, SilentServerTimesOutAndNothingListeningIsRefused) {
+    Listener silent("127.5.2.2");  // accepts (backlog) and never answers
+    std::string refused;
+    {
+        Listener gone("127.5.2.3");
+        refused = gone.address;
+    }
+    ProbePlan plan;
+    plan.tls.push_back(probe("silent", silent.address));
+    plan.tls.push_back(probe("refused", refused));
+    GatherOptions opt;
+    opt.handshakeTimeout = 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    auto ev = gather(plan, {}, opt);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_EQ(ev.tls.at("silent").outcome, HandshakeOutcome::Timeout) << ev.tls.at("silent").detail;
+    EXPECT_EQ(ev.tls.at("refused").outcome, HandshakeOutcome::Refused);
+    EXPECT_FALSE(ev.tls.at("refused").connected);
+}
+
+class GatherTls : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = fs::temp_directory_path() / ("edgelab-gather-" + std::to_string(getpid()));
+        fs::remove_all(dir_);
+        auto lab = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json");
+        pki_ = std::make_unique<provision::LabPki>(provision::provisionPki(lab, dir_));
+        // The same leaf sent alone: the chain a misconfigured server sends.
+        std::string full = provision::readFile(pki_->proxy.certFile);
+        std::string end = "-----END CERTIFICATE-----\n";
+        provision::writeFileAtomic(dir_ / "leaf-only.pem", full.substr(0, full.find(end) + end.size()));
+    }
+    static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+    // Serves one TLS handshake with the given certificate file.
+    std::thread serveOnce(Listener& l, const fs::path& certFile, int minVersion = 0) {
+        SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+        SSL_CTX_use_certificate_chain_file(ctx, certFile.c_str());
+        SSL_CTX_use_PrivateKey_file(ctx, pki_->proxy.keyFile.c_str(), SSL_FILETYPE_PEM);
+        if (minVersion) SSL_CTX_set_min_proto_version(ctx, minVersion);
+        return std::thread([ctx, fd = l.fd] {
+            // The client closes after its handshake: a late write must not kill the test.
+            sigset_t pipe;
+            sigemptyset(&pipe);
+            sigaddset(&pipe, SIGPIPE);
+            pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+            int c = accept(fd, nullptr, nullptr);
+            SSL* ssl = SSL_new(ctx);
+            SSL_set_fd(ssl, c);
+            if (SSL_accept(ssl) == 1) SSL_shutdown(ssl);
+            SSL_free(ssl);
+            close(c);
+            SSL_CTX_free(ctx);
+        });
+    }
+
+    static inline fs::path dir_;
+    static inline std::unique_ptr<provision::LabPki> pki_;
+};
+
+TEST_F(GatherTls, CompleteChainVerifiesFromWhatWasSentAlone) {
+    Listener l("127.5.2.4");
+    auto server = serveOnce(l, pki_->proxy.certFile);
+    Target t;
+    t.caFile = pki_->rootCert;
+    auto ev = gatherOne(probe("p", l.address, "meet.kloud.example"), t);
+    server.join();
+    auto& h = ev.tls.at("p");
+    ASSERT_EQ(h.outcome, HandshakeOutcome::Ok) << h.detail;
+    EXPECT_EQ(h.chain.size(), 2u);
+    EXPECT_TRUE(h.chainVerifiedFromSentOnly) << h.verifyError;
+    EXPECT_EQ(h.chain[0].thumbprint, pki_->proxy.thumbprint);
+    EXPECT_EQ(h.chain[0].subjectCn, "lyncws.kloud.example");
+    EXPECT_EQ(h.chain[0].dnsNames.size(), 5u);
+    EXPECT_FALSE(h.protocol.empty());
+    EXPECT_FALSE(h.cipher.empty());
+}
+
+TEST_F(GatherTls, LeafSentAloneDoesNotVerifyEvenWithTheRootTrusted) {
+    Listener l("127.5.2.5");
+    auto server = serveOnce(l, dir_ / "leaf-only.pem");
+    Target t;
+    t.caFile = pki_->rootCert;
+    auto ev = gatherOne(probe("p", l.address, "meet.kloud.example"), t);
+    server.join();
+    auto& h = ev.tls.at("p");
+    ASSERT_EQ(h.outcome, HandshakeOutcome::Ok) << h.detail;
+    EXPECT_EQ(h.chain.size(), 1u);
+    EXPECT_FALSE(h.chainVerifiedFromSentOnly);
+    EXPECT_EQ(h.verifyError, "unable to get local issuer certificate");
+}
+
+TEST_F(GatherTls, AProfileBelowTheServersMinimumGetsAProtocolAlert) {
+    Listener l("127.5.2.6");
+    auto server = serveOnce(l, pki_->proxy.certFile, TLS1_2_VERSION);
+    auto p = probe("old", l.address);
+    p.minTls = "1.0";
+    p.maxTls = "1.1";
+    auto ev = gatherOne(p);
+    server.join();
+    auto& h = ev.tls.at("old");
+    EXPECT_EQ(h.outcome, HandshakeOutcome::Alert) << to_string(h.outcome) << " " << h.detail;
+    EXPECT_EQ(h.detail, "protocol version");
+}
+
+}  // namespace
+}  // namespace edgelab::checks
