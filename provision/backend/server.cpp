@@ -257,6 +257,8 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
 
     void onRead(beast::error_code ec, std::size_t) {
         if (ec == http::error::end_of_stream) return doClose();
+        // partial_message: the client closed mid-request; nobody is left to answer.
+        if (ec == http::error::partial_message) return closeNow();
         if (ec && isParseError(ec)) return rejectMalformed(ec);
         // Timeouts, resets and ssl::error::stream_truncated (a client that
         // closes without close_notify) end the connection; nothing to answer.
