@@ -147,6 +147,9 @@ Supervised& Supervisor::start(const ProcessSpec& spec) {
     const pid_t parent = ::getpid();
     std::error_code ec;
     fs::create_directories(spec.log.parent_path(), ec);
+    // Boost.Process opens the file without O_TRUNC: a READY line left from
+    // the last run would read as this one's.
+    fs::remove(spec.log, ec);
     try {
         p->impl_->child = bp::child(
             bp::exe = spec.exe.string(), bp::args = spec.args,

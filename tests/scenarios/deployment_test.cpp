@@ -1,0 +1,148 @@
+#include "scenarios/deployment.hpp"
+
+#include <gtest/gtest.h>
+
+#include "lab_fixture.hpp"
+#include "scenarios/commands.hpp"
+#include "scenarios/lab_state.hpp"
+
+using namespace edgelab::scenarios;
+namespace provision = edgelab::provision;
+
+namespace {
+
+provision::Lab publishedLab() {
+    auto lab = fixtures::twoBackendLab();
+    provision::Application ws;
+    ws.name = "Lync Web Services";
+    ws.externalUrl = *provision::Url::parse("https://lyncws.example.test/");
+    ws.backendServerUrl = *provision::Url::parse("https://lyncws.example.test:4443/");
+    ws.externalPreAuthentication = provision::PreAuthentication::PassThrough;
+    provision::Application owas = ws;
+    owas.name = "Office Web Apps Server";
+    owas.externalUrl = *provision::Url::parse("https://owas.example.test/");
+    owas.backendServerUrl = *provision::Url::parse("https://owas.example.test/");
+    owas.externalCertificateThumbprint = std::string(40, 'B');
+    owas.disableTranslateUrlInResponseHeaders = true;
+    lab.applications = {ws, owas};
+    return lab;
+}
+
+}  // namespace
+
+TEST(Deployment, ReadyLinesGiveTheRealPorts) {
+    EXPECT_EQ(backendReadyPort("READY https://127.64.1.10:4443"), 4443);
+    EXPECT_EQ(backendReadyPort("READY https://127.64.1.11:39001"), 39001);
+    EXPECT_FALSE(backendReadyPort("CONTROL http://127.64.1.10:1234"));
+    EXPECT_FALSE(backendReadyPort("READY https://127.64.1.10:"));
+    EXPECT_FALSE(backendReadyPort("READY https://127.64.1.10:70000"));
+    auto l = proxyListenerLine("READY 127.64.1.1:40123 published=443");
+    ASSERT_TRUE(l);
+    EXPECT_EQ(l->first, "127.64.1.1");
+    EXPECT_EQ(l->second, 40123);
+    EXPECT_FALSE(proxyListenerLine("READY"));
+}
+
+TEST(Deployment, BackendArgumentsFollowTheContract) {
+    auto lab = publishedLab();
+    auto plan = planAddresses(lab, 64, 1, false);
+    provision::StoredCertificate cert;
+    cert.certFile = "/w/store/A.pem";
+    cert.keyFile = "/w/store/A.key";
+    lab.backends[1].internalUrl = "https://owas1.example.test/";
+    auto args = backendArguments(lab, lab.backends[1], plan.backends[1], cert, "/w/logs/a.log");
+    auto value = [&](const std::string& flag) {
+        for (std::size_t i = 0; i + 1 < args.size(); ++i)
+            if (args[i] == flag) return args[i + 1];
+        return std::string("<missing>");
+    };
+    EXPECT_EQ(value("--role"), "owas");
+    EXPECT_EQ(value("--listen"), "127.64.1.11:0");
+    EXPECT_EQ(value("--cert"), "/w/store/A.pem");
+    EXPECT_EQ(value("--server-fqdn"), "owas.example.test");
+    EXPECT_EQ(value("--web-services"), "lyncws.example.test");
+    EXPECT_EQ(value("--owas-internal-url"), "https://owas1.example.test/");
+}
+
+TEST(Deployment, ProxyConfigCarriesTheWapRules) {
+    auto lab = publishedLab();
+    auto plan = planAddresses(lab, 64, 1, false);
+    auto cfg = proxyConfig(lab, plan, std::string(40, 'A'), {{"lyncws.example.test:4443", "127.64.1.10:4443"}},
+                           {"/w/store", "/w/bindings.json", "/w/root.pem", "/w/access.log"});
+    EXPECT_EQ(cfg["listeners"][0]["address"], "127.64.1.1");
+    EXPECT_EQ(cfg["listeners"][0]["port"], 0);
+    EXPECT_EQ(cfg["listeners"][0]["publishedPort"], 443);
+    EXPECT_EQ(cfg["internalDns"]["lyncws.example.test:4443"], "127.64.1.10:4443");
+    ASSERT_EQ(cfg["applications"].size(), 2u);
+    EXPECT_EQ(cfg["applications"][0]["externalPreAuthentication"], "PassThrough");
+    EXPECT_EQ(cfg["applications"][0]["backendServerUrl"], "https://lyncws.example.test:4443/");
+    EXPECT_EQ(cfg["applications"][0]["externalCertificateThumbprint"], std::string(40, 'A'));
+    EXPECT_EQ(cfg["applications"][1]["externalCertificateThumbprint"], std::string(40, 'B'));
+    EXPECT_EQ(cfg["applications"][1]["disableTranslateUrlInResponseHeaders"], true);
+    EXPECT_EQ(cfg["caBundle"], "/w/root.pem");
+}
+
+TEST(Deployment, PublishingAddsHostnameBindingsOnlyAsWapDoes) {
+    auto store = publishedBindings(publishedLab(), std::string(40, 'A'));
+    ASSERT_EQ(store.bindings.size(), 2u);
+    for (const auto& b : store.bindings) {
+        EXPECT_EQ(b.key.kind, edgelab::proxy::BindingKind::HostnamePort);
+        EXPECT_EQ(b.applicationId, edgelab::proxy::kWapApplicationId);
+    }
+    EXPECT_EQ(store.bindings[0].key.str(), "lyncws.example.test:443");
+    EXPECT_EQ(store.bindings[1].certificateHash, std::string(40, 'B'));
+}
+
+TEST(Deployment, DefaultBindingKeepsThePublishedPortAndMapsAnAddress) {
+    provision::DefaultBinding any;  // 0.0.0.0:443
+    auto k = defaultBindingKey(any, "127.64.1.1");
+    EXPECT_EQ(k.kind, edgelab::proxy::BindingKind::IpPort);
+    EXPECT_EQ(k.str(), "0.0.0.0:443");
+    provision::DefaultBinding one;
+    one.ipport = "10.0.0.5:443";
+    EXPECT_EQ(defaultBindingKey(one, "127.64.1.1").str(), "127.64.1.1:443");
+}
+
+TEST(Deployment, ClientsReachEveryPublicNameAtTheProxy) {
+    auto lab = publishedLab();
+    auto c = connectToEntries(lab, "127.64.1.1", 40123);
+    ASSERT_EQ(c.size(), 5u);
+    EXPECT_EQ(c[0], "lyncws.example.test:443:127.64.1.1:40123");
+    auto h = hostsLines(lab, "127.64.1.1");
+    EXPECT_EQ(h[4], "127.64.1.1 owas.example.test");
+}
+
+TEST(Shard, DeterministicByFileNameAndCoversEveryLabOnce) {
+    std::vector<std::string> files = {"x/c.json", "y/a.json", "b.json", "d.json", "e.json"};
+    EXPECT_EQ(selectShard(files, ""),
+              (std::vector<std::string>{"y/a.json", "b.json", "x/c.json", "d.json", "e.json"}));
+    auto s1 = selectShard(files, "1/2"), s2 = selectShard(files, "2/2");
+    EXPECT_EQ(s1, (std::vector<std::string>{"y/a.json", "x/c.json", "e.json"}));
+    EXPECT_EQ(s2, (std::vector<std::string>{"b.json", "d.json"}));
+    std::reverse(files.begin(), files.end());
+    EXPECT_EQ(selectShard(files, "1/2"), s1);  // order of the arguments does not matter
+    EXPECT_THROW(selectShard(files, "0/2"), std::invalid_argument);
+    EXPECT_THROW(selectShard(files, "3/2"), std::invalid_argument);
+    EXPECT_THROW(selectShard(files, "1-2"), std::invalid_argument);
+    EXPECT_THROW(selectShard(files, "1/2x"), std::invalid_argument);
+}
+
+TEST(LabState, RoundTripsAndKeepsTheBriefsFields) {
+    LabState s;
+    s.lab = "seed-lab";
+    s.connectTo = {"lyncws.example.test:443:127.64.1.1:443"};
+    s.caBundle = "/w/pki/root.pem";
+    s.bindingStore = "/w/proxy/bindings.json";
+    s.addressPlan = planAddresses(fixtures::twoBackendLab(), 64, 1, true);
+    s.processes = {{"proxy", 1234, "127.64.1.1:443", "/bin/edgelab-proxy", "/w/logs/proxy.log",
+                    "lyncws.example.test"}};
+    auto text = stateJson(s);
+    auto doc = nlohmann::json::parse(text);
+    EXPECT_EQ(doc["processes"][0]["pid"], 1234);
+    EXPECT_EQ(doc["processes"][0]["address"], "127.64.1.1:443");
+    auto back = parseState(text, "state.json");
+    EXPECT_EQ(back.connectTo, s.connectTo);
+    EXPECT_EQ(back.addressPlan.backends.size(), 2u);
+    EXPECT_EQ(back.processes[0].name, "proxy");
+    EXPECT_THROW(parseState("{\"lab\": 1}", "state.json"), std::runtime_error);
+}

@@ -1,0 +1,238 @@
+// `edgelab run`, `up`, `status`, `down` as a user runs them: the real
+// edgelab binary starting the real backends and proxy on loopback.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/process.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
+const fs::path kSeedLab = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs/seed-lab.json";
+
+fs::path freshDir(const std::string& name) {
+    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+struct Finished {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+Finished edgelab(const std::vector<std::string>& args) {
+    bp::ipstream out, err;
+    bp::child c(kEdgelab.string(), bp::args = args, bp::std_out > out, bp::std_err > err);
+    Finished f;
+    std::ostringstream o, e;
+    std::string line;
+    while (std::getline(out, line)) o << line << "\n";
+    while (std::getline(err, line)) e << line << "\n";
+    c.wait();
+    f.code = c.exit_code();
+    f.out = o.str();
+    f.err = e.str();
+    return f;
+}
+
+nlohmann::json readJson(const fs::path& file) {
+    std::ifstream in(file);
+    return nlohmann::json::parse(in);
+}
+
+bool gone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// A run paused after its proxy is up (EDGELAB_PAUSE_FILE): the test reads
+// the pids from the state file and disturbs the run.
+struct PausedRun {
+    fs::path work;
+    bp::ipstream out;
+    bp::ipstream err;
+    bp::child child;
+    std::string seen;
+    nlohmann::json state;
+
+    explicit PausedRun(const std::string& name) : work(freshDir(name)) {
+        auto env = boost::this_process::environment();
+        env["EDGELAB_PAUSE_FILE"] = (work / "resume").string();
+        child = bp::child(kEdgelab.string(),
+                          bp::args = {"run", kSeedLab.string(), "--work-dir", (work / "lab").string(),
+                                      "--disk-sample-mib", "1"},
+                          env, bp::std_out > out, bp::std_err > err);
+        std::string line;
+        while (std::getline(out, line)) {
+            seen += line + "\n";
+            if (line.find("paused: waiting for") != std::string::npos) break;
+        }
+        state = readJson(work / "lab" / "state.json");
+    }
+
+    std::vector<int> pids() const {
+        std::vector<int> v;
+        for (const auto& p : state["processes"]) v.push_back(p["pid"].get<int>());
+        return v;
+    }
+    int pidOf(const std::string& name) const {
+        for (const auto& p : state["processes"])
+            if (p["name"] == name) return p["pid"].get<int>();
+        return -1;
+    }
+    Finished finish() {
+        Finished f;
+        std::string line;
+        while (std::getline(out, line)) seen += line + "\n";
+        while (std::getline(err, line)) f.err += line + "\n";
+        child.wait();
+        f.code = child.exit_code();
+        f.out = seen;
+        return f;
+    }
+};
+
+}  // namespace
+
+TEST(RunnerProcess, HelpExplainsTheCommand) {
+    auto f = edgelab({"--help"});
+    EXPECT_EQ(f.code, 0);
+    EXPECT_NE(f.out.find("run"), std::string::npos);
+    EXPECT_NE(f.out.find("Exit codes"), std::string::npos);
+    auto bad = edgelab({"run"});
+    EXPECT_EQ(bad.code, 2);
+}
+
+TEST(RunnerProcess, AMissingLabFileIsBadInput) {
+    auto f = edgelab({"run", "/nonexistent/lab.json"});
+    EXPECT_EQ(f.code, 2);
+    EXPECT_NE(f.err.find("/nonexistent/lab.json"), std::string::npos);
+}
+
+TEST(RunnerProcess, KilledProxyMidRunIsReportedAndNothingIsLeft) {
+    PausedRun run("killed-proxy");
+    ASSERT_EQ(run.pids().size(), 3u) << run.seen;
+    int proxy = run.pidOf("proxy");
+    ASSERT_GT(proxy, 0);
+    ASSERT_EQ(::kill(proxy, SIGKILL), 0);
+    auto f = run.finish();
+    EXPECT_EQ(f.code, 3) << f.out << f.err;
+    EXPECT_NE(f.err.find("step 5/7 (default binding)"), std::string::npos) << f.err;
+    EXPECT_NE(f.err.find("proxy (pid " + std::to_string(proxy) + ") exited on signal 9"),
+              std::string::npos)
+        << f.err;
+    EXPECT_NE(f.err.find("last lines of " + (run.work / "lab/logs/proxy.log").string()),
+              std::string::npos)
+        << f.err;
+    EXPECT_NE(f.err.find("    | READY"), std::string::npos) << f.err;  // the log tail itself
+    for (int pid : run.pids()) EXPECT_TRUE(gone(pid)) << pid;
+    EXPECT_FALSE(fs::exists(run.work / "lab/state.json"));
+}
+
+TEST(RunnerProcess, SigintMidRunStopsEverything) {
+    PausedRun run("sigint");
+    ASSERT_EQ(run.pids().size(), 3u) << run.seen;
+    ASSERT_EQ(::kill(run.child.id(), SIGINT), 0);
+    auto f = run.finish();
+    EXPECT_EQ(f.code, 128 + SIGINT) << f.out << f.err;
+    EXPECT_NE(f.err.find("interrupted by signal 2 during step 5/7"), std::string::npos) << f.err;
+    EXPECT_NE(f.err.find("stopped 3 processes"), std::string::npos) << f.err;
+    for (int pid : run.pids()) EXPECT_TRUE(gone(pid)) << pid;
+    EXPECT_FALSE(fs::exists(run.work / "lab/state.json"));
+}
+
+TEST(RunnerProcess, UpStatusCheckDownInSequence) {
+    auto work = freshDir("up-down") / "lab";
+    auto up = edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    ASSERT_EQ(up.code, 0) << up.out << up.err;
+    EXPECT_NE(up.out.find("--connect-to lyncws.kloud.example:443:127."), std::string::npos) << up.out;
+    auto state = readJson(work / "state.json");
+    std::vector<int> pids;
+    for (const auto& p : state["processes"]) pids.push_back(p["pid"].get<int>());
+    ASSERT_EQ(pids.size(), 3u);
+    for (int pid : pids) EXPECT_FALSE(gone(pid));
+
+    auto again = edgelab({"up", kSeedLab.string(), "--work-dir", work.string()});
+    EXPECT_EQ(again.code, 2);
+    EXPECT_NE(again.err.find("is already up"), std::string::npos) << again.err;
+    EXPECT_NE(again.err.find("edgelab down"), std::string::npos) << again.err;
+
+    auto status = edgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+    EXPECT_EQ(status.code, 0) << status.out << status.err;
+    auto s = nlohmann::json::parse(status.out);
+    EXPECT_TRUE(s["healthy"].get<bool>());
+    EXPECT_EQ(s["processes"].size(), 3u);
+    EXPECT_TRUE(s["names"].contains("owas.kloud.example"));
+    EXPECT_TRUE(fs::exists(s["caBundle"].get<std::string>()));
+    EXPECT_EQ(s["bindingStore"], state["bindingStore"]);
+
+    auto check = edgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+    EXPECT_EQ(check.code, 0) << check.out << check.err;
+
+    auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+    EXPECT_EQ(down.code, 0) << down.out << down.err;
+    for (int pid : pids) {
+        ::waitpid(pid, nullptr, WNOHANG);
+        EXPECT_TRUE(gone(pid)) << pid;
+    }
+    EXPECT_FALSE(fs::exists(work / "state.json"));
+    EXPECT_TRUE(fs::exists(work / "pki"));  // down keeps the work folder
+
+    auto after = edgelab({"status", kSeedLab.string(), "--work-dir", work.string()});
+    EXPECT_EQ(after.code, 3);
+}
+
+TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
+    auto dir = freshDir("many");
+    auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
+    auto f = edgelab({"run", (labs / "seed-lab.json").string(), (labs / "no-default-binding.json").string(),
+                      "--jobs", "2", "--work-dir", (dir / "work").string(), "--report-dir",
+                      (dir / "report").string(), "--disk-sample-mib", "1"});
+    EXPECT_EQ(f.code, 0) << f.out << f.err;
+    EXPECT_NE(f.out.find("[seed-lab] "), std::string::npos);
+    EXPECT_NE(f.out.find("[no-default-binding] "), std::string::npos);
+    auto xml = dir / "report/report.xml";
+    ASSERT_TRUE(fs::exists(xml));
+    std::ifstream in(xml);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(text.find("<testsuite name=\"seed-lab\""), std::string::npos);
+    EXPECT_NE(text.find("<testsuite name=\"no-default-binding\""), std::string::npos);
+    EXPECT_NE(text.find("id=\"1\""), std::string::npos);
+    EXPECT_NE(text.find("expected failure"), std::string::npos);
+    auto schema = fs::path(EDGELAB_SOURCE_DIR).parent_path() / "shared/schemas/junit-ant.xsd";
+    if (fs::exists(schema)) {
+        int rc = std::system(("xmllint --noout --schema " + schema.string() + " " + xml.string() +
+                              " 2>/dev/null").c_str());
+        EXPECT_EQ(rc, 0) << "report.xml does not validate against the Ant JUnit schema";
+    }
+    EXPECT_TRUE(fs::exists(dir / "report/seed-lab/report.html"));
+    auto summary = readJson(dir / "report/summary.json");
+    EXPECT_EQ(summary["labs"].size(), 2u);
+}
+
+TEST(RunnerProcess, ShardsSplitTheLabs) {
+    auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
+    auto dir = freshDir("shard");
+    // Shard 2 of 100 of two labs holds the second in name order only.
+    auto f = edgelab({"run", (labs / "seed-lab.json").string(), (labs / "edge-single-nic.json").string(),
+                      "--shard", "2/100", "--work-dir", (dir / "work").string(), "--report-dir",
+                      (dir / "report").string(), "--disk-sample-mib", "1"});
+    EXPECT_EQ(f.code, 0) << f.out << f.err;
+    EXPECT_NE(f.out.find("seed-lab"), std::string::npos);
+    EXPECT_EQ(f.out.find("edge-single-nic"), std::string::npos);
+    auto empty = edgelab({"run", (labs / "seed-lab.json").string(), "--shard", "3/100"});
+    EXPECT_EQ(empty.code, 0);
+    EXPECT_NE(empty.out.find("no labs"), std::string::npos);
+}
