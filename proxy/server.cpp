@@ -385,22 +385,28 @@ private:
         }
     }
 
-    awaitable<bool> respondLocal(http::status status, std::string body, unsigned version,
-                                 bool keepAlive,
-                                 std::vector<std::pair<http::field, std::string>> extra = {}) {
-        http::response<http::string_body> res{status, version ? version : 11};
-        res.set(http::field::server, "edgelab-proxy");
-        res.set(http::field::content_type, "text/html; charset=utf-8");
-        res.set(http::field::cache_control, "no-store");
-        for (auto& [name, value] : extra) res.set(name, value);
-        res.body() = std::move(body);
-        res.keep_alive(keepAlive);
-        res.prepare_payload();
+    // Local answers are built outside any co_await expression: g++ 12
+    // destroys temporaries in such expressions twice (a double free here).
+    void prepareLocal(http::status status, std::string body, unsigned version, bool keepAlive,
+                      std::string location = {}) {
+        local_ = {};
+        local_.result(status);
+        local_.version(version ? version : 11);
+        local_.set(http::field::server, "edgelab-proxy");
+        local_.set(http::field::content_type, "text/html; charset=utf-8");
+        local_.set(http::field::cache_control, "no-store");
+        if (!location.empty()) local_.set(http::field::location, location);
+        local_.body() = std::move(body);
+        local_.keep_alive(keepAlive);
+        local_.prepare_payload();
+    }
+
+    awaitable<bool> writeLocal() {
         error_code ec;
         beast::get_lowest_layer(stream_).expires_after(
             std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
-        co_await http::async_write(stream_, res, withError(ec));
-        co_return !ec && keepAlive;
+        co_await http::async_write(stream_, local_, withError(ec));
+        co_return !ec && local_.keep_alive();
     }
 
     void logRequest(const http::request_header<>* req, int status, const PublishingRule* rule,
@@ -435,15 +441,15 @@ private:
         if (!end) {
             if (tooLarge) {
                 logRequest(nullptr, 431, nullptr, start, "header block over the limit");
-                co_await respondLocal(http::status::request_header_fields_too_large,
-                                      page(431, "Request Header Fields Too Large",
-                                           "The request header block is over the limit."),
-                                      11, false);
+                prepareLocal(http::status::request_header_fields_too_large,
+                             page(431, "Request Header Fields Too Large",
+                                  "The request header block is over the limit."),
+                             11, false);
+                co_await writeLocal();
             } else if (headerTimedOut_) {
+                // tcp_stream has closed the socket on its timeout: nothing
+                // can be answered, the line in the log is what remains.
                 logRequest(nullptr, 408, nullptr, start, "header timeout");
-                co_await respondLocal(http::status::request_timeout,
-                                      page(408, "Request Timeout", "The header took too long."),
-                                      11, false);
             }
             co_return false;
         }
@@ -460,19 +466,21 @@ private:
         if (ec || !parser.is_header_done()) {
             const std::string why = ec ? ec.message() : "incomplete header";
             logRequest(nullptr, 400, nullptr, start, why);
-            co_await respondLocal(http::status::bad_request,
-                                  page(400, "Bad Request", htmlEscape(why)), 11, false);
+            prepareLocal(http::status::bad_request, page(400, "Bad Request", htmlEscape(why)), 11,
+                         false);
+            co_await writeLocal();
             co_return false;
         }
         auto& req = parser.get();
         const unsigned version = req.version();
         if (auto refusal = validateRequest(req, rawHeader)) {
             logRequest(&req, static_cast<int>(refusal->status), nullptr, start, refusal->reason);
-            co_await respondLocal(refusal->status,
-                                  page(static_cast<unsigned>(refusal->status),
-                                       toStd(http::obsolete_reason(refusal->status)),
-                                       htmlEscape(refusal->reason)),
-                                  version, false);
+            prepareLocal(refusal->status,
+                         page(static_cast<unsigned>(refusal->status),
+                              toStd(http::obsolete_reason(refusal->status)),
+                              htmlEscape(refusal->reason)),
+                         version, false);
+            co_await writeLocal();
             co_return false;
         }
         const bool clientKeepAlive = req.keep_alive();
@@ -485,33 +493,30 @@ private:
             hs_.publishedPort, hs_.certificate ? hs_.certificate->dnsNames : kNoNames);
         if (decision.outcome == RouteOutcome::UnknownHost) {
             logRequest(&req, 404, nullptr, start);
-            co_return co_await respondLocal(
-                http::status::not_found,
-                page(404, "Not Found",
-                     "No application is published for " +
-                         htmlEscape(toStd(req[http::field::host])) + "."),
-                version, localKeepAlive);
+            prepareLocal(http::status::not_found,
+                         page(404, "Not Found",
+                              "No application is published for " +
+                                  htmlEscape(toStd(req[http::field::host])) + "."),
+                         version, localKeepAlive);
+            co_return co_await writeLocal();
         }
         const PublishingRule& rule = *decision.rule;
         if (decision.outcome == RouteOutcome::MisdirectedRequest) {
             logRequest(&req, 421, &rule, start);
-            co_return co_await respondLocal(
-                http::status::misdirected_request,
-                page(421, "Misdirected Request",
-                     "The certificate of this connection does not cover " +
-                         htmlEscape(toStd(req[http::field::host])) + "."),
-                version, localKeepAlive);
+            prepareLocal(http::status::misdirected_request,
+                         page(421, "Misdirected Request",
+                              "The certificate of this connection does not cover " +
+                                  htmlEscape(toStd(req[http::field::host])) + "."),
+                         version, localKeepAlive);
+            co_return co_await writeLocal();
         }
         if (rule.externalPreAuthentication == PreAuthentication::ADFS) {
             // Not emulated: the redirect is what a client of a real WAP sees first.
             logRequest(&req, 302, &rule, start);
-            // A named vector: g++ 12 cannot take a braced list across co_await.
-            std::vector<std::pair<http::field, std::string>> location;
-            location.emplace_back(http::field::location,
-                                  adfsRedirectLocation(w_.cfg.adfsUrl, rule, toStd(req.target())));
-            co_return co_await respondLocal(http::status::found,
-                                            page(302, "Found", "AD FS pre-authentication."),
-                                            version, localKeepAlive, std::move(location));
+            prepareLocal(http::status::found, page(302, "Found", "AD FS pre-authentication."),
+                         version, localKeepAlive,
+                         adfsRedirectLocation(w_.cfg.adfsUrl, rule, toStd(req.target())));
+            co_return co_await writeLocal();
         }
         co_return co_await forward(rule, clientKeepAlive, start);
     }
@@ -575,8 +580,12 @@ private:
                 co_await http::async_read_some(in, inBuffer, p, withError(ec));
                 if (ec == http::error::need_buffer) ec = {};
                 if (ec) co_return ec;
-                p.get().body().size = relayBuffer_.size() - p.get().body().size;
-                p.get().body().data = relayBuffer_.data();
+                const std::size_t got = relayBuffer_.size() - p.get().body().size;
+                // An empty piece (a chunk header alone) must not reach the
+                // serializer: a zero-size chunk is the chunked terminator.
+                if (got == 0 && !p.is_done()) continue;
+                p.get().body().size = got;
+                p.get().body().data = got ? relayBuffer_.data() : nullptr;
                 p.get().body().more = !p.is_done();
             } else {
                 p.get().body().data = nullptr;
@@ -606,10 +615,10 @@ private:
         const auto inactive = std::chrono::seconds(rule.inactiveTransactionsTimeoutSec);
         auto& pool = w_.idle[ruleIndex(rule)];
 
-        auto fail = [&](http::status status, const std::string& why) -> awaitable<bool> {
+        auto fail = [&](http::status status, const std::string& why) {
             const unsigned code = static_cast<unsigned>(status);
             logRequest(&req, static_cast<int>(code), &rule, start, why);
-            co_return co_await respondLocal(
+            prepareLocal(
                 status,
                 page(code, toStd(http::obsolete_reason(status)),
                      "The backend of application <b>" + htmlEscape(rule.name) + "</b> (" +
@@ -635,15 +644,20 @@ private:
             } else {
                 std::string error;
                 conn = co_await connectBackend(rule, error);
-                if (!conn) co_return co_await fail(http::status::bad_gateway, error);
+                if (!conn) {
+                    fail(http::status::bad_gateway, error);
+                    co_return co_await writeLocal();
+                }
             }
             bool wrote = false;
             error_code ec = co_await relay(stream_, buffer_, *request_, conn->stream, idle,
                                            inactive, wrote);
+            const char* stage = ec ? "sending the request" : "reading the response header";
             if (!ec) {
                 response.emplace();
                 response->header_limit(64 * 1024);
-                response->body_limit(boost::none);
+                // No limit: boost::none is taken as 0 by Boost 1.74.
+                response->body_limit(std::numeric_limits<std::uint64_t>::max());
                 if (req.method() == http::verb::head) response->skip(true);
                 beast::get_lowest_layer(conn->stream).expires_after(inactive);
                 co_await http::async_read_header(conn->stream, conn->buffer, *response,
@@ -658,7 +672,8 @@ private:
                     co_await http::async_write(stream_, interim, withError(ec));
                     if (ec) co_return false;
                     response.emplace();
-                    response->body_limit(boost::none);
+                    // No limit: boost::none is taken as 0 by Boost 1.74.
+                response->body_limit(std::numeric_limits<std::uint64_t>::max());
                     if (req.method() == http::verb::head) response->skip(true);
                     co_await http::async_read_header(conn->stream, conn->buffer, *response,
                                                      withError(ec));
@@ -666,10 +681,12 @@ private:
             }
             if (!ec) break;
             if (ec == beast::error::timeout) {
-                co_return co_await fail(http::status::gateway_timeout, "timeout");
+                fail(http::status::gateway_timeout, "timeout");
+                co_return co_await writeLocal();
             }
             if (reused && !hasBody && attempt == 0) continue;
-            co_return co_await fail(http::status::bad_gateway, ec.message());
+            fail(http::status::bad_gateway, std::string(stage) + ": " + ec.message());
+            co_return co_await writeLocal();
         }
 
         auto& res = response->get();
@@ -705,6 +722,7 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::buffer_body>> request_;
     std::array<char, 16 * 1024> relayBuffer_;
+    http::response<http::string_body> local_;
     std::size_t requests_ = 0;
     bool headerTimedOut_ = false;
 };
