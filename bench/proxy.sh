@@ -15,6 +15,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
+case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 THREADS=${THREADS:-$(nproc)}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
@@ -166,14 +167,18 @@ wait_tls $ADDR_NGINX "$NGINX_PORT"
 wait_tls $ADDR_EDGELAB "$EDGELAB_PORT"
 # The same bytes through both proxies before measuring anything.
 for target in "$ADDR_NGINX:$NGINX_PORT" "$ADDR_EDGELAB:$EDGELAB_PORT"; do
-    body=$(curl -s --cacert ca.pem --connect-to "$PUBLIC:${target##*:}:$target" "https://$PUBLIC:${target##*:}/")
+    body=$(curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" "https://$PUBLIC:${target##*:}/")
     [ "$body" = "hello from the backend, 48 bytes of body...." ] || { echo "bad body via $target: $body" >&2; exit 1; }
 done
 
 cat > bench.lua <<'EOF'
--- SNI comes from the URL host; the connection goes to BENCH_ADDR.
-local addrs = wrk.lookup(os.getenv("BENCH_ADDR"), os.getenv("BENCH_PORT"))
-function setup(thread) thread.addr = addrs[1] end
+-- SNI comes from the URL host ("localhost"); the connections go to
+-- BENCH_ADDR instead of what localhost resolves to. Host is the published
+-- name without the listener's real port, as clients on 443 send it.
+wrk.headers["Host"] = "localhost"
+function wrk.resolve(host, service)
+   wrk.addrs = wrk.lookup(os.getenv("BENCH_ADDR"), service)
+end
 EOF
 
 peak_rss_kb() {  # PIDS...: the sum of VmHWM
@@ -191,6 +196,7 @@ run_wrk() {  # ADDR PORT [HEADER]
     local args=(-t 1 -c "$CONNECTIONS" -d "${DURATION}s" --latency -s bench.lua)
     [ -n "${3:-}" ] && args+=(-H "$3")
     BENCH_ADDR=$1 BENCH_PORT=$2 wrk "${args[@]}" "https://$PUBLIC:$2/" > wrk.out 2>&1 || true
+    grep -q "Requests/sec" wrk.out || { echo "wrk failed against $1:$2:" >&2; cat wrk.out >&2; }
     awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         /Requests\/sec/ { rps = $2 }
