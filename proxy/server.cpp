@@ -568,9 +568,14 @@ private:
                                 std::chrono::seconds writeTimeout, bool& wroteAnything) {
         http::serializer<isRequest, http::buffer_body> sr{p.get()};
         error_code ec;
-        beast::get_lowest_layer(out).expires_after(writeTimeout);
-        co_await http::async_write_header(out, sr, withError(ec));
-        if (ec) co_return ec;
+        // The header goes out alone only when the body is not here yet (a
+        // held response, a client waiting for 100 Continue); otherwise it
+        // shares one TLS record and one write with the first piece.
+        if (!p.is_done() && inBuffer.size() == 0) {
+            beast::get_lowest_layer(out).expires_after(writeTimeout);
+            co_await http::async_write_header(out, sr, withError(ec));
+            if (ec) co_return ec;
+        }
         wroteAnything = true;
         while (!sr.is_done()) {
             if (!p.is_done()) {

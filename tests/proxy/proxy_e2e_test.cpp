@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,8 @@ public:
             SSL_set_tlsext_host_name(ssl_, sni->c_str());
             SSL_set1_host(ssl_, sni->c_str());
         }
+        // SSL_get_error reads the thread's error queue: start it empty.
+        ERR_clear_error();
         errno = 0;
         const int r = SSL_connect(ssl_);
         if (r != 1) {
@@ -343,8 +346,8 @@ TEST_F(ProxyEndToEnd, ClientWithoutSniIsResetWithoutADefaultBinding) {
     startProxy();
     auto c = client(std::nullopt);
     EXPECT_FALSE(c->connected);
-    EXPECT_EQ(c->sslError, SSL_ERROR_SYSCALL);
-    EXPECT_EQ(c->handshakeErrno, ECONNRESET);
+    EXPECT_EQ(c->sslError, SSL_ERROR_SYSCALL) << slurp(dir / "proxy.err");
+    EXPECT_EQ(c->handshakeErrno, ECONNRESET) << std::strerror(c->handshakeErrno);
     EXPECT_TRUE(eventually([&] {
         const auto err = slurp(dir / "proxy.err");
         return err.find("handshake-refused") != std::string::npos &&
