@@ -7,7 +7,8 @@
 # The lab comes from `edgelab up` (and is stopped again) unless one is already
 # up in WORKDIR; when `edgelab up` is not available the script starts the
 # same publishing itself: edgelab-backend processes behind Debian's nginx,
-# with a throw-away PKI made by the openssl command.
+# with a throw-away PKI made by the openssl command. BENCH_LAB=nginx picks
+# that set-up even when `edgelab up` is there.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -105,7 +106,7 @@ start_own_lab() {
 if [ -f "$WORK/state.json" ]; then
   lab_from_state "$WORK/state.json"
   echo "lab: already up in $WORK"
-elif "$EDGELAB" up --help >/dev/null 2>&1 && "$EDGELAB" up "$LAB" --work-dir "$WORK" >"$TMP/up.log" 2>&1; then
+elif [ "${BENCH_LAB:-}" != nginx ] && "$EDGELAB" up --help >/dev/null 2>&1 && "$EDGELAB" up "$LAB" --work-dir "$WORK" >"$TMP/up.log" 2>&1; then
   we_started_lab=1
   lab_from_state "$WORK/state.json"
   echo "lab: edgelab up $LAB"

@@ -546,10 +546,8 @@ CheckDefinition owasNamesCheck(const Lab& lab) {
             auto* x = ev.exchange(id);
             if (!x) continue;
             any = true;
-            if (x->status == 0) {
-                problems.push_back(describeExchange(*x));
-                continue;
-            }
+            // An error page is not OWAS's page: the check needs the real ones.
+            if (x->status != 200) problems.push_back(describeExchange(*x));
             auto scan = [&](std::string_view text, const std::string& place) {
                 for (auto& m : urlsIn(text)) {
                     if (isPublic(ctx.lab, m.host) || isNamespaceHost(m.host)) continue;
@@ -572,8 +570,10 @@ CheckDefinition owasNamesCheck(const Lab& lab) {
                               "/), so OWAS writes that name into its pages; the proxy does not "
                               "rewrite bodies");
         if (!problems.empty())
-            return result(d, Verdict::Fail, join(problems, "; "),
-                          "publish https://" + ctx.lab.names.owas + "/ to the OWAS farm");
+            return result(d, Verdict::Fail, "pages not served: " + join(problems, "; "),
+                          "publish https://" + ctx.lab.names.owas +
+                              "/ pass-through to the OWAS farm so that /hosting/discovery and "
+                              "/m/Presenter.aspx answer 200");
         return result(d, Verdict::Pass, "discovery and presenter pages name public hosts only");
     };
     return d;
@@ -638,10 +638,11 @@ CheckDefinition headersCheck(const Lab& lab) {
                       lab.domain, idsOf(httpProbes(lab)), {}};
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         std::vector<std::string> bad;
-        size_t looked = 0;
+        size_t looked = 0, answered = 0;
         for (auto& id : d.probes) {
             auto* x = ev.exchange(id);
             if (!x || x->status == 0) continue;
+            ++answered;
             for (const char* h : {"location", "content-location"})
                 for (auto& v : x->headers(h)) {
                     ++looked;
@@ -672,6 +673,7 @@ CheckDefinition headersCheck(const Lab& lab) {
                 if (!ok) bad.push_back(x->url + " set-cookie domain " + dom);
             }
         }
+        if (answered == 0) return result(d, Verdict::Skip, "no HTTP response to look at");
         if (!bad.empty())
             return result(d, Verdict::Fail, join(bad, "; "),
                           "turn response header translation on (no "

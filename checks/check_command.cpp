@@ -127,10 +127,13 @@ void addCheckCommand(CLI::App& app) {
         "check", "Run the checks against the lab's running proxy or any deployment");
     cmd->add_option("lab", args->labFile, "Lab description (JSON)")->required();
     cmd->add_option("--connect-to", args->connectTo,
-                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable)");
+                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--cacert", args->cacert, "Trusted root(s) in PEM (default: the system's)");
-    cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)");
-    cmd->add_option("--skip", args->skip, "Skip checks whose id matches GLOB (repeatable)");
+    cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--skip", args->skip, "Skip checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--retry", args->retry, "Retry probes that could not connect N times")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--retry-delay", args->retryDelayMs, "Milliseconds between retries")

@@ -184,6 +184,10 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
     curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    // A few keep-alive connections per name carry all its requests: every
+    // extra connection costs a TLS handshake at the client, the proxy and the
+    // backend, which on a small machine is the bulk of the work.
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(opt.connectionsPerHost));
 
     curl_slist* connectTo = nullptr;
     for (auto& c : target.connectTo) connectTo = curl_slist_append(connectTo, c.c_str());

@@ -19,6 +19,7 @@ struct GatherOptions {
     std::chrono::milliseconds requestTimeout{15000};
     std::chrono::milliseconds handshakeTimeout{5000};
     std::size_t bodyLimit = 1 << 20;
+    int connectionsPerHost = 6;  // HTTP/1.1 keep-alive connections per public name
     int retries = 0;  // extra rounds for probes that could not connect
     std::chrono::milliseconds retryDelay{1000};
 };

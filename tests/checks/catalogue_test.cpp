@@ -315,6 +315,18 @@ TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFq
     EXPECT_EQ(r.evidence.find("lyncfe1"), std::string::npos);
 }
 
+TEST_F(Catalogue, OwasLeakCheckNeedsTheRealPagesNotAnErrorPage) {
+    ev.http["http.owas.discovery"] = answer(502, "text/html", "<h1>502 Bad Gateway</h1>");
+    auto r = evaluate(lab, ev)["owas.no-internal-names"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("pages not served"), std::string::npos) << r.evidence;
+}
+
+TEST_F(Catalogue, HeadersCheckSkipsWhenNothingAnswered) {
+    for (auto& [id, x] : ev.http) x = answer(0, "");
+    EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Skip);
+}
+
 TEST_F(Catalogue, WopiSrcFailsWhenOwasRejectsANormalisedUrl) {
     ev.http["http.owas.wopisrc"] = answer(400);
     auto r = evaluate(lab, ev)["owas.wopisrc"];
