@@ -88,7 +88,7 @@ void printOutcome(Console& console, const LabOutcome& o) {
             for (const auto& p : o.expectations.problems()) text += "  " + p + "\n";
         }
     }
-    if (!o.error.empty()) text += "edgelab: " + o.error + "\n";
+    if (!o.error.empty()) console.error("edgelab: " + o.error + "\n");
     char buf[96];
     std::snprintf(buf, sizeof buf, "%s: exit %d in %.2f s\n", o.labName.c_str(), o.exitCode,
                   o.seconds);

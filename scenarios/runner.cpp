@@ -130,6 +130,7 @@ private:
     int currentStep_ = 0;
     std::string currentName_;
     LabState state_;
+    bool wroteState_ = false;  // only this run's own state file is removed on failure
 
     void say(const std::string& text) { console_.line(out_.labName, text); }
 
@@ -326,6 +327,7 @@ std::string LabRun::deployProxy() {
     p->address = proxyAddress_ + ":" + std::to_string(proxyPort_);
     fillState();
     writeState(work_, state_);
+    wroteState_ = true;
     return p->address + " standing for 443, " + std::to_string(lab_.applications.size()) +
            " applications, " + std::to_string(publishedBindings(lab_, "").bindings.size()) +
            " hostname bindings";
@@ -508,7 +510,7 @@ LabOutcome LabRun::run() {
     }
     if (out_.exitCode != kExitOk && out_.exitCode != kExitCheckFailed) {
         int n = sup_.stopAll();
-        if (!work_.empty()) {
+        if (wroteState_) {
             std::error_code ec;
             fs::remove(stateFile(work_), ec);
         }
@@ -529,6 +531,12 @@ void Console::line(const std::string& lab, const std::string& text) {
 void Console::block(const std::string& text) {
     std::lock_guard lock(m_);
     out_ << text << std::flush;
+}
+
+void Console::error(const std::string& text) {
+    std::lock_guard lock(m_);
+    out_ << std::flush;
+    std::cerr << text << std::flush;
 }
 
 LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& options,

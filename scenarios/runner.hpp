@@ -45,6 +45,7 @@ public:
     void tagged(bool on) { tagged_ = on; }
     void line(const std::string& lab, const std::string& text);
     void block(const std::string& text);  // as is, under the lock
+    void error(const std::string& text);  // to stderr, under the lock
 
 private:
     std::ostream& out_;
