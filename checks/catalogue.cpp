@@ -54,7 +54,8 @@ std::optional<UrlParts> parseUrl(const std::string& text) {
     if (curl_url_set(u, CURLUPART_URL, text.c_str(), 0) == CURLUE_OK) {
         UrlParts p;
         char* v = nullptr;
-        if (curl_url_get(u, CURLUPART_SCHEME, &v, 0) == CURLUE_OK) p.scheme = lower(v), curl_free(v);
+        if (curl_url_get(u, CURLUPART_SCHEME, &v, 0) == CURLUE_OK)
+            p.scheme = lower(v), curl_free(v);
         if (curl_url_get(u, CURLUPART_HOST, &v, 0) == CURLUE_OK) p.host = lower(v), curl_free(v);
         if (curl_url_get(u, CURLUPART_PORT, &v, CURLU_DEFAULT_PORT) == CURLUE_OK)
             p.port = std::atoi(v), curl_free(v);
@@ -147,15 +148,17 @@ std::string sipUser(const Lab& lab) { return "edgelab@" + lab.domain; }
 std::vector<HttpProbe> httpProbes(const Lab& lab) {
     const auto& n = lab.names;
     std::vector<HttpProbe> p;
-    p.push_back({"http.lyncdiscover.json", "https://" + n.lyncdiscover + "/?sipuri=" + sipUser(lab),
-                 {}});
-    p.push_back({"http.lyncdiscover.xml", "https://" + n.lyncdiscover + "/?sipuri=" + sipUser(lab),
+    p.push_back(
+        {"http.lyncdiscover.json", "https://" + n.lyncdiscover + "/?sipuri=" + sipUser(lab), {}});
+    p.push_back({"http.lyncdiscover.xml",
+                 "https://" + n.lyncdiscover + "/?sipuri=" + sipUser(lab),
                  {{"Accept", "application/vnd.microsoft.rtc.autodiscover+xml;v=1"}}});
     for (auto& w : webServicesPaths())
         p.push_back({"http.ws." + slug(w.path), "https://" + n.webServices + w.path, {}});
-    p.push_back({"http.auth.oauth-user",
-                 "https://" + n.webServices + "/Autodiscover/AutodiscoverService.svc/root/oauth/user",
-                 {}});
+    p.push_back(
+        {"http.auth.oauth-user",
+         "https://" + n.webServices + "/Autodiscover/AutodiscoverService.svc/root/oauth/user",
+         {}});
     p.push_back({"http.meet.join", "https://" + n.meet + "/edgelab/EDGELAB1", {}});
     p.push_back({"http.meet.user", "https://" + n.meet + "/edgelab", {}});
     p.push_back({"http.dialin", "https://" + n.dialin + "/", {}});
@@ -164,9 +167,11 @@ std::vector<HttpProbe> httpProbes(const Lab& lab) {
     const std::string wopiSrc =
         "https%253A%252F%252F" + n.webServices + "%252Fwopi%252Ffiles%252Fedgelab";
     p.push_back({"http.owas.presenter",
-                 "https://" + n.owas + "/m/Presenter.aspx?a=0&WopiSrc=" + wopiSrc, {}});
+                 "https://" + n.owas + "/m/Presenter.aspx?a=0&WopiSrc=" + wopiSrc,
+                 {}});
     p.push_back({"http.owas.participant",
-                 "https://" + n.owas + "/m/ParticipantFrame.aspx?a=0&WopiSrc=" + wopiSrc, {}});
+                 "https://" + n.owas + "/m/ParticipantFrame.aspx?a=0&WopiSrc=" + wopiSrc,
+                 {}});
     p.push_back({"http.owas.wopisrc",
                  "https://" + n.owas + "/m/Presenter.aspx?WopiSrc=" + wopiSrc + "&edgelab=wopisrc",
                  {}});
@@ -182,15 +187,15 @@ std::vector<std::string> idsOf(const std::vector<HttpProbe>& probes) {
 // ---- TLS ----
 
 CheckDefinition sniCheck(const std::string& name) {
-    CheckDefinition d{"tls.sni." + name, "TLS handshake with SNI " + name, name,
-                      {"tls.sni." + name}, {}};
+    CheckDefinition d{
+        "tls.sni." + name, "TLS handshake with SNI " + name, name, {"tls.sni." + name}, {}};
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         const std::string& name = d.ns;
         auto* h = ev.handshake(d.probes.front());
-        const std::string remedy = "bind a certificate whose subjectAltName includes " + name +
-                                   " to " + name + ":443 (netsh http add sslcert hostnameport=" +
-                                   name + ":443 certhash=<thumbprint> appid=" + kWapAppId +
-                                   " certstorename=MY)";
+        const std::string remedy =
+            "bind a certificate whose subjectAltName includes " + name + " to " + name +
+            ":443 (netsh http add sslcert hostnameport=" + name +
+            ":443 certhash=<thumbprint> appid=" + kWapAppId + " certstorename=MY)";
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         if (h->outcome != HandshakeOutcome::Ok)
             return result(d, Verdict::Fail, h->address + " SNI " + name + ": " + outcomeText(*h),
@@ -198,8 +203,8 @@ CheckDefinition sniCheck(const std::string& name) {
         if (h->chain.empty())
             return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
         auto& leaf = h->chain.front();
-        std::string seen = h->protocol + " " + h->cipher + ", " + leafSummary(*h) +
-                           ", notAfter " + dateOf(leaf.notAfter);
+        std::string seen = h->protocol + " " + h->cipher + ", " + leafSummary(*h) + ", notAfter " +
+                           dateOf(leaf.notAfter);
         if (!certificateCovers(leaf, name))
             return result(d, Verdict::Fail, "certificate does not cover " + name + ": " + seen,
                           remedy);
@@ -207,10 +212,10 @@ CheckDefinition sniCheck(const std::string& name) {
             return result(d, Verdict::Fail, "certificate not in date: " + seen,
                           "renew the certificate and update the binding's certhash");
         if (leaf.notAfter - ctx.now < std::chrono::hours(24 * 30))
-            return result(d, Verdict::Warn,
-                          "certificate expires in " + seconds(leaf.notAfter - ctx.now) +
-                              " days: " + seen,
-                          "renew the certificate before " + dateOf(leaf.notAfter));
+            return result(
+                d, Verdict::Warn,
+                "certificate expires in " + seconds(leaf.notAfter - ctx.now) + " days: " + seen,
+                "renew the certificate before " + dateOf(leaf.notAfter));
         return result(d, Verdict::Pass, seen);
     };
     return d;
@@ -225,27 +230,29 @@ CheckDefinition chainCheck(const std::string& name) {
     d.evaluate = [d](const Evidence& ev, const CheckContext&) {
         auto* h = ev.handshake(d.probes.front());
         if (!h || h->outcome != HandshakeOutcome::Ok)
-            return result(d, Verdict::Skip,
-                          "no completed handshake with SNI " + d.ns + " (see tls.sni." + d.ns + ")");
+            return result(
+                d, Verdict::Skip,
+                "no completed handshake with SNI " + d.ns + " (see tls.sni." + d.ns + ")");
         std::string sent = std::to_string(h->chain.size()) + " certificate(s) sent";
         if (h->chainVerifiedFromSentOnly)
             return result(d, Verdict::Pass, sent + ", verified to the trusted root");
-        return result(d, Verdict::Fail, sent + ", does not verify from what was sent: " + h->verifyError,
-                      "send the issuing CA with the certificate (install the intermediate in the "
-                      "proxy's Intermediate Certification Authorities store; lab: "
-                      "certificate.sendChain=true); mobile clients do not fetch it from the AIA URL");
+        return result(
+            d, Verdict::Fail, sent + ", does not verify from what was sent: " + h->verifyError,
+            "send the issuing CA with the certificate (install the intermediate in the "
+            "proxy's Intermediate Certification Authorities store; lab: "
+            "certificate.sendChain=true); mobile clients do not fetch it from the AIA URL");
     };
     return d;
 }
 
 CheckDefinition noSniCheck(const Lab& lab, const provision::ClientProfile& c) {
     std::string ns = c.names.empty() ? lab.names.webServices : c.names.front();
-    CheckDefinition d{"tls.no-sni." + c.name,
-                      "TLS handshake without SNI as " + c.name + " (TLS " + c.minTls + "-" +
-                          c.maxTls + ")",
-                      ns,
-                      {"tls.no-sni." + c.name},
-                      {}};
+    CheckDefinition d{
+        "tls.no-sni." + c.name,
+        "TLS handshake without SNI as " + c.name + " (TLS " + c.minTls + "-" + c.maxTls + ")",
+        ns,
+        {"tls.no-sni." + c.name},
+        {}};
     std::vector<std::string> names = c.names.empty() ? std::vector{lab.names.webServices} : c.names;
     d.evaluate = [d, names](const Evidence& ev, const CheckContext& ctx) {
         auto* h = ev.handshake(d.probes.front());
@@ -258,7 +265,8 @@ CheckDefinition noSniCheck(const Lab& lab, const provision::ClientProfile& c) {
                               "), no certificate presented: no default (IP:port) binding",
                           remedy);
         if (h->outcome != HandshakeOutcome::Ok)
-            return result(d, Verdict::Fail, h->address + " without SNI: " + outcomeText(*h), remedy);
+            return result(d, Verdict::Fail, h->address + " without SNI: " + outcomeText(*h),
+                          remedy);
         if (h->chain.empty())
             return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
         std::vector<std::string> missing;
@@ -266,8 +274,7 @@ CheckDefinition noSniCheck(const Lab& lab, const provision::ClientProfile& c) {
             if (!certificateCovers(h->chain.front(), n)) missing.push_back(n);
         std::string seen = h->protocol + ", default certificate " + leafSummary(*h);
         if (!missing.empty())
-            return result(d, Verdict::Fail,
-                          seen + " does not cover " + join(missing, ", "),
+            return result(d, Verdict::Fail, seen + " does not cover " + join(missing, ", "),
                           remedy);
         return result(d, Verdict::Pass, seen);
     };
@@ -277,7 +284,9 @@ CheckDefinition noSniCheck(const Lab& lab, const provision::ClientProfile& c) {
 CheckDefinition backendCertCheck(const Lab& lab, const Target& target) {
     CheckDefinition d{"backend.cert-public-names",
                       "Backend certificates hold the public names they are published under",
-                      lab.domain, {}, {}};
+                      lab.domain,
+                      {},
+                      {}};
     for (auto& b : lab.backends)
         if (target.backendAddresses.count(b.name)) d.probes.push_back("tls.backend." + b.name);
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
@@ -298,7 +307,8 @@ CheckDefinition backendCertCheck(const Lab& lab, const Target& target) {
                 problems.push_back(b.name + " certificate " + leafSummary(*h) + " lacks " +
                                    join(missing, ", "));
             else
-                seen.push_back(b.name + " covers " + (b.serves.empty() ? b.host : join(b.serves, ",")));
+                seen.push_back(b.name + " covers " +
+                               (b.serves.empty() ? b.host : join(b.serves, ",")));
         }
         if (!problems.empty())
             return result(d, Verdict::Fail, join(problems, "; "),
@@ -316,7 +326,8 @@ std::vector<std::string> badLinks(const std::vector<std::string>& hrefs, const s
     std::vector<std::string> bad;
     for (auto& href : hrefs) {
         auto u = parseUrl(href);
-        if (!u || u->scheme != "https" || !iequals(u->host, ws) || u->port != 443) bad.push_back(href);
+        if (!u || u->scheme != "https" || !iequals(u->host, ws) || u->port != 443)
+            bad.push_back(href);
     }
     return bad;
 }
@@ -346,8 +357,9 @@ std::string checkDiscoverXml(const HttpExchange& x, const std::string& ws) {
     if (!startsWithI(ct, "application/vnd.microsoft.rtc.autodiscover+xml"))
         return "XML: Content-Type " + (ct.empty() ? std::string("missing") : ct) +
                " (clients accept only application/vnd.microsoft.rtc.autodiscover+xml)";
-    xmlDocPtr doc = xmlReadMemory(x.body.data(), static_cast<int>(x.body.size()), "root.xml",
-                                  nullptr, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc =
+        xmlReadMemory(x.body.data(), static_cast<int>(x.body.size()), "root.xml", nullptr,
+                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) return "XML: body is not well-formed XML";
     std::vector<std::string> hrefs;
     xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -391,15 +403,17 @@ CheckDefinition lyncdiscoverCheck(const Lab& lab) {
                               "/ pass-through to the front end's external web services "
                               "(4443), and set the front end's external web services FQDN to " +
                               ws);
-        return result(d, Verdict::Pass,
-                      "JSON and XML roots link to https://" + ws + "/ only");
+        return result(d, Verdict::Pass, "JSON and XML roots link to https://" + ws + "/ only");
     };
     return d;
 }
 
 CheckDefinition webServicesCheck(const Lab& lab, const WebServicesPath& w) {
-    CheckDefinition d{"webservices." + slug(w.path), "Web services " + w.path,
-                      lab.names.webServices, {"http.ws." + slug(w.path)}, {}};
+    CheckDefinition d{"webservices." + slug(w.path),
+                      "Web services " + w.path,
+                      lab.names.webServices,
+                      {"http.ws." + slug(w.path)},
+                      {}};
     d.evaluate = [d, w](const Evidence& ev, const CheckContext& ctx) {
         auto* x = ev.exchange(d.probes.front());
         if (!x) return result(d, Verdict::Skip, "not probed");
@@ -439,8 +453,9 @@ CheckDefinition authCheck(const Lab& lab) {
         }
         if (x->status >= 300 && x->status < 400)
             return result(d, Verdict::Fail,
-                          describeExchange(*x) + " (a redirect to a federation service: "
-                                                 "pre-authentication, not pass-through)",
+                          describeExchange(*x) +
+                              " (a redirect to a federation service: "
+                              "pre-authentication, not pass-through)",
                           remedy);
         return result(d, Verdict::Fail, describeExchange(*x) + " (expected the front end's 401)",
                       remedy);
@@ -451,8 +466,11 @@ CheckDefinition authCheck(const Lab& lab) {
 // A simple URL answers with a page or a redirect to an external URL.
 CheckDefinition simpleUrlCheck(const Lab& lab, const std::string& id, const std::string& name,
                                std::vector<std::string> probes) {
-    CheckDefinition d{id, "Simple URL https://" + name + "/ answers, redirects stay external",
-                      name, std::move(probes), {}};
+    CheckDefinition d{id,
+                      "Simple URL https://" + name + "/ answers, redirects stay external",
+                      name,
+                      std::move(probes),
+                      {}};
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         std::vector<std::string> problems, seen;
         bool any = false;
@@ -494,7 +512,9 @@ bool isNamespaceHost(std::string_view h) {
 CheckDefinition owasUrlRuleCheck(const Lab& lab) {
     CheckDefinition d{"owas.url-rule",
                       "OWAS is published with the same external and backend host",
-                      lab.names.owas, {}, {}};
+                      lab.names.owas,
+                      {},
+                      {}};
     d.evaluate = [d](const Evidence&, const CheckContext& ctx) {
         std::vector<std::string> bad, ok;
         for (auto& a : ctx.lab.applications) {
@@ -589,9 +609,10 @@ CheckDefinition owasWopiSrcCheck(const Lab& lab) {
         auto* x = ev.exchange(d.probes.front());
         if (!x) return result(d, Verdict::Skip, "not probed");
         if (x->status == 200) return result(d, Verdict::Pass, describeExchange(*x));
-        std::string why = x->status == 400
-                              ? " (OWAS rejected the WopiSrc: the proxy decoded or normalised the URL)"
-                              : "";
+        std::string why =
+            x->status == 400
+                ? " (OWAS rejected the WopiSrc: the proxy decoded or normalised the URL)"
+                : "";
         return result(d, Verdict::Fail, describeExchange(*x) + why,
                       "forward request URLs unchanged (no URL normalisation or decoding on the "
                       "OWAS rule; TMG: turn off Verify Normalization)");
@@ -602,7 +623,9 @@ CheckDefinition owasWopiSrcCheck(const Lab& lab) {
 CheckDefinition longPollCheck(const Lab& lab) {
     CheckDefinition d{"webservices.long-poll",
                       "Lync applications let the UCWA event channel wait its full hold",
-                      lab.names.webServices, {}, {}};
+                      lab.names.webServices,
+                      {},
+                      {}};
     d.evaluate = [d](const Evidence&, const CheckContext& ctx) {
         int hold = 0;
         for (auto& b : ctx.lab.backends)
@@ -626,8 +649,7 @@ CheckDefinition longPollCheck(const Lab& lab) {
                           "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec " +
                               std::to_string(std::max(300, hold + 60)) +
                               " on each Lync application (WAP's default is 300)");
-        return result(d, Verdict::Pass,
-                      "hold " + std::to_string(hold) + " s < " + join(ok, ", "));
+        return result(d, Verdict::Pass, "hold " + std::to_string(hold) + " s < " + join(ok, ", "));
     };
     return d;
 }
@@ -635,7 +657,9 @@ CheckDefinition longPollCheck(const Lab& lab) {
 CheckDefinition headersCheck(const Lab& lab) {
     CheckDefinition d{"headers.translated",
                       "No Location, Content-Location or Set-Cookie names a backend host or port",
-                      lab.domain, idsOf(httpProbes(lab)), {}};
+                      lab.domain,
+                      idsOf(httpProbes(lab)),
+                      {}};
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         std::vector<std::string> bad;
         size_t looked = 0, answered = 0;
@@ -680,8 +704,9 @@ CheckDefinition headersCheck(const Lab& lab) {
                           "-DisableTranslateUrlInResponseHeaders) so the proxy maps backend "
                           "hosts and port 4443 to the public URL");
         return result(d, Verdict::Pass,
-                      std::to_string(looked) + " Location/Content-Location/Set-Cookie header(s), "
-                                               "all public");
+                      std::to_string(looked) +
+                          " Location/Content-Location/Set-Cookie header(s), "
+                          "all public");
     };
     return d;
 }
@@ -690,22 +715,32 @@ CheckDefinition headersCheck(const Lab& lab) {
 
 std::string to_string(Verdict v) {
     switch (v) {
-    case Verdict::Pass: return "PASS";
-    case Verdict::Fail: return "FAIL";
-    case Verdict::Skip: return "SKIP";
-    case Verdict::Warn: return "WARN";
+        case Verdict::Pass:
+            return "PASS";
+        case Verdict::Fail:
+            return "FAIL";
+        case Verdict::Skip:
+            return "SKIP";
+        case Verdict::Warn:
+            return "WARN";
     }
     return "?";
 }
 
 std::string to_string(HandshakeOutcome o) {
     switch (o) {
-    case HandshakeOutcome::Ok: return "ok";
-    case HandshakeOutcome::Reset: return "reset";
-    case HandshakeOutcome::Alert: return "alert";
-    case HandshakeOutcome::Timeout: return "timeout";
-    case HandshakeOutcome::Refused: return "refused";
-    case HandshakeOutcome::OtherError: return "error";
+        case HandshakeOutcome::Ok:
+            return "ok";
+        case HandshakeOutcome::Reset:
+            return "reset";
+        case HandshakeOutcome::Alert:
+            return "alert";
+        case HandshakeOutcome::Timeout:
+            return "timeout";
+        case HandshakeOutcome::Refused:
+            return "refused";
+        case HandshakeOutcome::OtherError:
+            return "error";
     }
     return "?";
 }
@@ -770,8 +805,7 @@ bool certificateCovers(const CertificateInfo& c, std::string_view nameIn) {
         }
         return false;
     };
-    if (!c.dnsNames.empty())
-        return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
+    if (!c.dnsNames.empty()) return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
     return matches(c.subjectCn);
 }
 
@@ -781,7 +815,8 @@ std::vector<UrlMention> urlsIn(std::string_view text) {
         std::regex::icase);
     std::vector<UrlMention> out;
     std::string s(text);
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator();
+         ++it) {
         UrlMention m;
         m.url = (*it)[0].str();
         m.host = lower((*it)[1].str());
@@ -801,7 +836,8 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
     all.push_back(lyncdiscoverCheck(lab));
     for (auto& w : webServicesPaths()) all.push_back(webServicesCheck(lab, w));
     all.push_back(authCheck(lab));
-    all.push_back(simpleUrlCheck(lab, "meet", lab.names.meet, {"http.meet.join", "http.meet.user"}));
+    all.push_back(
+        simpleUrlCheck(lab, "meet", lab.names.meet, {"http.meet.join", "http.meet.user"}));
     all.push_back(simpleUrlCheck(lab, "dialin", lab.names.dialin, {"http.dialin"}));
     all.push_back(owasUrlRuleCheck(lab));
     all.push_back(owasNamesCheck(lab));
@@ -886,8 +922,8 @@ ProbePlan planProbes(const provision::Lab& lab, const Target& target,
     return plan;
 }
 
-std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks,
-                                     const Evidence& ev, const CheckContext& ctx) {
+std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks, const Evidence& ev,
+                                     const CheckContext& ctx) {
     std::vector<CheckResult> out;
     for (auto& c : checks) {
         CheckResult r = c.evaluate(ev, ctx);

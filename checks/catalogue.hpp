@@ -21,13 +21,13 @@ enum class Verdict { Pass, Fail, Skip, Warn };
 std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN"
 
 struct CheckResult {
-    std::string id;         // stable: "tls.no-sni.lync-mobile"
-    std::string title;      // what is checked, for people
-    std::string ns;         // the namespace (public name) it covers
+    std::string id;     // stable: "tls.no-sni.lync-mobile"
+    std::string title;  // what is checked, for people
+    std::string ns;     // the namespace (public name) it covers
     Verdict verdict = Verdict::Skip;
-    std::string evidence;   // one line: what was seen
-    std::string remedy;     // what to do when it fails; empty on PASS
-    double seconds = 0;     // time of the probes it read
+    std::string evidence;  // one line: what was seen
+    std::string remedy;    // what to do when it fails; empty on PASS
+    double seconds = 0;    // time of the probes it read
 };
 
 // Where the deployment under test is. Without connectTo the system resolver

@@ -61,7 +61,8 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
             std::string name = p["name"].get<std::string>();
             if (name.rfind("backend-", 0) == 0) name = name.substr(8);
             for (auto& b : lab.backends)
-                if (b.name == name) target.backendAddresses[b.name] = p["address"].get<std::string>();
+                if (b.name == name)
+                    target.backendAddresses[b.name] = p["address"].get<std::string>();
         }
 }
 

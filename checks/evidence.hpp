@@ -16,10 +16,10 @@ namespace edgelab::checks {
 // One certificate as a client sees it in the chain a server sent.
 struct CertificateInfo {
     std::string subjectCn;
-    std::string subject;  // one-line RFC 2253 form
-    std::string issuer;   // one-line RFC 2253 form
+    std::string subject;                // one-line RFC 2253 form
+    std::string issuer;                 // one-line RFC 2253 form
     std::vector<std::string> dnsNames;  // subjectAltName dNSName entries
-    std::string thumbprint;  // SHA-1, 40 upper-case hex digits, as Windows shows it
+    std::string thumbprint;             // SHA-1, 40 upper-case hex digits, as Windows shows it
     std::chrono::system_clock::time_point notBefore;
     std::chrono::system_clock::time_point notAfter;
     std::string pem;

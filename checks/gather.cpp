@@ -68,14 +68,15 @@ CertificateInfo describe(X509* x) {
         if (n >= 0) c.subjectCn.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
         OPENSSL_free(utf8);
     }
-    for (auto [name, out] : {std::pair{subject, &c.subject},
-                             std::pair{X509_get_issuer_name(x), &c.issuer}}) {
+    for (auto [name, out] :
+         {std::pair{subject, &c.subject}, std::pair{X509_get_issuer_name(x), &c.issuer}}) {
         BIO* bio = BIO_new(BIO_s_mem());
         X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
         *out = bioText(bio);
         BIO_free(bio);
     }
-    auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+    auto* sans =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
     for (int k = 0; sans && k < sk_GENERAL_NAME_num(sans); ++k) {
         GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, k);
         if (g->type != GEN_DNS) continue;
@@ -131,7 +132,8 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
     std::string name(line.substr(0, colon));
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
     t->x->responseHeaders.emplace(std::move(name), std::string(value));
     return size * n;
 }
@@ -187,7 +189,8 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
     // A few keep-alive connections per name carry all its requests: every
     // extra connection costs a TLS handshake at the client, the proxy and the
     // backend, which on a small machine is the bulk of the work.
-    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(opt.connectionsPerHost));
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(opt.connectionsPerHost));
 
     curl_slist* connectTo = nullptr;
     for (auto& c : target.connectTo) connectTo = curl_slist_append(connectTo, c.c_str());
@@ -203,10 +206,12 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
         t->id = p->id;
         t->x = &x;
         t->limit = opt.bodyLimit;
-        for (auto& [k, v] : p->headers) t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
+        for (auto& [k, v] : p->headers)
+            t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
         CURL* e = curl_easy_init();
         curl_easy_setopt(e, CURLOPT_URL, p->url.c_str());
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->method == "GET" ? nullptr : p->method.c_str());
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         p->method == "GET" ? nullptr : p->method.c_str());
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
         if (target.caFile) curl_easy_setopt(e, CURLOPT_CAINFO, target.caFile->c_str());
@@ -214,7 +219,8 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connectTimeout.count()));
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                         static_cast<long>(opt.connectTimeout.count()));
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.requestTimeout.count()));
         curl_easy_setopt(e, CURLOPT_USERAGENT, "edgelab-check/0.1");
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, onBody);
@@ -276,8 +282,8 @@ void onInfo(const SSL* ssl, int where, int ret) {
     if (h && h->alert.empty()) h->alert = SSL_alert_desc_string_long(ret);
 }
 
-std::optional<sockaddr_storage> resolve(const std::string& host, std::uint16_t port,
-                                        socklen_t& len, std::string& error) {
+std::optional<sockaddr_storage> resolve(const std::string& host, std::uint16_t port, socklen_t& len,
+                                        std::string& error) {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
@@ -431,8 +437,8 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
             continue;
         }
         h.fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (h.fd < 0 || (connect(h.fd, reinterpret_cast<sockaddr*>(&*sa), len) != 0 &&
-                         errno != EINPROGRESS)) {
+        if (h.fd < 0 ||
+            (connect(h.fd, reinterpret_cast<sockaddr*>(&*sa), len) != 0 && errno != EINPROGRESS)) {
             int e = errno;
             settle(h, e == ECONNREFUSED ? HandshakeOutcome::Refused : HandshakeOutcome::OtherError,
                    std::strerror(e));
@@ -482,7 +488,7 @@ bool httpConnected(const HttpExchange& x) { return x.connected; }
 // SIGPIPE is delivered to the thread that wrote, so blocking it on the
 // gathering threads is enough, and write() returns EPIPE instead.
 class SigpipeBlocked {
-public:
+  public:
     SigpipeBlocked() {
         sigset_t pipe;
         sigemptyset(&pipe);
@@ -499,7 +505,7 @@ public:
         pthread_sigmask(SIG_SETMASK, &old_, nullptr);
     }
 
-private:
+  private:
     sigset_t old_;
 };
 
@@ -534,8 +540,8 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
         if (!parts[0].empty() && !lowerEq(parts[0], host)) continue;
         if (!parts[1].empty() && parts[1] != std::to_string(port)) continue;
         std::string toHost = parts[2].empty() ? host : parts[2];
-        std::uint16_t toPort = parts[3].empty() ? port
-                                                : static_cast<std::uint16_t>(std::stoi(parts[3]));
+        std::uint16_t toPort =
+            parts[3].empty() ? port : static_cast<std::uint16_t>(std::stoi(parts[3]));
         return std::pair{toHost, toPort};
     }
     return std::nullopt;

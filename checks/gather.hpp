@@ -20,14 +20,14 @@ struct GatherOptions {
     std::chrono::milliseconds handshakeTimeout{5000};
     std::size_t bodyLimit = 1 << 20;
     int connectionsPerHost = 6;  // HTTP/1.1 keep-alive connections per public name
-    int retries = 0;  // extra rounds for probes that could not connect
+    int retries = 0;             // extra rounds for probes that could not connect
     std::chrono::milliseconds retryDelay{1000};
 };
 
 // Told about each probe as it finishes; called from gathering threads, one
 // call at a time.
 class ProgressSink {
-public:
+  public:
     virtual ~ProgressSink() = default;
     virtual void probeDone(const std::string& probeId, std::size_t done, std::size_t total) = 0;
 };

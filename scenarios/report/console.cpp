@@ -21,10 +21,14 @@ namespace {
 
 const char* colorOf(Verdict v) {
     switch (v) {
-    case Verdict::Pass: return "\033[32m";
-    case Verdict::Fail: return "\033[1;31m";
-    case Verdict::Skip: return "\033[2m";
-    case Verdict::Warn: return "\033[33m";
+        case Verdict::Pass:
+            return "\033[32m";
+        case Verdict::Fail:
+            return "\033[1;31m";
+        case Verdict::Skip:
+            return "\033[2m";
+        case Verdict::Warn:
+            return "\033[33m";
     }
     return "";
 }
@@ -51,8 +55,9 @@ std::string consoleText(const Report& r, bool color) {
         if (!x.remedy.empty()) out << "      remedy: " << x.remedy << "\n";
     }
     Counts c = countOf(r);
-    out << "\n" << r.labName << ": " << c.total << " checks, " << c.passed << " passed, "
-        << c.failed << " failed, " << c.skipped << " skipped";
+    out << "\n"
+        << r.labName << ": " << c.total << " checks, " << c.passed << " passed, " << c.failed
+        << " failed, " << c.skipped << " skipped";
     if (c.warned) out << ", " << c.warned << " warnings";
     out << " in " << fixed(r.seconds, 2) << " s\n";
     return out.str();

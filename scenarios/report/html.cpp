@@ -15,11 +15,20 @@ std::string esc(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -27,10 +36,14 @@ std::string esc(std::string_view s) {
 
 const char* colorOf(Verdict v) {
     switch (v) {
-    case Verdict::Pass: return "#2e7d32";
-    case Verdict::Fail: return "#c62828";
-    case Verdict::Warn: return "#ef8f00";
-    case Verdict::Skip: return "#9e9e9e";
+        case Verdict::Pass:
+            return "#2e7d32";
+        case Verdict::Fail:
+            return "#c62828";
+        case Verdict::Warn:
+            return "#ef8f00";
+        case Verdict::Skip:
+            return "#9e9e9e";
     }
     return "#9e9e9e";
 }

@@ -17,8 +17,11 @@ std::string jsonText(const Report& r) {
     doc["lab"] = r.labName;
     doc["startedAt"] = isoTime(r.started);
     doc["durationSeconds"] = std::round(r.seconds * 1000.0) / 1000.0;
-    doc["summary"] = {{"total", c.total},   {"passed", c.passed}, {"failed", c.failed},
-                      {"skipped", c.skipped}, {"warned", c.warned}};
+    doc["summary"] = {{"total", c.total},
+                      {"passed", c.passed},
+                      {"failed", c.failed},
+                      {"skipped", c.skipped},
+                      {"warned", c.warned}};
     ordered_json results = ordered_json::array();
     for (auto& x : r.results) {
         ordered_json j;

@@ -13,10 +13,18 @@ Counts countOf(const Report& r) {
     for (auto& x : r.results) {
         ++c.total;
         switch (x.verdict) {
-        case Verdict::Pass: ++c.passed; break;
-        case Verdict::Fail: ++c.failed; break;
-        case Verdict::Skip: ++c.skipped; break;
-        case Verdict::Warn: ++c.warned; break;
+            case Verdict::Pass:
+                ++c.passed;
+                break;
+            case Verdict::Fail:
+                ++c.failed;
+                break;
+            case Verdict::Skip:
+                ++c.skipped;
+                break;
+            case Verdict::Warn:
+                ++c.warned;
+                break;
         }
     }
     return c;
@@ -63,22 +71,24 @@ std::vector<std::string> checksForName(const provision::Lab& lab, const std::str
 LabDrawing drawingOf(const provision::Lab& lab) {
     LabDrawing d;
     std::vector<std::string> names = checks::publicNames(lab);
-    for (auto& c : lab.clients) d.nodes.push_back({"client:" + c.name, c.name + (c.sendsSni ? "" : " (no SNI)"), "client"});
+    for (auto& c : lab.clients)
+        d.nodes.push_back({"client:" + c.name, c.name + (c.sendsSni ? "" : " (no SNI)"), "client"});
     for (auto& n : names) d.nodes.push_back({"binding:" + n, n + ":443", "binding"});
-    bool noSniClients = std::any_of(lab.clients.begin(), lab.clients.end(),
-                                    [](auto& c) { return !c.sendsSni; });
+    bool noSniClients =
+        std::any_of(lab.clients.begin(), lab.clients.end(), [](auto& c) { return !c.sendsSni; });
     std::string ipport = lab.defaultBinding ? lab.defaultBinding->ipport : "0.0.0.0:443";
     if (noSniClients) d.nodes.push_back({"binding:" + ipport, ipport + " (default)", "binding"});
-    for (auto& a : lab.applications)
-        d.nodes.push_back({"app:" + a.name, a.name, "application"});
+    for (auto& a : lab.applications) d.nodes.push_back({"app:" + a.name, a.name, "application"});
     for (auto& b : lab.backends)
         d.nodes.push_back({"backend:" + b.name, b.host + ":" + std::to_string(b.port), "backend"});
 
     for (auto& c : lab.clients) {
         std::vector<std::string> cn = c.names.empty() ? names : c.names;
         if (c.sendsSni) {
-            for (auto& n : cn) d.edges.push_back({"client:" + c.name, "binding:" + lowerOf(n),
-                                                  {"tls.sni." + lowerOf(n), "tls.chain." + lowerOf(n)}});
+            for (auto& n : cn)
+                d.edges.push_back({"client:" + c.name,
+                                   "binding:" + lowerOf(n),
+                                   {"tls.sni." + lowerOf(n), "tls.chain." + lowerOf(n)}});
         } else {
             d.edges.push_back({"client:" + c.name, "binding:" + ipport, {"tls.no-sni." + c.name}});
         }
@@ -103,17 +113,22 @@ LabDrawing drawingOf(const provision::Lab& lab) {
 Verdict edgeVerdict(const Report& r, const DrawingEdge& e) {
     auto rank = [](Verdict v) {
         switch (v) {
-        case Verdict::Fail: return 3;
-        case Verdict::Warn: return 2;
-        case Verdict::Pass: return 1;
-        case Verdict::Skip: return 0;
+            case Verdict::Fail:
+                return 3;
+            case Verdict::Warn:
+                return 2;
+            case Verdict::Pass:
+                return 1;
+            case Verdict::Skip:
+                return 0;
         }
         return 0;
     };
     Verdict worst = Verdict::Skip;
     for (auto& res : r.results)
         for (auto& g : e.checks)
-            if (checks::globMatch(g, res.id) && rank(res.verdict) > rank(worst)) worst = res.verdict;
+            if (checks::globMatch(g, res.id) && rank(res.verdict) > rank(worst))
+                worst = res.verdict;
     return worst;
 }
 

@@ -71,12 +71,12 @@ bool colorWanted(int fd);
 
 // A live progress line on a terminal while probes run; silent otherwise.
 class ConsoleProgress : public checks::ProgressSink {
-public:
+  public:
     ConsoleProgress(std::ostream& out, bool live);
     void probeDone(const std::string& probeId, std::size_t done, std::size_t total) override;
     void clear();  // erase the line before results are printed
 
-private:
+  private:
     std::ostream& out_;
     bool live_;
     bool shown_ = false;

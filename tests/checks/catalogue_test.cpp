@@ -54,40 +54,52 @@ HttpExchange answer(long status, std::string contentType = "text/html", std::str
 Evidence goodEvidence(const Lab& lab) {
     Evidence ev;
     const auto& n = lab.names;
-    for (auto& name : publicNames(lab)) ev.tls["tls.sni." + name] = okHandshake(proxyCert(lab), name);
+    for (auto& name : publicNames(lab))
+        ev.tls["tls.sni." + name] = okHandshake(proxyCert(lab), name);
     for (auto& c : lab.clients)
         if (!c.sendsSni) ev.tls["tls.no-sni." + c.name] = okHandshake(proxyCert(lab), std::nullopt);
     const std::string ws = "https://" + n.webServices;
     ev.http["http.lyncdiscover.json"] = answer(
         200, "application/vnd.microsoft.rtc.autodiscover+json; v=1",
         R"({"_links":{"self":{"href":")" + ws +
-            R"(/Autodiscover/AutodiscoverService.svc/root?originalDomain=x"},"user":{"href":")" + ws +
-            R"(/Autodiscover/AutodiscoverService.svc/root/oauth/user"},"xframe":{"href":")" + ws +
-            R"(/Autodiscover/XFrame/XFrame.html"}}})");
+            R"(/Autodiscover/AutodiscoverService.svc/root?originalDomain=x"},"user":{"href":")" +
+            ws + R"(/Autodiscover/AutodiscoverService.svc/root/oauth/user"},"xframe":{"href":")" +
+            ws + R"(/Autodiscover/XFrame/XFrame.html"}}})");
     ev.http["http.lyncdiscover.xml"] = answer(
         200, "application/vnd.microsoft.rtc.autodiscover+xml; v=1",
         R"(<AutodiscoverResponse xmlns:xsd="http://www.w3.org/2001/XMLSchema" AccessLocation="External"><Root><Link token="Domain" href=")" +
-            ws + R"(/Autodiscover/AutodiscoverService.svc/root/domain"/><Link token="User" href=")" +
-            ws + R"(/Autodiscover/AutodiscoverService.svc/root/user"/></Root></AutodiscoverResponse>)");
+            ws +
+            R"(/Autodiscover/AutodiscoverService.svc/root/domain"/><Link token="User" href=")" +
+            ws +
+            R"(/Autodiscover/AutodiscoverService.svc/root/user"/></Root></AutodiscoverResponse>)");
     for (auto& w : webServicesPaths())
         ev.http["http.ws." + slug(w.path)] = answer(w.expected.front());
     auto oauth = answer(401);
-    oauth.responseHeaders.emplace("www-authenticate", R"(Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-000000000000")");
-    oauth.responseHeaders.emplace("www-authenticate", "MsRtcOAuth href=\"" + ws + "/WebTicket/oauthtoken\",grant_type=\"urn:microsoft.rtc:windows\"");
+    oauth.responseHeaders.emplace(
+        "www-authenticate",
+        R"(Bearer trusted_issuers="", client_id="00000004-0000-0ff1-ce00-000000000000")");
+    oauth.responseHeaders.emplace(
+        "www-authenticate", "MsRtcOAuth href=\"" + ws +
+                                "/WebTicket/oauthtoken\",grant_type=\"urn:microsoft.rtc:windows\"");
     oauth.responseHeaders.emplace("x-ms-server-fqdn", "lyncfe1." + lab.domain);
     ev.http["http.auth.oauth-user"] = oauth;
-    ev.http["http.meet.join"] = answer(200, "text/html", "<a href=\"" + ws + "/lwa/WebPages/LwaClient.aspx\">join</a>");
+    ev.http["http.meet.join"] =
+        answer(200, "text/html", "<a href=\"" + ws + "/lwa/WebPages/LwaClient.aspx\">join</a>");
     auto redirect = answer(302);
     redirect.responseHeaders.emplace("location", "https://" + n.meet + "/edgelab/ABCDEFGH");
     ev.http["http.meet.user"] = redirect;
     ev.http["http.dialin"] = answer(200, "text/html", "<p>Dial-in numbers</p>");
     const std::string owas = "https://" + n.owas;
-    ev.http["http.owas.discovery"] = answer(
-        200, "text/xml", "<wopi-discovery><net-zone name=\"external-https\"><app name=\"PowerPoint\"><action name=\"view\" urlsrc=\"" +
-                             owas + "/p/PowerPointFrame.aspx?\"/></app></net-zone></wopi-discovery>");
+    ev.http["http.owas.discovery"] =
+        answer(200, "text/xml",
+               "<wopi-discovery><net-zone name=\"external-https\"><app name=\"PowerPoint\"><action "
+               "name=\"view\" urlsrc=\"" +
+                   owas + "/p/PowerPointFrame.aspx?\"/></app></net-zone></wopi-discovery>");
     auto presenter = answer(200, "text/html",
-                            "<script src=\"" + owas + "/m/s/1033/presenter.js\"></script>"
-                            "<script>var g_farmInternalUrl = \"https://owas1." + lab.domain + "/\";</script>");
+                            "<script src=\"" + owas +
+                                "/m/s/1033/presenter.js\"></script>"
+                                "<script>var g_farmInternalUrl = \"https://owas1." +
+                                lab.domain + "/\";</script>");
     presenter.responseHeaders.emplace("x-officewebappsurl", owas + "/m/");
     ev.http["http.owas.presenter"] = presenter;
     ev.http["http.owas.participant"] = presenter;
@@ -105,7 +117,7 @@ std::map<std::string, CheckResult> evaluate(const Lab& lab, const Evidence& ev,
 }
 
 class Catalogue : public ::testing::Test {
-protected:
+  protected:
     Lab lab = seedLab();
     Evidence ev = goodEvidence(lab);
     std::string ws = lab.names.webServices;
@@ -220,7 +232,8 @@ TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {
 
 TEST_F(Catalogue, LyncdiscoverFailsOnInternalLinksWrongTypeAndPort4443) {
     auto& j = ev.http["http.lyncdiscover.json"];
-    j.body = R"({"_links":{"self":{"href":"https://lyncfe1.kloud.example:4443/Autodiscover/AutodiscoverService.svc/root"}}})";
+    j.body =
+        R"({"_links":{"self":{"href":"https://lyncfe1.kloud.example:4443/Autodiscover/AutodiscoverService.svc/root"}}})";
     auto r = evaluate(lab, ev)["lyncdiscover"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("lyncfe1.kloud.example:4443"), std::string::npos);
@@ -293,13 +306,15 @@ TEST_F(Catalogue, OwasUrlRuleFailsWhenTheBackendHostDiffers) {
     auto r = evaluate(lab, ev)["owas.url-rule"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("backend owas1.kloud.example"), std::string::npos);
-    EXPECT_NE(r.remedy.find("-BackendServerUrl https://" + lab.names.owas + "/"), std::string::npos);
+    EXPECT_NE(r.remedy.find("-BackendServerUrl https://" + lab.names.owas + "/"),
+              std::string::npos);
 }
 
 TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFqdn) {
     auto& p = ev.http["http.owas.presenter"];
     p.url = "https://" + lab.names.owas + "/m/Presenter.aspx";
-    p.body += "<script src=\"https:\\/\\/owas1.kloud.example\\/m\\/s\\/1033\\/presenter.js\"></script>";
+    p.body +=
+        "<script src=\"https:\\/\\/owas1.kloud.example\\/m\\/s\\/1033\\/presenter.js\"></script>";
     auto r = evaluate(lab, ev)["owas.no-internal-names"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("owas1.kloud.example in https://"), std::string::npos) << r.evidence;
@@ -344,18 +359,20 @@ TEST_F(Catalogue, LongPollFailsWhenAnApplicationTimesOutBeforeTheHold) {
 
 TEST_F(Catalogue, HeadersFailOnBackendHostsInLocationAndCookies) {
     auto& j = ev.http["http.ws.scheduler"];
-    j.responseHeaders.emplace("set-cookie", "ASP.NET_SessionId=x; domain=lyncfe1.kloud.example; path=/");
+    j.responseHeaders.emplace("set-cookie",
+                              "ASP.NET_SessionId=x; domain=lyncfe1.kloud.example; path=/");
     auto r = evaluate(lab, ev)["headers.translated"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("set-cookie domain lyncfe1.kloud.example"), std::string::npos);
 
     ev = goodEvidence(lab);
-    ev.http["http.ws.scheduler"].responseHeaders.emplace("content-location",
-                                                         "https://lyncfe1.kloud.example/Scheduler/");
+    ev.http["http.ws.scheduler"].responseHeaders.emplace(
+        "content-location", "https://lyncfe1.kloud.example/Scheduler/");
     EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Fail);
 
     ev = goodEvidence(lab);
-    ev.http["http.ws.scheduler"].responseHeaders.emplace("set-cookie", "a=b; domain=.kloud.example");
+    ev.http["http.ws.scheduler"].responseHeaders.emplace("set-cookie",
+                                                         "a=b; domain=.kloud.example");
     EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Pass);
 }
 

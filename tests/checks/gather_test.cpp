@@ -5,9 +5,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -109,7 +109,7 @@ TEST(GatherHandshake, SilentServerTimesOutAndNothingListeningIsRefused) {
 }
 
 class GatherTls : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         dir_ = fs::temp_directory_path() / ("edgelab-gather-" + std::to_string(getpid()));
         fs::remove_all(dir_);
@@ -118,7 +118,8 @@ protected:
         // The same leaf sent alone: the chain a misconfigured server sends.
         std::string full = provision::readFile(pki_->proxy.certFile);
         std::string end = "-----END CERTIFICATE-----\n";
-        provision::writeFileAtomic(dir_ / "leaf-only.pem", full.substr(0, full.find(end) + end.size()));
+        provision::writeFileAtomic(dir_ / "leaf-only.pem",
+                                   full.substr(0, full.find(end) + end.size()));
     }
     static void TearDownTestSuite() { fs::remove_all(dir_); }
 

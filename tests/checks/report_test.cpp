@@ -40,8 +40,8 @@ Report sampleReport() {
          "netsh http add sslcert ipport=0.0.0.0:443 certhash=0a1b "
          "appid={f955c070-e044-456c-ac00-e9e4275b3f04}",
          0.004},
-        {"backend.cert-public-names", "Backend certificates hold the public names",
-         "kloud.example", Verdict::Skip, "backend addresses not known \"lab mode\"", "", 0},
+        {"backend.cert-public-names", "Backend certificates hold the public names", "kloud.example",
+         Verdict::Skip, "backend addresses not known \"lab mode\"", "", 0},
         {"tls.sni.meet.kloud.example", "TLS handshake with SNI meet.kloud.example",
          "meet.kloud.example", Verdict::Warn, "certificate expires in 10 days", "renew", 0.01},
     };
@@ -116,7 +116,8 @@ struct Png {
 };
 
 std::uint32_t be32(const unsigned char* p) {
-    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+    return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+           p[3];
 }
 
 std::optional<Png> decodePng(const std::string& file) {
@@ -144,7 +145,8 @@ std::optional<Png> decodePng(const std::string& file) {
     std::size_t stride = png.width * bpp;
     std::vector<unsigned char> raw((stride + 1) * png.height);
     uLongf rawLen = raw.size();
-    if (uncompress(raw.data(), &rawLen, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) != Z_OK)
+    if (uncompress(raw.data(), &rawLen, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) !=
+        Z_OK)
         return std::nullopt;
     std::vector<unsigned char> prev(stride, 0), cur(stride);
     std::set<std::uint32_t> colours;
@@ -156,14 +158,21 @@ std::optional<Png> decodePng(const std::string& file) {
                 c = x >= std::size_t(bpp) ? prev[x - bpp] : 0;
             int v = row[1 + x];
             switch (filter) {
-            case 1: v += a; break;
-            case 2: v += b; break;
-            case 3: v += (a + b) / 2; break;
-            case 4: {
-                int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-                v += (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
-                break;
-            }
+                case 1:
+                    v += a;
+                    break;
+                case 2:
+                    v += b;
+                    break;
+                case 3:
+                    v += (a + b) / 2;
+                    break;
+                case 4: {
+                    int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b),
+                        pc = std::abs(p - c);
+                    v += (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
+                    break;
+                }
             }
             cur[x] = static_cast<unsigned char>(v);
         }
@@ -181,7 +190,8 @@ std::optional<Png> decodePng(const std::string& file) {
 std::string chromium(const fs::path& dir, const std::string& what, const fs::path& html) {
     return "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
            "--disable-background-networking --disable-component-update --disable-sync "
-           "--user-data-dir=" + (dir / "profile").string() + " " + what + " file://" + html.string();
+           "--user-data-dir=" +
+           (dir / "profile").string() + " " + what + " file://" + html.string();
 }
 
 TEST(Report, HtmlIsSelfContainedAndRendersInHeadlessChromium) {
@@ -207,8 +217,8 @@ TEST(Report, HtmlIsSelfContainedAndRendersInHeadlessChromium) {
     EXPECT_NE(dom.find("id=\"lab-drawing\""), std::string::npos);
 
     fs::path png = dir / "report.png";
-    auto [code2, out2] = run(chromium(dir, "--screenshot=" + png.string() + " --window-size=1200,900",
-                                      dir / "report.html"));
+    auto [code2, out2] = run(chromium(
+        dir, "--screenshot=" + png.string() + " --window-size=1200,900", dir / "report.html"));
     ASSERT_EQ(code2, 0) << out2;
     ASSERT_TRUE(fs::exists(png)) << out2;
     auto decoded = decodePng(png.string());
