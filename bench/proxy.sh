@@ -189,6 +189,14 @@ peak_rss_kb() {  # PIDS...: the sum of VmHWM
     done
     echo "$total"
 }
+cpu_ticks() {  # PIDS...: user + system clock ticks so far
+    local total=0 t
+    for pid in "$@"; do
+        t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
 nginx_pids() { echo "$NGINX_MASTER $(pgrep -P "$NGINX_MASTER" | tr '\n' ' ')"; }
 
 # One wrk run; prints "rps p50 p99" (latencies in ms).
@@ -209,19 +217,28 @@ run_wrk() {  # ADDR PORT [HEADER]
 
 printf 'edgelab-proxy vs nginx %s, %s worker threads each, wrk -t1 -c%s -d%ss over TLS 1.3 with SNI, %s\n' \
     "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNECTIONS" "$DURATION" "$(date -u +%F)"
-printf '| row | proxy | req/s | p50 ms | p99 ms | peak RSS MiB | edgelab/nginx req/s |\n'
-printf '|---|---|---:|---:|---:|---:|---:|\n'
+printf '| row | proxy | req/s | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB | edgelab/nginx req/s |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
 for row in keep-alive close; do
     header=""
     [ "$row" = close ] && header="Connection: close"
     # A short warm-up for each, so neither pays for its first connections in the row.
     DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$header" >/dev/null 2>&1
     DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$header" >/dev/null 2>&1
+    t0=$(cpu_ticks $(nginx_pids))
     read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$header")
+    n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
     n_rss=$(peak_rss_kb $(nginx_pids))
+    t0=$(cpu_ticks "$EDGELAB_PID")
     read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$header")
+    e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
     e_rss=$(peak_rss_kb "$EDGELAB_PID")
     ratio=$(awk -v e="$e_rps" -v n="$n_rps" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "n/a" }')
-    printf '| %s | nginx | %s | %s | %s | %.1f | |\n' "$row" "$n_rps" "$n_p50" "$n_p99" "$(awk -v k="$n_rss" 'BEGIN { print k / 1024 }')"
-    printf '| %s | edgelab-proxy | %s | %s | %s | %.1f | **%s** |\n' "$row" "$e_rps" "$e_p50" "$e_p99" "$(awk -v k="$e_rss" 'BEGIN { print k / 1024 }')" "$ratio"
+    # CPU time of the proxy alone per request: steadier than req/s on a shared machine.
+    us_per_req() { awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+        'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "n/a" }'; }
+    printf '| %s | nginx | %s | %s | %s | %s | %.1f | |\n' "$row" "$n_rps" "$n_p50" "$n_p99" \
+        "$(us_per_req "$n_cpu" "$n_rps")" "$(awk -v k="$n_rss" 'BEGIN { print k / 1024 }')"
+    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %.1f | **%s** |\n' "$row" "$e_rps" "$e_p50" \
+        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(awk -v k="$e_rss" 'BEGIN { print k / 1024 }')" "$ratio"
 done

@@ -115,8 +115,10 @@ namespace {
 // netsh pads labels to 29 columns; the two long ones are printed as is.
 void field(std::ostringstream& out, std::string_view label, std::string_view value) {
     std::string l(label);
-    if (l.size() < 29) l.resize(29, ' ');
-    else l += "    ";
+    if (l.size() < 29)
+        l.resize(29, ' ');
+    else
+        l += "    ";
     out << "    " << l << ": " << value << "\n";
 }
 
@@ -234,9 +236,10 @@ StoreChange addBinding(const BindingStore& store, const NetshArguments& a) {
     if (!a.appid) return {std::nullopt, "add needs appid={...}"};
     if (store.find(a.key)) {
         // netsh's own words for ERROR_ALREADY_EXISTS.
-        return {std::nullopt, "SSL Certificate add failed, Error: 183 Cannot create a file when "
-                              "that file already exists. (" +
-                                  a.key.str() + ")"};
+        return {std::nullopt,
+                "SSL Certificate add failed, Error: 183 Cannot create a file when "
+                "that file already exists. (" +
+                    a.key.str() + ")"};
     }
     BindingStore next = store;
     next.bindings.push_back(Binding{a.key, *a.certhash, *a.appid, a.certstorename.value_or("MY")});
@@ -245,9 +248,10 @@ StoreChange addBinding(const BindingStore& store, const NetshArguments& a) {
 
 StoreChange deleteBinding(const BindingStore& store, const BindingKey& key) {
     if (!store.find(key)) {
-        return {std::nullopt, "SSL Certificate deletion failed, Error: 2 The system cannot find "
-                              "the file specified. (" +
-                                  key.str() + ")"};
+        return {std::nullopt,
+                "SSL Certificate deletion failed, Error: 2 The system cannot find "
+                "the file specified. (" +
+                    key.str() + ")"};
     }
     BindingStore next = store;
     std::erase_if(next.bindings, [&](const Binding& b) { return b.key == key; });
@@ -319,8 +323,8 @@ BindingStore parseBindingStore(std::string_view text, std::string_view source) {
         if (!isGuidInBraces(b.applicationId)) {
             throw fail(at + "/applicationId", "expected a GUID in braces");
         }
-        b.certificateStoreName = j.contains("certificateStoreName") ? str("certificateStoreName")
-                                                                     : "MY";
+        b.certificateStoreName =
+            j.contains("certificateStoreName") ? str("certificateStoreName") : "MY";
         store.bindings.push_back(std::move(b));
     }
     return store;

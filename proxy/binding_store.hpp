@@ -108,7 +108,7 @@ StoreChange setDefaultBinding(const BindingStore& store, std::string_view matchH
 // The store file: {"bindings": [{"hostnameport"|"ipport": "...",
 // "certificateHash": "...", "applicationId": "{...}", "certificateStoreName": "MY"}]}.
 class BindingStoreError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -62,8 +62,9 @@ void addBindingsCommand(CLI::App& app) {
     show->callback([opts] { std::cout << formatNetshShow(load(opts->store)); });
 
     auto* add = cmd->add_subcommand(
-        "add", "Add a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT certhash=HASH appid={GUID} "
-               "[certstorename=MY]");
+        "add",
+        "Add a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT certhash=HASH appid={GUID} "
+        "[certstorename=MY]");
     add->add_option("--store", opts->store, "Binding store file")->required();
     add->add_option("arguments", opts->words, "netsh arguments")->required();
     add->callback([opts] {
@@ -72,8 +73,8 @@ void addBindingsCommand(CLI::App& app) {
         std::cout << "SSL Certificate successfully added\n";
     });
 
-    auto* del = cmd->add_subcommand("delete",
-                                    "Delete a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT");
+    auto* del =
+        cmd->add_subcommand("delete", "Delete a binding: hostnameport=NAME:PORT|ipport=ADDR:PORT");
     del->add_option("--store", opts->store, "Binding store file")->required();
     del->add_option("arguments", opts->words, "netsh arguments")->required();
     del->callback([opts] {

@@ -36,9 +36,7 @@ bool isIpv4(const std::string& s) {
 
 }  // namespace
 
-std::string PublishedUrl::origin() const {
-    return scheme + "://" + hostHeader();
-}
+std::string PublishedUrl::origin() const { return scheme + "://" + hostHeader(); }
 
 std::string PublishedUrl::hostHeader() const {
     return defaultPort() ? host : host + ":" + std::to_string(port);
@@ -89,7 +87,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         if constexpr (std::is_same_v<decltype(kind), int>) ok = v.is_number_unsigned();
         if (!ok) {
             const char* want = std::is_same_v<decltype(kind), std::string> ? "a string"
-                               : std::is_same_v<decltype(kind), bool> ? "true or false"
+                               : std::is_same_v<decltype(kind), bool>      ? "true or false"
                                                                       : "a non-negative integer";
             throw fail(at + "/" + name, std::string("expected ") + want);
         }
@@ -131,7 +129,8 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
     cfg.certificateStore = pathOf(requireString(doc, "", "certificateStore"));
     cfg.bindingStore = pathOf(requireString(doc, "", "bindingStore"));
     cfg.caBundle = pathOf(requireString(doc, "", "caBundle"));
-    if (auto* v = get(doc, "", "accessLog", std::string{})) cfg.accessLog = pathOf(v->get<std::string>());
+    if (auto* v = get(doc, "", "accessLog", std::string{}))
+        cfg.accessLog = pathOf(v->get<std::string>());
     if (auto* v = get(doc, "", "adfsUrl", std::string{})) {
         if (!PublishedUrl::parse(v->get<std::string>())) throw fail("/adfsUrl", "expected a URL");
         cfg.adfsUrl = v->get<std::string>();
@@ -191,8 +190,10 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         }
         if (auto* v = get(j, at, "externalPreAuthentication", std::string{})) {
             const std::string p = v->get<std::string>();
-            if (p == "PassThrough") r.externalPreAuthentication = PreAuthentication::PassThrough;
-            else if (p == "ADFS") r.externalPreAuthentication = PreAuthentication::ADFS;
+            if (p == "PassThrough")
+                r.externalPreAuthentication = PreAuthentication::PassThrough;
+            else if (p == "ADFS")
+                r.externalPreAuthentication = PreAuthentication::ADFS;
             else if (p == "ClientCertificate") {
                 throw fail(at + "/externalPreAuthentication",
                            "ClientCertificate pre-authentication is not emulated");
@@ -207,9 +208,12 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         if (j.contains("backendServerCertificateValidation")) {
             // WAP takes None | ValidateCertificate; a boolean reads the same.
             const auto& v = j["backendServerCertificateValidation"];
-            if (v.is_boolean()) r.backendServerCertificateValidation = v.get<bool>();
-            else if (v == "None") r.backendServerCertificateValidation = false;
-            else if (v == "ValidateCertificate") r.backendServerCertificateValidation = true;
+            if (v.is_boolean())
+                r.backendServerCertificateValidation = v.get<bool>();
+            else if (v == "None")
+                r.backendServerCertificateValidation = false;
+            else if (v == "ValidateCertificate")
+                r.backendServerCertificateValidation = true;
             else {
                 throw fail(at + "/backendServerCertificateValidation",
                            "expected None or ValidateCertificate");
@@ -242,8 +246,8 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         }
         for (std::size_t k = 0; k < cfg.applications.size(); ++k) {
             if (cfg.applications[k].externalUrl.str() == r.externalUrl.str()) {
-                throw fail(at + "/externalUrl", "already published by /applications/" +
-                                                    std::to_string(k));
+                throw fail(at + "/externalUrl",
+                           "already published by /applications/" + std::to_string(k));
             }
         }
         cfg.applications.push_back(std::move(r));

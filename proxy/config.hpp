@@ -48,15 +48,15 @@ struct PublishingRule {
 };
 
 struct Listener {
-    std::string address;  // IPv4
+    std::string address;     // IPv4
     std::uint16_t port = 0;  // 0: any
     std::uint16_t publishedPort = 443;
 };
 
 struct ProxyLimits {
     std::size_t headerBlockBytes = 16 * 1024;
-    int headerTimeoutSec = 20;   // from the first byte of a request to the end of its header
-    int idleTimeoutSec = 120;    // keep-alive wait, and a stalled body
+    int headerTimeoutSec = 20;  // from the first byte of a request to the end of its header
+    int idleTimeoutSec = 120;   // keep-alive wait, and a stalled body
     std::uint64_t requestBodyLimitBytes = 256ull * 1024 * 1024;
     int backendConnectTimeoutSec = 10;
 };
@@ -75,7 +75,7 @@ struct ProxyConfig {
 };
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -14,8 +14,7 @@ std::string lower(std::string_view s) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return std::tolower(static_cast<unsigned char>(x)) ==
                       std::tolower(static_cast<unsigned char>(y));
            });
@@ -235,8 +234,8 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
         return RequestRefusal{status::bad_request, "obs-fold (folded header line)"};
     }
     const auto count = [&](http::field f) {
-        return static_cast<std::size_t>(std::distance(header.equal_range(f).first,
-                                                      header.equal_range(f).second));
+        return static_cast<std::size_t>(
+            std::distance(header.equal_range(f).first, header.equal_range(f).second));
     };
     const std::size_t lengths = count(http::field::content_length);
     const std::size_t encodings = count(http::field::transfer_encoding);
@@ -256,7 +255,8 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
         if (header.version() == 10) {
             return RequestRefusal{status::bad_request, "Transfer-Encoding in HTTP/1.0"};
         }
-        if (encodings > 1 || !iequals(trim(toStd(header[http::field::transfer_encoding])), "chunked")) {
+        if (encodings > 1 ||
+            !iequals(trim(toStd(header[http::field::transfer_encoding])), "chunked")) {
             return RequestRefusal{status::not_implemented,
                                   "Transfer-Encoding other than chunked: " +
                                       std::string(header[http::field::transfer_encoding])};

@@ -32,9 +32,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
-using beast::error_code;
 using asio::awaitable;
 using asio::use_awaitable;
+using beast::error_code;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
 
@@ -58,7 +58,7 @@ std::string nowIso8601() {
 // JSON lines, one write(2) each on an O_APPEND descriptor: lines from every
 // thread stay whole without a lock.
 class AccessLog {
-public:
+  public:
     explicit AccessLog(const std::optional<std::filesystem::path>& file) {
         if (!file) return;
         fd_ = ::open(file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -71,19 +71,19 @@ public:
     void write(nlohmann::json line) const {
         if (fd_ < 0) return;
         line["time"] = nowIso8601();
-        const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        const std::string text =
+            line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         [[maybe_unused]] auto n = ::write(fd_, text.data(), text.size());
     }
 
-private:
+  private:
     int fd_ = -1;
 };
 
 // Problems an operator must see go to stderr as well as to the access log.
 void logEvent(const AccessLog& log, nlohmann::json line) {
-    std::cerr << "edgelab-proxy: " << line.dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace)
-              << std::endl;
+    std::cerr << "edgelab-proxy: "
+              << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     log.write(std::move(line));
 }
 
@@ -103,16 +103,21 @@ struct TlsSnapshot {
 void applyProtocolPolicy(SSL_CTX* ctx, const ProxyConfig& cfg) {
     SSL_CTX_set_min_proto_version(ctx, cfg.allowLegacyTls ? TLS1_VERSION : TLS1_2_VERSION);
     if (cfg.allowLegacyTls) SSL_CTX_set_security_level(ctx, 0);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                 SSL_OP_NO_RENEGOTIATION);
+    SSL_CTX_set_options(
+        ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
     static const unsigned char sid[] = "edgelab-proxy";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    // Resumption by stateless tickets only: OpenSSL's server session cache
+    // takes a lock per handshake that every worker thread would share. One
+    // TLS 1.3 ticket per handshake instead of two: clients use one.
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 1);
 }
 
 std::vector<std::string> dnsNamesOf(X509* cert) {
     std::vector<std::string> names;
-    auto* sans = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* sans =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (sans) {
         for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
             const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
@@ -237,8 +242,7 @@ int onClientHello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
     if (!hs) return SSL_CLIENT_HELLO_ERROR;
     hs->sni = sniOf(ssl);
     const TlsSnapshot& snap = *hs->worker->tls;
-    const auto lookup =
-        selectBinding(snap.store, hs->sni, hs->listenerAddress, hs->publishedPort);
+    const auto lookup = selectBinding(snap.store, hs->sni, hs->listenerAddress, hs->publishedPort);
     if (!lookup.binding) {
         hs->refusal = std::string(describe(lookup.reason));
         return SSL_CLIENT_HELLO_RETRY;
@@ -262,20 +266,29 @@ void resetConnection(Stream& stream) {
 }
 
 std::string page(unsigned code, std::string_view title, const std::string& text) {
-    return "<!DOCTYPE html><html><head><title>" + std::to_string(code) + " " +
-           std::string(title) + "</title></head><body><h1>" + std::to_string(code) + " " +
-           std::string(title) + "</h1><p>" + text + "</p><p>edgelab-proxy</p></body></html>\n";
+    return "<!DOCTYPE html><html><head><title>" + std::to_string(code) + " " + std::string(title) +
+           "</title></head><body><h1>" + std::to_string(code) + " " + std::string(title) +
+           "</h1><p>" + text + "</p><p>edgelab-proxy</p></body></html>\n";
 }
 
 std::string htmlEscape(std::string_view s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -283,7 +296,7 @@ std::string htmlEscape(std::string_view s) {
 
 // The part of the session that reads and writes one client connection.
 class ClientSession {
-public:
+  public:
     ClientSession(Worker& w, tcp::socket socket, const Listener& listener)
         : w_(w), stream_(std::move(socket), w.front) {
         error_code ec;
@@ -300,7 +313,8 @@ public:
     awaitable<void> run() {
         const auto& limits = w_.cfg.limits;
         error_code ec;
-        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(limits.headerTimeoutSec));
+        beast::get_lowest_layer(stream_).expires_after(
+            std::chrono::seconds(limits.headerTimeoutSec));
         co_await stream_.async_handshake(ssl::stream_base::server, withError(ec));
         if (ec) {
             refuseHandshake(ec);
@@ -313,7 +327,7 @@ public:
         beast::get_lowest_layer(stream_).socket().close(ec);
     }
 
-private:
+  private:
     void refuseHandshake(const error_code& ec) {
         std::string reason;
         if (hs_.refusal) {
@@ -350,8 +364,8 @@ private:
         // connection may; from then on it has headerTimeoutSec in all.
         const bool first = requests_ == 0;
         if (buffer_.size() == 0) {
-            tcpStream.expires_after(std::chrono::seconds(first ? limits.headerTimeoutSec
-                                                               : limits.idleTimeoutSec));
+            tcpStream.expires_after(
+                std::chrono::seconds(first ? limits.headerTimeoutSec : limits.idleTimeoutSec));
         } else {
             tcpStream.expires_after(std::chrono::seconds(limits.headerTimeoutSec));
         }
@@ -370,8 +384,8 @@ private:
             }
             error_code ec;
             const std::size_t n = co_await stream_.async_read_some(
-                buffer_.prepare(std::max<std::size_t>(4096, limits.headerBlockBytes + 4 -
-                                                               buffer_.size())),
+                buffer_.prepare(
+                    std::max<std::size_t>(4096, limits.headerBlockBytes + 4 - buffer_.size())),
                 withError(ec));
             buffer_.commit(n);
             if (ec) {
@@ -475,22 +489,23 @@ private:
         const unsigned version = req.version();
         if (auto refusal = validateRequest(req, rawHeader)) {
             logRequest(&req, static_cast<int>(refusal->status), nullptr, start, refusal->reason);
-            prepareLocal(refusal->status,
-                         page(static_cast<unsigned>(refusal->status),
-                              toStd(http::obsolete_reason(refusal->status)),
-                              htmlEscape(refusal->reason)),
-                         version, false);
+            prepareLocal(
+                refusal->status,
+                page(static_cast<unsigned>(refusal->status),
+                     toStd(http::obsolete_reason(refusal->status)), htmlEscape(refusal->reason)),
+                version, false);
             co_await writeLocal();
             co_return false;
         }
         const bool clientKeepAlive = req.keep_alive();
         // Without a body the connection can stay open after a local answer.
-        const bool hasBody = parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
+        const bool hasBody =
+            parser.chunked() || (parser.content_length() && *parser.content_length() > 0);
         const bool localKeepAlive = clientKeepAlive && !hasBody;
         static const std::vector<std::string> kNoNames;
-        const auto decision = routeRequest(
-            w_.cfg.applications, toStd(req[http::field::host]), toStd(req.target()),
-            hs_.publishedPort, hs_.certificate ? hs_.certificate->dnsNames : kNoNames);
+        const auto decision =
+            routeRequest(w_.cfg.applications, toStd(req[http::field::host]), toStd(req.target()),
+                         hs_.publishedPort, hs_.certificate ? hs_.certificate->dnsNames : kNoNames);
         if (decision.outcome == RouteOutcome::UnknownHost) {
             logRequest(&req, 404, nullptr, start);
             prepareLocal(http::status::not_found,
@@ -564,8 +579,8 @@ private:
     template <bool isRequest, class In, class Out>
     awaitable<error_code> relay(In& in, beast::flat_buffer& inBuffer,
                                 http::parser<isRequest, http::buffer_body>& p, Out& out,
-                                std::chrono::seconds readTimeout,
-                                std::chrono::seconds writeTimeout, bool& wroteAnything) {
+                                std::chrono::seconds readTimeout, std::chrono::seconds writeTimeout,
+                                bool& wroteAnything) {
         http::serializer<isRequest, http::buffer_body> sr{p.get()};
         error_code ec;
         // The header goes out alone only when the body is not here yet (a
@@ -614,8 +629,8 @@ private:
         translateRequestHeaders(req, rule, clientAddress_);
         req.keep_alive(true);  // toward the backend, whatever the client asked
         if (rule.requestBodyLimitBytes) request_->body_limit(rule.requestBodyLimitBytes);
-        const bool hasBody = request_->chunked() ||
-                             (request_->content_length() && *request_->content_length() > 0);
+        const bool hasBody =
+            request_->chunked() || (request_->content_length() && *request_->content_length() > 0);
         const auto idle = std::chrono::seconds(w_.cfg.limits.idleTimeoutSec);
         const auto inactive = std::chrono::seconds(rule.inactiveTransactionsTimeoutSec);
         auto& pool = w_.idle[ruleIndex(rule)];
@@ -623,17 +638,16 @@ private:
         auto fail = [&](http::status status, const std::string& why) {
             const unsigned code = static_cast<unsigned>(status);
             logRequest(&req, static_cast<int>(code), &rule, start, why);
-            prepareLocal(
-                status,
-                page(code, toStd(http::obsolete_reason(status)),
-                     "The backend of application <b>" + htmlEscape(rule.name) + "</b> (" +
-                         htmlEscape(rule.backendServerUrl.hostHeader()) + ") " +
-                         (status == http::status::gateway_timeout
-                              ? "did not answer within " +
-                                    std::to_string(rule.inactiveTransactionsTimeoutSec) +
-                                    " s (inactiveTransactionsTimeoutSec)."
-                              : "could not be reached: " + htmlEscape(why) + ".")),
-                version, false);
+            prepareLocal(status,
+                         page(code, toStd(http::obsolete_reason(status)),
+                              "The backend of application <b>" + htmlEscape(rule.name) + "</b> (" +
+                                  htmlEscape(rule.backendServerUrl.hostHeader()) + ") " +
+                                  (status == http::status::gateway_timeout
+                                       ? "did not answer within " +
+                                             std::to_string(rule.inactiveTransactionsTimeoutSec) +
+                                             " s (inactiveTransactionsTimeoutSec)."
+                                       : "could not be reached: " + htmlEscape(why) + ".")),
+                         version, false);
         };
 
         std::unique_ptr<BackendConnection> conn;
@@ -655,8 +669,8 @@ private:
                 }
             }
             bool wrote = false;
-            error_code ec = co_await relay(stream_, buffer_, *request_, conn->stream, idle,
-                                           inactive, wrote);
+            error_code ec =
+                co_await relay(stream_, buffer_, *request_, conn->stream, idle, inactive, wrote);
             const char* stage = ec ? "sending the request" : "reading the response header";
             if (!ec) {
                 response.emplace();
@@ -672,13 +686,14 @@ private:
                        response->get().result() != http::status::switching_protocols) {
                     http::response<http::empty_body> interim{response->get().result(),
                                                              response->get().version()};
-                    for (const auto& f : response->get()) interim.insert(f.name_string(), f.value());
+                    for (const auto& f : response->get())
+                        interim.insert(f.name_string(), f.value());
                     beast::get_lowest_layer(stream_).expires_after(idle);
                     co_await http::async_write(stream_, interim, withError(ec));
                     if (ec) co_return false;
                     response.emplace();
                     // No limit: boost::none is taken as 0 by Boost 1.74.
-                response->body_limit(std::numeric_limits<std::uint64_t>::max());
+                    response->body_limit(std::numeric_limits<std::uint64_t>::max());
                     if (req.method() == http::verb::head) response->skip(true);
                     co_await http::async_read_header(conn->stream, conn->buffer, *response,
                                                      withError(ec));
@@ -708,8 +723,8 @@ private:
         if (version == 10 && response->chunked()) res.keep_alive(false);
         res.version(version == 10 && !response->chunked() ? 10 : 11);
         bool wrote = false;
-        error_code ec = co_await relay(conn->stream, conn->buffer, *response, stream_, inactive,
-                                       idle, wrote);
+        error_code ec =
+            co_await relay(conn->stream, conn->buffer, *response, stream_, inactive, idle, wrote);
         logRequest(&req, status, &rule, start, ec ? ec.message() : std::string());
         if (ec) co_return false;
         if (backendKeepAlive && response->is_done() && pool.size() < 256) {
@@ -767,11 +782,14 @@ StoreStamp stampOf(const std::filesystem::path& file) {
 
 // Keeps every worker's snapshot in step with the binding store file.
 class BindingReloader {
-public:
+  public:
     BindingReloader(const ProxyConfig& cfg, const AccessLog& log,
                     std::vector<std::unique_ptr<Worker>>& workers,
                     std::shared_ptr<const TlsSnapshot> current)
-        : cfg_(cfg), log_(log), workers_(workers), current_(std::move(current)),
+        : cfg_(cfg),
+          log_(log),
+          workers_(workers),
+          current_(std::move(current)),
           stamp_(stampOf(cfg.bindingStore)) {}
 
     void reload(const char* why) {
@@ -811,7 +829,7 @@ public:
         }
     }
 
-private:
+  private:
     const ProxyConfig& cfg_;
     const AccessLog& log_;
     std::vector<std::unique_ptr<Worker>>& workers_;
@@ -862,9 +880,8 @@ int runProxy(const ProxyConfig& cfg, const ServerOptions& options, std::ostream&
 
     std::vector<tcp::endpoint> endpoints;
     for (const auto& app : cfg.applications) {
-        const std::string& a =
-            cfg.internalDns.at(app.backendServerUrl.host + ":" +
-                               std::to_string(app.backendServerUrl.port));
+        const std::string& a = cfg.internalDns.at(app.backendServerUrl.host + ":" +
+                                                  std::to_string(app.backendServerUrl.port));
         const auto colon = a.rfind(':');
         endpoints.emplace_back(asio::ip::make_address(a.substr(0, colon)),
                                static_cast<std::uint16_t>(std::stoi(a.substr(colon + 1))));

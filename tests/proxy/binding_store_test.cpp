@@ -74,8 +74,8 @@ TEST(SelectBinding, SpecificAddressWinsOverWildcard) {
 TEST(NetshShow, MatchesGolden) {
     auto store = labStore();
     store.bindings.push_back({ip("0.0.0.0"), kHashB, "{4dc3e181-e14b-4a21-b022-59fc669b0914}"});
-    const auto golden = provision::readFile(fs::path(EDGELAB_SOURCE_DIR) /
-                                            "tests/proxy/golden/netsh_show.txt");
+    const auto golden =
+        provision::readFile(fs::path(EDGELAB_SOURCE_DIR) / "tests/proxy/golden/netsh_show.txt");
     EXPECT_EQ(formatNetshShow(store), golden);
 }
 
@@ -96,10 +96,9 @@ TEST(NetshShow, ReadsWindowsLineEndings) {
 }
 
 TEST(NetshArguments, RoundTrip) {
-    const std::vector<std::string> words{"hostnameport=lyncws.contoso.com:443",
-                                         "certhash=" + kHashA,
-                                         "appid={f955c070-e044-456c-ac00-e9e4275b3f04}",
-                                         "certstorename=MY"};
+    const std::vector<std::string> words{
+        "hostnameport=lyncws.contoso.com:443", "certhash=" + kHashA,
+        "appid={f955c070-e044-456c-ac00-e9e4275b3f04}", "certstorename=MY"};
     auto parsed = parseNetshArguments(words);
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     EXPECT_EQ(formatNetshArguments(*parsed.arguments), words);
@@ -109,10 +108,11 @@ TEST(NetshArguments, RoundTrip) {
 }
 
 TEST(NetshArguments, KeywordsAreCaseInsensitiveAndHashIsNormalised) {
-    auto parsed = parseNetshArguments(
-        {"IPPORT=0.0.0.0:443", "CertHash=" + std::string("01 23 45 67 89 ab cd ef 01 23 45 67 "
-                                                         "89 ab cd ef 01 23 45 67"),
-         "AppId={F955C070-E044-456C-AC00-E9E4275B3F04}"});
+    auto parsed =
+        parseNetshArguments({"IPPORT=0.0.0.0:443",
+                             "CertHash=" + std::string("01 23 45 67 89 ab cd ef 01 23 45 67 "
+                                                       "89 ab cd ef 01 23 45 67"),
+                             "AppId={F955C070-E044-456C-AC00-E9E4275B3F04}"});
     ASSERT_TRUE(parsed.arguments) << parsed.error;
     EXPECT_EQ(parsed.arguments->key, ip("0.0.0.0"));
     EXPECT_EQ(*parsed.arguments->certhash, kHashA);
@@ -121,14 +121,12 @@ TEST(NetshArguments, KeywordsAreCaseInsensitiveAndHashIsNormalised) {
 
 TEST(NetshArguments, ErrorsNameTheArgument) {
     EXPECT_NE(parseNetshArguments({"ipport=lyncws:443"}).error.find("IPv4"), std::string::npos);
-    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:99999"}).error.find("port"),
-              std::string::npos);
+    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:99999"}).error.find("port"), std::string::npos);
     EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "certhash=12"}).error.find("certhash"),
               std::string::npos);
     EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "appid=abc"}).error.find("appid"),
               std::string::npos);
-    EXPECT_NE(parseNetshArguments({"certhash=" + kHashA}).error.find("missing"),
-              std::string::npos);
+    EXPECT_NE(parseNetshArguments({"certhash=" + kHashA}).error.find("missing"), std::string::npos);
     EXPECT_NE(parseNetshArguments({"frob=1"}).error.find("frob"), std::string::npos);
 }
 
@@ -205,7 +203,7 @@ TEST(StoreFile, MalformedNamesTheFileAndThePath) {
 }
 
 class StoreOnDisk : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir = fs::temp_directory_path() /
               ("edgelab-bstore-" + std::to_string(::getpid()) + "-" +

@@ -1,19 +1,19 @@
 // edgelab-proxy end to end: real processes on loopback (127.4.0.0/16), real
 // TLS (a raw OpenSSL client, so a missing SNI and a reset are visible), real
 // HTTP parsed by Beast.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -80,7 +80,7 @@ struct Process {
 // A TLS client on the OpenSSL API: it can leave SNI out and reports how the
 // handshake ended, errno included.
 class TlsClient {
-public:
+  public:
     TlsClient(const std::string& address, std::uint16_t port, std::optional<std::string> sni,
               const fs::path& caFile) {
         ctx_ = SSL_CTX_new(TLS_client_method());
@@ -172,15 +172,14 @@ public:
     int sslError = 0;
     int handshakeErrno = 0;
 
-private:
+  private:
     SSL_CTX* ctx_ = nullptr;
     SSL* ssl_ = nullptr;
     int fd_ = -1;
     std::string pending_;
 };
 
-std::string get(const std::string& host, const std::string& target,
-                const std::string& extra = "") {
+std::string get(const std::string& host, const std::string& target, const std::string& extra = "") {
     return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n" + extra + "\r\n";
 }
 
@@ -214,7 +213,7 @@ std::uint16_t unusedPort(const std::string& address) {
 }
 
 class ProxyEndToEnd : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir = fs::temp_directory_path() /
               ("edgelab-proxy-e2e-" + std::to_string(::getpid()) + "-" +
@@ -225,11 +224,10 @@ protected:
         test::writeText(dir / "root.pem", test::pemOf(ca.cert.get()));
         // The proxy certificate covers every public name but extra.contoso.com,
         // which is published so that a Host outside the certificate can be asked for.
-        const auto proxyCert =
-            test::issue(name("lyncws"),
-                        {name("lyncws"), name("meet"), name("dialin"), name("lyncdiscover"),
-                         name("owas"), name("dead")},
-                        &ca);
+        const auto proxyCert = test::issue(name("lyncws"),
+                                           {name("lyncws"), name("meet"), name("dialin"),
+                                            name("lyncdiscover"), name("owas"), name("dead")},
+                                           &ca);
         thumbprint = test::addToStore(dir / "store", proxyCert, ca);
         startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443");
         startBackend(owas, name("owas"), "127.4.1.2", "443");
@@ -268,7 +266,8 @@ protected:
     }
 
     void startProxy(const std::function<void(nlohmann::json&)>& adjust = {}) {
-        internalDns["dead.contoso.local:4443"] = "127.4.1.3:" + std::to_string(unusedPort("127.4.1.3"));
+        internalDns["dead.contoso.local:4443"] =
+            "127.4.1.3:" + std::to_string(unusedPort("127.4.1.3"));
         auto lyncdiscover = application("lyncdiscover", "https://lyncfe1.contoso.local:4443/");
         lyncdiscover["inactiveTransactionsTimeoutSec"] = 1;
         nlohmann::json cfg{
@@ -383,8 +382,9 @@ TEST_F(ProxyEndToEnd, EveryPublishedNameWithSniReachesItsBackend) {
     res = roundTrip(name("dialin"), get(name("dialin"), "/"));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->result_int(), 302);
-    EXPECT_EQ(std::string((*res)[http::field::location]).rfind("https://adfs.contoso.com/adfs/ls/?", 0),
-              0u);
+    EXPECT_EQ(
+        std::string((*res)[http::field::location]).rfind("https://adfs.contoso.com/adfs/ls/?", 0),
+        0u);
 }
 
 TEST_F(ProxyEndToEnd, SetDefaultServesClientsWithoutSniWhileRunning) {
@@ -424,8 +424,8 @@ TEST_F(ProxyEndToEnd, SetDefaultServesClientsWithoutSniWhileRunning) {
 TEST_F(ProxyEndToEnd, SighupReloadsTheStore) {
     startProxy();
     BindingStore store = loadBindingStore(dir / "bindings.json");
-    store.bindings.push_back({{BindingKind::IpPort, kProxyAddress, 443}, thumbprint,
-                              std::string(kWapApplicationId)});
+    store.bindings.push_back(
+        {{BindingKind::IpPort, kProxyAddress, 443}, thumbprint, std::string(kWapApplicationId)});
     // Written in place with the same size and mtime second would be missed
     // by a poll alone; SIGHUP covers it either way.
     saveBindingStore(dir / "bindings.json", store);
@@ -521,13 +521,18 @@ TEST_F(ProxyEndToEnd, MalformedRequestsAreRefusedAndTheNextIsServed) {
         int status;
     };
     const std::vector<Case> cases{
-        {"POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
-        {"POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 400},
-        {"POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: " + host +
+             "\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400},
+        {"POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+         400},
+        {"POST / HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+         400},
         {"POST / HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
         {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Folded: a\r\n b\r\n\r\n", 400},
         {"GET https://intranet.contoso.local/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 400},
-        {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Big: " + std::string(17000, 'a') + "\r\n\r\n", 431},
+        {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Big: " + std::string(17000, 'a') + "\r\n\r\n",
+         431},
         {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
     };
     for (const auto& c : cases) {
@@ -554,9 +559,8 @@ TEST_F(ProxyEndToEnd, SlowHeaderIsCutOff) {
     const auto waited = std::chrono::steady_clock::now() - start;
     EXPECT_GE(waited, 1500ms);
     EXPECT_LT(waited, 5s);
-    EXPECT_TRUE(eventually([&] {
-        return slurp(dir / "proxy.err").find("header timeout") != std::string::npos;
-    }));
+    EXPECT_TRUE(eventually(
+        [&] { return slurp(dir / "proxy.err").find("header timeout") != std::string::npos; }));
 }
 
 TEST_F(ProxyEndToEnd, TornStoreIsRefusedAndTheLastGoodOneKept) {
@@ -581,8 +585,8 @@ TEST_F(ProxyEndToEnd, TornStoreIsRefusedAndTheLastGoodOneKept) {
     EXPECT_EQ(slurp(storeFile), good.substr(0, good.size() / 2));
     // A good store written atomically is picked up again.
     provision::writeFileAtomic(storeFile, good);
-    runBindings({"bindings", "set-default", "--store", storeFile.string(), "--match-host",
-                 name("lyncws")});
+    runBindings(
+        {"bindings", "set-default", "--store", storeFile.string(), "--match-host", name("lyncws")});
     EXPECT_TRUE(eventually([&] { return client(std::nullopt)->connected; }));
 }
 

@@ -50,7 +50,8 @@ TEST(Route, HostOutsideTheCertificateIs421) {
 
 TEST(Route, LongestPathPrefixWins) {
     auto rules = labRules();
-    rules.push_back(rule("abs", "https://lyncws.contoso.com/abs/", "https://abs.contoso.local/abs/"));
+    rules.push_back(
+        rule("abs", "https://lyncws.contoso.com/abs/", "https://abs.contoso.local/abs/"));
     EXPECT_EQ(routeRequest(rules, "lyncws.contoso.com", "/abs/handler", 443, kCertNames).rule->name,
               "abs");
     EXPECT_EQ(routeRequest(rules, "lyncws.contoso.com", "/absent", 443, kCertNames).rule->name,
@@ -66,15 +67,15 @@ TEST(CertificateCovers, WildcardIsOneLabel) {
 
 TEST(TranslateUrl, BackendRedirectBecomesExternal) {
     auto r = labRules()[0];
-    EXPECT_EQ(translateUrl("https://lyncfe1.contoso.local:4443/x?y=1", r.backendServerUrl,
-                           r.externalUrl),
-              "https://lyncws.contoso.com/x?y=1");
+    EXPECT_EQ(
+        translateUrl("https://lyncfe1.contoso.local:4443/x?y=1", r.backendServerUrl, r.externalUrl),
+        "https://lyncws.contoso.com/x?y=1");
     EXPECT_EQ(translateUrl("https://LYNCFE1.contoso.local:4443", r.backendServerUrl, r.externalUrl),
               "https://lyncws.contoso.com/");
     EXPECT_FALSE(translateUrl("https://lyncfe1.contoso.local/x", r.backendServerUrl,
                               r.externalUrl));  // other port
-    EXPECT_FALSE(translateUrl("http://lyncfe1.contoso.local:4443/x", r.backendServerUrl,
-                              r.externalUrl));
+    EXPECT_FALSE(
+        translateUrl("http://lyncfe1.contoso.local:4443/x", r.backendServerUrl, r.externalUrl));
     EXPECT_FALSE(translateUrl("/relative", r.backendServerUrl, r.externalUrl));
 }
 

@@ -60,8 +60,8 @@ void serve(tcp::socket socket, ssl::context& ctx, const std::string& host, unsig
                      "host: " + str(req[http::field::host]) + "\n" + "backend: " + host + "\n" +
                      "x-forwarded-for: " + str(req["X-Forwarded-For"]) + "\n" +
                      "x-forwarded-proto: " + str(req["X-Forwarded-Proto"]) + "\n" +
-                     "body-bytes: " + std::to_string(req.body().size()) + "\n" +
-                     "link: " + self + "/in-the-body\n";
+                     "body-bytes: " + std::to_string(req.body().size()) + "\n" + "link: " + self +
+                     "/in-the-body\n";
         if (target == "/chunked") {
             http::response<http::empty_body> head{http::status::ok, req.version()};
             head.chunked(true);
@@ -88,11 +88,16 @@ int main(int argc, char** argv) {
     std::string listen, cert, key, host, urlPort;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
-        if (a == "--listen") listen = argv[i + 1];
-        else if (a == "--cert") cert = argv[i + 1];
-        else if (a == "--key") key = argv[i + 1];
-        else if (a == "--host") host = argv[i + 1];
-        else if (a == "--url-port") urlPort = argv[i + 1];
+        if (a == "--listen")
+            listen = argv[i + 1];
+        else if (a == "--cert")
+            cert = argv[i + 1];
+        else if (a == "--key")
+            key = argv[i + 1];
+        else if (a == "--host")
+            host = argv[i + 1];
+        else if (a == "--url-port")
+            urlPort = argv[i + 1];
     }
     if (listen.empty() || cert.empty() || key.empty() || host.empty()) {
         std::cerr << "usage: --listen ADDR:PORT --cert PEM --key PEM --host NAME\n";

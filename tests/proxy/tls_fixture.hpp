@@ -105,9 +105,8 @@ inline std::string addToStore(const std::filesystem::path& store, const KeyPair&
     const std::string thumb = thumbprintOf(leaf.cert.get());
     writeText(store / (thumb + ".pem"), pemOf(leaf.cert.get()) + pemOf(ca.cert.get()));
     writeText(store / (thumb + ".key"), pemOf(leaf.key.get()));
-    std::filesystem::permissions(store / (thumb + ".key"),
-                                 std::filesystem::perms::owner_read |
-                                     std::filesystem::perms::owner_write);
+    std::filesystem::permissions(store / (thumb + ".key"), std::filesystem::perms::owner_read |
+                                                               std::filesystem::perms::owner_write);
     return thumb;
 }
 
