@@ -65,14 +65,22 @@ start_own_lab() {
   local common=(--cert "$pki/chain.pem" --key "$pki/leaf.key" --domain $DOMAIN
     --web-services lyncws.$DOMAIN --meet meet.$DOMAIN --dialin dialin.$DOMAIN
     --lyncdiscover lyncdiscover.$DOMAIN --owas owas.$DOMAIN)
-  coproc FE { exec "$BIN/edgelab-backend" --role lync-frontend --listen $a_fe:0 \
-    --server-fqdn lyncfe1.$DOMAIN "${common[@]}"; }
-  pids+=("$FE_PID")
-  read -r line <&"${FE[0]}"; local fe=${line#READY https://}
-  coproc OW { exec "$BIN/edgelab-backend" --role owas --listen $a_owas:0 \
-    --server-fqdn owas1.$DOMAIN --owas-internal-url "https://owas1.$DOMAIN/" "${common[@]}"; }
-  pids+=("$OW_PID")
-  read -r line <&"${OW[0]}"; local ow=${line#READY https://}
+  start_backend() {  # NAME ARGS...: starts edgelab-backend, prints its ADDR:PORT
+    local name=$1; shift
+    "$BIN/edgelab-backend" "$@" "${common[@]}" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    pids+=("$!")
+    for _ in $(seq 400); do
+      grep -q '^READY https://' "$TMP/$name.out" 2>/dev/null && break
+      sleep 0.025  # polling for the READY line
+    done
+    sed -n 's|^READY https://||p' "$TMP/$name.out" | head -1
+  }
+  local fe ow
+  start_backend fe --role lync-frontend --listen $a_fe:0 --server-fqdn lyncfe1.$DOMAIN >"$TMP/fe.addr"
+  start_backend ow --role owas --listen $a_owas:0 --server-fqdn owas1.$DOMAIN \
+    --owas-internal-url "https://owas1.$DOMAIN/" >"$TMP/ow.addr"
+  fe=$(cat "$TMP/fe.addr"); ow=$(cat "$TMP/ow.addr")
+  [ -n "$fe" ] && [ -n "$ow" ] || { echo "edgelab-backend did not start" >&2; exit 3; }
   local port=$((20000 + RANDOM % 20000))
   while (exec 3<>/dev/tcp/$a_ng/$port) 2>/dev/null; do port=$((20000 + RANDOM % 20000)); done
   {
