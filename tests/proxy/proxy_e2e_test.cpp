@@ -82,8 +82,14 @@ struct Process {
 class TlsClient {
   public:
     TlsClient(const std::string& address, std::uint16_t port, std::optional<std::string> sni,
-              const fs::path& caFile) {
+              const fs::path& caFile, int maxVersion = 0) {
         ctx_ = SSL_CTX_new(TLS_client_method());
+        if (maxVersion) {
+            // A legacy client profile: Debian's defaults would not even offer it.
+            SSL_CTX_set_security_level(ctx_, 0);
+            SSL_CTX_set_min_proto_version(ctx_, TLS1_VERSION);
+            SSL_CTX_set_max_proto_version(ctx_, maxVersion);
+        }
         SSL_CTX_load_verify_locations(ctx_, caFile.c_str(), nullptr);
         SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -360,6 +366,18 @@ TEST_F(ProxyEndToEnd, UnknownSniIsReset) {
     auto c = client(std::string("intranet.contoso.com"));
     EXPECT_FALSE(c->connected);
     EXPECT_EQ(c->handshakeErrno, ECONNRESET);
+}
+
+TEST_F(ProxyEndToEnd, LegacyTlsIsRefusedByDefaultAndLogged) {
+    startProxy();
+    TlsClient legacy(kProxyAddress, port, name("lyncws"), dir / "root.pem", TLS1_1_VERSION);
+    EXPECT_FALSE(legacy.connected);
+    EXPECT_TRUE(eventually([&] {
+        const auto err = slurp(dir / "proxy.err");
+        return err.find("handshake-refused") != std::string::npos &&
+               err.find("protocol: ") != std::string::npos;
+    })) << slurp(dir / "proxy.err");
+    EXPECT_TRUE(client(name("lyncws"))->connected);
 }
 
 TEST_F(ProxyEndToEnd, EveryPublishedNameWithSniReachesItsBackend) {
