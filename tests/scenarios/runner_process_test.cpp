@@ -76,7 +76,9 @@ struct PausedRun {
     nlohmann::json state;
 
     explicit PausedRun(const std::string& name) : work(freshDir(name)) {
-        auto env = boost::this_process::environment();
+        // A copy: this_process::environment() itself would setenv() in the
+        // test process and pause every later edgelab it starts.
+        bp::environment env = boost::this_process::environment();
         env["EDGELAB_PAUSE_FILE"] = (work / "resume").string();
         child = bp::child(kEdgelab.string(),
                           bp::args = {"run", kSeedLab.string(), "--work-dir", (work / "lab").string(),
