@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build make pkg-config
   libssl-dev libcurl4-openssl-dev
   libboost1.74-dev libboost-filesystem1.74-dev
-  nlohmann-json3-dev libcli11-dev
+  nlohmann-json3-dev libcli11-dev libxml2-dev zlib1g-dev
   libgtest-dev libgmock-dev
   openssl curl nginx-light wrk libxml2-utils chromium
 )
