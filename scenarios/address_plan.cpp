@@ -70,7 +70,8 @@ AddressPlan chooseAddressPlan(const provision::Lab& lab, std::mt19937_64& random
 }
 
 std::map<std::string, std::string> internalDns(
-    const AddressPlan& plan, const std::map<std::string, std::uint16_t>& realPortByBackend) {
+    const provision::Lab& lab, const AddressPlan& plan,
+    const std::map<std::string, std::uint16_t>& realPortByBackend) {
     std::map<std::string, std::string> dns;
     for (const auto& pb : plan.backends) {
         auto it = realPortByBackend.find(pb.name);
@@ -78,6 +79,17 @@ std::map<std::string, std::string> internalDns(
         for (const auto& n : pb.names) {
             dns[n + ":" + std::to_string(pb.labPort)] =
                 pb.address + ":" + std::to_string(it->second);
+        }
+    }
+    for (const auto& app : lab.applications) {
+        const auto& url = app.backendServerUrl;
+        const std::string key = url.host + ":" + std::to_string(url.port);
+        if (dns.count(key)) continue;
+        for (const auto& pb : plan.backends) {
+            if (std::find(pb.names.begin(), pb.names.end(), url.host) != pb.names.end()) {
+                dns[key] = pb.address + ":" + std::to_string(url.port);
+                break;
+            }
         }
     }
     return dns;

@@ -46,8 +46,13 @@ bool canBind(const std::string& address, std::uint16_t port);
 AddressPlan chooseAddressPlan(const provision::Lab& lab, std::mt19937_64& random);
 
 // The internal DNS view, "host:labPort" -> "addr:realPort", for every name
-// each backend answers for, once the backends report their real ports.
+// each backend answers for, once the backends report their real ports. A
+// publishing rule that names a backend's host on another port (the seed's
+// Lync rule on 443 instead of 4443) gets "host:port" -> "addr:port": DNS
+// resolves names, not ports, so the proxy reaches the right server on a
+// port where nothing listens, as it would on Windows.
 std::map<std::string, std::string> internalDns(
-    const AddressPlan& plan, const std::map<std::string, std::uint16_t>& realPortByBackend);
+    const provision::Lab& lab, const AddressPlan& plan,
+    const std::map<std::string, std::uint16_t>& realPortByBackend);
 
 }  // namespace edgelab::scenarios

@@ -289,7 +289,7 @@ std::string LabRun::startBackends() {
         realPorts[lab_.backends[i].name] = *port;
         where.push_back(lab_.backends[i].name + " " + started[i]->address);
     }
-    dns_ = internalDns(plan_, realPorts);
+    dns_ = internalDns(lab_, plan_, realPorts);
     return join(where, ", ");
 }
 

@@ -41,8 +41,9 @@ TEST(AddressPlan, OutsideTheRangeIsRefused) {
 }
 
 TEST(AddressPlan, InternalDnsMapsEveryNameAtTheLabPortToTheRealPort) {
-    auto plan = planAddresses(fixtures::twoBackendLab(), 100, 7, false);
-    auto dns = internalDns(plan, {{"fe1", 4443}, {"owas1", 40001}});
+    auto lab = fixtures::twoBackendLab();
+    auto plan = planAddresses(lab, 100, 7, false);
+    auto dns = internalDns(lab, plan, {{"fe1", 4443}, {"owas1", 40001}});
     EXPECT_EQ(dns.at("lyncws.example.test:4443"), "127.100.7.10:4443");
     EXPECT_EQ(dns.at("lyncfe1.example.test:4443"), "127.100.7.10:4443");
     EXPECT_EQ(dns.at("owas.example.test:443"), "127.100.7.11:40001");
@@ -75,4 +76,17 @@ TEST(AddressPlan, ChosenPlanIsInTheRangeAndItsPortsAreFree) {
             EXPECT_TRUE(canBind(pb.address, pb.listenPort));
         }
     }
+}
+
+TEST(AddressPlan, ARuleOnAnotherPortResolvesTheNameButKeepsItsPort) {
+    auto lab = fixtures::twoBackendLab();
+    edgelab::provision::Application app;
+    app.name = "Lync Web Services";
+    app.externalUrl = *edgelab::provision::Url::parse("https://lyncws.example.test/");
+    app.backendServerUrl = *edgelab::provision::Url::parse("https://lyncws.example.test/");  // 443
+    lab.applications = {app};
+    auto plan = planAddresses(lab, 100, 7, false);
+    auto dns = internalDns(lab, plan, {{"fe1", 4443}, {"owas1", 40001}});
+    EXPECT_EQ(dns.at("lyncws.example.test:443"), "127.100.7.10:443");
+    EXPECT_EQ(dns.at("lyncws.example.test:4443"), "127.100.7.10:4443");
 }
