@@ -254,3 +254,22 @@ TEST(RunnerProcess, ShardsSplitTheLabs) {
     EXPECT_EQ(empty.code, 0);
     EXPECT_NE(empty.out.find("no labs"), std::string::npos);
 }
+
+TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
+    auto work = freshDir("keep") / "lab";
+    DownAtEnd guard{work};
+    auto f = edgelab({"run", kSeedLab.string(), "--keep", "--work-dir", work.string(),
+                      "--disk-sample-mib", "1"});
+    ASSERT_EQ(f.code, 0) << f.out << f.err;
+    auto state = readJson(work / "state.json");
+    const std::string proxy = state["proxyAddress"].get<std::string>();
+    EXPECT_NE(f.out.find("--connect-to owas.kloud.example:443:" + proxy), std::string::npos) << f.out;
+    EXPECT_NE(f.out.find("--cacert " + state["caBundle"].get<std::string>()), std::string::npos);
+    EXPECT_NE(f.out.find(proxy.substr(0, proxy.rfind(':')) + " lyncdiscover.kloud.example"),
+              std::string::npos)
+        << f.out;
+    for (const auto& p : state["processes"]) EXPECT_FALSE(gone(p["pid"].get<int>()));
+    auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+    EXPECT_EQ(down.code, 0);
+    for (const auto& p : state["processes"]) EXPECT_TRUE(gone(p["pid"].get<int>()));
+}
