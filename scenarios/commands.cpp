@@ -72,17 +72,10 @@ void printOutcome(Console& console, const LabOutcome& o) {
     if (o.report) {
         text += report::consoleText(*o.report, report::colorWanted(1));
         if (o.expectations.met) {
+            std::string ids;
+            for (const auto& id : o.expectations.expectedFailures) ids += (ids.empty() ? "" : ", ") + id;
             text += "expectations met: " + std::to_string(o.expectations.expectedFailures.size()) +
-                    " expected failure(s)" +
-                    (o.expectations.expectedFailures.empty()
-                         ? std::string()
-                         : " (" + [&] {
-                               std::string s;
-                               for (const auto& id : o.expectations.expectedFailures)
-                                   s += (s.empty() ? "" : ", ") + id;
-                               return s;
-                           }() + ")") +
-                    "\n";
+                    " expected failure(s)" + (ids.empty() ? "" : " (" + ids + ")") + "\n";
         } else {
             text += "expectations NOT met:\n";
             for (const auto& p : o.expectations.problems()) text += "  " + p + "\n";
@@ -237,20 +230,10 @@ Health healthOf(const ProcessRecord& p) {
         h.detail = "not running";
         return h;
     }
-    checks::ProbePlan plan;
-    checks::HandshakeProbe probe;
-    probe.id = "health";
-    probe.host = p.sni.empty() ? p.address.substr(0, p.address.rfind(':')) : p.sni;
-    probe.address = p.address;
-    if (!p.sni.empty()) probe.sni = p.sni;
-    plan.tls.push_back(probe);
-    checks::GatherOptions g;
-    g.handshakeTimeout = std::chrono::milliseconds(2000);
-    auto ev = checks::gather(plan, checks::Target{}, g);
-    const auto* hs = ev.handshake("health");
-    h.tls = hs && hs->outcome == checks::HandshakeOutcome::Ok;
-    h.detail = hs ? (h.tls ? hs->protocol : checks::to_string(hs->outcome) + " " + hs->detail)
-                  : "no handshake";
+    auto hs = handshakeOnce(p.address, p.sni.empty() ? std::nullopt : std::optional(p.sni),
+                            std::chrono::milliseconds(2000));
+    h.tls = hs.outcome == checks::HandshakeOutcome::Ok;
+    h.detail = h.tls ? hs.protocol : checks::to_string(hs.outcome) + " " + hs.detail;
     return h;
 }
 

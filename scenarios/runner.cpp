@@ -334,19 +334,9 @@ std::string LabRun::deployProxy() {
 }
 
 bool LabRun::noSniHandshakeServed() {
-    checks::ProbePlan plan;
-    checks::HandshakeProbe probe;
-    probe.id = "default-binding";
-    probe.host = proxyAddress_;
-    probe.port = proxyPort_;
-    probe.address = proxyAddress_ + ":" + std::to_string(proxyPort_);
-    probe.profile = "no-sni";
-    plan.tls.push_back(probe);
-    checks::GatherOptions g;
-    g.handshakeTimeout = std::chrono::milliseconds(1000);
-    auto ev = checks::gather(plan, checks::Target{}, g);
-    auto* h = ev.handshake("default-binding");
-    return h && h->outcome == checks::HandshakeOutcome::Ok;
+    auto address = proxyAddress_ + ":" + std::to_string(proxyPort_);
+    return handshakeOnce(address, std::nullopt, std::chrono::milliseconds(1000)).outcome ==
+           checks::HandshakeOutcome::Ok;
 }
 
 std::string LabRun::setDefaultBinding() {
@@ -588,6 +578,23 @@ std::string combinedJUnit(const std::vector<report::Report>& reports, const std:
         out += suite;
     }
     return out + "</testsuites>\n";
+}
+
+checks::TlsHandshake handshakeOnce(const std::string& address, const std::optional<std::string>& sni,
+                                   std::chrono::milliseconds timeout) {
+    checks::ProbePlan plan;
+    checks::HandshakeProbe probe;
+    probe.id = "handshake";
+    probe.host = sni.value_or(address.substr(0, address.rfind(':')));
+    probe.address = address;
+    probe.sni = sni;
+    probe.profile = sni ? "sni" : "no-sni";
+    plan.tls.push_back(probe);
+    checks::GatherOptions g;
+    g.handshakeTimeout = timeout;
+    auto ev = checks::gather(plan, checks::Target{}, g);
+    if (const auto* h = ev.handshake("handshake")) return *h;
+    return {};
 }
 
 fs::path executableDir() {

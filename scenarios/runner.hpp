@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "checks/evidence.hpp"
 #include "scenarios/data_disk.hpp"
 #include "scenarios/expectations.hpp"
 #include "scenarios/lab_state.hpp"
@@ -84,6 +85,12 @@ report::Report junitView(const report::Report& report, const std::vector<std::st
 
 // One JUnit document with a testsuite per lab (Ant schema: ids from 0).
 std::string combinedJUnit(const std::vector<report::Report>& reports, const std::string& hostname);
+
+// One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
+// handshake code): whether the proxy serves the default binding, whether a
+// process of a running lab is healthy.
+checks::TlsHandshake handshakeOnce(const std::string& address, const std::optional<std::string>& sni,
+                                   std::chrono::milliseconds timeout);
 
 // The folder of the running `edgelab` binary, where its sibling programs are.
 fs::path executableDir();

@@ -194,27 +194,6 @@ std::optional<std::string> Supervisor::firstDead() {
     return std::nullopt;
 }
 
-namespace {
-
-// One wait for: the log (inotify), the signal latch, every child's pidfd,
-// and optionally a folder where a file should appear.
-WaitStatus pollOnce(int inotifyFd, const std::vector<Supervised*>& ps,
-                    const std::vector<int>& pidfds, Clock::time_point deadline) {
-    std::vector<pollfd> fds;
-    fds.push_back({inotifyFd, POLLIN, 0});
-    if (Interrupt::fd() >= 0) fds.push_back({Interrupt::fd(), POLLIN, 0});
-    for (int pf : pidfds) {
-        if (pf >= 0) fds.push_back({pf, POLLIN, 0});
-    }
-    int ms = remainingMs(deadline);
-    if (ms == 0) return WaitStatus::Timeout;
-    ::poll(fds.data(), fds.size(), ms);
-    drain(inotifyFd);
-    return WaitStatus::Ready;  // "something may have changed": the caller re-examines
-}
-
-}  // namespace
-
 std::vector<Supervised*> Supervisor::processes() {
     std::vector<Supervised*> out;
     for (auto& p : processes_) out.push_back(p.get());
@@ -228,23 +207,20 @@ Supervised* Supervisor::find(const std::string& name) {
     return nullptr;
 }
 
-WaitResult Supervisor::waitForLine(Supervised& p,
-                                   const std::function<bool(const std::string&)>& done,
-                                   Clock::time_point deadline) {
+// One loop for every wait: `ready` looks first (a log line, a file), then
+// the signal latch, then every child; between looks it sleeps in poll() on
+// the inotify fd, the latch and every child's pidfd, so each wakes it.
+WaitResult Supervisor::waitUntil(int inotifyFd, const std::function<bool(WaitResult&)>& ready,
+                                 Clock::time_point deadline) {
     WaitResult result;
-    Fd ino{::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
-    if (ino.fd < 0) throw std::runtime_error(std::string("inotify: ") + std::strerror(errno));
-    ::inotify_add_watch(ino.fd, p.log().c_str(), IN_MODIFY | IN_CLOSE_WRITE);
-    std::vector<int> pidfds;
-    for (auto& q : processes_) pidfds.push_back(q->pidfd_);
+    std::vector<pollfd> fds;
+    fds.push_back({inotifyFd, POLLIN, 0});
+    if (Interrupt::fd() >= 0) fds.push_back({Interrupt::fd(), POLLIN, 0});
+    for (auto& q : processes_) {
+        if (q->pidfd_ >= 0) fds.push_back({q->pidfd_, POLLIN, 0});
+    }
     for (;;) {
-        for (auto& line : p.readNewLines()) {
-            result.lines.push_back(line);
-            if (done(line)) {
-                result.status = WaitStatus::Ready;
-                return result;
-            }
-        }
+        if (ready(result)) return result;
         if (Interrupt::signal() != 0) {
             result.status = WaitStatus::Interrupted;
             return result;
@@ -254,41 +230,51 @@ WaitResult Supervisor::waitForLine(Supervised& p,
             result.process = *dead;
             return result;
         }
-        if (pollOnce(ino.fd, processes(), pidfds, deadline) == WaitStatus::Timeout) {
+        int ms = remainingMs(deadline);
+        if (ms == 0) {
             result.status = WaitStatus::Timeout;
             return result;
         }
+        ::poll(fds.data(), fds.size(), ms);
+        drain(inotifyFd);
     }
 }
 
+WaitResult Supervisor::waitForLine(Supervised& p,
+                                   const std::function<bool(const std::string&)>& done,
+                                   Clock::time_point deadline) {
+    Fd ino{::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
+    if (ino.fd < 0) throw std::runtime_error(std::string("inotify: ") + std::strerror(errno));
+    ::inotify_add_watch(ino.fd, p.log().c_str(), IN_MODIFY | IN_CLOSE_WRITE);
+    return waitUntil(
+        ino.fd,
+        [&](WaitResult& r) {
+            for (auto& line : p.readNewLines()) {
+                r.lines.push_back(line);
+                if (done(line)) {
+                    r.status = WaitStatus::Ready;
+                    return true;
+                }
+            }
+            return false;
+        },
+        deadline);
+}
+
 WaitResult Supervisor::waitForFileOrEvent(const fs::path& file, Clock::time_point deadline) {
-    WaitResult result;
     Fd ino{::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)};
     if (ino.fd < 0) throw std::runtime_error(std::string("inotify: ") + std::strerror(errno));
     fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
     ::inotify_add_watch(ino.fd, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
-    std::vector<int> pidfds;
-    for (auto& q : processes_) pidfds.push_back(q->pidfd_);
-    for (;;) {
-        std::error_code ec;
-        if (fs::exists(file, ec)) {
-            result.status = WaitStatus::FileAppeared;
-            return result;
-        }
-        if (Interrupt::signal() != 0) {
-            result.status = WaitStatus::Interrupted;
-            return result;
-        }
-        if (auto dead = firstDead()) {
-            result.status = WaitStatus::Died;
-            result.process = *dead;
-            return result;
-        }
-        if (pollOnce(ino.fd, processes(), pidfds, deadline) == WaitStatus::Timeout) {
-            result.status = WaitStatus::Timeout;
-            return result;
-        }
-    }
+    return waitUntil(
+        ino.fd,
+        [&](WaitResult& r) {
+            std::error_code ec;
+            if (!fs::exists(file, ec)) return false;
+            r.status = WaitStatus::FileAppeared;
+            return true;
+        },
+        deadline);
 }
 
 int Supervisor::stopAll(std::chrono::milliseconds grace) {

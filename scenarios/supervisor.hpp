@@ -84,6 +84,9 @@ public:
     Supervised* find(const std::string& name);
 
 private:
+    WaitResult waitUntil(int inotifyFd, const std::function<bool(WaitResult&)>& ready,
+                         Clock::time_point deadline);
+
     Lifetime lifetime_;
     std::vector<std::unique_ptr<Supervised>> processes_;
 };
