@@ -336,6 +336,25 @@ class ProxyEndToEnd : public ::testing::Test {
     std::uint16_t port = 0;
 };
 
+TEST_F(ProxyEndToEnd, BadConfigurationExitsTwoNamingTheField) {
+    nlohmann::json cfg{{"listeners", {{{"address", kProxyAddress}, {"port", 0}}}},
+                       {"certificateStore", (dir / "store").string()},
+                       {"bindingStore", (dir / "bindings.json").string()},
+                       {"caBundle", (dir / "root.pem").string()},
+                       {"applications", {application("lyncws", "https://nowhere.local:4443/")}}};
+    test::writeText(dir / "bad.json", cfg.dump());
+    bp::ipstream err;
+    bp::child c(std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy",
+                bp::args({"--config", (dir / "bad.json").string()}), bp::std_out > bp::null,
+                bp::std_err > err);
+    std::string all, line;
+    while (std::getline(err, line)) all += line + "\n";
+    c.wait();
+    EXPECT_EQ(c.exit_code(), 2);
+    EXPECT_NE(all.find("/applications/0/backendServerUrl"), std::string::npos) << all;
+    EXPECT_NE(all.find("internalDns"), std::string::npos) << all;
+}
+
 TEST_F(ProxyEndToEnd, CreatesHostnameBindingsOnlyWhenPublishing) {
     startProxy();
     const auto store = loadBindingStore(dir / "bindings.json");
