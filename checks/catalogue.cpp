@@ -97,6 +97,17 @@ bool isPublic(const Lab& lab, std::string_view host) {
     return false;
 }
 
+// The Location of a redirect that leaves the public namespace (another host,
+// or a backend port such as 4443), if it does. A relative Location stays on
+// the public name the client used.
+std::optional<std::string> redirectOutsideNamespace(const Lab& lab, const HttpExchange& x) {
+    auto loc = x.header("location").value_or("");
+    if (loc.empty() || loc.find("://") == std::string::npos) return std::nullopt;
+    auto u = parseUrl(loc);
+    if (u && isPublic(lab, u->host) && u->port == 443) return std::nullopt;
+    return loc;
+}
+
 std::string leafSummary(const TlsHandshake& h) {
     if (h.chain.empty()) return "no certificate";
     auto& c = h.chain.front();
@@ -419,6 +430,18 @@ CheckDefinition webServicesCheck(const Lab& lab, const WebServicesPath& w) {
         if (!x) return result(d, Verdict::Skip, "not probed");
         std::vector<std::string> exp;
         for (long s : w.expected) exp.push_back(std::to_string(s));
+        // A redirect out of the public namespace is not the front end's
+        // answer: ADFS pre-authentication sends clients to the federation
+        // service, and an untranslated Location sends them to the backend.
+        if (x->status >= 300 && x->status < 400) {
+            if (auto loc = redirectOutsideNamespace(ctx.lab, *x))
+                return result(d, Verdict::Fail,
+                              describeExchange(*x) + " (redirects out of the public namespace)",
+                              "publish https://" + ctx.lab.names.webServices +
+                                  "/ with -ExternalPreAuthentication PassThrough and response "
+                                  "header translation on, so that " + w.path +
+                                  " answers as the front end does");
+        }
         if (std::find(w.expected.begin(), w.expected.end(), x->status) != w.expected.end())
             return result(d, Verdict::Pass, describeExchange(*x));
         return result(d, Verdict::Fail,
@@ -480,12 +503,8 @@ CheckDefinition simpleUrlCheck(const Lab& lab, const std::string& id, const std:
             any = true;
             seen.push_back(describeExchange(*x));
             if (x->status >= 300 && x->status < 400) {
-                auto loc = x->header("location").value_or("");
-                auto u = parseUrl(loc);
-                // A relative Location stays on the public name the client used.
-                if (!loc.empty() && loc.find("://") != std::string::npos &&
-                    (!u || !isPublic(ctx.lab, u->host) || u->port != 443))
-                    problems.push_back(x->url + " redirects to " + loc);
+                if (auto loc = redirectOutsideNamespace(ctx.lab, *x))
+                    problems.push_back(x->url + " redirects to " + *loc);
             } else if (x->status < 200 || x->status >= 300) {
                 problems.push_back(describeExchange(*x));
             }

@@ -273,6 +273,27 @@ TEST_F(Catalogue, EveryWebServicesPathFailsOnAProxyError) {
               "autodiscover-autodiscoverservice-svc-root-user");
 }
 
+// A 302 is a front end's answer on some paths, but not one that leaves the
+// public namespace: that is pre-authentication or an untranslated redirect.
+TEST_F(Catalogue, WebServicesRedirectsMustStayInThePublicNamespace) {
+    const std::string id = "webservices." + slug("/Scheduler");
+    auto inside = answer(302);
+    inside.responseHeaders.emplace("location", "https://" + ws + "/Scheduler/");
+    ev.http["http.ws." + slug("/Scheduler")] = inside;
+    EXPECT_EQ(evaluate(lab, ev)[id].verdict, Verdict::Pass);
+
+    for (const std::string& loc : std::vector<std::string>{"https://adfs.invalid/adfs/ls/?wa=wsignin1.0",
+                                  "https://" + ws + ":4443/Scheduler/"}) {
+        auto out = answer(302);
+        out.responseHeaders.emplace("location", loc);
+        ev.http["http.ws." + slug("/Scheduler")] = out;
+        auto r = evaluate(lab, ev)[id];
+        EXPECT_EQ(r.verdict, Verdict::Fail) << loc;
+        EXPECT_NE(r.evidence.find("out of the public namespace"), std::string::npos) << r.evidence;
+        EXPECT_NE(r.remedy.find("PassThrough"), std::string::npos);
+    }
+}
+
 TEST_F(Catalogue, AuthFailsOnAFederationRedirectOrAMissingChallenge) {
     auto adfs = answer(302);
     adfs.responseHeaders.emplace("location", "https://sts.kloud.example/adfs/ls/?wa=wsignin1.0");
