@@ -377,7 +377,10 @@ TEST_F(ProxyEndToEnd, ClientWithoutSniIsResetWithoutADefaultBinding) {
         return err.find("handshake-refused") != std::string::npos &&
                err.find("no SNI and no IP:port (default) binding") != std::string::npos;
     }));
-    EXPECT_NE(slurp(dir / "access.log").find("handshake-refused"), std::string::npos);
+    // The access log is written apart from stderr: wait for it too.
+    EXPECT_TRUE(eventually([&] {
+        return slurp(dir / "access.log").find("handshake-refused") != std::string::npos;
+    }));
 }
 
 TEST_F(ProxyEndToEnd, UnknownSniIsReset) {
