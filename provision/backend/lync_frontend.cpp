@@ -59,7 +59,7 @@ const char* const kXmlPreamble =
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" AccessLocation=\"External\">\r\n";
 
 std::string xmlLink(std::string_view token, std::string_view href) {
-    return "    <Link token=\"" + xmlEscape(token) + "\" href=\"" + xmlEscape(href) + "\"/>\r\n";
+    return "    <Link token=\"" + escapeMarkup(token) + "\" href=\"" + escapeMarkup(href) + "\"/>\r\n";
 }
 
 // MS-OCDISCWS root resource; every link names the external web services FQDN,
@@ -148,7 +148,7 @@ Response oauthChallenge(const SiteConfig& site, const Request& req) {
 
 Response page(const Request& req, std::string_view title, std::string_view content) {
     std::string body = "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>" +
-                       xmlEscape(title) + "</title></head>\r\n<body>\r\n" + std::string(content) +
+                       escapeMarkup(title) + "</title></head>\r\n<body>\r\n" + std::string(content) +
                        "\r\n</body></html>\r\n";
     return makeResponse(req, http::status::ok, "text/html; charset=utf-8", std::move(body));
 }
@@ -200,14 +200,14 @@ Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string
     std::string content =
         "<h1>Join Lync Meeting</h1>\r\n"
         "<p>Conference <span id=\"conference-id\">" +
-        xmlEscape(conference) + "</span> organized by <span id=\"organizer\">" +
-        xmlEscape(organizer) +
+        escapeMarkup(conference) + "</span> organized by <span id=\"organizer\">" +
+        escapeMarkup(organizer) +
         "</span></p>\r\n"
         "<p><a id=\"join-lwa\" href=\"" +
-        xmlEscape(lwa) +
+        escapeMarkup(lwa) +
         "\">Join using Lync Web App</a></p>\r\n"
         "<p><a id=\"join-client\" href=\"" +
-        xmlEscape("conf:sip:" + organizer +
+        escapeMarkup("conf:sip:" + organizer +
                   ";gruu;opaque=app:conf:focus:id:" + std::string(conference)) +
         "\">Join using the Lync client</a></p>";
     return page(req, "Join Lync Meeting", content);
@@ -222,7 +222,7 @@ Response redirect(const SiteConfig& site, const Request& req, std::string_view p
     auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
                             "<html><head><title>Object moved</title></head><body>\r\n"
                             "<h2>Object moved to <a href=\"" +
-                                xmlEscape(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
+                                escapeMarkup(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
     res.set(http::field::location, location);
     return res;
 }
@@ -263,8 +263,8 @@ Response dialinPage(const SiteConfig& site, const Request& req) {
         "<td>English (United States)</td></tr>\r\n"
         "</table>\r\n"
         "<p><a id=\"pin\" href=\"" +
-        xmlEscape(https(site.dialin, "/")) + "\">Sign in to manage your PIN</a> (" +
-        xmlEscape(site.domain) + ")</p>";
+        escapeMarkup(https(site.dialin, "/")) + "\">Sign in to manage your PIN</a> (" +
+        escapeMarkup(site.domain) + ")</p>";
     return page(req, "Dial-in Conferencing", content);
 }
 

@@ -60,7 +60,7 @@ std::string netZone(std::string_view zone, const std::string& base) {
 
 // WOPI discovery; anonymous by design (hosts fetch it without credentials).
 Response discovery(const Request& req, const std::string& host) {
-    std::string base = xmlEscape(origin(host));
+    std::string base = escapeMarkup(origin(host));
     std::string body = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<wopi-discovery>\r\n";
     body += netZone("internal-https", base);
     body += netZone("external-https", base);
@@ -87,22 +87,22 @@ Response presentationPage(const SiteConfig& site, const Request& req, const std:
         "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\">"
         "<title>PowerPoint Web App</title>\r\n"
         "<link rel=\"stylesheet\" href=\"" +
-        xmlEscape(base) +
+        escapeMarkup(base) +
         "/m/s/1033/broadcast.css\"/>\r\n"
         "<script src=\"" +
-        xmlEscape(base) +
+        escapeMarkup(base) +
         "/m/s/1033/MicrosoftAjax.js\"></script>\r\n"
         "<script src=\"" +
-        xmlEscape(base) + "/m/s/1033/" + script +
+        escapeMarkup(base) + "/m/s/1033/" + script +
         "\"></script>\r\n"
         "</head>\r\n<body>\r\n<div id=\"" +
         (presenter ? "presenter" : "participant") + "\" data-frame-url=\"" +
-        xmlEscape(base + "/m/" + page) + "\" data-wopi-src=\"" +
-        xmlEscape(percentDecode(*wopiSrc)) + "\" data-farm-internal-url=\"" +
-        xmlEscape(internalUrl) +
+        escapeMarkup(base + "/m/" + page) + "\" data-wopi-src=\"" +
+        escapeMarkup(percentDecode(*wopiSrc)) + "\" data-farm-internal-url=\"" +
+        escapeMarkup(internalUrl) +
         "\"></div>\r\n"
         "<script>var g_farmInternalUrl = \"" +
-        xmlEscape(internalUrl) +
+        escapeMarkup(internalUrl) +
         "\";</script>\r\n"
         "</body></html>\r\n";
     auto res = makeResponse(req, http::status::ok, "text/html; charset=utf-8", std::move(body));
@@ -124,7 +124,7 @@ Response presentationRedirect(const SiteConfig& site, const Request& req, const 
     auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
                             "<html><head><title>Object moved</title></head><body>\r\n"
                             "<h2>Object moved to <a href=\"" +
-                                xmlEscape(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
+                                escapeMarkup(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
     res.set(http::field::location, location);
     return res;
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "provision/markup.hpp"
+
 namespace edgelab::provision::backend {
 
 struct RequestTarget {
@@ -30,8 +32,5 @@ bool iequals(std::string_view a, std::string_view b);
 bool istartsWith(std::string_view text, std::string_view prefix);
 bool icontains(std::string_view text, std::string_view needle);
 std::string lower(std::string_view text);
-
-// Text escaped for XML/HTML attribute values and element content.
-std::string xmlEscape(std::string_view text);
 
 }  // namespace edgelab::provision::backend

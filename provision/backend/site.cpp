@@ -24,7 +24,7 @@ Response errorPage(const Request& req, http::status status, std::string_view det
                         std::string(http::obsolete_reason(status));
     std::string body = "<!DOCTYPE html>\r\n<html><head><title>" + title +
                        "</title></head>\r\n<body><h2>" + title + "</h2>\r\n<p>" +
-                       xmlEscape(detail) + "</p></body></html>\r\n";
+                       escapeMarkup(detail) + "</p></body></html>\r\n";
     return makeResponse(req, status, "text/html", std::move(body));
 }
 

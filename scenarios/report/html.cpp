@@ -3,6 +3,7 @@
 #include <map>
 
 #include "provision/atomic_file.hpp"
+#include "provision/markup.hpp"
 #include "scenarios/report/report.hpp"
 
 namespace edgelab::report {
@@ -10,29 +11,6 @@ namespace edgelab::report {
 namespace {
 
 using checks::Verdict;
-
-std::string esc(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
 
 const char* colorOf(Verdict v) {
     switch (v) {
@@ -97,15 +75,15 @@ std::string svgOf(const Report& r) {
              std::to_string(y1) + " C" + std::to_string(x1 + gap / 2) + "," + std::to_string(y1) +
              " " + std::to_string(x2 - gap / 2) + "," + std::to_string(y2) + " " +
              std::to_string(x2) + "," + std::to_string(y2) + "\" fill=\"none\" stroke=\"" +
-             colorOf(v) + "\" stroke-width=\"2.5\"><title>" + esc(checks) + ": " +
+             colorOf(v) + "\" stroke-width=\"2.5\"><title>" + provision::escapeMarkup(checks) + ": " +
              checks::to_string(v) + "</title></path>\n";
     }
     for (auto& n : r.drawing.nodes) {
         auto [x, y] = pos[n.id];
-        s += "<g class=\"node " + esc(n.column) + "\"><rect x=\"" + std::to_string(x) + "\" y=\"" +
+        s += "<g class=\"node " + provision::escapeMarkup(n.column) + "\"><rect x=\"" + std::to_string(x) + "\" y=\"" +
              std::to_string(y) + "\" width=\"" + std::to_string(colW) + "\" height=\"" +
              std::to_string(boxH) + "\" rx=\"5\" fill=\"#f4f6f8\" stroke=\"#607d8b\"/><text x=\"" +
-             std::to_string(x + 8) + "\" y=\"" + std::to_string(y + 21) + "\">" + esc(n.label) +
+             std::to_string(x + 8) + "\" y=\"" + std::to_string(y + 21) + "\">" + provision::escapeMarkup(n.label) +
              "</text></g>\n";
     }
     return s + "</svg>\n";
@@ -118,7 +96,7 @@ std::string htmlText(const Report& r) {
     std::string h =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>edgelab "
         "check: " +
-        esc(r.labName) +
+        provision::escapeMarkup(r.labName) +
         "</title>\n<style>\n"
         "body{font-family:sans-serif;margin:20px;color:#222}\n"
         "table{border-collapse:collapse;width:100%;font-size:13px}\n"
@@ -130,7 +108,7 @@ std::string htmlText(const Report& r) {
         ".remedy{color:#555;font-size:12px}\n"
         ".summary span{margin-right:16px;font-weight:bold}\n"
         "</style>\n</head>\n<body>\n<h1>edgelab check: " +
-        esc(r.labName) + "</h1>\n<p class=\"summary\" id=\"summary\"><span>" +
+        provision::escapeMarkup(r.labName) + "</h1>\n<p class=\"summary\" id=\"summary\"><span>" +
         std::to_string(c.total) + " checks</span><span style=\"color:#2e7d32\">" +
         std::to_string(c.passed) + " passed</span><span style=\"color:#c62828\">" +
         std::to_string(c.failed) + " failed</span><span style=\"color:#9e9e9e\">" +
@@ -142,9 +120,9 @@ std::string htmlText(const Report& r) {
     for (auto& x : r.results) {
         std::string v = checks::to_string(x.verdict);
         h += "<tr class=\"check " + v + "\"><td class=\"verdict\">" + v + "</td><td><code>" +
-             esc(x.id) + "</code><br>" + esc(x.title) + "</td><td>" + esc(x.ns) + "</td><td>" +
-             esc(x.evidence);
-        if (!x.remedy.empty()) h += "<div class=\"remedy\">Remedy: " + esc(x.remedy) + "</div>";
+             provision::escapeMarkup(x.id) + "</code><br>" + provision::escapeMarkup(x.title) + "</td><td>" + provision::escapeMarkup(x.ns) + "</td><td>" +
+             provision::escapeMarkup(x.evidence);
+        if (!x.remedy.empty()) h += "<div class=\"remedy\">Remedy: " + provision::escapeMarkup(x.remedy) + "</div>";
         h += "</td></tr>\n";
     }
     h += "</tbody>\n</table>\n</body>\n</html>\n";

@@ -4,39 +4,12 @@
 #include <unistd.h>
 
 #include "provision/atomic_file.hpp"
+#include "provision/markup.hpp"
 #include "scenarios/report/report.hpp"
 
 namespace edgelab::report {
 
 namespace {
-
-std::string xmlEscape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            default:
-                // Control characters are not allowed in XML 1.0.
-                if (static_cast<unsigned char>(c) < 0x20 && c != '\t') break;
-                out += c;
-        }
-    }
-    return out;
-}
 
 std::string seconds3(double v) {
     char buf[64];
@@ -59,19 +32,19 @@ std::string antTimestamp(std::chrono::system_clock::time_point t) {
 std::string junitText(const Report& r, const std::string& hostname) {
     Counts c = countOf(r);
     std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
-    x += "  <testsuite name=\"" + xmlEscape(r.labName) + "\" package=\"edgelab." +
-         xmlEscape(r.labName) + "\" id=\"0\" tests=\"" + std::to_string(c.total) +
+    x += "  <testsuite name=\"" + provision::escapeXmlAttribute(r.labName) + "\" package=\"edgelab." +
+         provision::escapeXmlAttribute(r.labName) + "\" id=\"0\" tests=\"" + std::to_string(c.total) +
          "\" failures=\"" + std::to_string(c.failed) + "\" errors=\"0\" skipped=\"" +
          std::to_string(c.skipped) + "\" time=\"" + seconds3(r.seconds) + "\" timestamp=\"" +
          antTimestamp(r.started) + "\" hostname=\"" +
-         xmlEscape(hostname.empty() ? "localhost" : hostname) + "\">\n";
-    x += "    <properties>\n      <property name=\"lab\" value=\"" + xmlEscape(r.labName) +
+         provision::escapeXmlAttribute(hostname.empty() ? "localhost" : hostname) + "\">\n";
+    x += "    <properties>\n      <property name=\"lab\" value=\"" + provision::escapeXmlAttribute(r.labName) +
          "\"/>\n      <property name=\"startedAt\" value=\"" + isoTime(r.started) +
          "\"/>\n    </properties>\n";
     std::string warnings;
     for (auto& t : r.results) {
-        x += "    <testcase name=\"" + xmlEscape(t.id) + "\" classname=\"" +
-             xmlEscape(t.ns.empty() ? r.labName : t.ns) + "\" time=\"" + seconds3(t.seconds) + "\"";
+        x += "    <testcase name=\"" + provision::escapeXmlAttribute(t.id) + "\" classname=\"" +
+             provision::escapeXmlAttribute(t.ns.empty() ? r.labName : t.ns) + "\" time=\"" + seconds3(t.seconds) + "\"";
         switch (t.verdict) {
             case checks::Verdict::Pass:
                 x += "/>\n";
@@ -82,19 +55,19 @@ std::string junitText(const Report& r, const std::string& hostname) {
                 warnings += "WARN " + t.id + ": " + t.evidence + "\n";
                 break;
             case checks::Verdict::Skip:
-                x += ">\n      <skipped message=\"" + xmlEscape(t.evidence) +
+                x += ">\n      <skipped message=\"" + provision::escapeXmlAttribute(t.evidence) +
                      "\"/>\n    </testcase>\n";
                 break;
             case checks::Verdict::Fail:
-                x += ">\n      <failure message=\"" + xmlEscape(t.evidence) + "\" type=\"" +
-                     xmlEscape(t.id) + "\">" + xmlEscape(t.title) +
-                     "&#10;evidence: " + xmlEscape(t.evidence) +
-                     "&#10;remedy: " + xmlEscape(t.remedy) + "</failure>\n    </testcase>\n";
+                x += ">\n      <failure message=\"" + provision::escapeXmlAttribute(t.evidence) + "\" type=\"" +
+                     provision::escapeXmlAttribute(t.id) + "\">" + provision::escapeXmlAttribute(t.title) +
+                     "&#10;evidence: " + provision::escapeXmlAttribute(t.evidence) +
+                     "&#10;remedy: " + provision::escapeXmlAttribute(t.remedy) + "</failure>\n    </testcase>\n";
                 break;
         }
     }
     x += "    <system-out>" +
-         xmlEscape(std::to_string(c.passed) + " passed, " + std::to_string(c.failed) + " failed, " +
+         provision::escapeXmlAttribute(std::to_string(c.passed) + " passed, " + std::to_string(c.failed) + " failed, " +
                    std::to_string(c.skipped) + " skipped\n" + warnings) +
          "</system-out>\n    <system-err></system-err>\n  </testsuite>\n</testsuites>\n";
     return x;
