@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "provision/ascii.hpp"
 #include "provision/atomic_file.hpp"
 
 namespace edgelab::provision {
@@ -300,11 +301,6 @@ bool validHostName(std::string_view h) {
     return true;
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-    return s;
-}
-
 std::optional<Url> readUrl(ObjectReader& r, std::string_view key, bool required) {
     auto s = r.string(key, required);
     if (!s) return std::nullopt;
@@ -376,7 +372,7 @@ Lab parseLab(const json& doc, const std::string& file) {
         root.error("name", "expected letters, digits, '-', '_' or '.' (it names the work folder), got \"" +
                                lab.name + "\"");
     lab.description = root.string("description").value_or("");
-    lab.domain = lower(root.string("domain", true).value_or(""));
+    lab.domain = asciiLower(root.string("domain", true).value_or(""));
     if (!lab.domain.empty() && !validHostName(lab.domain))
         root.error("domain", "expected a DNS domain such as \"contoso.example\", got \"" + lab.domain + "\"");
     // Names derived from a missing or broken domain would only repeat its error.
@@ -396,7 +392,7 @@ Lab parseLab(const json& doc, const std::string& file) {
             r.finish();
         }
         auto join = [&](const std::string& p, const char* key) {
-            std::string fqdn = lower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
+            std::string fqdn = asciiLower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
             if (domainOk && !validHostName(fqdn))
                 errors.push_back({std::string("/names/") + key, "expected a host name, got \"" + p + "\""});
             return fqdn;
@@ -416,10 +412,10 @@ Lab parseLab(const json& doc, const std::string& file) {
         const json* v = root.get("certificate");
         if (isObject(v, "/certificate", errors)) {
             ObjectReader r(*v, "/certificate", errors);
-            c.subject = lower(r.string("subject").value_or(c.subject));
+            c.subject = asciiLower(r.string("subject").value_or(c.subject));
             if (r.get("san")) {
                 c.san.clear();
-                for (auto& s : r.strings("san")) c.san.push_back(lower(s));
+                for (auto& s : r.strings("san")) c.san.push_back(asciiLower(s));
                 if (c.san.empty()) r.error("san", "expected at least one name");
             }
             c.keyType = r.choice<KeyType>("keyType", {{"ecdsa-p256", KeyType::EcdsaP256},
@@ -461,7 +457,7 @@ Lab parseLab(const json& doc, const std::string& file) {
                     "role", {{"lync-frontend", BackendRole::LyncFrontEnd}, {"owas", BackendRole::Owas}});
                 if (!role && !r.get("role")) r.error("role", "required, expected lync-frontend or owas");
                 b.role = role.value_or(BackendRole::LyncFrontEnd);
-                b.host = lower(r.string("host", true).value_or(""));
+                b.host = asciiLower(r.string("host", true).value_or(""));
                 if (!b.host.empty() && !validHostName(b.host))
                     r.error("host", "expected a host name, got \"" + b.host + "\"");
                 b.port = static_cast<std::uint16_t>(
@@ -469,7 +465,7 @@ Lab parseLab(const json& doc, const std::string& file) {
                 b.publicNamesInCertificate =
                     r.boolean("publicNamesInCertificate").value_or(true);
                 if (r.get("serves")) {
-                    for (auto& s : r.strings("serves")) b.serves.push_back(lower(s));
+                    for (auto& s : r.strings("serves")) b.serves.push_back(asciiLower(s));
                 } else if (b.role == BackendRole::Owas) {
                     b.serves = {lab.names.owas};
                 } else {
@@ -551,7 +547,7 @@ Lab parseLab(const json& doc, const std::string& file) {
             if (!validIpPort(d.ipport))
                 r.error("ipport", "expected an IPv4 address and port such as \"0.0.0.0:443\", got \"" +
                                       d.ipport + "\"");
-            if (auto m = r.string("matchHost")) d.matchHost = lower(*m);
+            if (auto m = r.string("matchHost")) d.matchHost = asciiLower(*m);
             r.finish();
             lab.defaultBinding = d;
         }
@@ -591,7 +587,7 @@ Lab parseLab(const json& doc, const std::string& file) {
                     r.error("minTls", "expected at most maxTls (" + p.maxTls + "), got \"" + p.minTls + "\"");
                 if (r.get("names")) {
                     p.names.clear();
-                    for (auto& n : r.strings("names")) p.names.push_back(lower(n));
+                    for (auto& n : r.strings("names")) p.names.push_back(asciiLower(n));
                 }
                 r.finish();
                 lab.clients.push_back(std::move(p));

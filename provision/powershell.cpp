@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "provision/ascii.hpp"
+
 namespace edgelab::provision {
 
 namespace {
@@ -15,11 +17,6 @@ std::string psQuote(std::string_view s) {
         out += c;
     }
     return out + "'";
-}
-
-std::string lowerCase(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
-    return s;
 }
 
 }  // namespace
@@ -52,7 +49,7 @@ std::string emitPowerShell(const Lab& lab, std::string_view proxyThumbprint) {
     if (lab.defaultBinding) {
         ps << "\n# Clients without SNI (Lync mobile, ActiveSync) need a default IP:port binding.\n"
            << "netsh http add sslcert ipport=" << lab.defaultBinding->ipport
-           << " certhash=" << lowerCase(std::string(proxyThumbprint)) << " appid="
+           << " certhash=" << asciiLower(std::string(proxyThumbprint)) << " appid="
            << kWapApplicationId << "\n"
            << "netsh http show sslcert ipport=" << lab.defaultBinding->ipport << "\n";
     }

@@ -9,17 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "provision/ascii.hpp"
 #include "provision/atomic_file.hpp"
 
 namespace edgelab::proxy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -61,7 +56,7 @@ std::optional<BindingKey> BindingKey::parse(BindingKind kind, std::string_view t
         port > 65535) {
         return fail("the port must be a number from 1 to 65535");
     }
-    BindingKey key{kind, lower(host), static_cast<std::uint16_t>(port)};
+    BindingKey key{kind, provision::asciiLower(host), static_cast<std::uint16_t>(port)};
     if (kind == BindingKind::IpPort) {
         in_addr addr{};
         if (::inet_pton(AF_INET, key.host.c_str(), &addr) != 1) {
@@ -99,7 +94,7 @@ BindingLookup selectBinding(const BindingStore& store, std::optional<std::string
                             std::string_view listenerAddress, std::uint16_t publishedPort) {
     if (sni) {
         const Binding* b =
-            store.find(BindingKey{BindingKind::HostnamePort, lower(*sni), publishedPort});
+            store.find(BindingKey{BindingKind::HostnamePort, provision::asciiLower(*sni), publishedPort});
         return {b, NoBindingReason::UnknownSni};
     }
     if (const Binding* b = store.find(
@@ -131,7 +126,7 @@ std::string formatNetshShow(const BindingStore& store) {
         field(out, b.key.kind == BindingKind::HostnamePort ? "Hostname:port" : "IP:port",
               b.key.str());
         // netsh prints the hash in lower case.
-        field(out, "Certificate Hash", lower(b.certificateHash));
+        field(out, "Certificate Hash", provision::asciiLower(b.certificateHash));
         field(out, "Application ID", b.applicationId);
         field(out, "Certificate Store Name",
               b.certificateStoreName.empty() ? "(null)" : b.certificateStoreName);
@@ -164,7 +159,7 @@ BindingStore parseNetshShow(std::string_view text) {
         pos = nl + 1;
         const auto colon = line.find(" : ");
         if (colon == std::string_view::npos) continue;
-        const std::string label = lower(trim(line.substr(0, colon)));
+        const std::string label = provision::asciiLower(trim(line.substr(0, colon)));
         const std::string_view value = trim(line.substr(colon + 3));
         if (label == "ip:port" || label == "hostname:port") {
             flush();
@@ -190,7 +185,7 @@ NetshParse parseNetshArguments(const std::vector<std::string>& words) {
         if (eq == std::string::npos) {
             return {std::nullopt, "expected keyword=value, got '" + word + "'"};
         }
-        const std::string keyword = lower(word.substr(0, eq));
+        const std::string keyword = provision::asciiLower(word.substr(0, eq));
         const std::string value = word.substr(eq + 1);
         if (keyword == "hostnameport" || keyword == "ipport") {
             if (haveKey) return {std::nullopt, "give one of hostnameport= or ipport=, once"};
@@ -209,7 +204,7 @@ NetshParse parseNetshArguments(const std::vector<std::string>& words) {
             if (!isGuidInBraces(value)) {
                 return {std::nullopt, "appid=" + value + ": expected a GUID in braces, {...}"};
             }
-            args.appid = lower(value);
+            args.appid = provision::asciiLower(value);
         } else if (keyword == "certstorename") {
             if (value.empty()) return {std::nullopt, "certstorename= needs a name"};
             args.certstorename = value;
@@ -260,7 +255,7 @@ StoreChange deleteBinding(const BindingStore& store, const BindingKey& key) {
 
 StoreChange setDefaultBinding(const BindingStore& store, std::string_view matchHost,
                               const BindingKey& defaultKey) {
-    const std::string host = lower(matchHost);
+    const std::string host = provision::asciiLower(matchHost);
     const Binding* source = nullptr;
     for (const auto& b : store.bindings) {
         if (b.key.kind == BindingKind::HostnamePort && b.key.host == host &&

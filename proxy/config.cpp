@@ -7,18 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "provision/ascii.hpp"
 #include "provision/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::proxy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::optional<std::uint16_t> parsePort(std::string_view text) {
     unsigned port = 0;
@@ -46,7 +41,7 @@ std::optional<PublishedUrl> PublishedUrl::parse(std::string_view text) {
     PublishedUrl url;
     const auto sep = text.find("://");
     if (sep == std::string_view::npos) return std::nullopt;
-    url.scheme = lower(text.substr(0, sep));
+    url.scheme = provision::asciiLower(text.substr(0, sep));
     if (url.scheme != "https" && url.scheme != "http") return std::nullopt;
     std::string_view rest = text.substr(sep + 3);
     const auto slash = rest.find('/');
@@ -68,7 +63,7 @@ std::optional<PublishedUrl> PublishedUrl::parse(std::string_view text) {
             return std::nullopt;
         }
     }
-    url.host = lower(authority);
+    url.host = provision::asciiLower(authority);
     return url;
 }
 
@@ -147,7 +142,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
                 !parsePort(a.substr(colon + 1))) {
                 throw fail(at, "expected \"IPv4:PORT\", got \"" + a + "\"");
             }
-            cfg.internalDns[lower(name)] = a;
+            cfg.internalDns[provision::asciiLower(name)] = a;
         }
     }
     if (doc.contains("limits")) {

@@ -3,15 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "provision/ascii.hpp"
+
 namespace edgelab::proxy {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -64,13 +60,13 @@ std::string hostOfHostHeader(std::string_view hostHeader) {
     const auto colon = hostHeader.rfind(':');
     if (colon != std::string_view::npos) hostHeader = hostHeader.substr(0, colon);
     if (!hostHeader.empty() && hostHeader.back() == '.') hostHeader.remove_suffix(1);
-    return lower(hostHeader);
+    return provision::asciiLower(hostHeader);
 }
 
 bool certificateCovers(const std::vector<std::string>& dnsNames, std::string_view host) {
-    const std::string h = lower(host);
+    const std::string h = provision::asciiLower(host);
     for (const auto& name : dnsNames) {
-        const std::string n = lower(name);
+        const std::string n = provision::asciiLower(name);
         if (n == h) return true;
         if (n.size() > 2 && n.starts_with("*.")) {
             const auto dot = h.find('.');

@@ -46,7 +46,7 @@ std::string originalDomain(const SiteConfig& site, std::string_view query) {
     std::string uri = percentDecode(*sipuri);
     auto at = uri.rfind('@');
     if (at == std::string::npos || at + 1 == uri.size()) return site.domain;
-    std::string domain = lower(uri.substr(at + 1));
+    std::string domain = asciiLower(uri.substr(at + 1));
     bool plain = std::all_of(domain.begin(), domain.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     });
@@ -183,7 +183,7 @@ std::vector<std::string_view> segments(std::string_view path) {
 // A user's personal conference id: stable, so that a redirect is repeatable.
 std::string personalConferenceId(std::string_view user) {
     std::uint32_t h = 2166136261u;  // FNV-1a
-    for (char c : lower(user)) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+    for (char c : asciiLower(user)) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     static constexpr char kAlphabet[] = "BCDFGHJKLMNPQRSTVWXZ0123456789";
     std::string id;
     for (int i = 0; i < 8; ++i, h /= 30) id.push_back(kAlphabet[h % 30]);
@@ -351,9 +351,9 @@ bool under(std::string_view p, std::string_view prefix) {
 
 Reply webServices(const SiteConfig& site, const Request& req, Site where) {
     auto [rawPath, query] = splitTarget(sv(req.target()));
-    std::string p = lower(rawPath);
+    std::string p = asciiLower(rawPath);
     while (p.size() > 1 && p.back() == '/') p.pop_back();
-    const std::string root = lower(kRootPath);
+    const std::string root = asciiLower(kRootPath);
 
     if (p == "/" && where == Site::Lyncdiscover) return {autodiscoverRoot(site, req, query)};
     if (p == root || p == root + "/domain") return {autodiscoverRoot(site, req, query)};
@@ -412,7 +412,7 @@ Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req) {
         case Site::Meet:
             return {meet(site, req, rawPath, false)};
         case Site::Dialin: {
-            std::string p = lower(rawPath);
+            std::string p = asciiLower(rawPath);
             if (p == "/" || p == "/default.aspx" || under(p, "/dialin"))
                 return {dialinPage(site, req)};
             return {errorPage(req, http::status::not_found)};

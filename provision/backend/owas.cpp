@@ -141,7 +141,7 @@ Reply handleOwas(const SiteConfig& site, const Request& req) {
     // OWAS's IIS site is bound to every host name: it answers whatever Host it
     // is asked for, and writes that name back.
     std::string host = hostOnly(sv(req[http::field::host]));
-    std::string p = lower(splitTarget(sv(req.target())).path);
+    std::string p = asciiLower(splitTarget(sv(req.target())).path);
     if (!isGetOrHead(req) && (p == "/hosting/discovery" || p.starts_with("/m/") || p == "/m")) {
         auto res = errorPage(req, http::status::method_not_allowed);
         res.set(http::field::allow, "GET, HEAD");

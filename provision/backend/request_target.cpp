@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "provision/ascii.hpp"
+
 namespace edgelab::provision::backend {
 
 RequestTarget splitTarget(std::string_view target) {
@@ -79,7 +81,7 @@ std::string hostOnly(std::string_view hostHeader) {
     }
     // A fully qualified name may end with the root's dot; IIS matches it without.
     if (!h.empty() && h.back() == '.') h.remove_suffix(1);
-    return lower(h);
+    return asciiLower(h);
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -94,13 +96,7 @@ bool istartsWith(std::string_view text, std::string_view prefix) {
 }
 
 bool icontains(std::string_view text, std::string_view needle) {
-    return lower(text).find(lower(needle)) != std::string::npos;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+    return asciiLower(text).find(asciiLower(needle)) != std::string::npos;
 }
 
 }  // namespace edgelab::provision::backend

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "provision/ascii.hpp"
 #include "provision/markup.hpp"
 
 namespace edgelab::provision::backend {
@@ -31,6 +32,5 @@ std::string hostOnly(std::string_view hostHeader);
 bool iequals(std::string_view a, std::string_view b);
 bool istartsWith(std::string_view text, std::string_view prefix);
 bool icontains(std::string_view text, std::string_view needle);
-std::string lower(std::string_view text);
 
 }  // namespace edgelab::provision::backend

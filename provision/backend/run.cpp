@@ -114,10 +114,10 @@ int runBackend(int argc, char** argv) {
             options.control = *cep;
         }
         SiteConfig& site = options.site;
-        site.domain = lower(domain);
-        site.serverFqdn = lower(serverFqdn);
+        site.domain = asciiLower(domain);
+        site.serverFqdn = asciiLower(serverFqdn);
         auto orDefault = [&](const std::string& given, const char* prefix) {
-            return given.empty() ? prefix + site.domain : lower(given);
+            return given.empty() ? prefix + site.domain : asciiLower(given);
         };
         site.webServices = orDefault(webServices, "lyncws.");
         site.meet = orDefault(meet, "meet.");
