@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "provision/markup.hpp"
 #include "provision/net/asio.hpp"
 #include "proxy/binding_store.hpp"
 #include "proxy/publishing.hpp"
@@ -271,29 +272,6 @@ std::string page(unsigned code, std::string_view title, const std::string& text)
            "</h1><p>" + text + "</p><p>edgelab-proxy</p></body></html>\n";
 }
 
-std::string htmlEscape(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '&':
-                out += "&amp;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 // The part of the session that reads and writes one client connection.
 class ClientSession {
   public:
@@ -480,7 +458,7 @@ class ClientSession {
         if (ec || !parser.is_header_done()) {
             const std::string why = ec ? ec.message() : "incomplete header";
             logRequest(nullptr, 400, nullptr, start, why);
-            prepareLocal(http::status::bad_request, page(400, "Bad Request", htmlEscape(why)), 11,
+            prepareLocal(http::status::bad_request, page(400, "Bad Request", provision::escapeMarkup(why)), 11,
                          false);
             co_await writeLocal();
             co_return false;
@@ -492,7 +470,7 @@ class ClientSession {
             prepareLocal(
                 refusal->status,
                 page(static_cast<unsigned>(refusal->status),
-                     toStd(http::obsolete_reason(refusal->status)), htmlEscape(refusal->reason)),
+                     toStd(http::obsolete_reason(refusal->status)), provision::escapeMarkup(refusal->reason)),
                 version, false);
             co_await writeLocal();
             co_return false;
@@ -511,7 +489,7 @@ class ClientSession {
             prepareLocal(http::status::not_found,
                          page(404, "Not Found",
                               "No application is published for " +
-                                  htmlEscape(toStd(req[http::field::host])) + "."),
+                                  provision::escapeMarkup(toStd(req[http::field::host])) + "."),
                          version, localKeepAlive);
             co_return co_await writeLocal();
         }
@@ -521,7 +499,7 @@ class ClientSession {
             prepareLocal(http::status::misdirected_request,
                          page(421, "Misdirected Request",
                               "The certificate of this connection does not cover " +
-                                  htmlEscape(toStd(req[http::field::host])) + "."),
+                                  provision::escapeMarkup(toStd(req[http::field::host])) + "."),
                          version, localKeepAlive);
             co_return co_await writeLocal();
         }
@@ -640,13 +618,13 @@ class ClientSession {
             logRequest(&req, static_cast<int>(code), &rule, start, why);
             prepareLocal(status,
                          page(code, toStd(http::obsolete_reason(status)),
-                              "The backend of application <b>" + htmlEscape(rule.name) + "</b> (" +
-                                  htmlEscape(rule.backendServerUrl.hostHeader()) + ") " +
+                              "The backend of application <b>" + provision::escapeMarkup(rule.name) + "</b> (" +
+                                  provision::escapeMarkup(rule.backendServerUrl.hostHeader()) + ") " +
                                   (status == http::status::gateway_timeout
                                        ? "did not answer within " +
                                              std::to_string(rule.inactiveTransactionsTimeoutSec) +
                                              " s (inactiveTransactionsTimeoutSec)."
-                                       : "could not be reached: " + htmlEscape(why) + ".")),
+                                       : "could not be reached: " + provision::escapeMarkup(why) + ".")),
                          version, false);
         };
 
