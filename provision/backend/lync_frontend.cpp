@@ -219,12 +219,7 @@ Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string
 Response redirect(const SiteConfig& site, const Request& req, std::string_view path) {
     std::string location = "https://" + hostOnly(sv(req[http::field::host])) + ":" +
                            std::to_string(site.listenPort) + std::string(path);
-    auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
-                            "<html><head><title>Object moved</title></head><body>\r\n"
-                            "<h2>Object moved to <a href=\"" +
-                                escapeMarkup(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
-    res.set(http::field::location, location);
-    return res;
+    return objectMoved(req, location);
 }
 
 // The meet application, at the root of the meet name or under /meet on the

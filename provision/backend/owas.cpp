@@ -121,12 +121,7 @@ Response presentationRedirect(const SiteConfig& site, const Request& req, const 
     std::string location = origin(host) +
                            "/m/Presenter.aspx?WopiSrc=" + percentEncode(percentEncode(wopiSrc)) +
                            "&ui=en-US&rs=en-US";
-    auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
-                            "<html><head><title>Object moved</title></head><body>\r\n"
-                            "<h2>Object moved to <a href=\"" +
-                                escapeMarkup(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
-    res.set(http::field::location, location);
-    return res;
+    return objectMoved(req, location);
 }
 
 }  // namespace

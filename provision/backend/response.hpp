@@ -15,6 +15,9 @@ Response makeResponse(const Request& req, http::status status, std::string_view 
 // An IIS-style HTML page for a status (404, 401, 400, 405).
 Response errorPage(const Request& req, http::status status, std::string_view detail = {});
 
+// 302 with IIS's "Object moved" page pointing where Location does.
+Response objectMoved(const Request& req, const std::string& location);
+
 // 401 with Windows authentication, as IIS sends it for Negotiate and NTLM.
 Response windowsAuthChallenge(const Request& req);
 

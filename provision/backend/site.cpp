@@ -28,6 +28,15 @@ Response errorPage(const Request& req, http::status status, std::string_view det
     return makeResponse(req, status, "text/html", std::move(body));
 }
 
+Response objectMoved(const Request& req, const std::string& location) {
+    auto res = makeResponse(req, http::status::found, "text/html; charset=utf-8",
+                            "<html><head><title>Object moved</title></head><body>\r\n"
+                            "<h2>Object moved to <a href=\"" +
+                                escapeMarkup(location) + "\">here</a>.</h2>\r\n</body></html>\r\n");
+    res.set(http::field::location, location);
+    return res;
+}
+
 Response windowsAuthChallenge(const Request& req) {
     auto res =
         errorPage(req, http::status::unauthorized, "Access is denied due to invalid credentials.");
