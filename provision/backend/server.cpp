@@ -394,7 +394,19 @@ class ControlSession : public std::enable_shared_from_this<ControlSession> {
             return;
         } else {
             res_ = state_->answerControl(req_);
+            // A fault change closes or reopens the TLS listener on the
+            // acceptor's strand. Answer after that work has run (a strand runs
+            // its handlers in order), so a client acting on the answer finds
+            // the listener already as it says.
+            asio::post(state_->acceptor.get_executor(), [self = shared_from_this()] {
+                asio::dispatch(self->stream_.get_executor(), [self] { self->doWrite(); });
+            });
+            return;
         }
+        doWrite();
+    }
+
+    void doWrite() {
         http::async_write(stream_, *res_,
                           beast::bind_front_handler(&ControlSession::onWrite, shared_from_this()));
     }
