@@ -66,7 +66,7 @@ std::optional<UrlParts> parseUrl(const std::string& text) {
     return out;
 }
 
-std::string seconds(std::chrono::system_clock::duration d) {
+std::string wholeDays(std::chrono::system_clock::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::hours>(d).count() / 24);
 }
 
@@ -225,7 +225,7 @@ CheckDefinition sniCheck(const std::string& name) {
         if (leaf.notAfter - ctx.now < std::chrono::hours(24 * 30))
             return result(
                 d, Verdict::Warn,
-                "certificate expires in " + seconds(leaf.notAfter - ctx.now) + " days: " + seen,
+                "certificate expires in " + wholeDays(leaf.notAfter - ctx.now) + " days: " + seen,
                 "renew the certificate before " + dateOf(leaf.notAfter));
         return result(d, Verdict::Pass, seen);
     };
