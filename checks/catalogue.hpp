@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "checks/evidence.hpp"
+#include "checks/ids.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::checks {
@@ -21,7 +22,7 @@ enum class Verdict { Pass, Fail, Skip, Warn };
 std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN"
 
 struct CheckResult {
-    std::string id;     // stable: "tls.no-sni.lync-mobile"
+    std::string id;     // CheckId::str(), stable: "tls.no-sni.lync-mobile"
     std::string title;  // what is checked, for people
     std::string ns;     // the namespace (public name) it covers
     Verdict verdict = Verdict::Skip;
@@ -39,14 +40,14 @@ struct Target {
 };
 
 struct HttpProbe {
-    std::string id;
+    ProbeId id;
     std::string url;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string method = "GET";
 };
 
 struct HandshakeProbe {
-    std::string id;
+    ProbeId id;
     std::string host;  // the name whose address is used (connect-to or resolver)
     std::uint16_t port = 443;
     std::optional<std::string> address;  // direct ADDR:PORT, bypasses host resolution
@@ -68,10 +69,10 @@ struct CheckContext {
 };
 
 struct CheckDefinition {
-    std::string id;
+    CheckId id;
     std::string title;
     std::string ns;
-    std::vector<std::string> probes;  // ids of the probes it reads (empty: static)
+    std::vector<ProbeId> probes;  // the probes it reads (empty: static)
     std::function<CheckResult(const Evidence&, const CheckContext&)> evaluate;
 };
 

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "checks/ids.hpp"
+
 namespace edgelab::checks {
 
 // One certificate as a client sees it in the chain a server sent.
@@ -89,15 +91,15 @@ struct TlsHandshake {
 
 // Everything gathered in one run, keyed by probe id.
 struct Evidence {
-    std::map<std::string, HttpExchange> http;
-    std::map<std::string, TlsHandshake> tls;
+    std::map<ProbeId, HttpExchange> http;
+    std::map<ProbeId, TlsHandshake> tls;
     std::chrono::system_clock::time_point gatheredAt = std::chrono::system_clock::now();
 
-    const HttpExchange* exchange(const std::string& id) const {
+    const HttpExchange* exchange(const ProbeId& id) const {
         auto it = http.find(id);
         return it == http.end() ? nullptr : &it->second;
     }
-    const TlsHandshake* handshake(const std::string& id) const {
+    const TlsHandshake* handshake(const ProbeId& id) const {
         auto it = tls.find(id);
         return it == tls.end() ? nullptr : &it->second;
     }

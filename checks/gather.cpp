@@ -38,10 +38,10 @@ struct Progress {
     std::size_t total;
     std::size_t done = 0;
     std::mutex m;
-    void tick(const std::string& id) {
+    void tick(const ProbeId& id) {
         std::lock_guard lock(m);
         ++done;
-        if (sink) sink->probeDone(id, done, total);
+        if (sink) sink->probeDone(id.str(), done, total);
     }
 };
 
@@ -102,7 +102,7 @@ CertificateInfo describe(X509* x) {
 // ---------------------------------------------------------------- HTTP
 
 struct Transfer {
-    std::string id;
+    ProbeId id;
     HttpExchange* x;
     std::size_t limit;
     curl_slist* headers = nullptr;

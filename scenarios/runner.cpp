@@ -584,7 +584,7 @@ checks::TlsHandshake handshakeOnce(const std::string& address, const std::option
                                    std::chrono::milliseconds timeout) {
     checks::ProbePlan plan;
     checks::HandshakeProbe probe;
-    probe.id = "handshake";
+    probe.id = checks::ProbeId("handshake");
     probe.host = sni.value_or(address.substr(0, address.rfind(':')));
     probe.address = address;
     probe.sni = sni;
@@ -593,7 +593,7 @@ checks::TlsHandshake handshakeOnce(const std::string& address, const std::option
     checks::GatherOptions g;
     g.handshakeTimeout = timeout;
     auto ev = checks::gather(plan, checks::Target{}, g);
-    if (const auto* h = ev.handshake("handshake")) return *h;
+    if (const auto* h = ev.handshake(checks::ProbeId("handshake"))) return *h;
     return {};
 }
 

@@ -58,11 +58,15 @@ const provision::Backend* backendFor(const provision::Lab& lab, const std::strin
 // Checks that exercise an application published on a public name.
 std::vector<std::string> checksForName(const provision::Lab& lab, const std::string& name) {
     const auto& n = lab.names;
-    if (name == n.webServices) return {"webservices.*", "auth.passthrough", "headers.translated"};
-    if (name == n.lyncdiscover) return {"lyncdiscover"};
-    if (name == n.meet) return {"meet", "headers.translated"};
-    if (name == n.dialin) return {"dialin"};
-    if (name == n.owas) return {"owas.no-internal-names", "owas.wopisrc"};
+    if (name == n.webServices)
+        return {"webservices.*", checks::check::authPassThrough().str(),
+                checks::check::headersTranslated().str()};
+    if (name == n.lyncdiscover) return {checks::check::lyncdiscover().str()};
+    if (name == n.meet)
+        return {checks::check::meet().str(), checks::check::headersTranslated().str()};
+    if (name == n.dialin) return {checks::check::dialin().str()};
+    if (name == n.owas)
+        return {checks::check::owasNoInternalNames().str(), checks::check::owasWopiSrc().str()};
     return {};
 }
 
@@ -88,9 +92,11 @@ LabDrawing drawingOf(const provision::Lab& lab) {
             for (auto& n : cn)
                 d.edges.push_back({"client:" + c.name,
                                    "binding:" + lowerOf(n),
-                                   {"tls.sni." + lowerOf(n), "tls.chain." + lowerOf(n)}});
+                                   {checks::check::tlsSni(lowerOf(n)).str(),
+                                    checks::check::tlsChain(lowerOf(n)).str()}});
         } else {
-            d.edges.push_back({"client:" + c.name, "binding:" + ipport, {"tls.no-sni." + c.name}});
+            d.edges.push_back(
+                {"client:" + c.name, "binding:" + ipport, {checks::check::tlsNoSni(c.name).str()}});
         }
     }
     for (auto& a : lab.applications) {
@@ -99,11 +105,11 @@ LabDrawing drawingOf(const provision::Lab& lab) {
         d.edges.push_back({"binding:" + host, "app:" + a.name, globs});
         if (noSniClients) d.edges.push_back({"binding:" + ipport, "app:" + a.name, globs});
         if (auto* b = backendFor(lab, a.backendServerUrl.host)) {
-            std::vector<std::string> be{"backend.cert-public-names"};
+            std::vector<std::string> be{checks::check::backendCertificates().str()};
             if (b->role == provision::BackendRole::Owas)
                 be.push_back("owas.url-rule");
             else
-                be.push_back("webservices.long-poll");
+                be.push_back(checks::check::longPoll().str());
             d.edges.push_back({"app:" + a.name, "backend:" + b->name, be});
         }
     }

@@ -55,17 +55,18 @@ Evidence goodEvidence(const Lab& lab) {
     Evidence ev;
     const auto& n = lab.names;
     for (auto& name : publicNames(lab))
-        ev.tls["tls.sni." + name] = okHandshake(proxyCert(lab), name);
+        ev.tls[probe::tlsSni(name)] = okHandshake(proxyCert(lab), name);
     for (auto& c : lab.clients)
-        if (!c.sendsSni) ev.tls["tls.no-sni." + c.name] = okHandshake(proxyCert(lab), std::nullopt);
+        if (!c.sendsSni)
+            ev.tls[probe::tlsNoSni(c.name)] = okHandshake(proxyCert(lab), std::nullopt);
     const std::string ws = "https://" + n.webServices;
-    ev.http["http.lyncdiscover.json"] = answer(
+    ev.http[ProbeId("http.lyncdiscover.json")] = answer(
         200, "application/vnd.microsoft.rtc.autodiscover+json; v=1",
         R"({"_links":{"self":{"href":")" + ws +
             R"(/Autodiscover/AutodiscoverService.svc/root?originalDomain=x"},"user":{"href":")" +
             ws + R"(/Autodiscover/AutodiscoverService.svc/root/oauth/user"},"xframe":{"href":")" +
             ws + R"(/Autodiscover/XFrame/XFrame.html"}}})");
-    ev.http["http.lyncdiscover.xml"] = answer(
+    ev.http[ProbeId("http.lyncdiscover.xml")] = answer(
         200, "application/vnd.microsoft.rtc.autodiscover+xml; v=1",
         R"(<AutodiscoverResponse xmlns:xsd="http://www.w3.org/2001/XMLSchema" AccessLocation="External"><Root><Link token="Domain" href=")" +
             ws +
@@ -73,7 +74,7 @@ Evidence goodEvidence(const Lab& lab) {
             ws +
             R"(/Autodiscover/AutodiscoverService.svc/root/user"/></Root></AutodiscoverResponse>)");
     for (auto& w : webServicesPaths())
-        ev.http["http.ws." + slug(w.path)] = answer(w.expected.front());
+        ev.http[probe::webServices(slug(w.path))] = answer(w.expected.front());
     auto oauth = answer(401);
     oauth.responseHeaders.emplace(
         "www-authenticate",
@@ -82,15 +83,15 @@ Evidence goodEvidence(const Lab& lab) {
         "www-authenticate", "MsRtcOAuth href=\"" + ws +
                                 "/WebTicket/oauthtoken\",grant_type=\"urn:microsoft.rtc:windows\"");
     oauth.responseHeaders.emplace("x-ms-server-fqdn", "lyncfe1." + lab.domain);
-    ev.http["http.auth.oauth-user"] = oauth;
-    ev.http["http.meet.join"] =
+    ev.http[ProbeId("http.auth.oauth-user")] = oauth;
+    ev.http[ProbeId("http.meet.join")] =
         answer(200, "text/html", "<a href=\"" + ws + "/lwa/WebPages/LwaClient.aspx\">join</a>");
     auto redirect = answer(302);
     redirect.responseHeaders.emplace("location", "https://" + n.meet + "/edgelab/ABCDEFGH");
-    ev.http["http.meet.user"] = redirect;
-    ev.http["http.dialin"] = answer(200, "text/html", "<p>Dial-in numbers</p>");
+    ev.http[ProbeId("http.meet.user")] = redirect;
+    ev.http[ProbeId("http.dialin")] = answer(200, "text/html", "<p>Dial-in numbers</p>");
     const std::string owas = "https://" + n.owas;
-    ev.http["http.owas.discovery"] =
+    ev.http[ProbeId("http.owas.discovery")] =
         answer(200, "text/xml",
                "<wopi-discovery><net-zone name=\"external-https\"><app name=\"PowerPoint\"><action "
                "name=\"view\" urlsrc=\"" +
@@ -101,9 +102,9 @@ Evidence goodEvidence(const Lab& lab) {
                                 "<script>var g_farmInternalUrl = \"https://owas1." +
                                 lab.domain + "/\";</script>");
     presenter.responseHeaders.emplace("x-officewebappsurl", owas + "/m/");
-    ev.http["http.owas.presenter"] = presenter;
-    ev.http["http.owas.participant"] = presenter;
-    ev.http["http.owas.wopisrc"] = answer(200);
+    ev.http[ProbeId("http.owas.presenter")] = presenter;
+    ev.http[ProbeId("http.owas.participant")] = presenter;
+    ev.http[ProbeId("http.owas.wopisrc")] = answer(200);
     return ev;
 }
 
@@ -153,28 +154,29 @@ TEST_F(Catalogue, CorrectPublishingPassesEverything) {
 }
 
 TEST_F(Catalogue, SniFailsOnResetAndOnACertificateWithoutTheName) {
-    ev.tls["tls.sni." + lab.names.meet].outcome = HandshakeOutcome::Reset;
-    ev.tls["tls.sni." + lab.names.meet].detail = "Connection reset by peer";
-    auto& owas = ev.tls["tls.sni." + lab.names.owas];
+    ev.tls[probe::tlsSni(lab.names.meet)].outcome = HandshakeOutcome::Reset;
+    ev.tls[probe::tlsSni(lab.names.meet)].detail = "Connection reset by peer";
+    auto& owas = ev.tls[probe::tlsSni(lab.names.owas)];
     owas.chain[0].dnsNames = {ws};
     auto r = evaluate(lab, ev);
-    EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Fail);
-    EXPECT_NE(r["tls.sni." + lab.names.meet].evidence.find("reset"), std::string::npos);
-    EXPECT_EQ(r["tls.sni." + lab.names.owas].verdict, Verdict::Fail);
-    EXPECT_NE(r["tls.sni." + lab.names.owas].evidence.find("does not cover"), std::string::npos);
-    EXPECT_NE(r["tls.sni." + lab.names.owas].remedy.find("hostnameport=" + lab.names.owas + ":443"),
-              std::string::npos);
+    EXPECT_EQ(r[check::tlsSni(lab.names.meet).str()].verdict, Verdict::Fail);
+    EXPECT_NE(r[check::tlsSni(lab.names.meet).str()].evidence.find("reset"), std::string::npos);
+    EXPECT_EQ(r[check::tlsSni(lab.names.owas).str()].verdict, Verdict::Fail);
+    EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].evidence.find("does not cover"), std::string::npos);
+    EXPECT_NE(
+        r[check::tlsSni(lab.names.owas).str()].remedy.find("hostnameport=" + lab.names.owas + ":443"),
+        std::string::npos);
     // The chain check only judges completed handshakes.
     EXPECT_EQ(r["tls.chain." + lab.names.meet].verdict, Verdict::Skip);
 }
 
 TEST_F(Catalogue, SniWarnsBeforeExpiryAndFailsWhenExpired) {
-    ev.tls["tls.sni." + ws].chain[0].notAfter = kNow + 24h * 10;
-    ev.tls["tls.sni." + lab.names.meet].chain[0].notAfter = kNow - 1h;
+    ev.tls[probe::tlsSni(ws)].chain[0].notAfter = kNow + 24h * 10;
+    ev.tls[probe::tlsSni(lab.names.meet)].chain[0].notAfter = kNow - 1h;
     auto r = evaluate(lab, ev);
-    EXPECT_EQ(r["tls.sni." + ws].verdict, Verdict::Warn);
-    EXPECT_NE(r["tls.sni." + ws].evidence.find("expires in 10 days"), std::string::npos);
-    EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Fail);
+    EXPECT_EQ(r[check::tlsSni(ws).str()].verdict, Verdict::Warn);
+    EXPECT_NE(r[check::tlsSni(ws).str()].evidence.find("expires in 10 days"), std::string::npos);
+    EXPECT_EQ(r[check::tlsSni(lab.names.meet).str()].verdict, Verdict::Fail);
 }
 
 TEST_F(Catalogue, WildcardCoversOneLabelOnly) {
@@ -187,7 +189,7 @@ TEST_F(Catalogue, WildcardCoversOneLabelOnly) {
 }
 
 TEST_F(Catalogue, ChainFailsWhenTheLeafIsSentAlone) {
-    auto& h = ev.tls["tls.sni." + lab.names.dialin];
+    auto& h = ev.tls[probe::tlsSni(lab.names.dialin)];
     h.chain.resize(1);
     h.chainVerifiedFromSentOnly = false;
     h.verifyError = "unable to get local issuer certificate";
@@ -199,7 +201,7 @@ TEST_F(Catalogue, ChainFailsWhenTheLeafIsSentAlone) {
 }
 
 TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
-    auto& h = ev.tls["tls.no-sni.lync-mobile"];
+    auto& h = ev.tls[ProbeId("tls.no-sni.lync-mobile")];
     h = TlsHandshake{};
     h.address = "127.5.0.1:443";
     h.connected = true;
@@ -217,21 +219,23 @@ TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
 }
 
 TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {
-    auto& a = ev.tls["tls.no-sni.activesync"];
+    auto& a = ev.tls[ProbeId("tls.no-sni.activesync")];
     a.outcome = HandshakeOutcome::Alert;
     a.detail = "handshake failure";
     a.chain.clear();
-    auto& m = ev.tls["tls.no-sni.lync-mobile"];
+    auto& m = ev.tls[ProbeId("tls.no-sni.lync-mobile")];
     m.chain[0].dnsNames = {ws};  // lacks lyncdiscover, which the mobile client asks for
     auto r = evaluate(lab, ev);
     EXPECT_EQ(r["tls.no-sni.activesync"].verdict, Verdict::Fail);
-    EXPECT_NE(r["tls.no-sni.activesync"].evidence.find("handshake failure"), std::string::npos);
+    EXPECT_NE(r["tls.no-sni.activesync"].evidence.find("handshake failure"),
+              std::string::npos);
     EXPECT_EQ(r["tls.no-sni.lync-mobile"].verdict, Verdict::Fail);
-    EXPECT_NE(r["tls.no-sni.lync-mobile"].evidence.find(lab.names.lyncdiscover), std::string::npos);
+    EXPECT_NE(r["tls.no-sni.lync-mobile"].evidence.find(lab.names.lyncdiscover),
+              std::string::npos);
 }
 
 TEST_F(Catalogue, LyncdiscoverFailsOnInternalLinksWrongTypeAndPort4443) {
-    auto& j = ev.http["http.lyncdiscover.json"];
+    auto& j = ev.http[ProbeId("http.lyncdiscover.json")];
     j.body =
         R"({"_links":{"self":{"href":"https://lyncfe1.kloud.example:4443/Autodiscover/AutodiscoverService.svc/root"}}})";
     auto r = evaluate(lab, ev)["lyncdiscover"];
@@ -239,22 +243,22 @@ TEST_F(Catalogue, LyncdiscoverFailsOnInternalLinksWrongTypeAndPort4443) {
     EXPECT_NE(r.evidence.find("lyncfe1.kloud.example:4443"), std::string::npos);
 
     ev = goodEvidence(lab);
-    ev.http["http.lyncdiscover.xml"].responseHeaders.clear();
-    ev.http["http.lyncdiscover.xml"].responseHeaders.emplace("content-type", "text/xml");
+    ev.http[ProbeId("http.lyncdiscover.xml")].responseHeaders.clear();
+    ev.http[ProbeId("http.lyncdiscover.xml")].responseHeaders.emplace("content-type", "text/xml");
     r = evaluate(lab, ev)["lyncdiscover"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("Content-Type text/xml"), std::string::npos);
 
     ev = goodEvidence(lab);
-    auto& x = ev.http["http.lyncdiscover.xml"];
+    auto& x = ev.http[ProbeId("http.lyncdiscover.xml")];
     x.body.replace(x.body.find("https://" + ws), 8 + ws.size(), "https://" + ws + ":4443");
     r = evaluate(lab, ev)["lyncdiscover"];
     EXPECT_EQ(r.verdict, Verdict::Fail) << r.evidence;
     EXPECT_NE(r.evidence.find("XML: links"), std::string::npos);
 
     ev = goodEvidence(lab);
-    ev.http["http.lyncdiscover.json"] = answer(0, "");
-    ev.http["http.lyncdiscover.json"].error = "Connection refused";
+    ev.http[ProbeId("http.lyncdiscover.json")] = answer(0, "");
+    ev.http[ProbeId("http.lyncdiscover.json")].error = "Connection refused";
     r = evaluate(lab, ev)["lyncdiscover"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("no response (Connection refused)"), std::string::npos);
@@ -263,7 +267,7 @@ TEST_F(Catalogue, LyncdiscoverFailsOnInternalLinksWrongTypeAndPort4443) {
 TEST_F(Catalogue, EveryWebServicesPathFailsOnAProxyError) {
     for (auto& w : webServicesPaths()) {
         Evidence bad = goodEvidence(lab);
-        bad.http["http.ws." + slug(w.path)] = answer(503);
+        bad.http[probe::webServices(slug(w.path))] = answer(503);
         auto r = evaluate(lab, bad)["webservices." + slug(w.path)];
         EXPECT_EQ(r.verdict, Verdict::Fail) << w.path;
         EXPECT_NE(r.evidence.find("503"), std::string::npos);
@@ -279,14 +283,14 @@ TEST_F(Catalogue, WebServicesRedirectsMustStayInThePublicNamespace) {
     const std::string id = "webservices." + slug("/Scheduler");
     auto inside = answer(302);
     inside.responseHeaders.emplace("location", "https://" + ws + "/Scheduler/");
-    ev.http["http.ws." + slug("/Scheduler")] = inside;
+    ev.http[probe::webServices(slug("/Scheduler"))] = inside;
     EXPECT_EQ(evaluate(lab, ev)[id].verdict, Verdict::Pass);
 
-    for (const std::string& loc : std::vector<std::string>{"https://adfs.invalid/adfs/ls/?wa=wsignin1.0",
-                                  "https://" + ws + ":4443/Scheduler/"}) {
+    for (const std::string& loc : std::vector<std::string>{
+             "https://adfs.invalid/adfs/ls/?wa=wsignin1.0", "https://" + ws + ":4443/Scheduler/"}) {
         auto out = answer(302);
         out.responseHeaders.emplace("location", loc);
-        ev.http["http.ws." + slug("/Scheduler")] = out;
+        ev.http[probe::webServices(slug("/Scheduler"))] = out;
         auto r = evaluate(lab, ev)[id];
         EXPECT_EQ(r.verdict, Verdict::Fail) << loc;
         EXPECT_NE(r.evidence.find("out of the public namespace"), std::string::npos) << r.evidence;
@@ -297,22 +301,23 @@ TEST_F(Catalogue, WebServicesRedirectsMustStayInThePublicNamespace) {
 TEST_F(Catalogue, AuthFailsOnAFederationRedirectOrAMissingChallenge) {
     auto adfs = answer(302);
     adfs.responseHeaders.emplace("location", "https://sts.kloud.example/adfs/ls/?wa=wsignin1.0");
-    ev.http["http.auth.oauth-user"] = adfs;
+    ev.http[ProbeId("http.auth.oauth-user")] = adfs;
     auto r = evaluate(lab, ev)["auth.passthrough"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("federation"), std::string::npos);
     EXPECT_NE(r.remedy.find("PassThrough"), std::string::npos);
 
-    ev.http["http.auth.oauth-user"] = answer(401);
-    ev.http["http.auth.oauth-user"].responseHeaders.emplace("www-authenticate", "Negotiate");
+    ev.http[ProbeId("http.auth.oauth-user")] = answer(401);
+    ev.http[ProbeId("http.auth.oauth-user")].responseHeaders.emplace("www-authenticate",
+                                                                     "Negotiate");
     EXPECT_EQ(evaluate(lab, ev)["auth.passthrough"].verdict, Verdict::Fail);
 }
 
 TEST_F(Catalogue, MeetAndDialinFailOnInternalRedirectsAndErrors) {
-    auto& u = ev.http["http.meet.user"];
+    auto& u = ev.http[ProbeId("http.meet.user")];
     u.responseHeaders.clear();
     u.responseHeaders.emplace("location", "https://" + lab.names.meet + ":4443/edgelab/ABCDEFGH");
-    ev.http["http.dialin"] = answer(404);
+    ev.http[ProbeId("http.dialin")] = answer(404);
     auto r = evaluate(lab, ev);
     EXPECT_EQ(r["meet"].verdict, Verdict::Fail);
     EXPECT_NE(r["meet"].evidence.find(":4443"), std::string::npos);
@@ -332,7 +337,7 @@ TEST_F(Catalogue, OwasUrlRuleFailsWhenTheBackendHostDiffers) {
 }
 
 TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFqdn) {
-    auto& p = ev.http["http.owas.presenter"];
+    auto& p = ev.http[ProbeId("http.owas.presenter")];
     p.url = "https://" + lab.names.owas + "/m/Presenter.aspx";
     p.body +=
         "<script src=\"https:\\/\\/owas1.kloud.example\\/m\\/s\\/1033\\/presenter.js\"></script>";
@@ -341,10 +346,10 @@ TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFq
     EXPECT_NE(r.evidence.find("owas1.kloud.example in https://"), std::string::npos) << r.evidence;
 
     ev = goodEvidence(lab);
-    ev.http["http.owas.discovery"].responseHeaders.emplace("x-ms-server-fqdn",
-                                                           "https://lyncfe1.kloud.example/");
-    ev.http["http.owas.discovery"].responseHeaders.emplace("x-officewebappsurl",
-                                                           "https://owas1.kloud.example/m/");
+    ev.http[ProbeId("http.owas.discovery")].responseHeaders.emplace(
+        "x-ms-server-fqdn", "https://lyncfe1.kloud.example/");
+    ev.http[ProbeId("http.owas.discovery")].responseHeaders.emplace(
+        "x-officewebappsurl", "https://owas1.kloud.example/m/");
     r = evaluate(lab, ev)["owas.no-internal-names"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("header x-officewebappsurl"), std::string::npos);
@@ -352,7 +357,7 @@ TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFq
 }
 
 TEST_F(Catalogue, OwasLeakCheckNeedsTheRealPagesNotAnErrorPage) {
-    ev.http["http.owas.discovery"] = answer(502, "text/html", "<h1>502 Bad Gateway</h1>");
+    ev.http[ProbeId("http.owas.discovery")] = answer(502, "text/html", "<h1>502 Bad Gateway</h1>");
     auto r = evaluate(lab, ev)["owas.no-internal-names"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("pages not served"), std::string::npos) << r.evidence;
@@ -364,7 +369,7 @@ TEST_F(Catalogue, HeadersCheckSkipsWhenNothingAnswered) {
 }
 
 TEST_F(Catalogue, WopiSrcFailsWhenOwasRejectsANormalisedUrl) {
-    ev.http["http.owas.wopisrc"] = answer(400);
+    ev.http[ProbeId("http.owas.wopisrc")] = answer(400);
     auto r = evaluate(lab, ev)["owas.wopisrc"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("normalised"), std::string::npos);
@@ -379,7 +384,7 @@ TEST_F(Catalogue, LongPollFailsWhenAnApplicationTimesOutBeforeTheHold) {
 }
 
 TEST_F(Catalogue, HeadersFailOnBackendHostsInLocationAndCookies) {
-    auto& j = ev.http["http.ws.scheduler"];
+    auto& j = ev.http[ProbeId("http.ws.scheduler")];
     j.responseHeaders.emplace("set-cookie",
                               "ASP.NET_SessionId=x; domain=lyncfe1.kloud.example; path=/");
     auto r = evaluate(lab, ev)["headers.translated"];
@@ -387,13 +392,13 @@ TEST_F(Catalogue, HeadersFailOnBackendHostsInLocationAndCookies) {
     EXPECT_NE(r.evidence.find("set-cookie domain lyncfe1.kloud.example"), std::string::npos);
 
     ev = goodEvidence(lab);
-    ev.http["http.ws.scheduler"].responseHeaders.emplace(
+    ev.http[ProbeId("http.ws.scheduler")].responseHeaders.emplace(
         "content-location", "https://lyncfe1.kloud.example/Scheduler/");
     EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Fail);
 
     ev = goodEvidence(lab);
-    ev.http["http.ws.scheduler"].responseHeaders.emplace("set-cookie",
-                                                         "a=b; domain=.kloud.example");
+    ev.http[ProbeId("http.ws.scheduler")].responseHeaders.emplace("set-cookie",
+                                                                  "a=b; domain=.kloud.example");
     EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Pass);
 }
 
@@ -404,15 +409,15 @@ TEST_F(Catalogue, BackendCertificateChecksPublicNamesInLabMode) {
     fe.subjectCn = "lyncfe1.kloud.example";
     fe.dnsNames = {"lyncfe1.kloud.example"};
     CertificateInfo ow = proxyCert(lab);
-    ev.tls["tls.backend.fe1"] = okHandshake(fe, "lyncws.kloud.example");
-    ev.tls["tls.backend.owas1"] = okHandshake(ow, "owas.kloud.example");
+    ev.tls[ProbeId("tls.backend.fe1")] = okHandshake(fe, "lyncws.kloud.example");
+    ev.tls[ProbeId("tls.backend.owas1")] = okHandshake(ow, "owas.kloud.example");
     auto r = evaluate(lab, ev, target)["backend.cert-public-names"];
     // fe1 serves the Lync public names but its certificate holds its own name only (S4).
     EXPECT_EQ(r.verdict, Verdict::Fail) << r.evidence;
     EXPECT_NE(r.evidence.find("fe1 certificate"), std::string::npos);
     EXPECT_EQ(r.evidence.find("owas1 certificate"), std::string::npos);
 
-    ev.tls["tls.backend.fe1"] = okHandshake(proxyCert(lab), "lyncws.kloud.example");
+    ev.tls[ProbeId("tls.backend.fe1")] = okHandshake(proxyCert(lab), "lyncws.kloud.example");
     EXPECT_EQ(evaluate(lab, ev, target)["backend.cert-public-names"].verdict, Verdict::Pass);
 }
 

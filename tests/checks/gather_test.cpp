@@ -49,7 +49,7 @@ struct Listener {
 HandshakeProbe probe(const std::string& id, const std::string& address,
                      std::optional<std::string> sni = std::nullopt) {
     HandshakeProbe p;
-    p.id = id;
+    p.id = ProbeId(id);
     p.host = "lyncws.kloud.example";
     p.address = address;
     p.sni = std::move(sni);
@@ -80,7 +80,7 @@ TEST(GatherHandshake, ResetOnTheClientHelloIsReportedAsTheSeedsSymptom) {
     });
     auto ev = gatherOne(probe("tls.no-sni.lync-mobile", l.address));
     server.join();
-    auto& h = ev.tls.at("tls.no-sni.lync-mobile");
+    auto& h = ev.tls.at(ProbeId("tls.no-sni.lync-mobile"));
     EXPECT_EQ(h.outcome, HandshakeOutcome::Reset) << h.detail;
     EXPECT_NE(h.detail.find("errno=104"), std::string::npos) << h.detail;
     EXPECT_TRUE(h.connected);
@@ -103,9 +103,10 @@ TEST(GatherHandshake, SilentServerTimesOutAndNothingListeningIsRefused) {
     auto t0 = std::chrono::steady_clock::now();
     auto ev = gather(plan, {}, opt);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
-    EXPECT_EQ(ev.tls.at("silent").outcome, HandshakeOutcome::Timeout) << ev.tls.at("silent").detail;
-    EXPECT_EQ(ev.tls.at("refused").outcome, HandshakeOutcome::Refused);
-    EXPECT_FALSE(ev.tls.at("refused").connected);
+    EXPECT_EQ(ev.tls.at(ProbeId("silent")).outcome, HandshakeOutcome::Timeout)
+        << ev.tls.at(ProbeId("silent")).detail;
+    EXPECT_EQ(ev.tls.at(ProbeId("refused")).outcome, HandshakeOutcome::Refused);
+    EXPECT_FALSE(ev.tls.at(ProbeId("refused")).connected);
 }
 
 class GatherTls : public ::testing::Test {
@@ -156,7 +157,7 @@ TEST_F(GatherTls, CompleteChainVerifiesFromWhatWasSentAlone) {
     t.caFile = pki_->rootCert;
     auto ev = gatherOne(probe("p", l.address, "meet.kloud.example"), t);
     server.join();
-    auto& h = ev.tls.at("p");
+    auto& h = ev.tls.at(ProbeId("p"));
     ASSERT_EQ(h.outcome, HandshakeOutcome::Ok) << h.detail;
     EXPECT_EQ(h.chain.size(), 2u);
     EXPECT_TRUE(h.chainVerifiedFromSentOnly) << h.verifyError;
@@ -174,7 +175,7 @@ TEST_F(GatherTls, LeafSentAloneDoesNotVerifyEvenWithTheRootTrusted) {
     t.caFile = pki_->rootCert;
     auto ev = gatherOne(probe("p", l.address, "meet.kloud.example"), t);
     server.join();
-    auto& h = ev.tls.at("p");
+    auto& h = ev.tls.at(ProbeId("p"));
     ASSERT_EQ(h.outcome, HandshakeOutcome::Ok) << h.detail;
     EXPECT_EQ(h.chain.size(), 1u);
     EXPECT_FALSE(h.chainVerifiedFromSentOnly);
@@ -189,7 +190,7 @@ TEST_F(GatherTls, AProfileBelowTheServersMinimumGetsAProtocolAlert) {
     p.maxTls = "1.1";
     auto ev = gatherOne(p);
     server.join();
-    auto& h = ev.tls.at("old");
+    auto& h = ev.tls.at(ProbeId("old"));
     EXPECT_EQ(h.outcome, HandshakeOutcome::Alert) << to_string(h.outcome) << " " << h.detail;
     EXPECT_EQ(h.detail, "protocol version");
 }

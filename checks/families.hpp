@@ -1,0 +1,36 @@
+// The check families, one file each; catalogue.cpp puts them in report order
+// and plans their probes. Internal to checks/.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "checks/catalogue.hpp"
+
+namespace edgelab::checks::family {
+
+// tls.cpp
+CheckDefinition sniCheck(const std::string& name);
+CheckDefinition chainCheck(const std::string& name);
+CheckDefinition noSniCheck(const provision::Lab&, const provision::ClientProfile&);
+CheckDefinition backendCertCheck(const provision::Lab&, const Target&);
+
+// lyncdiscover.cpp
+CheckDefinition lyncdiscoverCheck(const provision::Lab&);
+
+// webservices.cpp
+CheckDefinition webServicesCheck(const provision::Lab&, const WebServicesPath&);
+CheckDefinition authCheck(const provision::Lab&);
+CheckDefinition simpleUrlCheck(const provision::Lab&, CheckId id, const std::string& name,
+                               std::vector<ProbeId> probes);
+CheckDefinition longPollCheck(const provision::Lab&);
+
+// owas.cpp
+CheckDefinition owasUrlRuleCheck(const provision::Lab&);
+CheckDefinition owasNamesCheck(const provision::Lab&);
+CheckDefinition owasWopiSrcCheck(const provision::Lab&);
+
+// headers.cpp
+CheckDefinition headersCheck(const provision::Lab&, std::vector<ProbeId> httpProbes);
+
+}  // namespace edgelab::checks::family

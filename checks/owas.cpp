@@ -1,0 +1,160 @@
+// Office Web Apps Server: the pages it writes name public hosts only, and a
+// double-encoded WopiSrc reaches it unchanged.
+#include "checks/families.hpp"
+#include "checks/ids.hpp"
+#include "checks/support.hpp"
+
+#include <regex>
+#include <set>
+
+namespace edgelab::checks::family {
+
+using namespace support;
+using provision::Lab;
+
+namespace {
+
+// Hosts in XML namespaces and schema references are names, not links.
+bool isNamespaceHost(std::string_view h) {
+    static const std::set<std::string, std::less<>> known{
+        "www.w3.org", "schemas.microsoft.com", "schemas.xmlsoap.org", "schemas.openxmlformats.org"};
+    return known.count(h) > 0;
+}
+
+// OWAS writes its farm's InternalURL itself into the presenter pages; the
+// seed found that this is not what breaks clients (they never follow it), so
+// that exact URL is allowed. Every other URL on an internal host is a leak.
+bool isFarmInternalUrl(const provision::Lab& lab, std::string url) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    for (auto& b : lab.backends) {
+        if (!b.internalUrl) continue;
+        std::string farm = *b.internalUrl;
+        while (!farm.empty() && farm.back() == '/') farm.pop_back();
+        if (iequals(farm, url)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+CheckDefinition owasUrlRuleCheck(const provision::Lab& lab) {
+    CheckDefinition d{CheckId("owas.url-rule"),
+                      "OWAS is published with the same external and backend host",
+                      lab.names.owas,
+                      {},
+                      {}};
+    d.evaluate = [d](const Evidence&, const CheckContext& ctx) {
+        std::vector<std::string> bad, ok;
+        for (auto& a : ctx.lab.applications) {
+            if (!iequals(a.externalUrl.host, ctx.lab.names.owas)) continue;
+            if (iequals(a.externalUrl.host, a.backendServerUrl.host))
+                ok.push_back(a.name + ": " + a.externalUrl.host + " -> " + a.backendServerUrl.host);
+            else
+                bad.push_back(a.name + ": external " + a.externalUrl.host + " but backend " +
+                              a.backendServerUrl.host);
+        }
+        if (!bad.empty())
+            return result(d, Verdict::Fail, join(bad, "; "),
+                          "Set-WebApplicationProxyApplication -BackendServerUrl https://" +
+                              ctx.lab.names.owas +
+                              "/ (OWAS writes the host it was asked for into bodies, which the "
+                              "proxy does not rewrite); resolve that name to the OWAS farm "
+                              "internally");
+        if (ok.empty()) return result(d, Verdict::Skip, "no application publishes " + d.ns);
+        return result(d, Verdict::Pass, join(ok, "; "));
+    };
+    return d;
+}
+
+CheckDefinition owasNamesCheck(const provision::Lab& lab) {
+    CheckDefinition d{check::owasNoInternalNames(),
+                      "OWAS discovery and presenter pages name only public hosts",
+                      lab.names.owas,
+                      {probe::owasDiscovery(), probe::owasPresenter(), probe::owasParticipant()},
+                      {}};
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        std::set<std::string> leaked;
+        std::vector<std::string> where, problems;
+        bool any = false;
+        for (auto& id : d.probes) {
+            auto* x = ev.exchange(id);
+            if (!x) continue;
+            any = true;
+            // An error page is not OWAS's page: the check needs the real ones.
+            if (x->status != 200) problems.push_back(describeExchange(*x));
+            auto scan = [&](std::string_view text, const std::string& place) {
+                for (auto& m : urlsIn(text)) {
+                    if (isPublic(ctx.lab, m.host) || isNamespaceHost(m.host)) continue;
+                    if (isFarmInternalUrl(ctx.lab, m.url)) continue;
+                    if (leaked.insert(m.host).second) where.push_back(m.host + " in " + place);
+                }
+            };
+            for (auto& [name, value] : x->responseHeaders) {
+                // Lync's front end names itself here; that is expected (FACTS).
+                if (name == "x-ms-server-fqdn") continue;
+                scan(value, x->url + " header " + name);
+            }
+            scan(x->body, x->url + " body");
+        }
+        if (!any) return result(d, Verdict::Skip, "not probed");
+        if (!leaked.empty())
+            return result(d, Verdict::Fail, "internal host named to clients: " + join(where, "; "),
+                          "publish OWAS with BackendServerUrl on the public name (https://" +
+                              ctx.lab.names.owas +
+                              "/), so OWAS writes that name into its pages; the proxy does not "
+                              "rewrite bodies");
+        if (!problems.empty())
+            return result(d, Verdict::Fail, "pages not served: " + join(problems, "; "),
+                          "publish https://" + ctx.lab.names.owas +
+                              "/ pass-through to the OWAS farm so that /hosting/discovery and "
+                              "/m/Presenter.aspx answer 200");
+        return result(d, Verdict::Pass, "discovery and presenter pages name public hosts only");
+    };
+    return d;
+}
+
+CheckDefinition owasWopiSrcCheck(const provision::Lab& lab) {
+    CheckDefinition d{check::owasWopiSrc(),
+                      "A double-encoded WopiSrc reaches OWAS unchanged",
+                      lab.names.owas,
+                      {probe::owasWopiSrc()},
+                      {}};
+    d.evaluate = [d](const Evidence& ev, const CheckContext&) {
+        auto* x = ev.exchange(d.probes.front());
+        if (!x) return result(d, Verdict::Skip, "not probed");
+        if (x->status == 200) return result(d, Verdict::Pass, describeExchange(*x));
+        std::string why =
+            x->status == 400
+                ? " (OWAS rejected the WopiSrc: the proxy decoded or normalised the URL)"
+                : "";
+        return result(d, Verdict::Fail, describeExchange(*x) + why,
+                      "forward request URLs unchanged (no URL normalisation or decoding on the "
+                      "OWAS rule; TMG: turn off Verify Normalization)");
+    };
+    return d;
+}
+
+}  // namespace edgelab::checks::family
+
+namespace edgelab::checks {
+
+using support::lower;
+
+std::vector<UrlMention> urlsIn(std::string_view text) {
+    static const std::regex re(
+        R"((?:https?):(?:\\?/){2}([A-Za-z0-9][A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?[^\s"'<>]*)",
+        std::regex::icase);
+    std::vector<UrlMention> out;
+    std::string s(text);
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), re); it != std::sregex_iterator();
+         ++it) {
+        UrlMention m;
+        m.url = (*it)[0].str();
+        m.host = lower((*it)[1].str());
+        while (!m.host.empty() && m.host.back() == '.') m.host.pop_back();
+        m.port = (*it)[2].matched ? std::stoi((*it)[2].str()) : 0;
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+}  // namespace edgelab::checks

@@ -1,0 +1,186 @@
+// TLS: the handshakes a client makes, with and without SNI, the chain the
+// proxy sends, and the backends' certificates in lab mode.
+#include "checks/families.hpp"
+#include "checks/ids.hpp"
+#include "checks/support.hpp"
+
+#include <algorithm>
+
+namespace edgelab::checks::family {
+
+using namespace support;
+using provision::Lab;
+
+namespace {
+
+// The certificate the proxy serves under SNI for the web services name: the
+// one a default binding should copy, as the seed's Set-DefaultCertificate does.
+std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) {
+    std::string hash = "<thumbprint of the certificate bound to " + lab.names.webServices + ":443>";
+    if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
+        h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
+        hash = lower(h->chain.front().thumbprint);
+    return "add a default (IP:port) binding with the certificate served for " +
+           lab.names.webServices + ": netsh http add sslcert ipport=0.0.0.0:443 certhash=" + hash +
+           " appid=" + kWapAppId + "  (lab: edgelab bindings set-default --match-host " +
+           lab.names.webServices + ")";
+}
+
+}  // namespace
+
+CheckDefinition sniCheck(const std::string& name) {
+    CheckDefinition d{
+        check::tlsSni(name), "TLS handshake with SNI " + name, name, {probe::tlsSni(name)}, {}};
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        const std::string& name = d.ns;
+        auto* h = ev.handshake(d.probes.front());
+        const std::string remedy =
+            "bind a certificate whose subjectAltName includes " + name + " to " + name +
+            ":443 (netsh http add sslcert hostnameport=" + name +
+            ":443 certhash=<thumbprint> appid=" + kWapAppId + " certstorename=MY)";
+        if (!h) return result(d, Verdict::Skip, "no handshake gathered");
+        if (h->outcome != HandshakeOutcome::Ok)
+            return result(d, Verdict::Fail, h->address + " SNI " + name + ": " + outcomeText(*h),
+                          remedy);
+        if (h->chain.empty())
+            return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
+        auto& leaf = h->chain.front();
+        std::string seen = h->protocol + " " + h->cipher + ", " + leafSummary(*h) + ", notAfter " +
+                           dateOf(leaf.notAfter);
+        if (!certificateCovers(leaf, name))
+            return result(d, Verdict::Fail, "certificate does not cover " + name + ": " + seen,
+                          remedy);
+        if (leaf.notAfter <= ctx.now || leaf.notBefore > ctx.now)
+            return result(d, Verdict::Fail, "certificate not in date: " + seen,
+                          "renew the certificate and update the binding's certhash");
+        if (leaf.notAfter - ctx.now < std::chrono::hours(24 * 30))
+            return result(
+                d, Verdict::Warn,
+                "certificate expires in " + wholeDays(leaf.notAfter - ctx.now) + " days: " + seen,
+                "renew the certificate before " + dateOf(leaf.notAfter));
+        return result(d, Verdict::Pass, seen);
+    };
+    return d;
+}
+
+CheckDefinition chainCheck(const std::string& name) {
+    CheckDefinition d{check::tlsChain(name),
+                      "Chain sent for " + name + " verifies without fetching intermediates",
+                      name,
+                      {probe::tlsSni(name)},
+                      {}};
+    d.evaluate = [d](const Evidence& ev, const CheckContext&) {
+        auto* h = ev.handshake(d.probes.front());
+        if (!h || h->outcome != HandshakeOutcome::Ok)
+            return result(
+                d, Verdict::Skip,
+                "no completed handshake with SNI " + d.ns + " (see tls.sni." + d.ns + ")");
+        std::string sent = std::to_string(h->chain.size()) + " certificate(s) sent";
+        if (h->chainVerifiedFromSentOnly)
+            return result(d, Verdict::Pass, sent + ", verified to the trusted root");
+        return result(
+            d, Verdict::Fail, sent + ", does not verify from what was sent: " + h->verifyError,
+            "send the issuing CA with the certificate (install the intermediate in the "
+            "proxy's Intermediate Certification Authorities store; lab: "
+            "certificate.sendChain=true); mobile clients do not fetch it from the AIA URL");
+    };
+    return d;
+}
+
+CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientProfile& c) {
+    std::string ns = c.names.empty() ? lab.names.webServices : c.names.front();
+    CheckDefinition d{
+        check::tlsNoSni(c.name),
+        "TLS handshake without SNI as " + c.name + " (TLS " + c.minTls + "-" + c.maxTls + ")",
+        ns,
+        {probe::tlsNoSni(c.name)},
+        {}};
+    std::vector<std::string> names = c.names.empty() ? std::vector{lab.names.webServices} : c.names;
+    d.evaluate = [d, names](const Evidence& ev, const CheckContext& ctx) {
+        auto* h = ev.handshake(d.probes.front());
+        if (!h) return result(d, Verdict::Skip, "no handshake gathered");
+        std::string remedy = defaultBindingRemedy(ctx.lab, ev);
+        if (h->outcome == HandshakeOutcome::Reset)
+            return result(d, Verdict::Fail,
+                          h->address + " without SNI: connection reset on the ClientHello (" +
+                              h->detail +
+                              "), no certificate presented: no default (IP:port) binding",
+                          remedy);
+        if (h->outcome != HandshakeOutcome::Ok)
+            return result(d, Verdict::Fail, h->address + " without SNI: " + outcomeText(*h),
+                          remedy);
+        if (h->chain.empty())
+            return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
+        std::vector<std::string> missing;
+        for (auto& n : names)
+            if (!certificateCovers(h->chain.front(), n)) missing.push_back(n);
+        std::string seen = h->protocol + ", default certificate " + leafSummary(*h);
+        if (!missing.empty())
+            return result(d, Verdict::Fail, seen + " does not cover " + join(missing, ", "),
+                          remedy);
+        return result(d, Verdict::Pass, seen);
+    };
+    return d;
+}
+
+CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target) {
+    CheckDefinition d{check::backendCertificates(),
+                      "Backend certificates hold the public names they are published under",
+                      lab.domain,
+                      {},
+                      {}};
+    for (auto& b : lab.backends)
+        if (target.backendAddresses.count(b.name)) d.probes.push_back(probe::tlsBackend(b.name));
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        if (d.probes.empty())
+            return result(d, Verdict::Skip, "backend addresses not known (not lab mode)");
+        std::vector<std::string> problems, seen;
+        for (auto& b : ctx.lab.backends) {
+            auto* h = ev.handshake(probe::tlsBackend(b.name));
+            if (!h) continue;
+            if (h->outcome != HandshakeOutcome::Ok || h->chain.empty()) {
+                problems.push_back(b.name + " (" + h->address + "): " + outcomeText(*h));
+                continue;
+            }
+            std::vector<std::string> missing;
+            for (auto& s : b.serves)
+                if (!certificateCovers(h->chain.front(), s)) missing.push_back(s);
+            if (!missing.empty())
+                problems.push_back(b.name + " certificate " + leafSummary(*h) + " lacks " +
+                                   join(missing, ", "));
+            else
+                seen.push_back(b.name + " covers " +
+                               (b.serves.empty() ? b.host : join(b.serves, ",")));
+        }
+        if (!problems.empty())
+            return result(d, Verdict::Fail, join(problems, "; "),
+                          "issue the backend a certificate whose subjectAltName lists the public "
+                          "names it is published under (full-domain publishing keeps the host "
+                          "name); lab: backends[].publicNamesInCertificate=true");
+        return result(d, Verdict::Pass, join(seen, "; "));
+    };
+    return d;
+}
+
+}  // namespace edgelab::checks::family
+
+namespace edgelab::checks {
+
+using support::lower;
+
+bool certificateCovers(const CertificateInfo& c, std::string_view nameIn) {
+    std::string name = lower(std::string(nameIn));
+    auto matches = [&](std::string pattern) {
+        pattern = lower(pattern);
+        if (pattern == name) return true;
+        // One wildcard label, leftmost only (RFC 6125 6.4.3).
+        if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
+            auto dot = name.find('.');
+            return dot != std::string::npos && dot > 0 && name.substr(dot) == pattern.substr(1);
+        }
+        return false;
+    };
+    if (!c.dnsNames.empty()) return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
+    return matches(c.subjectCn);
+}
+}  // namespace edgelab::checks
