@@ -111,7 +111,6 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
                                          {probe::meetJoin(), probe::meetUser()}));
     all.push_back(
         family::simpleUrlCheck(lab, check::dialin(), lab.names.dialin, {probe::dialin()}));
-    all.push_back(family::owasUrlRuleCheck(lab));
     all.push_back(family::owasNamesCheck(lab));
     all.push_back(family::owasWopiSrcCheck(lab));
     all.push_back(family::longPollCheck(lab));

@@ -26,7 +26,6 @@ CheckDefinition simpleUrlCheck(const provision::Lab&, CheckId id, const std::str
 CheckDefinition longPollCheck(const provision::Lab&);
 
 // owas.cpp
-CheckDefinition owasUrlRuleCheck(const provision::Lab&);
 CheckDefinition owasNamesCheck(const provision::Lab&);
 CheckDefinition owasWopiSrcCheck(const provision::Lab&);
 

@@ -37,35 +37,6 @@ bool isFarmInternalUrl(const provision::Lab& lab, std::string url) {
 
 }  // namespace
 
-CheckDefinition owasUrlRuleCheck(const provision::Lab& lab) {
-    CheckDefinition d{CheckId("owas.url-rule"),
-                      "OWAS is published with the same external and backend host",
-                      lab.names.owas,
-                      {},
-                      {}};
-    d.evaluate = [d](const Evidence&, const CheckContext& ctx) {
-        std::vector<std::string> bad, ok;
-        for (auto& a : ctx.lab.applications) {
-            if (!iequals(a.externalUrl.host, ctx.lab.names.owas)) continue;
-            if (iequals(a.externalUrl.host, a.backendServerUrl.host))
-                ok.push_back(a.name + ": " + a.externalUrl.host + " -> " + a.backendServerUrl.host);
-            else
-                bad.push_back(a.name + ": external " + a.externalUrl.host + " but backend " +
-                              a.backendServerUrl.host);
-        }
-        if (!bad.empty())
-            return result(d, Verdict::Fail, join(bad, "; "),
-                          "Set-WebApplicationProxyApplication -BackendServerUrl https://" +
-                              ctx.lab.names.owas +
-                              "/ (OWAS writes the host it was asked for into bodies, which the "
-                              "proxy does not rewrite); resolve that name to the OWAS farm "
-                              "internally");
-        if (ok.empty()) return result(d, Verdict::Skip, "no application publishes " + d.ns);
-        return result(d, Verdict::Pass, join(ok, "; "));
-    };
-    return d;
-}
-
 CheckDefinition owasNamesCheck(const provision::Lab& lab) {
     CheckDefinition d{check::owasNoInternalNames(),
                       "OWAS discovery and presenter pages name only public hosts",

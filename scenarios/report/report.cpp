@@ -107,7 +107,7 @@ LabDrawing drawingOf(const provision::Lab& lab) {
         if (auto* b = backendFor(lab, a.backendServerUrl.host)) {
             std::vector<std::string> be{checks::check::backendCertificates().str()};
             if (b->role == provision::BackendRole::Owas)
-                be.push_back("owas.url-rule");
+                be.push_back(checks::check::owasUrlRule().str());
             else
                 be.push_back(checks::check::longPoll().str());
             d.edges.push_back({"app:" + a.name, "backend:" + b->name, be});
