@@ -65,9 +65,12 @@ std::string to_string(KeyType k) { return k == KeyType::EcdsaP256 ? "ecdsa-p256"
 
 std::string to_string(PreAuthentication p) {
     switch (p) {
-        case PreAuthentication::PassThrough: return "PassThrough";
-        case PreAuthentication::ADFS: return "ADFS";
-        case PreAuthentication::ClientCertificate: return "ClientCertificate";
+        case PreAuthentication::PassThrough:
+            return "PassThrough";
+        case PreAuthentication::ADFS:
+            return "ADFS";
+        case PreAuthentication::ClientCertificate:
+            return "ClientCertificate";
     }
     return "?";
 }
@@ -76,9 +79,12 @@ std::string to_string(BackendRole r) { return r == BackendRole::Owas ? "owas" : 
 
 std::string to_string(HostCache c) {
     switch (c) {
-        case HostCache::None: return "None";
-        case HostCache::ReadOnly: return "ReadOnly";
-        case HostCache::ReadWrite: return "ReadWrite";
+        case HostCache::None:
+            return "None";
+        case HostCache::ReadOnly:
+            return "ReadOnly";
+        case HostCache::ReadWrite:
+            return "ReadWrite";
     }
     return "?";
 }
@@ -129,11 +135,16 @@ std::string describe(const json& v) {
     std::string d = v.dump();
     if (d.size() > 60) d = d.substr(0, 57) + "...";
     switch (v.type()) {
-        case json::value_t::string: return d;
-        case json::value_t::object: return "an object";
-        case json::value_t::array: return "an array";
-        case json::value_t::null: return "null";
-        default: return d;
+        case json::value_t::string:
+            return d;
+        case json::value_t::object:
+            return "an object";
+        case json::value_t::array:
+            return "an array";
+        case json::value_t::null:
+            return "null";
+        default:
+            return d;
     }
 }
 
@@ -141,7 +152,7 @@ std::string describe(const json& v) {
 // left over is reported as unknown (with the nearest known key as the likely
 // intended one).
 class ObjectReader {
-public:
+  public:
     ObjectReader(const json& obj, std::string path, std::vector<LabError>& errors)
         : obj_(obj), path_(std::move(path)), errors_(errors) {}
 
@@ -271,7 +282,7 @@ public:
         }
     }
 
-private:
+  private:
     const json& obj_;
     std::string path_;
     std::vector<LabError>& errors_;
@@ -325,7 +336,8 @@ bool validIpPort(std::string_view s) {
     std::size_t start = 0;
     while (start <= ip.size()) {
         const auto dot = ip.find('.', start);
-        std::string_view part = ip.substr(start, dot == std::string_view::npos ? ip.npos : dot - start);
+        std::string_view part =
+            ip.substr(start, dot == std::string_view::npos ? ip.npos : dot - start);
         if (part.empty() || part.size() > 3 || !std::all_of(part.begin(), part.end(), ::isdigit) ||
             std::stoi(std::string(part)) > 255)
             return false;
@@ -353,93 +365,108 @@ ClientProfile defaultProfile(const std::string& name, const PublicNames& n) {
     }
     return p;
 }
+// The state shared by the section readers of one lab file: the lab being
+// built, every error found so far, and the top-level object.
+struct LabContext {
+    Lab& lab;
+    std::vector<LabError>& errors;
+    ObjectReader& root;
+    // Names derived from a missing or broken domain would only repeat its error.
+    bool domainOk = false;
+};
 
-}  // namespace
-
-// ---------------------------------------------------------------- parser
-
-Lab parseLab(const json& doc, const std::string& file) {
-    std::vector<LabError> errors;
-    Lab lab;
-    if (!doc.is_object()) throw LabParseError(file, {{"", "expected a JSON object, got " + describe(doc)}});
-    ObjectReader root(doc, "", errors);
-
+// The lab's name (it names the work folder), description and domain.
+void readIdentity(LabContext& cx) {
+    Lab& lab = cx.lab;
+    ObjectReader& root = cx.root;
     lab.name = root.string("name", true).value_or("");
-    if (!lab.name.empty() &&
-        !std::all_of(lab.name.begin(), lab.name.end(), [](char c) {
+    if (!lab.name.empty() && !std::all_of(lab.name.begin(), lab.name.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         }))
-        root.error("name", "expected letters, digits, '-', '_' or '.' (it names the work folder), got \"" +
-                               lab.name + "\"");
+        root.error("name",
+                   "expected letters, digits, '-', '_' or '.' (it names the work folder), got \"" +
+                       lab.name + "\"");
     lab.description = root.string("description").value_or("");
     lab.domain = asciiLower(root.string("domain", true).value_or(""));
     if (!lab.domain.empty() && !validHostName(lab.domain))
-        root.error("domain", "expected a DNS domain such as \"contoso.example\", got \"" + lab.domain + "\"");
-    // Names derived from a missing or broken domain would only repeat its error.
-    const bool domainOk = validHostName(lab.domain);
+        root.error("domain",
+                   "expected a DNS domain such as \"contoso.example\", got \"" + lab.domain + "\"");
+    cx.domainOk = validHostName(lab.domain);
+}
 
-    // Public names: prefixes joined with the domain, or full names (with a dot).
-    {
-        PublicNames prefixes{"lyncws", "meet", "dialin", "lyncdiscover", "owas"};
-        const json* v = root.get("names");
-        if (isObject(v, "/names", errors)) {
-            ObjectReader r(*v, "/names", errors);
-            prefixes.webServices = r.string("webServices").value_or(prefixes.webServices);
-            prefixes.meet = r.string("meet").value_or(prefixes.meet);
-            prefixes.dialin = r.string("dialin").value_or(prefixes.dialin);
-            prefixes.lyncdiscover = r.string("lyncdiscover").value_or(prefixes.lyncdiscover);
-            prefixes.owas = r.string("owas").value_or(prefixes.owas);
-            r.finish();
-        }
-        auto join = [&](const std::string& p, const char* key) {
-            std::string fqdn = asciiLower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
-            if (domainOk && !validHostName(fqdn))
-                errors.push_back({std::string("/names/") + key, "expected a host name, got \"" + p + "\""});
-            return fqdn;
-        };
-        lab.names.webServices = join(prefixes.webServices, "webServices");
-        lab.names.meet = join(prefixes.meet, "meet");
-        lab.names.dialin = join(prefixes.dialin, "dialin");
-        lab.names.lyncdiscover = join(prefixes.lyncdiscover, "lyncdiscover");
-        lab.names.owas = join(prefixes.owas, "owas");
+// Public names: prefixes joined with the domain, or full names (with a dot).
+void readNames(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
+    PublicNames prefixes{"lyncws", "meet", "dialin", "lyncdiscover", "owas"};
+    const json* v = root.get("names");
+    if (isObject(v, "/names", errors)) {
+        ObjectReader r(*v, "/names", errors);
+        prefixes.webServices = r.string("webServices").value_or(prefixes.webServices);
+        prefixes.meet = r.string("meet").value_or(prefixes.meet);
+        prefixes.dialin = r.string("dialin").value_or(prefixes.dialin);
+        prefixes.lyncdiscover = r.string("lyncdiscover").value_or(prefixes.lyncdiscover);
+        prefixes.owas = r.string("owas").value_or(prefixes.owas);
+        r.finish();
     }
+    auto join = [&](const std::string& p, const char* key) {
+        std::string fqdn = asciiLower(p.find('.') == std::string::npos ? p + "." + lab.domain : p);
+        if (cx.domainOk && !validHostName(fqdn))
+            errors.push_back(
+                {std::string("/names/") + key, "expected a host name, got \"" + p + "\""});
+        return fqdn;
+    };
+    lab.names.webServices = join(prefixes.webServices, "webServices");
+    lab.names.meet = join(prefixes.meet, "meet");
+    lab.names.dialin = join(prefixes.dialin, "dialin");
+    lab.names.lyncdiscover = join(prefixes.lyncdiscover, "lyncdiscover");
+    lab.names.owas = join(prefixes.owas, "owas");
+}
 
-    // Certificate.
-    {
-        auto& c = lab.certificate;
-        c.subject = lab.names.webServices;
-        c.san = lab.names.all();
-        const json* v = root.get("certificate");
-        if (isObject(v, "/certificate", errors)) {
-            ObjectReader r(*v, "/certificate", errors);
-            c.subject = asciiLower(r.string("subject").value_or(c.subject));
-            if (r.get("san")) {
-                c.san.clear();
-                for (auto& s : r.strings("san")) c.san.push_back(asciiLower(s));
-                if (c.san.empty()) r.error("san", "expected at least one name");
-            }
-            c.keyType = r.choice<KeyType>("keyType", {{"ecdsa-p256", KeyType::EcdsaP256},
-                                                      {"rsa-2048", KeyType::Rsa2048}})
-                            .value_or(c.keyType);
-            c.validityDays = r.integer("validityDays", 1, 3650).value_or(c.validityDays);
-            c.sendChain = r.boolean("sendChain").value_or(c.sendChain);
-            if (auto p = r.string("pemCert")) c.pemCert = std::filesystem::path(*p);
-            if (auto p = r.string("pemKey")) c.pemKey = std::filesystem::path(*p);
-            if (c.pemCert.has_value() != c.pemKey.has_value())
-                r.error(c.pemCert ? "pemKey" : "pemCert", "pemCert and pemKey go together");
-            r.finish();
+// The proxy certificate: by default one for every public name.
+void readCertificate(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
+    auto& c = lab.certificate;
+    c.subject = lab.names.webServices;
+    c.san = lab.names.all();
+    const json* v = root.get("certificate");
+    if (isObject(v, "/certificate", errors)) {
+        ObjectReader r(*v, "/certificate", errors);
+        c.subject = asciiLower(r.string("subject").value_or(c.subject));
+        if (r.get("san")) {
+            c.san.clear();
+            for (auto& s : r.strings("san")) c.san.push_back(asciiLower(s));
+            if (c.san.empty()) r.error("san", "expected at least one name");
         }
-        for (std::size_t i = 0; i < c.san.size() && domainOk; ++i)
-            if (!validHostName(c.san[i]))
-                errors.push_back({"/certificate/san/" + std::to_string(i),
-                                  "expected a DNS name, got \"" + c.san[i] + "\""});
-        if (c.subject.find('*') != std::string::npos)
-            errors.push_back({"/certificate/subject",
-                              "a wildcard is allowed in the SAN only, never as the subject, got \"" +
-                                  c.subject + "\""});
+        c.keyType = r.choice<KeyType>("keyType", {{"ecdsa-p256", KeyType::EcdsaP256},
+                                                  {"rsa-2048", KeyType::Rsa2048}})
+                        .value_or(c.keyType);
+        c.validityDays = r.integer("validityDays", 1, 3650).value_or(c.validityDays);
+        c.sendChain = r.boolean("sendChain").value_or(c.sendChain);
+        if (auto p = r.string("pemCert")) c.pemCert = std::filesystem::path(*p);
+        if (auto p = r.string("pemKey")) c.pemKey = std::filesystem::path(*p);
+        if (c.pemCert.has_value() != c.pemKey.has_value())
+            r.error(c.pemCert ? "pemKey" : "pemCert", "pemCert and pemKey go together");
+        r.finish();
     }
+    for (std::size_t i = 0; i < c.san.size() && cx.domainOk; ++i)
+        if (!validHostName(c.san[i]))
+            errors.push_back({"/certificate/san/" + std::to_string(i),
+                              "expected a DNS name, got \"" + c.san[i] + "\""});
+    if (c.subject.find('*') != std::string::npos)
+        errors.push_back({"/certificate/subject",
+                          "a wildcard is allowed in the SAN only, never as the subject, got \"" +
+                              c.subject + "\""});
+}
 
-    // Backends.
+// Backends: the servers behind the proxy.
+void readBackends(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("backends")) {
         if (!v->is_array()) {
             root.error("backends", "expected an array of backends, got " + describe(*v));
@@ -454,16 +481,17 @@ Lab parseLab(const json& doc, const std::string& file) {
                 if (!b.name.empty() && !names.insert(b.name).second)
                     r.error("name", "another backend is already named \"" + b.name + "\"");
                 auto role = r.choice<BackendRole>(
-                    "role", {{"lync-frontend", BackendRole::LyncFrontEnd}, {"owas", BackendRole::Owas}});
-                if (!role && !r.get("role")) r.error("role", "required, expected lync-frontend or owas");
+                    "role",
+                    {{"lync-frontend", BackendRole::LyncFrontEnd}, {"owas", BackendRole::Owas}});
+                if (!role && !r.get("role"))
+                    r.error("role", "required, expected lync-frontend or owas");
                 b.role = role.value_or(BackendRole::LyncFrontEnd);
                 b.host = asciiLower(r.string("host", true).value_or(""));
                 if (!b.host.empty() && !validHostName(b.host))
                     r.error("host", "expected a host name, got \"" + b.host + "\"");
                 b.port = static_cast<std::uint16_t>(
                     r.integer("port", 1, 65535).value_or(b.role == BackendRole::Owas ? 443 : 4443));
-                b.publicNamesInCertificate =
-                    r.boolean("publicNamesInCertificate").value_or(true);
+                b.publicNamesInCertificate = r.boolean("publicNamesInCertificate").value_or(true);
                 if (r.get("serves")) {
                     for (auto& s : r.strings("serves")) b.serves.push_back(asciiLower(s));
                 } else if (b.role == BackendRole::Owas) {
@@ -485,8 +513,13 @@ Lab parseLab(const json& doc, const std::string& file) {
     } else {
         root.error("backends", "required, expected an array of backends");
     }
+}
 
-    // Applications (WAP publishing rules).
+// Applications: the WAP publishing rules.
+void readApplications(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("applications")) {
         if (!v->is_array()) {
             root.error("applications", "expected an array of applications, got " + describe(*v));
@@ -502,22 +535,25 @@ Lab parseLab(const json& doc, const std::string& file) {
                 if (ext) a.externalUrl = *ext;
                 if (back) a.backendServerUrl = *back;
                 a.externalPreAuthentication =
-                    r.choice<PreAuthentication>("externalPreAuthentication",
-                                                {{"PassThrough", PreAuthentication::PassThrough},
-                                                 {"ADFS", PreAuthentication::ADFS},
-                                                 {"ClientCertificate",
-                                                  PreAuthentication::ClientCertificate}})
+                    r.choice<PreAuthentication>(
+                         "externalPreAuthentication",
+                         {{"PassThrough", PreAuthentication::PassThrough},
+                          {"ADFS", PreAuthentication::ADFS},
+                          {"ClientCertificate", PreAuthentication::ClientCertificate}})
                         .value_or(PreAuthentication::ADFS);
-                a.externalCertificateThumbprint = r.string("externalCertificateThumbprint").value_or("");
+                a.externalCertificateThumbprint =
+                    r.string("externalCertificateThumbprint").value_or("");
                 if (!a.externalCertificateThumbprint.empty() &&
                     a.externalCertificateThumbprint != "lab" &&
                     (a.externalCertificateThumbprint.size() != 40 ||
                      !std::all_of(a.externalCertificateThumbprint.begin(),
                                   a.externalCertificateThumbprint.end(), ::isxdigit)))
-                    r.error("externalCertificateThumbprint",
-                            "expected 40 hex digits or \"lab\" (the lab's proxy certificate), got \"" +
-                                a.externalCertificateThumbprint + "\"");
-                if (a.externalCertificateThumbprint == "lab") a.externalCertificateThumbprint.clear();
+                    r.error(
+                        "externalCertificateThumbprint",
+                        "expected 40 hex digits or \"lab\" (the lab's proxy certificate), got \"" +
+                            a.externalCertificateThumbprint + "\"");
+                if (a.externalCertificateThumbprint == "lab")
+                    a.externalCertificateThumbprint.clear();
                 a.backendServerCertificateValidation =
                     r.boolean("backendServerCertificateValidation").value_or(true);
                 a.disableTranslateUrlInRequestHeaders =
@@ -537,23 +573,34 @@ Lab parseLab(const json& doc, const std::string& file) {
     } else {
         root.error("applications", "required, expected an array of WAP applications");
     }
+}
 
-    // Default binding.
+// The IP:port binding for clients without SNI.
+void readDefaultBinding(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("defaultBinding"); v && !v->is_null()) {
         if (isObject(v, "/defaultBinding", errors)) {
             ObjectReader r(*v, "/defaultBinding", errors);
             DefaultBinding d;
             d.ipport = r.string("ipport").value_or(d.ipport);
             if (!validIpPort(d.ipport))
-                r.error("ipport", "expected an IPv4 address and port such as \"0.0.0.0:443\", got \"" +
-                                      d.ipport + "\"");
+                r.error("ipport",
+                        "expected an IPv4 address and port such as \"0.0.0.0:443\", got \"" +
+                            d.ipport + "\"");
             if (auto m = r.string("matchHost")) d.matchHost = asciiLower(*m);
             r.finish();
             lab.defaultBinding = d;
         }
     }
+}
 
-    // Client profiles.
+// Client profiles: a known name or an object describing the client.
+void readClients(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("clients")) {
         if (!v->is_array()) {
             root.error("clients", "expected an array of client profiles, got " + describe(*v));
@@ -564,8 +611,10 @@ Lab parseLab(const json& doc, const std::string& file) {
                 if (c.is_string()) {
                     const auto name = c.get<std::string>();
                     if (name != "browser" && name != "lync-mobile" && name != "activesync")
-                        errors.push_back({path, "expected browser, lync-mobile or activesync (or an "
-                                                "object describing the client), got \"" + name + "\""});
+                        errors.push_back({path,
+                                          "expected browser, lync-mobile or activesync (or an "
+                                          "object describing the client), got \"" +
+                                              name + "\""});
                     lab.clients.push_back(defaultProfile(name, lab.names));
                     continue;
                 }
@@ -584,7 +633,8 @@ Lab parseLab(const json& doc, const std::string& file) {
                 // An old client that stops at TLS 1.1 starts lower too.
                 if (!minGiven && p.minTls > p.maxTls) p.minTls = "1.0";
                 if (p.minTls > p.maxTls)
-                    r.error("minTls", "expected at most maxTls (" + p.maxTls + "), got \"" + p.minTls + "\"");
+                    r.error("minTls",
+                            "expected at most maxTls (" + p.maxTls + "), got \"" + p.minTls + "\"");
                 if (r.get("names")) {
                     p.names.clear();
                     for (auto& n : r.strings("names")) p.names.push_back(asciiLower(n));
@@ -597,15 +647,21 @@ Lab parseLab(const json& doc, const std::string& file) {
         for (const char* n : {"browser", "lync-mobile", "activesync"})
             lab.clients.push_back(defaultProfile(n, lab.names));
     }
+}
 
-    // Platform.
+// Platform: where the servers would run.
+void readPlatform(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("platform"); isObject(v, "/platform", errors)) {
         ObjectReader r(*v, "/platform", errors);
         lab.platform.name = r.string("name").value_or(lab.platform.name);
         lab.platform.nics = r.integer("nics", 1, 16).value_or(lab.platform.nics);
         lab.platform.roles = r.strings("roles");
         for (std::size_t i = 0; i < lab.platform.roles.size(); ++i) {
-            static const std::set<std::string> roles{"frontend", "edge", "proxy", "owas", "sql", "adfs"};
+            static const std::set<std::string> roles{"frontend", "edge", "proxy",
+                                                     "owas",     "sql",  "adfs"};
             if (!roles.count(lab.platform.roles[i]))
                 errors.push_back({"/platform/roles/" + std::to_string(i),
                                   "expected one of adfs, edge, frontend, owas, proxy, sql, got \"" +
@@ -613,8 +669,13 @@ Lab parseLab(const json& doc, const std::string& file) {
         }
         r.finish();
     }
+}
 
-    // Data disk.
+// The Lync data disk and its databases.
+void readDataDisk(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("dataDisk"); isObject(v, "/dataDisk", errors)) {
         ObjectReader r(*v, "/dataDisk", errors);
         DataDisk d;
@@ -647,15 +708,42 @@ Lab parseLab(const json& doc, const std::string& file) {
         r.finish();
         lab.dataDisk = d;
     }
+}
 
-    // Expectations.
+// Expectations: which checks the lab is meant to fail.
+void readExpectations(LabContext& cx) {
+    Lab& lab = cx.lab;
+    std::vector<LabError>& errors = cx.errors;
+    ObjectReader& root = cx.root;
     if (const json* v = root.get("expect"); isObject(v, "/expect", errors)) {
         ObjectReader r(*v, "/expect", errors);
         lab.expect.fail = r.strings("fail");
         lab.expect.note = r.string("note").value_or("");
         r.finish();
     }
+}
 
+}  // namespace
+
+// ---------------------------------------------------------------- parser
+
+Lab parseLab(const json& doc, const std::string& file) {
+    std::vector<LabError> errors;
+    Lab lab;
+    if (!doc.is_object())
+        throw LabParseError(file, {{"", "expected a JSON object, got " + describe(doc)}});
+    ObjectReader root(doc, "", errors);
+    LabContext cx{lab, errors, root};
+    readIdentity(cx);
+    readNames(cx);
+    readCertificate(cx);
+    readBackends(cx);
+    readApplications(cx);
+    readDefaultBinding(cx);
+    readClients(cx);
+    readPlatform(cx);
+    readDataDisk(cx);
+    readExpectations(cx);
     root.finish();
     if (!errors.empty()) throw LabParseError(file, std::move(errors));
     return lab;
@@ -678,9 +766,10 @@ Lab parseLabText(std::string_view text, const std::string& file) {
         }
         std::string what = e.what();
         const auto colon = what.find("syntax error");
-        throw LabParseError(file, {{"", "not valid JSON at line " + std::to_string(line) +
-                                            ", column " + std::to_string(column) + ": " +
-                                            (colon == std::string::npos ? what : what.substr(colon))}});
+        throw LabParseError(file,
+                            {{"", "not valid JSON at line " + std::to_string(line) + ", column " +
+                                      std::to_string(column) + ": " +
+                                      (colon == std::string::npos ? what : what.substr(colon))}});
     }
     return parseLab(doc, file);
 }
@@ -696,7 +785,8 @@ Lab loadLab(const std::filesystem::path& file) {
     lab.sourceFile = std::filesystem::absolute(file);
     // Relative PEM paths are relative to the lab file.
     auto& c = lab.certificate;
-    if (c.pemCert && c.pemCert->is_relative()) c.pemCert = lab.sourceFile.parent_path() / *c.pemCert;
+    if (c.pemCert && c.pemCert->is_relative())
+        c.pemCert = lab.sourceFile.parent_path() / *c.pemCert;
     if (c.pemKey && c.pemKey->is_relative()) c.pemKey = lab.sourceFile.parent_path() / *c.pemKey;
     return lab;
 }
