@@ -380,6 +380,9 @@ void readIdentity(LabContext& cx) {
     Lab& lab = cx.lab;
     ObjectReader& root = cx.root;
     lab.name = root.string("name", true).value_or("");
+    // An empty name would put the lab's PKI and reports in .edgelab/ itself.
+    if (root.get("name") && root.get("name")->is_string() && lab.name.empty())
+        root.error("name", "expected a non-empty name (it names the work folder), got \"\"");
     if (!lab.name.empty() && !std::all_of(lab.name.begin(), lab.name.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
         }))
@@ -524,12 +527,19 @@ void readApplications(LabContext& cx) {
         if (!v->is_array()) {
             root.error("applications", "expected an array of applications, got " + describe(*v));
         } else {
+            std::set<std::string> names;
             for (std::size_t i = 0; i < v->size(); ++i) {
                 const std::string path = "/applications/" + std::to_string(i);
                 if (!isObject(&(*v)[i], path, errors)) continue;
                 ObjectReader r((*v)[i], path, errors);
                 Application a;
                 a.name = r.string("name", true).value_or("");
+                // WAP names applications with -Name; an empty or repeated
+                // name is emitted as such and is ambiguous on the server.
+                if (r.get("name") && r.get("name")->is_string() && a.name.empty())
+                    r.error("name", "expected a non-empty application name, got \"\"");
+                else if (!a.name.empty() && !names.insert(a.name).second)
+                    r.error("name", "another application is already named \"" + a.name + "\"");
                 auto ext = readUrl(r, "externalUrl", true);
                 auto back = readUrl(r, "backendServerUrl", true);
                 if (ext) a.externalUrl = *ext;
@@ -723,6 +733,87 @@ void readExpectations(LabContext& cx) {
     }
 }
 
+// "UTF-16LE" or "UTF-16BE" when the text is UTF-16 (a byte-order mark, or a
+// NUL byte beside each ASCII character, as Windows editors save it).
+std::optional<std::string> utf16Encoding(std::string_view text) {
+    if (text.size() >= 2) {
+        const auto b0 = static_cast<unsigned char>(text[0]);
+        const auto b1 = static_cast<unsigned char>(text[1]);
+        if (b0 == 0xFF && b1 == 0xFE) return "UTF-16LE";
+        if (b0 == 0xFE && b1 == 0xFF) return "UTF-16BE";
+        if (b0 != 0 && b1 == 0) return "UTF-16LE";
+        if (b0 == 0 && b1 != 0) return "UTF-16BE";
+    }
+    return std::nullopt;
+}
+
+// JSON Pointer escaping of one reference token (RFC 6901, section 3).
+std::string pointerToken(const std::string& key) {
+    std::string out;
+    for (char c : key) {
+        if (c == '~')
+            out += "~0";
+        else if (c == '/')
+            out += "~1";
+        else
+            out += c;
+    }
+    return out;
+}
+
+// A parser callback that records every key given twice in one object, with
+// its JSON path. It follows the parser's events to know the path.
+class DuplicateKeyFinder {
+  public:
+    explicit DuplicateKeyFinder(std::vector<LabError>& found) : found_(&found) {}
+
+    bool operator()(int, json::parse_event_t event, json& parsed) {
+        using E = json::parse_event_t;
+        switch (event) {
+            case E::object_start:
+            case E::array_start:
+                frames_.push_back({childPath(), event == E::array_start, 0, {}, {}});
+                break;
+            case E::object_end:
+            case E::array_end:
+                frames_.pop_back();
+                elementDone();
+                break;
+            case E::key: {
+                auto& f = frames_.back();
+                f.lastKey = parsed.get<std::string>();
+                if (!f.keys.insert(f.lastKey).second)
+                    found_->push_back({f.path + "/" + pointerToken(f.lastKey),
+                                       "duplicate key (a JSON object holds each key once)"});
+                break;
+            }
+            case E::value:
+                elementDone();
+                break;
+        }
+        return true;
+    }
+
+  private:
+    struct Frame {
+        std::string path;
+        bool array = false;
+        std::size_t index = 0;
+        std::set<std::string> keys;
+        std::string lastKey;
+    };
+    std::string childPath() const {
+        if (frames_.empty()) return "";
+        const auto& f = frames_.back();
+        return f.path + "/" + (f.array ? std::to_string(f.index) : pointerToken(f.lastKey));
+    }
+    void elementDone() {
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+    }
+    std::vector<LabError>* found_;
+    std::vector<Frame> frames_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------- parser
@@ -750,9 +841,13 @@ Lab parseLab(const json& doc, const std::string& file) {
 }
 
 Lab parseLabText(std::string_view text, const std::string& file) {
+    if (auto encoding = utf16Encoding(text))
+        throw LabParseError(file, {{"", "the file is " + *encoding +
+                                            "; a lab file is UTF-8 JSON (save it as UTF-8)"}});
     json doc;
+    std::vector<LabError> duplicates;
     try {
-        doc = json::parse(text);
+        doc = json::parse(text, DuplicateKeyFinder{duplicates});
     } catch (const json::parse_error& e) {
         // nlohmann reports a byte offset; people read lines and columns.
         std::size_t line = 1, column = 1;
@@ -771,11 +866,18 @@ Lab parseLabText(std::string_view text, const std::string& file) {
                                       std::to_string(column) + ": " +
                                       (colon == std::string::npos ? what : what.substr(colon))}});
     }
+    // JSON parsers keep the last of two equal keys; a lab with both would
+    // silently drop the first, so both are refused.
+    if (!duplicates.empty()) throw LabParseError(file, std::move(duplicates));
     return parseLab(doc, file);
 }
 
 Lab loadLab(const std::filesystem::path& file) {
     std::string text;
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+        throw LabParseError(file.string(),
+                            {{"", "is a directory; expected a lab description (a JSON file)"}});
     try {
         text = readFile(file);
     } catch (const std::exception& e) {

@@ -85,15 +85,16 @@ TEST(LabParser, ErrorsNameTheJsonPathAndWhatWasExpected) {
     doc["backends"][0]["port"] = 70000;
     doc["dataDisk"]["hostCache"] = "WriteBack";
     doc["certificate"]["sendChain"] = "yes";
-    EXPECT_EQ(errorsOf(doc),
-              (std::vector<std::string>{
-                  "/certificate/sendChain: expected true or false, got \"yes\"",
-                  "/backends/0/port: expected a whole number from 1 to 65535, got 70000",
-                  "/applications/0/externalPreAuthentication: expected one of PassThrough, ADFS, "
-                  "ClientCertificate, got \"Passthru\" (did you mean \"PassThrough\"?)",
-                  "/applications/2/backendServerUrl: expected an https URL, got \"lyncws:4443\"",
-                  "/dataDisk/hostCache: expected one of None, ReadOnly, ReadWrite, got \"WriteBack\"",
-              }));
+    EXPECT_EQ(
+        errorsOf(doc),
+        (std::vector<std::string>{
+            "/certificate/sendChain: expected true or false, got \"yes\"",
+            "/backends/0/port: expected a whole number from 1 to 65535, got 70000",
+            "/applications/0/externalPreAuthentication: expected one of PassThrough, ADFS, "
+            "ClientCertificate, got \"Passthru\" (did you mean \"PassThrough\"?)",
+            "/applications/2/backendServerUrl: expected an https URL, got \"lyncws:4443\"",
+            "/dataDisk/hostCache: expected one of None, ReadOnly, ReadWrite, got \"WriteBack\"",
+        }));
 }
 
 TEST(LabParser, UnknownKeysAreErrorsWithTheLikelyKey) {
@@ -146,7 +147,8 @@ TEST(LabParser, SyntaxErrorsGiveLineAndColumn) {
     } catch (const LabParseError& e) {
         ASSERT_EQ(e.errors().size(), 1u);
         EXPECT_EQ(e.errors()[0].path, "");
-        EXPECT_NE(e.errors()[0].message.find("not valid JSON at line 3, column 14"), std::string::npos)
+        EXPECT_NE(e.errors()[0].message.find("not valid JSON at line 3, column 14"),
+                  std::string::npos)
             << e.errors()[0].message;
         EXPECT_EQ(e.file(), "broken.json");
     }
@@ -158,6 +160,69 @@ TEST(LabParser, AnUnreadableFileIsNamed) {
         FAIL() << "expected an error";
     } catch (const LabParseError& e) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent/lab.json"), std::string::npos);
+    }
+}
+
+TEST(LabParser, AnEmptyLabNameIsRefused) {
+    json doc = seedJson();
+    doc["name"] = "";
+    auto errors = errorsOf(doc);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("/name: expected a non-empty name"), std::string::npos) << errors[0];
+}
+
+TEST(LabParser, EmptyAndDuplicateApplicationNamesAreRefused) {
+    json doc = seedJson();
+    doc["applications"][1]["name"] = "";
+    doc["applications"][3]["name"] = doc["applications"][2]["name"];
+    auto errors = errorsOf(doc);
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_NE(errors[0].find("/applications/1/name: expected a non-empty application name"),
+              std::string::npos)
+        << errors[0];
+    EXPECT_NE(errors[1].find("/applications/3/name: another application is already named"),
+              std::string::npos)
+        << errors[1];
+}
+
+TEST(LabParser, DuplicateKeysAreRefusedWithTheirPath) {
+    const std::string text = R"({"name": "a", "domain": "kloud.example", "name": "b",
+        "backends": [{"name": "fe", "role": "lync-frontend", "host": "fe.kloud.example"}],
+        "applications": [{"name": "x", "externalUrl": "https://lyncws.kloud.example/",
+                          "externalUrl": "https://meet.kloud.example/",
+                          "backendServerUrl": "https://fe.kloud.example:4443/"}]})";
+    try {
+        parseLabText(text, "dup.json");
+        FAIL() << "expected duplicate keys to be refused";
+    } catch (const LabParseError& e) {
+        ASSERT_EQ(e.errors().size(), 2u) << e.what();
+        EXPECT_EQ(e.errors()[0].path, "/name");
+        EXPECT_EQ(e.errors()[1].path, "/applications/0/externalUrl");
+        EXPECT_NE(e.errors()[0].message.find("duplicate key"), std::string::npos);
+    }
+}
+
+TEST(LabParser, AUtf16FileIsNamedAsUtf16) {
+    const std::string utf8 = "{\"name\": \"x\"}";
+    std::string utf16{'\xff', '\xfe'};
+    for (char c : utf8) utf16 += std::string{c, '\0'};
+    for (const auto& text : {utf16, utf16.substr(2)}) {
+        try {
+            parseLabText(text, "windows.json");
+            FAIL() << "expected UTF-16 to be refused";
+        } catch (const LabParseError& e) {
+            EXPECT_NE(std::string(e.what()).find("the file is UTF-16LE"), std::string::npos)
+                << e.what();
+        }
+    }
+}
+
+TEST(LabParser, ADirectoryGivenAsTheLabIsNamed) {
+    try {
+        loadLab(kLabs);
+        FAIL() << "expected a directory to be refused";
+    } catch (const LabParseError& e) {
+        EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
     }
 }
 
