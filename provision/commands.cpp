@@ -1,5 +1,7 @@
 #include "provision/commands.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +100,14 @@ void addEmitCommand(CLI::App& app) {
     ps->callback([o] {
         const Lab lab = loadLabOrExit(o->file);
         std::string thumbprint = o->thumbprint;
+        if (!thumbprint.empty() && (thumbprint.size() != 40 ||
+                                    !std::all_of(thumbprint.begin(), thumbprint.end(), [](char c) {
+                                        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                                    }))) {
+            std::cerr << "edgelab emit powershell: --thumbprint " << thumbprint
+                      << ": expected 40 hex digits (the certificate's SHA-1 thumbprint)\n";
+            throw CLI::RuntimeError(kExitBadInput);
+        }
         if (thumbprint.empty()) {
             const auto dir = o->workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
                                                 : std::filesystem::path(o->workDir);

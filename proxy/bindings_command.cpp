@@ -1,5 +1,6 @@
 #include "proxy/bindings_command.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -59,7 +60,14 @@ void addBindingsCommand(CLI::App& app) {
 
     auto* show = cmd->add_subcommand("show", "Print the bindings like netsh http show sslcert");
     show->add_option("--store", opts->store, "Binding store file")->required();
-    show->callback([opts] { std::cout << formatNetshShow(load(opts->store)); });
+    show->callback([opts] {
+        // Showing a store that is not there would print an empty table, as if
+        // it held no bindings; a mistyped path must not look like that.
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(opts->store, ec))
+            refuse("--store " + opts->store + ": no such file");
+        std::cout << formatNetshShow(load(opts->store));
+    });
 
     auto* add = cmd->add_subcommand(
         "add",

@@ -63,7 +63,8 @@ void printReach(Console& console, const LabState& s) {
     if (s.addressPlan.proxyPort != 443 && s.proxyAddress.find(":443") == std::string::npos)
         text += "    (the proxy is on " + s.proxyAddress +
                 ", not 443: run as root or with CAP_NET_BIND_SERVICE for hosts-file clients)\n";
-    text += "  stop it with: edgelab down " + s.labFile + "\n";
+    // The folder is named: without it `down` looks in the default one.
+    text += "  stop it with: edgelab down " + s.labFile + " --work-dir " + s.workDir + "\n";
     console.block(text);
 }
 
@@ -114,7 +115,7 @@ void runCommand(const RunArgs& a, Mode mode) {
     } catch (const std::invalid_argument& e) {
         badInput(command, e.what());
     }
-    if (a.jobs < 1) badInput(command, "--jobs must be at least 1");
+    if (a.jobs < 1) badInput(command, "--jobs " + std::to_string(a.jobs) + ": expected at least 1");
     if (files.empty()) {
         std::cout << "shard " << a.shard << ": no labs\n";
         return;
@@ -367,8 +368,8 @@ void addRunCommands(CLI::App& app) {
                     "per lab under it)");
     run->add_flag("--keep", args->keep,
                   "Leave the lab running and print how to reach it (curl --connect-to, hosts lines)");
-    run->add_option("--jobs", args->jobs, "Labs run at the same time, each on its own addresses")
-        ->check(CLI::PositiveNumber);
+    // Checked in runCommand, where the refusal names the value.
+    run->add_option("--jobs", args->jobs, "Labs run at the same time, each on its own addresses");
     run->add_option("--shard", args->shard,
                     "I/N: only the labs at positions I-1, I-1+N, ... in file-name order (CI matrix)");
     run->add_option("--disk-sample-mib", args->diskSampleMiB,

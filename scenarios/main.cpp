@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
         "Exit codes: 0 passed (or matched the lab's expectations), 1 a check failed, 2 bad input "
         "or usage, 3 the lab or target could not be brought up or reached.",
         "edgelab"};
+    app.set_version_flag("--version", std::string("edgelab ") + EDGELAB_VERSION);
     app.require_subcommand(1);
     app.fallthrough(false);
     edgelab::scenarios::addRunCommands(app);
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);

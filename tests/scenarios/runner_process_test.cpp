@@ -131,6 +131,35 @@ TEST(RunnerProcess, AMissingLabFileIsBadInput) {
     EXPECT_NE(f.err.find("/nonexistent/lab.json"), std::string::npos);
 }
 
+// Input that cannot surprise: each refusal exits 2 and names the value.
+TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<Case> cases{
+        {{"run", kSeedLab.string(), "--jobs", "0"}, "--jobs 0: expected at least 1"},
+        {{"bindings", "show", "--store", "/nonexistent/bindings.json"},
+         "--store /nonexistent/bindings.json: no such file"},
+        {{"emit", "powershell", kSeedLab.string(), "--thumbprint", "nothex"},
+         "--thumbprint nothex: expected 40 hex digits"},
+        {{"validate", kSeedLab.parent_path().string()}, "is a directory"},
+    };
+    for (const auto& c : cases) {
+        auto f = edgelab(c.args);
+        EXPECT_EQ(f.code, 2) << c.args[0] << " " << c.args[1] << "\n" << f.out << f.err;
+        EXPECT_NE(f.err.find(c.message), std::string::npos) << f.err;
+        EXPECT_EQ(f.out, "") << c.args[0];
+    }
+}
+
+TEST(RunnerProcess, VersionIsPrinted) {
+    auto f = edgelab({"--version"});
+    EXPECT_EQ(f.code, 0) << f.err;
+    EXPECT_EQ(f.out.rfind("edgelab ", 0), 0u) << f.out;
+    EXPECT_NE(f.out.find('.'), std::string::npos) << f.out;
+}
+
 TEST(RunnerProcess, KilledProxyMidRunIsReportedAndNothingIsLeft) {
     PausedRun run("killed-proxy");
     ASSERT_EQ(run.pids().size(), 3u) << run.seen;
@@ -177,6 +206,10 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     auto up = edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
     EXPECT_NE(up.out.find("--connect-to lyncws.kloud.example:443:127."), std::string::npos) << up.out;
+    // The printed down command names the folder given to up.
+    EXPECT_NE(up.out.find("edgelab down " + kSeedLab.string() + " --work-dir " + work.string()),
+              std::string::npos)
+        << up.out;
     auto state = readJson(work / "state.json");
     std::vector<int> pids;
     for (const auto& p : state["processes"]) pids.push_back(p["pid"].get<int>());
