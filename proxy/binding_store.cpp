@@ -1,26 +1,26 @@
 #include "proxy/binding_store.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "provision/ascii.hpp"
 #include "provision/atomic_file.hpp"
+#include "proxy/netsh_show.hpp"
 
 namespace edgelab::proxy {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
 
 bool isGuidInBraces(std::string_view s) {
     // {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}
@@ -85,7 +85,7 @@ std::string_view describe(NoBindingReason reason) {
         case NoBindingReason::NoSniNoDefault:
             return "no SNI and no IP:port (default) binding";
         case NoBindingReason::UnknownSni:
-            return "no hostname:port binding for the SNI name";
+            return "no hostname:port binding for the SNI name and no IP:port (default) binding";
     }
     return "no binding";
 }
@@ -93,87 +93,77 @@ std::string_view describe(NoBindingReason reason) {
 BindingLookup selectBinding(const BindingStore& store, std::optional<std::string_view> sni,
                             std::string_view listenerAddress, std::uint16_t publishedPort) {
     if (sni) {
-        const Binding* b =
-            store.find(BindingKey{BindingKind::HostnamePort, provision::asciiLower(*sni), publishedPort});
-        return {b, NoBindingReason::UnknownSni};
+        if (const Binding* b = store.find(BindingKey{BindingKind::HostnamePort,
+                                                     provision::asciiLower(*sni), publishedPort})) {
+            return {b, NoBindingReason::UnknownSni};
+        }
     }
+    const auto reason = sni ? NoBindingReason::UnknownSni : NoBindingReason::NoSniNoDefault;
     if (const Binding* b = store.find(
             BindingKey{BindingKind::IpPort, std::string(listenerAddress), publishedPort})) {
-        return {b, NoBindingReason::NoSniNoDefault};
+        return {b, reason};
     }
-    return {store.find(BindingKey{BindingKind::IpPort, "0.0.0.0", publishedPort}),
-            NoBindingReason::NoSniNoDefault};
+    return {store.find(BindingKey{BindingKind::IpPort, "0.0.0.0", publishedPort}), reason};
 }
-
-namespace {
-
-// netsh pads labels to 29 columns; the two long ones are printed as is.
-void field(std::ostringstream& out, std::string_view label, std::string_view value) {
-    std::string l(label);
-    if (l.size() < 29)
-        l.resize(29, ' ');
-    else
-        l += "    ";
-    out << "    " << l << ": " << value << "\n";
-}
-
-}  // namespace
 
 std::string formatNetshShow(const BindingStore& store) {
     std::ostringstream out;
     out << "\nSSL Certificate bindings:\n-------------------------\n\n";
+    auto field = [&](std::string_view label, std::string_view value) {
+        out << formatNetshField(label, value) << "\n";
+    };
     for (const auto& b : store.bindings) {
-        field(out, b.key.kind == BindingKind::HostnamePort ? "Hostname:port" : "IP:port",
+        field(netshKeyLabel(b.key.kind == BindingKind::HostnamePort ? NetshKeyKind::HostnamePort
+                                                                    : NetshKeyKind::IpPort),
               b.key.str());
         // netsh prints the hash in lower case.
-        field(out, "Certificate Hash", provision::asciiLower(b.certificateHash));
-        field(out, "Application ID", b.applicationId);
-        field(out, "Certificate Store Name",
+        field("Certificate Hash", provision::asciiLower(b.certificateHash));
+        field("Application ID", b.applicationId);
+        field("Certificate Store Name",
               b.certificateStoreName.empty() ? "(null)" : b.certificateStoreName);
-        field(out, "Verify Client Certificate Revocation", "Enabled");
-        field(out, "Verify Revocation Using Cached Client Certificate Only", "Disabled");
-        field(out, "Usage Check", "Enabled");
-        field(out, "Revocation Freshness Time", "0");
-        field(out, "URL Retrieval Timeout", "0");
-        field(out, "Ctl Identifier", "(null)");
-        field(out, "Ctl Store Name", "(null)");
-        field(out, "DS Mapper Usage", "Disabled");
-        field(out, "Negotiate Client Certificate", "Disabled");
+        field("Verify Client Certificate Revocation", "Enabled");
+        field("Verify Revocation Using Cached Client Certificate Only", "Disabled");
+        field("Usage Check", "Enabled");
+        field("Revocation Freshness Time", "0");
+        field("URL Retrieval Timeout", "0");
+        field("Ctl Identifier", "(null)");
+        field("Ctl Store Name", "(null)");
+        field("DS Mapper Usage", "Disabled");
+        field("Negotiate Client Certificate", "Disabled");
         out << "\n";
     }
     return out.str();
 }
 
-BindingStore parseNetshShow(std::string_view text) {
-    BindingStore store;
-    std::optional<Binding> current;
-    auto flush = [&] {
-        if (current) store.bindings.push_back(*current);
-        current.reset();
-    };
-    std::size_t pos = 0;
-    while (pos <= text.size()) {
-        auto nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        const std::string_view line = trim(text.substr(pos, nl - pos));
-        pos = nl + 1;
-        const auto colon = line.find(" : ");
-        if (colon == std::string_view::npos) continue;
-        const std::string label = provision::asciiLower(trim(line.substr(0, colon)));
-        const std::string_view value = trim(line.substr(colon + 3));
-        if (label == "ip:port" || label == "hostname:port") {
-            flush();
-            const auto kind = label == "ip:port" ? BindingKind::IpPort : BindingKind::HostnamePort;
-            if (auto key = BindingKey::parse(kind, value)) current = Binding{*key, "", "", ""};
-        } else if (current && label == "certificate hash") {
-            current->certificateHash = normaliseThumbprint(value).value_or(std::string(value));
-        } else if (current && label == "application id") {
-            current->applicationId = std::string(value);
-        } else if (current && label == "certificate store name") {
-            current->certificateStoreName = value == "(null)" ? "" : std::string(value);
-        }
+std::optional<Binding> bindingOf(const NetshEntry& entry, std::string* error) {
+    if (entry.kind == NetshKeyKind::CentralCertificateStore) {
+        if (error) *error = "a Central Certificate Store binding is not emulated";
+        return std::nullopt;
     }
-    flush();
+    const auto kind =
+        entry.kind == NetshKeyKind::IpPort ? BindingKind::IpPort : BindingKind::HostnamePort;
+    auto key = BindingKey::parse(kind, entry.key, error);
+    if (!key) return std::nullopt;
+    const std::string* hash = entry.field("Certificate Hash");
+    auto thumbprint = hash ? normaliseThumbprint(*hash) : std::nullopt;
+    if (!thumbprint) {
+        if (error) *error = entry.key + ": no readable Certificate Hash";
+        return std::nullopt;
+    }
+    const std::string* appid = entry.field("Application ID");
+    const std::string* storeName = entry.field("Certificate Store Name");
+    Binding b{*key, *thumbprint, appid ? provision::asciiLower(*appid) : "",
+              storeName && *storeName != "(null)" ? *storeName : ""};
+    return b;
+}
+
+BindingStore parseNetshShow(std::string_view text) {
+    const auto show = parseNetshText(decodeCapturedText(text).utf8);
+    BindingStore store;
+    for (const auto& entry : show.entries) {
+        auto b = bindingOf(entry);
+        if (b && !store.find(b->key)) store.bindings.push_back(std::move(*b));
+    }
     return store;
 }
 
@@ -338,9 +328,14 @@ std::string serializeBindingStore(const BindingStore& store) {
     return nlohmann::json{{"bindings", list}}.dump(2) + "\n";
 }
 
-BindingStore loadBindingStore(const std::filesystem::path& file) {
+BindingStore loadBindingStore(const std::filesystem::path& file, MissingStore missing) {
     std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) return {};
+    if (!std::filesystem::exists(file, ec)) {
+        if (missing == MissingStore::Empty && !ec) return {};
+        throw BindingStoreError("binding store " + file.string() +
+                                ": missing (a store that disappears is refused like a "
+                                "corrupt one)");
+    }
     std::string text;
     try {
         text = provision::readFile(file);
@@ -352,6 +347,48 @@ BindingStore loadBindingStore(const std::filesystem::path& file) {
 
 void saveBindingStore(const std::filesystem::path& file, const BindingStore& store) {
     provision::writeFileAtomic(file, serializeBindingStore(store));
+}
+
+namespace {
+
+// An exclusive flock on `.NAME.lock` beside the store, released on close (and
+// by the kernel when a holder is killed, so a crash never leaves it held).
+class StoreLock {
+  public:
+    explicit StoreLock(const std::filesystem::path& store) {
+        const auto dir =
+            store.parent_path().empty() ? std::filesystem::path(".") : store.parent_path();
+        const auto lock = dir / ("." + store.filename().string() + ".lock");
+        fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            throw BindingStoreError("cannot open the lock " + lock.string() + ": " +
+                                    std::strerror(errno));
+        }
+        while (::flock(fd_, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd_);
+            throw BindingStoreError("cannot lock " + lock.string() + ": " + std::strerror(err));
+        }
+    }
+    ~StoreLock() { ::close(fd_); }
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+}  // namespace
+
+StoreUpdate updateBindingStore(const std::filesystem::path& file,
+                               const std::function<StoreChange(const BindingStore&)>& change) {
+    StoreLock lock(file);
+    StoreUpdate update;
+    update.before = loadBindingStore(file, MissingStore::Empty);
+    update.change = change(update.before);
+    if (update.change.store) saveBindingStore(file, *update.change.store);
+    return update;
 }
 
 std::optional<std::string> normaliseThumbprint(std::string_view text) {

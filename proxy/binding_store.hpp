@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,8 @@ namespace edgelab::proxy {
 
 // The application id WAP registers its bindings with.
 inline constexpr std::string_view kWapApplicationId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
+
+struct NetshEntry;  // proxy/netsh_show.hpp
 
 enum class BindingKind { HostnamePort, IpPort };
 
@@ -51,7 +54,10 @@ struct BindingStore {
 };
 
 // Why a handshake found no binding; the proxy logs it.
-enum class NoBindingReason { NoSniNoDefault, UnknownSni };
+enum class NoBindingReason {
+    NoSniNoDefault,  // no SNI, and no IP:port binding for the listener or 0.0.0.0
+    UnknownSni,      // SNI matched no Hostname:port binding, and no IP:port binding either
+};
 std::string_view describe(NoBindingReason);
 
 struct BindingLookup {
@@ -60,15 +66,25 @@ struct BindingLookup {
 };
 
 // HTTP.sys's choice for one ClientHello on a listener that stands for
-// `publishedPort`: with SNI, the hostnameport binding for that name; without,
-// the ipport binding for the listener's address, else 0.0.0.0, else none.
+// `publishedPort`, in HTTP.sys's order: the hostnameport binding for the SNI
+// name (ASCII case-insensitive; a trailing dot is kept, so "name." matches no
+// hostname binding, as RFC 6066 section 3 forbids it in SNI), then, with no
+// SNI or no hostname match, the ipport binding for the listener's address,
+// then 0.0.0.0, else none.
 BindingLookup selectBinding(const BindingStore& store, std::optional<std::string_view> sni,
                             std::string_view listenerAddress, std::uint16_t publishedPort);
 
-// `netsh http show sslcert` layout: heading, dashed line, one block per binding.
+// `netsh http show sslcert` layout, netsh's labels and spacing exactly:
+// heading, dashed line, one block per binding (proxy/netsh_show.hpp).
 std::string formatNetshShow(const BindingStore& store);
 
-// Reads the layout above back (real netsh output too, CRLF or LF).
+// A binding of a netsh capture (proxy/netsh_show.hpp) as the store holds it;
+// nullopt with *error set for what the store cannot hold (a Central
+// Certificate Store entry, an IPv6 key, no readable hash).
+std::optional<Binding> bindingOf(const NetshEntry& entry, std::string* error = nullptr);
+
+// Reads netsh's output back (real captures too: UTF-16 or UTF-8, CRLF or LF),
+// keeping the bindings the store can hold; the first of a repeated key wins.
 BindingStore parseNetshShow(std::string_view text);
 
 // A netsh `add sslcert` / `delete sslcert` argument list:
@@ -116,10 +132,26 @@ class BindingStoreError : public std::runtime_error {
 BindingStore parseBindingStore(std::string_view json, std::string_view source);
 std::string serializeBindingStore(const BindingStore& store);
 
-// A missing file is an empty store; a malformed one throws BindingStoreError.
-BindingStore loadBindingStore(const std::filesystem::path& file);
+// A malformed store throws BindingStoreError. A missing one is an empty store
+// only where the caller says so (the proxy's first start, the `bindings`
+// commands, as netsh on a fresh system); a reload refuses it like a corrupt
+// one, so deleting or renaming the file never takes the sites down.
+enum class MissingStore { Refuse, Empty };
+BindingStore loadBindingStore(const std::filesystem::path& file,
+                              MissingStore missing = MissingStore::Refuse);
 // Atomically (provision/atomic_file.hpp): a crash leaves the old or the new file.
 void saveBindingStore(const std::filesystem::path& file, const BindingStore& store);
+
+// One read-modify-write of the store file, serialised with every other
+// writer by an advisory lock (flock) on the sibling file `.NAME.lock`: two
+// concurrent `bindings add` both land. A missing store is empty here. The
+// change's error is returned untouched (nothing written); I/O errors throw.
+struct StoreUpdate {
+    BindingStore before;
+    StoreChange change;
+};
+StoreUpdate updateBindingStore(const std::filesystem::path& file,
+                               const std::function<StoreChange(const BindingStore&)>& change);
 
 // "AB12..." from any case and spacing the way certlm shows it; nullopt when not
 // 40 hex digits.

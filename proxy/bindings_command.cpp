@@ -1,6 +1,7 @@
 #include "proxy/bindings_command.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -25,23 +26,26 @@ struct BindingsOptions {
 
 BindingStore load(const std::string& file) {
     try {
-        return loadBindingStore(file);
+        return loadBindingStore(file, MissingStore::Empty);
     } catch (const BindingStoreError& e) {
         refuse(std::string(e.what()) + " (the store was left as it is)");
     }
 }
 
-void save(const std::string& file, const BindingStore& store) {
+// Read, change and write under the store's lock, so concurrent commands
+// never lose each other's changes.
+StoreUpdate update(const std::string& file,
+                   const std::function<StoreChange(const BindingStore&)>& change) {
+    StoreUpdate u;
     try {
-        saveBindingStore(file, store);
+        u = updateBindingStore(file, change);
+    } catch (const BindingStoreError& e) {
+        refuse(std::string(e.what()) + " (the store was left as it is)");
     } catch (const std::exception& e) {
         refuse(e.what(), kExitLabDown);
     }
-}
-
-BindingStore apply(const StoreChange& change) {
-    if (!change.store) refuse(change.error);
-    return *change.store;
+    if (!u.change.store) refuse(u.change.error);
+    return u;
 }
 
 NetshArguments arguments(const std::vector<std::string>& words) {
@@ -76,8 +80,8 @@ void addBindingsCommand(CLI::App& app) {
     add->add_option("--store", opts->store, "Binding store file")->required();
     add->add_option("arguments", opts->words, "netsh arguments")->required();
     add->callback([opts] {
-        const auto store = load(opts->store);
-        save(opts->store, apply(addBinding(store, arguments(opts->words))));
+        const auto args = arguments(opts->words);
+        update(opts->store, [&](const BindingStore& s) { return addBinding(s, args); });
         std::cout << "SSL Certificate successfully added\n";
     });
 
@@ -86,9 +90,8 @@ void addBindingsCommand(CLI::App& app) {
     del->add_option("--store", opts->store, "Binding store file")->required();
     del->add_option("arguments", opts->words, "netsh arguments")->required();
     del->callback([opts] {
-        const auto store = load(opts->store);
         const auto args = arguments(opts->words);
-        save(opts->store, apply(deleteBinding(store, args.key)));
+        update(opts->store, [&](const BindingStore& s) { return deleteBinding(s, args.key); });
         std::cout << "SSL Certificate successfully deleted\n";
     });
 
@@ -105,11 +108,11 @@ void addBindingsCommand(CLI::App& app) {
         std::string error;
         auto key = BindingKey::parse(BindingKind::IpPort, opts->ipport, &error);
         if (!key) refuse(error);
-        const auto store = load(opts->store);
-        std::cout << "Before:\n" << formatNetshShow(store);
-        const auto next = apply(setDefaultBinding(store, opts->matchHost, *key));
-        save(opts->store, next);
-        std::cout << "After:\n" << formatNetshShow(next);
+        const auto u = update(opts->store, [&](const BindingStore& s) {
+            return setDefaultBinding(s, opts->matchHost, *key);
+        });
+        std::cout << "Before:\n" << formatNetshShow(u.before);
+        std::cout << "After:\n" << formatNetshShow(*u.change.store);
     });
 }
 

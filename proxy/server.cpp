@@ -835,7 +835,7 @@ int runProxy(const ProxyConfig& cfg, const ServerOptions& options, std::ostream&
 
     BindingStore store;
     try {
-        store = loadBindingStore(cfg.bindingStore);
+        store = loadBindingStore(cfg.bindingStore, MissingStore::Empty);
     } catch (const BindingStoreError& e) {
         throw ConfigError(std::string("/bindingStore: ") + e.what());
     }

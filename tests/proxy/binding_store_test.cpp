@@ -1,6 +1,8 @@
 #include "proxy/binding_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -40,6 +42,61 @@ TEST(SelectBinding, UnknownSniIsRefused) {
     auto r = selectBinding(labStore(), "other.contoso.com", "127.4.0.1", 443);
     EXPECT_EQ(r.binding, nullptr);
     EXPECT_EQ(r.reason, NoBindingReason::UnknownSni);
+}
+
+// HTTP.sys's order, case by case: hostname:port by SNI, then IP:port for the
+// listener's address, then 0.0.0.0, else refused.
+BindingStore storeWithDefaults() {
+    auto store = labStore();
+    store.bindings.push_back({ip("0.0.0.0"), kHashB, std::string(kWapApplicationId)});
+    return store;
+}
+
+TEST(SelectBindingOrder, ExactNameWinsOverTheDefault) {
+    const auto store = storeWithDefaults();
+    auto r = selectBinding(store, "owas.contoso.com", "127.4.0.1", 443);
+    ASSERT_NE(r.binding, nullptr);
+    EXPECT_EQ(r.binding->key, host("owas.contoso.com"));
+}
+
+TEST(SelectBindingOrder, NameMatchIgnoresAsciiCase) {
+    const auto store = storeWithDefaults();
+    auto r = selectBinding(store, "OWAS.Contoso.COM", "127.4.0.1", 443);
+    ASSERT_NE(r.binding, nullptr);
+    EXPECT_EQ(r.binding->key, host("owas.contoso.com"));
+}
+
+TEST(SelectBindingOrder, TrailingDotMatchesNoHostnameAndFallsBackToIpPort) {
+    const auto store = storeWithDefaults();
+    auto r = selectBinding(store, "owas.contoso.com.", "127.4.0.1", 443);
+    ASSERT_NE(r.binding, nullptr);
+    EXPECT_EQ(r.binding->key, ip("0.0.0.0"));
+    EXPECT_EQ(selectBinding(labStore(), "owas.contoso.com.", "127.4.0.1", 443).binding, nullptr);
+}
+
+TEST(SelectBindingOrder, UnknownSniFallsBackToTheDefault) {
+    const auto store = storeWithDefaults();
+    auto r = selectBinding(store, "intranet.contoso.com", "127.4.0.1", 443);
+    ASSERT_NE(r.binding, nullptr);
+    EXPECT_EQ(r.binding->certificateHash, kHashB);
+}
+
+TEST(SelectBindingOrder, UnknownSniTakesTheListenersAddressBeforeTheWildcard) {
+    auto store = storeWithDefaults();
+    store.bindings.push_back({ip("127.4.0.1"), kHashA, std::string(kWapApplicationId)});
+    EXPECT_EQ(selectBinding(store, "x.contoso.com", "127.4.0.1", 443).binding->key,
+              ip("127.4.0.1"));
+    EXPECT_EQ(selectBinding(store, "x.contoso.com", "127.4.0.2", 443).binding->key, ip("0.0.0.0"));
+}
+
+TEST(SelectBindingOrder, NoMatchAnywhereIsRefusedWithTheReason) {
+    auto store = storeWithDefaults();
+    auto other = selectBinding(store, "x.contoso.com", "127.4.0.1", 8443);
+    EXPECT_EQ(other.binding, nullptr);
+    EXPECT_EQ(other.reason, NoBindingReason::UnknownSni);
+    auto none = selectBinding(store, std::nullopt, "127.4.0.1", 8443);
+    EXPECT_EQ(none.binding, nullptr);
+    EXPECT_EQ(none.reason, NoBindingReason::NoSniNoDefault);
 }
 
 TEST(SelectBinding, SniOnAnotherPortIsRefused) {
@@ -215,8 +272,47 @@ class StoreOnDisk : public ::testing::Test {
     fs::path dir;
 };
 
-TEST_F(StoreOnDisk, MissingFileIsAnEmptyStore) {
-    EXPECT_TRUE(loadBindingStore(dir / "none.json").bindings.empty());
+TEST_F(StoreOnDisk, MissingFileIsRefusedUnlessTheCallerAllowsIt) {
+    try {
+        loadBindingStore(dir / "none.json");
+        FAIL() << "a missing store was accepted";
+    } catch (const BindingStoreError& e) {
+        EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("none.json"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(loadBindingStore(dir / "none.json", MissingStore::Empty).bindings.empty());
+}
+
+TEST_F(StoreOnDisk, UpdateCreatesAMissingStoreAndLeavesItOnARefusedChange) {
+    auto args = parseNetshArguments(
+        {"ipport=0.0.0.0:443", "certhash=" + kHashA, "appid=" + std::string(kWapApplicationId)});
+    ASSERT_TRUE(args.arguments);
+    auto first = updateBindingStore(
+        dir / "b.json", [&](const BindingStore& s) { return addBinding(s, *args.arguments); });
+    ASSERT_TRUE(first.change.store);
+    EXPECT_TRUE(first.before.bindings.empty());
+    EXPECT_EQ(loadBindingStore(dir / "b.json").bindings.size(), 1u);
+    const std::string written = provision::readFile(dir / "b.json");
+    auto again = updateBindingStore(
+        dir / "b.json", [&](const BindingStore& s) { return addBinding(s, *args.arguments); });
+    EXPECT_FALSE(again.change.store);
+    EXPECT_NE(again.change.error.find("183"), std::string::npos);
+    EXPECT_EQ(provision::readFile(dir / "b.json"), written);
+}
+
+TEST_F(StoreOnDisk, TheNextWriterRemovesTemporariesOfDeadWriters) {
+    const pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ASSERT_GT(child, 0);
+    ::waitpid(child, nullptr, 0);  // reaped: its pid names no process now
+    const fs::path dead = dir / (".b.json.tmp-" + std::to_string(child) + "-1f");
+    const fs::path alive = dir / (".b.json.tmp-" + std::to_string(::getppid()) + "-2f");
+    std::ofstream(dead) << "{\"bind";
+    std::ofstream(alive) << "{\"bind";
+    saveBindingStore(dir / "b.json", labStore());
+    EXPECT_FALSE(fs::exists(dead));
+    EXPECT_TRUE(fs::exists(alive));  // a live writer's file is never touched
+    EXPECT_EQ(loadBindingStore(dir / "b.json"), labStore());
 }
 
 TEST_F(StoreOnDisk, SaveThenLoad) {

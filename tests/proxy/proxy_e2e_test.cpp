@@ -82,7 +82,7 @@ struct Process {
 class TlsClient {
   public:
     TlsClient(const std::string& address, std::uint16_t port, std::optional<std::string> sni,
-              const fs::path& caFile, int maxVersion = 0) {
+              const fs::path& caFile, int maxVersion = 0, bool verifyName = true) {
         ctx_ = SSL_CTX_new(TLS_client_method());
         if (maxVersion) {
             // A legacy client profile: Debian's defaults would not even offer it.
@@ -107,7 +107,7 @@ class TlsClient {
         SSL_set_fd(ssl_, fd_);
         if (sni) {
             SSL_set_tlsext_host_name(ssl_, sni->c_str());
-            SSL_set1_host(ssl_, sni->c_str());
+            if (verifyName) SSL_set1_host(ssl_, sni->c_str());
         }
         // SSL_get_error reads the thread's error queue: start it empty.
         ERR_clear_error();
@@ -628,6 +628,36 @@ TEST_F(ProxyEndToEnd, TornStoreIsRefusedAndTheLastGoodOneKept) {
     runBindings(
         {"bindings", "set-default", "--store", storeFile.string(), "--match-host", name("lyncws")});
     EXPECT_TRUE(eventually([&] { return client(std::nullopt)->connected; }));
+}
+
+TEST_F(ProxyEndToEnd, MissingStoreIsRefusedAndTheLastGoodOneKept) {
+    startProxy();
+    const fs::path storeFile = dir / "bindings.json";
+    fs::rename(storeFile, dir / "bindings.json.moved");
+    ::kill(proxy->child.id(), SIGHUP);
+    EXPECT_TRUE(eventually([&] {
+        const auto err = slurp(dir / "proxy.err");
+        return err.find("binding-store-refused") != std::string::npos &&
+               err.find("missing") != std::string::npos;
+    })) << slurp(dir / "proxy.err");
+    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/still"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+}
+
+// HTTP.sys falls back to the IP:port binding when the SNI name matches no
+// Hostname:port binding: such a client gets the default certificate.
+TEST_F(ProxyEndToEnd, UnknownSniGetsTheDefaultCertificateWhenThereIsOne) {
+    startProxy();
+    runBindings({"bindings", "set-default", "--store", (dir / "bindings.json").string(),
+                 "--match-host", name("lyncws")});
+    ASSERT_TRUE(eventually([&] { return client(std::nullopt)->connected; }));
+    for (const std::string sni : {std::string("intranet.contoso.com"), name("lyncws") + "."}) {
+        // The name is not the certificate's: what is checked is which one is sent.
+        TlsClient c(kProxyAddress, port, sni, dir / "root.pem", 0, false);
+        ASSERT_TRUE(c.connected) << sni;
+        EXPECT_NE(c.peerSubject().find("CN=" + name("lyncws")), std::string::npos) << sni;
+    }
 }
 
 }  // namespace
