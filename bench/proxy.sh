@@ -3,13 +3,21 @@
 #
 # Both proxies: the same certificate, the same number of workers (THREADS),
 # TLS to the backend with verification and keep-alive pooling, no access
-# log. The backend is an nginx server block answering a small fixed body
-# over TLS, so it costs the same for both. Loaded in the same run by wrk
-# over TLS with SNI: one row with keep-alive, one with `Connection: close`
-# (a new TLS connection per request).
+# log. The backend is an nginx server block answering fixed bodies over TLS
+# (48 bytes, 1 KiB, 64 KiB), so it costs the same for both. Loaded in the
+# same run by wrk over TLS with SNI, each row printing edgelab/nginx:
+#   keep-alive, keep-alive 1 KiB, keep-alive 64 KiB   (P-256 certificate)
+#   close (a full handshake per request, wrk does not resume sessions),
+#     once with a P-256 and once with an RSA-2048 proxy certificate, beside
+#     the `openssl speed` sign rate of that key, the ceiling of full
+#     handshakes per second on THREADS cores
+#   idle: IDLE keep-alive TLS connections held open, resident memory per
+#     connection, and what is given back once they close.
 #
 # Usage: bench/proxy.sh [BUILD_DIR]   (default: build; builds edgelab-proxy if missing)
 #   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
+#   IDLE=5000 (connections in the idle row)  KEYS="p256 rsa2048"
+#   ROWS="keep-alive close 1k 64k idle" (a subset runs faster)
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
 
@@ -19,6 +27,9 @@ case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 THREADS=${THREADS:-$(nproc)}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
+IDLE=${IDLE:-5000}
+KEYS=${KEYS:-p256 rsa2048}
+ROWS=${ROWS:-keep-alive close 1k 64k idle}
 ADDR_BACKEND=127.4.200.1
 ADDR_NGINX=127.4.200.2
 ADDR_EDGELAB=127.4.200.3
@@ -51,36 +62,56 @@ free_port() {
     python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
 }
 
-# --- one CA, one proxy certificate (both proxies), one backend certificate
+# --- one CA, the backend's certificate, one proxy certificate per key type
 cd "$WORK"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=edgelab bench root" -keyout ca.key -out ca.pem 2>/dev/null
-issue() {  # NAME FILE
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+key_args() {  # KEY: p256 | rsa2048
+    case "$1" in
+        p256) echo "-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
+        rsa2048) echo "-newkey rsa:2048" ;;
+        *) echo "unknown key type in KEYS: $1 (p256 or rsa2048)" >&2; exit 2 ;;
+    esac
+}
+issue() {  # NAME FILE KEY
+    # shellcheck disable=SC2046
+    openssl req $(key_args "$3") -nodes -subj "/CN=$1" \
         -keyout "$2.key" -out "$2.csr" 2>/dev/null
     printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$1" > "$2.ext"
     openssl x509 -req -in "$2.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile "$2.ext" -out "$2.crt" 2>/dev/null
     cat "$2.crt" ca.pem > "$2.pem"
 }
-issue "$PUBLIC" proxy
-issue "$BACKEND_HOST" backend
-THUMB=$(openssl x509 -in proxy.crt -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
-mkdir -p store
-cp proxy.pem "store/$THUMB.pem"
-cp proxy.key "store/$THUMB.key"
+issue "$BACKEND_HOST" backend p256
+mkdir -p store body
+for key in $KEYS; do
+    issue "$PUBLIC" "proxy-$key" "$key"
+    thumb=$(openssl x509 -in "proxy-$key.crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+    cp "proxy-$key.pem" "store/$thumb.pem"
+    cp "proxy-$key.key" "store/$thumb.key"
+    echo "$thumb" > "proxy-$key.thumb"
+done
+head -c 1024 /dev/zero | tr '\0' a > body/1k
+head -c 65536 /dev/zero | tr '\0' b > body/64k
+# nginx's workers drop root (to nobody): they must be able to read the bodies.
+chmod 755 "$WORK" body
+chmod 644 body/*
 
 BACKEND_PORT=$(free_port $ADDR_BACKEND)
 NGINX_PORT=$(free_port $ADDR_NGINX)
+# Room for the idle row: IDLE client connections plus the backend's.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -gt $((IDLE + 1024)) ] || { echo "IDLE=$IDLE needs more descriptors than ulimit -Hn allows" >&2; exit 2; }
 
 nginx_conf() {  # NAME WORKERS SERVER-BLOCK
     mkdir -p "$WORK/$1"
     cat > "$WORK/$1/nginx.conf" <<EOF
 worker_processes $2;
+worker_rlimit_nofile $((IDLE + 4096));
 pid $WORK/$1/nginx.pid;
 error_log $WORK/$1/error.log warn;
 daemon off;
-events { worker_connections 4096; }
+events { worker_connections $((IDLE + 2048)); }
 http {
     access_log off;
     client_body_temp_path $WORK/$1/body;
@@ -101,16 +132,25 @@ nginx_conf backend 1 "
         server_name $BACKEND_HOST;
         ssl_certificate $WORK/backend.pem;
         ssl_certificate_key $WORK/backend.key;
+        location = /1k { alias $WORK/body/1k; default_type text/plain; }
+        location = /64k { alias $WORK/body/64k; default_type text/plain; }
         location / { default_type text/plain; return 200 'hello from the backend, 48 bytes of body....\n'; }
     }"
+nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 
-nginx_conf nginx "$THREADS" "
+NGINX_MASTER=""
+EDGELAB_PID=""
+EDGELAB_PORT=""
+start_proxies() {  # KEY: both proxies with that key type's certificate
+    local key=$1 thumb
+    thumb=$(cat "proxy-$key.thumb")
+    nginx_conf "nginx-$key" "$THREADS" "
     upstream backend { server $ADDR_BACKEND:$BACKEND_PORT; keepalive 256; }
     server {
         listen $ADDR_NGINX:$NGINX_PORT ssl reuseport;
         server_name $PUBLIC;
-        ssl_certificate $WORK/proxy.pem;
-        ssl_certificate_key $WORK/proxy.key;
+        ssl_certificate $WORK/proxy-$key.pem;
+        ssl_certificate_key $WORK/proxy-$key.key;
         location / {
             proxy_pass https://backend;
             proxy_http_version 1.1;
@@ -125,35 +165,49 @@ nginx_conf nginx "$THREADS" "
             proxy_ssl_session_reuse on;
         }
     }"
-
-cat > edgelab.json <<EOF
+    cat > "edgelab-$key.json" <<EOF
 {
   "listeners": [{"address": "$ADDR_EDGELAB", "port": 0, "publishedPort": 443}],
   "certificateStore": "store",
-  "bindingStore": "bindings.json",
+  "bindingStore": "bindings-$key.json",
   "caBundle": "ca.pem",
   "internalDns": {"$BACKEND_HOST:$BACKEND_PORT": "$ADDR_BACKEND:$BACKEND_PORT"},
   "applications": [{"name": "bench", "externalUrl": "https://$PUBLIC/",
     "backendServerUrl": "https://$BACKEND_HOST:$BACKEND_PORT/",
-    "externalPreAuthentication": "PassThrough", "externalCertificateThumbprint": "$THUMB"}]
+    "externalPreAuthentication": "PassThrough", "externalCertificateThumbprint": "$thumb"}]
 }
 EOF
-
-nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" & PIDS+=($!)
-NGINX_MASTER=$!
-mkfifo edgelab.out
-"$BUILD/bin/edgelab-proxy" --config edgelab.json --threads "$THREADS" > edgelab.out 2> edgelab.err &
-EDGELAB_PID=$!
-PIDS+=($EDGELAB_PID)
-EDGELAB_PORT=""
-while read -r line; do
-    case "$line" in
-        "READY $ADDR_EDGELAB:"*) EDGELAB_PORT=${line#READY $ADDR_EDGELAB:}; EDGELAB_PORT=${EDGELAB_PORT%% *} ;;
-        READY) break ;;
-    esac
-done < edgelab.out
-[ -n "$EDGELAB_PORT" ] || { echo "edgelab-proxy did not start:" >&2; cat edgelab.err >&2; exit 3; }
+    nginx -c "$WORK/nginx-$key/nginx.conf" -p "$WORK/nginx-$key" & NGINX_MASTER=$!
+    PIDS+=($NGINX_MASTER)
+    mkfifo "edgelab-$key.out"
+    "$BUILD/bin/edgelab-proxy" --config "edgelab-$key.json" --threads "$THREADS" \
+        > "edgelab-$key.out" 2> "edgelab-$key.err" &
+    EDGELAB_PID=$!
+    PIDS+=($EDGELAB_PID)
+    EDGELAB_PORT=""
+    while read -r line; do
+        case "$line" in
+            "READY $ADDR_EDGELAB:"*) EDGELAB_PORT=${line#READY $ADDR_EDGELAB:}; EDGELAB_PORT=${EDGELAB_PORT%% *} ;;
+            READY) break ;;
+        esac
+    done < "edgelab-$key.out"
+    [ -n "$EDGELAB_PORT" ] || { echo "edgelab-proxy did not start:" >&2; cat "edgelab-$key.err" >&2; exit 3; }
+    wait_tls $ADDR_BACKEND "$BACKEND_PORT"
+    wait_tls $ADDR_NGINX "$NGINX_PORT"
+    wait_tls $ADDR_EDGELAB "$EDGELAB_PORT"
+    # The same bytes through both proxies before measuring anything.
+    local target body
+    for target in "$ADDR_NGINX:$NGINX_PORT" "$ADDR_EDGELAB:$EDGELAB_PORT"; do
+        body=$(curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" "https://$PUBLIC:${target##*:}/")
+        [ "$body" = "hello from the backend, 48 bytes of body...." ] || { echo "bad body via $target: $body" >&2; exit 1; }
+        curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" \
+            "https://$PUBLIC:${target##*:}/64k" | cmp -s - body/64k || { echo "bad 64 KiB body via $target" >&2; exit 1; }
+    done
+}
+stop_proxies() {
+    kill "$NGINX_MASTER" "$EDGELAB_PID" 2>/dev/null || true
+    wait "$NGINX_MASTER" "$EDGELAB_PID" 2>/dev/null || true
+}
 
 wait_tls() {  # ADDR PORT, with a deadline
     for _ in $(seq 100); do
@@ -162,14 +216,6 @@ wait_tls() {  # ADDR PORT, with a deadline
     done
     echo "nothing answers on $1:$2" >&2; exit 3
 }
-wait_tls $ADDR_BACKEND "$BACKEND_PORT"
-wait_tls $ADDR_NGINX "$NGINX_PORT"
-wait_tls $ADDR_EDGELAB "$EDGELAB_PORT"
-# The same bytes through both proxies before measuring anything.
-for target in "$ADDR_NGINX:$NGINX_PORT" "$ADDR_EDGELAB:$EDGELAB_PORT"; do
-    body=$(curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" "https://$PUBLIC:${target##*:}/")
-    [ "$body" = "hello from the backend, 48 bytes of body...." ] || { echo "bad body via $target: $body" >&2; exit 1; }
-done
 
 cat > bench.lua <<'EOF'
 -- SNI comes from the URL host ("localhost"); the connections go to
@@ -181,10 +227,35 @@ function wrk.resolve(host, service)
 end
 EOF
 
-peak_rss_kb() {  # PIDS...: the sum of VmHWM
-    local total=0 kb
+# IDLE keep-alive TLS connections, each after one answered request; prints
+# how many are open, holds them until a line arrives on stdin, then closes.
+cat > idle.py <<'EOF'
+import re, socket, ssl, sys
+addr, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+context = ssl.create_default_context(cafile="ca.pem")
+held = []
+for _ in range(count):
+    tls = context.wrap_socket(socket.create_connection((addr, port)), server_hostname="localhost")
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += tls.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        body += tls.recv(4096)
+    held.append(tls)
+print(len(held), flush=True)
+sys.stdin.readline()
+for tls in held:
+    tls.close()
+EOF
+
+sum_status_kb() {  # FIELD PIDS...: the sum of a /proc/PID/status field in KiB
+    local field=$1 total=0 kb pid
+    shift
     for pid in "$@"; do
-        kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        kb=$(awk -v f="$field:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + ${kb:-0}))
     done
     echo "$total"
@@ -198,12 +269,15 @@ cpu_ticks() {  # PIDS...: user + system clock ticks so far
     echo "$total"
 }
 nginx_pids() { echo "$NGINX_MASTER $(pgrep -P "$NGINX_MASTER" | tr '\n' ' ')"; }
+established() {  # PORT: client connections open to it
+    ss -Htn state established "( sport = :$1 )" | wc -l
+}
 
 # One wrk run; prints "rps p50 p99" (latencies in ms).
-run_wrk() {  # ADDR PORT [HEADER]
+run_wrk() {  # ADDR PORT PATH [HEADER]
     local args=(-t 1 -c "$CONNECTIONS" -d "${DURATION}s" --latency -s bench.lua)
-    [ -n "${3:-}" ] && args+=(-H "$3")
-    BENCH_ADDR=$1 BENCH_PORT=$2 wrk "${args[@]}" "https://$PUBLIC:$2/" > wrk.out 2>&1 || true
+    [ -n "${4:-}" ] && args+=(-H "$4")
+    BENCH_ADDR=$1 BENCH_PORT=$2 wrk "${args[@]}" "https://$PUBLIC:$2$3" > wrk.out 2>&1 || true
     grep -q "Requests/sec" wrk.out || { echo "wrk failed against $1:$2:" >&2; cat wrk.out >&2; }
     awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
@@ -214,31 +288,107 @@ run_wrk() {  # ADDR PORT [HEADER]
         END { printf "%.0f %.2f %.2f\n", rps, p50, p99; if (errors != "") print "wrk:" errors > "/dev/stderr" }
     ' wrk.out
 }
+# CPU time of the proxy alone per request: steadier than req/s on a shared machine.
+us_per_req() {  # TICKS RPS
+    awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+        'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "n/a" }'
+}
+ratio() { awk -v e="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "n/a" }'; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+declare -A HANDSHAKES  # KEY -> "nginx_rps edgelab_rps"
+throughput_row() {  # LABEL PATH HEADER KEY
+    local label=$1 path=$2 header=$3 t0 n_rps n_p50 n_p99 n_cpu n_rss e_rps e_p50 e_p99 e_cpu e_rss
+    # A short warm-up for each, so neither pays for its first connections in the row.
+    DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header" >/dev/null 2>&1
+    DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header" >/dev/null 2>&1
+    t0=$(cpu_ticks $(nginx_pids))
+    read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header")
+    n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
+    n_rss=$(sum_status_kb VmHWM $(nginx_pids))
+    t0=$(cpu_ticks "$EDGELAB_PID")
+    read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header")
+    e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
+    e_rss=$(sum_status_kb VmHWM "$EDGELAB_PID")
+    [ "$header" = "Connection: close" ] && HANDSHAKES[$4]="$n_rps $e_rps"
+    printf '| %s | nginx | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$n_p50" "$n_p99" \
+        "$(us_per_req "$n_cpu" "$n_rps")" "$(mib "$n_rss")"
+    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" "$e_p50" \
+        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(mib "$e_rss")" "$(ratio "$e_rps" "$n_rps")"
+}
+
+# Resident memory (KiB) of PIDS before, while IDLE connections are held, and
+# after they closed; prints "before held after".
+idle_memory() {  # ADDR PORT PIDS...
+    local addr=$1 port=$2 before held after n
+    shift 2
+    before=$(sum_status_kb VmRSS "$@")
+    rm -f idle.in idle.out; mkfifo idle.in idle.out
+    python3 idle.py "$addr" "$port" "$IDLE" < idle.in > idle.out &
+    local client=$!
+    exec 7> idle.in
+    read -r n < idle.out || n=0
+    [ "$n" = "$IDLE" ] || { echo "idle row: only ${n:-0} of $IDLE connections to $addr:$port" >&2; }
+    held=$(sum_status_kb VmRSS "$@")
+    echo >&7; exec 7>&-
+    wait "$client" || true
+    for _ in $(seq 200); do [ "$(established "$port")" -eq 0 ] && break; sleep 0.05; done
+    after=$(sum_status_kb VmRSS "$@")
+    echo "$before $held $after"
+}
+idle_row() {
+    local nb nh na eb eh ea
+    read -r nb nh na < <(idle_memory $ADDR_NGINX "$NGINX_PORT" $(nginx_pids))
+    read -r eb eh ea < <(idle_memory $ADDR_EDGELAB "$EDGELAB_PORT" "$EDGELAB_PID")
+    per() { awk -v h="$1" -v b="$2" -v n="$IDLE" 'BEGIN { printf "%.1f", (h - b) / n }'; }
+    printf '\n%s idle keep-alive TLS connections (RSS, KiB per connection; after: RSS once they closed)\n' "$IDLE"
+    printf '| proxy | RSS before MiB | RSS held MiB | KiB per connection | RSS after MiB | edgelab/nginx per connection |\n'
+    printf '|---|---:|---:|---:|---:|---:|\n'
+    printf '| nginx | %s | %s | %s | %s | |\n' "$(mib "$nb")" "$(mib "$nh")" "$(per "$nh" "$nb")" "$(mib "$na")"
+    printf '| edgelab-proxy | %s | %s | %s | %s | **%s** |\n' "$(mib "$eb")" "$(mib "$eh")" "$(per "$eh" "$eb")" \
+        "$(mib "$ea")" "$(ratio "$(per "$eh" "$eb")" "$(per "$nh" "$nb")")"
+}
+
+# `openssl speed`'s signatures per second on one core for a key type.
+sign_rate() {  # KEY
+    local alg
+    case "$1" in p256) alg=ecdsap256 ;; rsa2048) alg=rsa2048 ;; esac
+    openssl speed -seconds 2 "$alg" 2>/dev/null | awk '/sign\/s/ { getline; for (i = NF; i > 0; i--) if ($i ~ /^[0-9.]+$/) { v[++n] = $i } ; print v[2]; exit }'
+}
+
+wants() { case " $ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 printf 'edgelab-proxy vs nginx %s, %s worker threads each, wrk -t1 -c%s -d%ss over TLS 1.3 with SNI, %s\n' \
     "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNECTIONS" "$DURATION" "$(date -u +%F)"
 printf '| row | proxy | req/s | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB | edgelab/nginx req/s |\n'
 printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
-for row in keep-alive close; do
-    header=""
-    [ "$row" = close ] && header="Connection: close"
-    # A short warm-up for each, so neither pays for its first connections in the row.
-    DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$header" >/dev/null 2>&1
-    DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$header" >/dev/null 2>&1
-    t0=$(cpu_ticks $(nginx_pids))
-    read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$header")
-    n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
-    n_rss=$(peak_rss_kb $(nginx_pids))
-    t0=$(cpu_ticks "$EDGELAB_PID")
-    read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$header")
-    e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
-    e_rss=$(peak_rss_kb "$EDGELAB_PID")
-    ratio=$(awk -v e="$e_rps" -v n="$n_rps" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "n/a" }')
-    # CPU time of the proxy alone per request: steadier than req/s on a shared machine.
-    us_per_req() { awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
-        'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "n/a" }'; }
-    printf '| %s | nginx | %s | %s | %s | %s | %.1f | |\n' "$row" "$n_rps" "$n_p50" "$n_p99" \
-        "$(us_per_req "$n_cpu" "$n_rps")" "$(awk -v k="$n_rss" 'BEGIN { print k / 1024 }')"
-    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %.1f | **%s** |\n' "$row" "$e_rps" "$e_p50" \
-        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(awk -v k="$e_rss" 'BEGIN { print k / 1024 }')" "$ratio"
+first=1
+IDLE_TABLE=""
+for key in $KEYS; do
+    start_proxies "$key"
+    if [ $first = 1 ]; then
+        wants keep-alive && throughput_row "keep-alive ($key)" / "" "$key"
+        wants 1k && throughput_row "keep-alive 1 KiB ($key)" /1k "" "$key"
+        wants 64k && throughput_row "keep-alive 64 KiB ($key)" /64k "" "$key"
+    fi
+    wants close && throughput_row "close, full handshake ($key)" / "Connection: close" "$key"
+    if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
+    stop_proxies
+    first=0
 done
+[ -n "$IDLE_TABLE" ] && printf '%s\n' "$IDLE_TABLE"
+
+if wants close; then
+    printf '\nFull handshakes per second against the ceiling of `openssl speed` signatures on %s cores\n' "$THREADS"
+    printf '| key | sign/s, 1 core | ceiling, %s cores | nginx | edgelab-proxy | nginx of ceiling | edgelab of ceiling | edgelab/nginx |\n' "$THREADS"
+    printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+    for key in $KEYS; do
+        [ -n "${HANDSHAKES[$key]:-}" ] || continue
+        read -r n e <<< "${HANDSHAKES[$key]}"
+        s=$(sign_rate "$key")
+        ceiling=$(awk -v s="$s" -v t="$THREADS" 'BEGIN { printf "%.0f", s * t }')
+        pct() { awk -v x="$1" -v c="$ceiling" 'BEGIN { if (c > 0) printf "%.1f %%", 100 * x / c; else print "n/a" }'; }
+        printf '| %s | %.0f | %s | %s | %s | %s | %s | **%s** |\n' "$key" "$s" "$ceiling" "$n" "$e" \
+            "$(pct "$n")" "$(pct "$e")" "$(ratio "$e" "$n")"
+    done
+fi
