@@ -99,6 +99,12 @@ CertificateInfo describe(X509* x) {
     return c;
 }
 
+}  // namespace
+
+CertificateInfo describeCertificate(X509* x) { return describe(x); }
+
+namespace {
+
 // ---------------------------------------------------------------- HTTP
 
 struct Transfer {

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <string>
 
+#include <openssl/types.h>
+
 #include "checks/catalogue.hpp"
 #include "checks/evidence.hpp"
 
@@ -34,6 +36,10 @@ class ProgressSink {
 
 Evidence gather(const ProbePlan&, const Target&, const GatherOptions& = {},
                 ProgressSink* = nullptr);
+
+// What a certificate says, as the checks read it (also for certificates
+// read from files, e.g. by `edgelab audit --cert`).
+CertificateInfo describeCertificate(X509* certificate);
 
 // True when no probe reached the target at all (no TCP connection made).
 bool targetUnreachable(const Evidence&);

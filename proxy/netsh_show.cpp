@@ -145,6 +145,31 @@ std::string fieldProblem(NetshKeyKind kind, std::string_view label, std::string_
     return "";
 }
 
+// A line quoted in a message: control bytes and invalid UTF-8 become '?', so
+// a garbage capture never writes raw bytes to a terminal.
+std::string printable(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t len = c < 0x80         ? 1
+                                : (c >> 5) == 6  ? 2
+                                : (c >> 4) == 14 ? 3
+                                : (c >> 3) == 30 ? 4
+                                                 : 0;
+        bool valid = len > 0 && i + len <= s.size();
+        for (std::size_t k = 1; valid && k < len; ++k)
+            valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+        if (!valid || (len == 1 && (c < 0x20 || c == 0x7F) && c != '\t')) {
+            out += '?';
+            ++i;
+            continue;
+        }
+        out.append(s.substr(i, len));
+        i += len;
+    }
+    return out;
+}
+
 class Reader {
   public:
     NetshShow result;
@@ -227,7 +252,7 @@ class Reader {
             ++dropped_;
             return;
         }
-        std::string text(trim(raw).substr(0, 120));
+        std::string text = printable(trim(raw).substr(0, 120));
         result.problems.push_back({number, std::move(text), std::move(message)});
     }
 

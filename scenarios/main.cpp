@@ -20,6 +20,10 @@
 #include "checks/check_command.hpp"
 #define EDGELAB_CHECK_COMMAND 1
 #endif
+#if defined(EDGELAB_WITH_AUDIT_COMMAND) && __has_include("audit/audit_command.hpp")
+#include "audit/audit_command.hpp"
+#define EDGELAB_AUDIT_COMMAND 1
+#endif
 
 int main(int argc, char** argv) {
     CLI::App app{
@@ -46,6 +50,9 @@ int main(int argc, char** argv) {
 #endif
 #ifdef EDGELAB_CHECK_COMMAND
     edgelab::checks::addCheckCommand(app);
+#endif
+#ifdef EDGELAB_AUDIT_COMMAND
+    edgelab::audit::addAuditCommand(app);
 #endif
     try {
         app.parse(argc, argv);

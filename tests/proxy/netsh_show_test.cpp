@@ -100,6 +100,12 @@ TEST(NetshText, NamesTheLinesItCannotReadAndKeepsTheRest) {
     EXPECT_NE(show.problems[3].message.find("40 hex digits"), std::string::npos);
 }
 
+TEST(NetshText, QuotedLinesNeverCarryRawBytes) {
+    const auto show = parseNetshText("ok \x01\x1b[31m \xff\xfe caf\xc3\xa9\n");
+    ASSERT_EQ(show.problems.size(), 1u);
+    EXPECT_EQ(show.problems[0].text, "ok ??[31m ?? caf\xc3\xa9");
+}
+
 TEST(NetshText, ATruncatedBlockIsLeftOutAndSaidSo) {
     const auto show = parseNetshText(kCapture.substr(0, kCapture.find("    Certificate Hash")));
     EXPECT_TRUE(show.entries.empty());

@@ -1,0 +1,151 @@
+// `edgelab audit` as a user runs it: exit codes, labs audited, captures
+// replayed on loopback through `edgelab run`, and `edgelab bindings show`
+// read back by the audit's netsh parser.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/process.hpp>
+#include <nlohmann/json.hpp>
+
+#include "provision/atomic_file.hpp"
+#include "proxy/binding_store.hpp"
+#include "proxy/netsh_show.hpp"
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace edgelab {
+namespace {
+
+const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
+const fs::path kCaptures = fs::path(EDGELAB_SOURCE_DIR) / "tests/audit/captures";
+const fs::path kLabs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
+
+fs::path freshDir(const std::string& name) {
+    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+struct Finished {
+    int code = -1;
+    std::string out, err;
+};
+
+Finished edgelab(const std::vector<std::string>& args) {
+    bp::ipstream out, err;
+    bp::child c(kEdgelab.string(), bp::args = args, bp::std_out > out, bp::std_err > err);
+    std::ostringstream o, e;
+    std::string line;
+    while (std::getline(out, line)) o << line << "\n";
+    while (std::getline(err, line)) e << line << "\n";
+    c.wait();
+    return {c.exit_code(), o.str(), e.str()};
+}
+
+std::string capture(const std::string& name) { return (kCaptures / name).string(); }
+
+std::set<std::string> failedIds(const nlohmann::json& report) {
+    std::set<std::string> ids;
+    for (const auto& r : report["results"])
+        if (r["verdict"] == "FAIL") ids.insert(r["id"].get<std::string>());
+    return ids;
+}
+
+TEST(AuditCommand, ExitCodesSayTheKind) {
+    EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "seed-lab.json").string()}).code, 0);
+    EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "no-default-binding.json").string()}).code, 1);
+    EXPECT_EQ(edgelab({"audit"}).code, 2);
+    const auto dir = freshDir("audit-exit");
+    provision::writeFileAtomic(dir / "garbage.txt", "not netsh\nat all\n");
+    const auto garbage = edgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
+    EXPECT_EQ(garbage.code, 2);
+    EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
+    const auto missing = edgelab({"audit", "--wap", (dir / "none.json").string()});
+    EXPECT_EQ(missing.code, 2);
+    EXPECT_NE(missing.err.find("none.json"), std::string::npos) << missing.err;
+}
+
+TEST(AuditCommand, FindingPrintsTheSeedsFix) {
+    const auto r = edgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
+                            capture("wap-seed.json"), "--cert", capture("proxy-all-names.pem")});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("netsh http add sslcert ipport=0.0.0.0:443 "
+                         "certhash=c0a130df59a376f3155636845cae1190f59bee65 "
+                         "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+              std::string::npos)
+        << r.out;
+}
+
+// The capture becomes a lab; `edgelab run` of it fails what the audit failed,
+// on the wire too, and meets the lab's expectations (exit 0).
+void expectReplay(const std::string& netsh, const std::set<std::string>& auditFails,
+                  const std::string& wireGlobPrefix) {
+    const auto dir = freshDir("audit-replay-" + fs::path(netsh).stem().stem().string());
+    const auto lab = dir / "replay.json";
+    const auto audit =
+        edgelab({"audit", "--netsh", capture(netsh), "--wap", capture("wap-seed.json"), "--cert",
+                 capture("proxy-all-names.pem"), "--emit-lab", lab.string(), "--format", "json"});
+    ASSERT_EQ(audit.code, auditFails.empty() ? 0 : 1) << audit.err;
+    EXPECT_EQ(failedIds(nlohmann::json::parse(audit.out)), auditFails);
+    ASSERT_TRUE(fs::exists(lab)) << audit.err;
+    const auto run = edgelab({"run", lab.string(), "--work-dir", (dir / "work").string(),
+                              "--report-dir", (dir / "report").string(), "--disk-sample-mib", "1"});
+    EXPECT_EQ(run.code, 0) << run.out << run.err;
+    const auto report = nlohmann::json::parse(provision::readFile(dir / "report/report.json"));
+    const auto failed = failedIds(report);
+    for (const auto& id : auditFails) EXPECT_TRUE(failed.count(id)) << id << " did not fail";
+    bool wire = wireGlobPrefix.empty();
+    for (const auto& id : failed) {
+        const bool fromAudit = auditFails.count(id) > 0;
+        const bool onWire = !wireGlobPrefix.empty() && id.rfind(wireGlobPrefix, 0) == 0;
+        wire |= onWire;
+        EXPECT_TRUE(fromAudit || onWire) << id << " failed in the replay only";
+    }
+    EXPECT_TRUE(wire) << "no " << wireGlobPrefix << "* check failed on the wire";
+}
+
+TEST(AuditCommand, ReplaysACaptureWithoutTheDefaultBinding) {
+    expectReplay("no-default-binding.netsh.txt", {"lab.default-binding"}, "tls.no-sni.");
+}
+
+TEST(AuditCommand, ReplaysACaptureWithTheDefaultBinding) {
+    expectReplay("default-binding-ccs.netsh.txt", {}, "");
+}
+
+// `bindings show` prints netsh's labels and spacing: the audit's parser reads
+// back exactly the store.
+TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
+    const auto dir = freshDir("audit-bindings-show");
+    const auto store = (dir / "bindings.json").string();
+    const std::string hash = "C0A130DF59A376F3155636845CAE1190F59BEE65";
+    const std::string appid = "appid={f955c070-e044-456c-ac00-e9e4275b3f04}";
+    for (const std::string key : {"hostnameport=lyncws.fabrikam.example:443",
+                                  "hostnameport=owas.fabrikam.example:443", "ipport=0.0.0.0:443"})
+        ASSERT_EQ(
+            edgelab({"bindings", "add", "--store", store, key, "certhash=" + hash, appid}).code, 0);
+    const auto shown = edgelab({"bindings", "show", "--store", store});
+    ASSERT_EQ(shown.code, 0);
+    const auto parsed = proxy::parseNetshText(shown.out);
+    EXPECT_TRUE(parsed.problems.empty()) << parsed.problems.front().str();
+    proxy::BindingStore back;
+    for (const auto& e : parsed.entries) back.bindings.push_back(*proxy::bindingOf(e));
+    EXPECT_EQ(back, proxy::loadBindingStore(store));
+    EXPECT_NE(shown.out.find("    Verify Client Certificate Revocation : Enabled\n"),
+              std::string::npos);
+
+    provision::writeFileAtomic(dir / "show.txt", shown.out);
+    const auto audit =
+        edgelab({"audit", "--netsh", (dir / "show.txt").string(), "--format", "json"});
+    EXPECT_EQ(audit.code, 0) << audit.out << audit.err;
+    EXPECT_NE(audit.out.find("3 bindings"), std::string::npos) << audit.out;
+}
+
+}  // namespace
+}  // namespace edgelab
