@@ -68,6 +68,8 @@ std::string to_string(Verdict v) {
             return "SKIP";
         case Verdict::Warn:
             return "WARN";
+        case Verdict::Blocked:
+            return "BLOCKED";
     }
     return "?";
 }
@@ -84,6 +86,8 @@ std::string to_string(HandshakeOutcome o) {
             return "timeout";
         case HandshakeOutcome::Refused:
             return "refused";
+        case HandshakeOutcome::Unresolved:
+            return "unresolved";
         case HandshakeOutcome::OtherError:
             return "error";
     }
@@ -100,6 +104,10 @@ std::vector<std::string> publicNames(const provision::Lab& lab) {
 
 std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& target) {
     std::vector<CheckDefinition> all;
+    all.push_back(family::resolveCheck(lab));
+    all.push_back(family::connectCheck(lab));
+    all.push_back(family::answerCheck(lab));
+    all.push_back(family::trustCheck(lab));
     for (auto& n : publicNames(lab)) all.push_back(family::sniCheck(n));
     for (auto& n : publicNames(lab)) all.push_back(family::chainCheck(n));
     for (auto& c : lab.clients)
@@ -191,22 +199,6 @@ ProbePlan planProbes(const provision::Lab& lab, const Target& target,
         if (wanted.count(h.id)) plan.tls.push_back(h);
     }
     return plan;
-}
-
-std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks, const Evidence& ev,
-                                     const CheckContext& ctx) {
-    std::vector<CheckResult> out;
-    for (auto& c : checks) {
-        CheckResult r = c.evaluate(ev, ctx);
-        double ms = 0;
-        for (auto& p : c.probes) {
-            if (auto* x = ev.exchange(p)) ms = std::max(ms, x->timings.totalMs);
-            if (auto* h = ev.handshake(p)) ms = std::max(ms, h->durationMs);
-        }
-        r.seconds = ms / 1000.0;
-        out.push_back(std::move(r));
-    }
-    return out;
 }
 
 }  // namespace edgelab::checks

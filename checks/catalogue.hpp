@@ -18,17 +18,25 @@
 
 namespace edgelab::checks {
 
-enum class Verdict { Pass, Fail, Skip, Warn };
-std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN"
+// BLOCKED: the check could not judge what it checks because a prerequisite
+// failed (the name did not resolve, the port refused, the root is not
+// trusted, ...); the prerequisite is the one failure to fix.
+enum class Verdict { Pass, Fail, Skip, Warn, Blocked };
+std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN", "BLOCKED"
 
 struct CheckResult {
     std::string id;     // CheckId::str(), stable: "tls.no-sni.lync-mobile"
     std::string title;  // what is checked, for people
     std::string ns;     // the namespace (public name) it covers
     Verdict verdict = Verdict::Skip;
-    std::string evidence;  // one line: what was seen
-    std::string remedy;    // what to do when it fails; empty on PASS
-    double seconds = 0;    // time of the probes it read
+    std::string evidence;   // one line: what was seen
+    std::string remedy;     // what to do when it fails; empty on PASS
+    double seconds = 0;     // time of the probes it read
+    std::string blockedBy;  // BLOCKED: the id of the root-cause check that failed
+    // The checks whose failure would explain this result, in the order they
+    // are asked (the first that failed blocks it). Filled by evaluateAll from
+    // the evidence unless the check sets them itself.
+    std::vector<CheckId> prerequisites;
 };
 
 // Where the deployment under test is. Without connectTo the system resolver
@@ -74,6 +82,9 @@ struct CheckDefinition {
     std::string ns;
     std::vector<ProbeId> probes;  // the probes it reads (empty: static)
     std::function<CheckResult(const Evidence&, const CheckContext&)> evaluate;
+    // A root cause (reach.*, tls.trust) names its own prerequisites; the
+    // others get them from the transport errors of the probes they read.
+    bool rootCause = false;
 };
 
 // WAP's application id, used in the netsh binding commands (DESIGN.md, Facts).
@@ -104,8 +115,18 @@ std::vector<CheckDefinition> selectChecks(std::vector<CheckDefinition> all,
 ProbePlan planProbes(const provision::Lab&, const Target&,
                      const std::vector<CheckDefinition>& checks);
 
+// Evaluates every check, then reports a check that failed or could not
+// judge because a prerequisite failed as BLOCKED by the root of that chain.
 std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>&, const Evidence&,
                                      const CheckContext&);
+
+// The checks whose failure would explain a probe's missing answer.
+std::vector<CheckId> prerequisitesOf(const HttpExchange&);
+std::vector<CheckId> prerequisitesOf(const TlsHandshake&);
+
+// True when a reach.* check failed: the target could not be reached or did
+// not answer (exit 3).
+bool unreachable(const std::vector<CheckResult>&);
 
 // Helpers the checks share, exposed for tests.
 bool certificateCovers(const CertificateInfo&, std::string_view name);

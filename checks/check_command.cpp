@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,7 @@ struct CheckArgs {
     std::vector<std::string> only, skip;
     int retry = 0;
     int retryDelayMs = 1000;
+    double timeoutSeconds = 0;  // 0: the gatherer's defaults
     std::string workDir;
     std::string reportJson, reportJunit, reportHtml;
     std::string format = "console";
@@ -91,6 +93,13 @@ void run(const CheckArgs& a) {
     opt.skip = a.skip;
     opt.gather.retries = a.retry;
     opt.gather.retryDelay = std::chrono::milliseconds(a.retryDelayMs);
+    if (a.timeoutSeconds != 0) {
+        if (!(a.timeoutSeconds > 0) || a.timeoutSeconds > 3600)
+            badInput("--timeout " + (std::ostringstream() << a.timeoutSeconds).str() +
+                     ": expected seconds above 0 and at most 3600");
+        const std::chrono::milliseconds t(static_cast<long>(a.timeoutSeconds * 1000 + 0.5));
+        opt.gather.connectTimeout = opt.gather.handshakeTimeout = opt.gather.requestTimeout = t;
+    }
 
     bool console = a.format == "console";
     report::ConsoleProgress progress(std::cerr, console && report::colorWanted(2));
@@ -112,7 +121,8 @@ void run(const CheckArgs& a) {
         std::cout << report::jsonText(rep) << std::flush;
 
     if (result.targetUnreachable) {
-        std::cerr << "edgelab check: the target could not be reached at all (no probe connected)"
+        std::cerr << "edgelab check: the target could not be reached or did not answer (see the "
+                     "reach.* results)"
                   << (target.connectTo.empty() ? "; names went through the system resolver" : "")
                   << "\n";
         throw CLI::RuntimeError(kExitLabDown);
@@ -139,6 +149,9 @@ void addCheckCommand(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--retry-delay", args->retryDelayMs, "Milliseconds between retries")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--timeout", args->timeoutSeconds,
+                    "Seconds to wait for a connection, a TLS handshake or an HTTP answer "
+                    "(default 5 for connections and handshakes, 15 for answers)");
     cmd->add_option("--work-dir", args->workDir,
                     "Running lab's folder with state.json (default .edgelab/<lab name>)");
     cmd->add_option("--report-json", args->reportJson, "Write the JSON report to FILE");

@@ -37,6 +37,18 @@ struct Timings {
 // Header names are stored lower case; HTTP field names are case-insensitive.
 using HeaderMap = std::multimap<std::string, std::string>;
 
+// Why an HTTP exchange got no answer, as libcurl's result code tells it.
+enum class TransportError {
+    None,                 // an answer came, or an error the server gave
+    Unresolved,           // the host name did not resolve
+    Refused,              // no TCP connection (refused or unreachable)
+    ConnectTimeout,       // the TCP connection was not made in time
+    Timeout,              // connected, but no complete answer in time
+    TlsHandshake,         // the TLS handshake failed
+    CertificateRejected,  // the server's certificate did not verify (trust, chain or name)
+    Other,
+};
+
 // One HTTP request and what came back.
 struct HttpExchange {
     std::string method = "GET";
@@ -48,6 +60,7 @@ struct HttpExchange {
     std::string body;  // up to the body limit
     bool bodyTruncated = false;
     std::string error;  // empty when the exchange completed
+    TransportError transport = TransportError::None;
     Timings timings;
     std::vector<CertificateInfo> chain;  // as sent by the server
 
@@ -67,7 +80,7 @@ struct HttpExchange {
     }
 };
 
-enum class HandshakeOutcome { Ok, Reset, Alert, Timeout, Refused, OtherError };
+enum class HandshakeOutcome { Ok, Reset, Alert, Timeout, Refused, Unresolved, OtherError };
 
 std::string to_string(HandshakeOutcome);
 

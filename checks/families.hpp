@@ -9,7 +9,13 @@
 
 namespace edgelab::checks::family {
 
+// reach.cpp: the root causes that block everything on the target
+CheckDefinition resolveCheck(const provision::Lab&);
+CheckDefinition connectCheck(const provision::Lab&);
+CheckDefinition answerCheck(const provision::Lab&);
+
 // tls.cpp
+CheckDefinition trustCheck(const provision::Lab&);
 CheckDefinition sniCheck(const std::string& name);
 CheckDefinition chainCheck(const std::string& name);
 CheckDefinition noSniCheck(const provision::Lab&, const provision::ClientProfile&);

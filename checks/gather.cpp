@@ -161,6 +161,26 @@ void readCertInfo(CURL* easy, HttpExchange& x) {
         }
 }
 
+TransportError transportError(CURLcode code, bool connected) {
+    switch (code) {
+        case CURLE_OK:
+        case CURLE_HTTP_RETURNED_ERROR:
+            return TransportError::None;
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return TransportError::Unresolved;
+        case CURLE_COULDNT_CONNECT:
+            return TransportError::Refused;
+        case CURLE_OPERATION_TIMEDOUT:
+            return connected ? TransportError::Timeout : TransportError::ConnectTimeout;
+        case CURLE_SSL_CONNECT_ERROR:
+            return TransportError::TlsHandshake;
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return TransportError::CertificateRejected;
+        default:
+            return TransportError::Other;
+    }
+}
+
 void finish(CURL* easy, CURLcode code, Transfer& t) {
     HttpExchange& x = *t.x;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x.status);
@@ -174,6 +194,7 @@ void finish(CURL* easy, CURLcode code, Transfer& t) {
     curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &us);
     x.timings.totalMs = static_cast<double>(us) / 1000.0;
     if (code != CURLE_OK) x.error = t.errbuf[0] ? t.errbuf : curl_easy_strerror(code);
+    x.transport = transportError(code, x.timings.connectMs > 0);
     // Only these mean that no TCP connection was made; a TLS or HTTP error
     // comes from a server that answered.
     bool noConnection = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
@@ -439,7 +460,7 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
         std::string err;
         auto sa = resolve(addr, port, len, err);
         if (!sa) {
-            settle(h, HandshakeOutcome::OtherError, err);
+            settle(h, HandshakeOutcome::Unresolved, err);
             continue;
         }
         h.fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -63,6 +63,11 @@ inline ProbeId owasWopiSrc() { return ProbeId("http.owas.wopisrc"); }
 }  // namespace probe
 
 namespace check {
+// Root causes: the target as a whole.
+inline CheckId reachResolve() { return CheckId("reach.resolve"); }
+inline CheckId reachConnect() { return CheckId("reach.connect"); }
+inline CheckId reachAnswer() { return CheckId("reach.answer"); }
+inline CheckId tlsTrust() { return CheckId("tls.trust"); }
 inline CheckId tlsSni(std::string_view name) { return CheckId("tls.sni." + std::string(name)); }
 inline CheckId tlsChain(std::string_view name) { return CheckId("tls.chain." + std::string(name)); }
 inline CheckId tlsNoSni(std::string_view profile) {

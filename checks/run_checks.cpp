@@ -12,9 +12,9 @@ CheckRun runChecks(const provision::Lab& lab, const Target& target, const RunOpt
     auto checks = selectChecks(catalogue(lab, target), opt.only, opt.skip);
     ProbePlan plan = planProbes(lab, target, checks);
     run.evidence = gather(plan, target, opt.gather, sink);
-    run.targetUnreachable = targetUnreachable(run.evidence);
     CheckContext ctx{lab, target, std::chrono::system_clock::now()};
     run.results = evaluateAll(checks, run.evidence, ctx);
+    run.targetUnreachable = targetUnreachable(run.evidence) || unreachable(run.results);
     run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return run;
 }

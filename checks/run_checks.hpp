@@ -20,7 +20,9 @@ struct RunOptions {
 
 struct CheckRun {
     std::vector<CheckResult> results;
-    bool targetUnreachable = false;  // no probe could connect at all
+    // A name did not resolve, an address refused or a server did not answer
+    // (a reach.* check failed), or no probe could connect at all.
+    bool targetUnreachable = false;
     std::chrono::system_clock::time_point started;
     double seconds = 0;
     Evidence evidence;

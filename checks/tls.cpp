@@ -26,7 +26,81 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
            lab.names.webServices + ")";
 }
 
+// The chain as sent links each certificate to the next and ends at a root
+// (self-signed) or at a certificate whose issuer is not among what was
+// sent: when such a chain does not verify, the issuer at its top is not a
+// trusted root. A lone leaf that does not verify lacks its intermediate.
+bool endsAtUntrustedRoot(const std::vector<CertificateInfo>& chain) {
+    if (chain.empty()) return false;
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i)
+        if (chain[i].issuer != chain[i + 1].subject) return false;
+    const auto& top = chain.back();
+    return chain.size() >= 2 || top.subject == top.issuer;
+}
+
+// The remedy for a handshake that failed below TLS; the reach.* checks
+// report the same cause once for the target.
+std::string connectionRemedy(const TlsHandshake& h) {
+    switch (h.outcome) {
+        case HandshakeOutcome::Unresolved:
+            return "the name does not resolve here (see reach.resolve; --connect-to ::ADDR:443 "
+                   "sends every public name to the proxy)";
+        case HandshakeOutcome::Refused:
+            return "nothing accepts connections on " + h.address + " (see reach.connect)";
+        case HandshakeOutcome::Timeout:
+            return h.address + " did not answer in time (see reach.answer)";
+        default:
+            return {};
+    }
+}
+
 }  // namespace
+
+CheckDefinition trustCheck(const provision::Lab& lab) {
+    CheckDefinition d{
+        check::tlsTrust(), "The chains sent end at a trusted root", lab.domain, {}, {}};
+    for (auto& n : publicNames(lab)) d.probes.push_back(probe::tlsSni(n));
+    d.rootCause = true;
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        std::vector<std::string> untrusted, names;
+        std::vector<CheckId> prerequisites;
+        const TlsHandshake* example = nullptr;
+        std::size_t completed = 0;
+        for (auto& p : d.probes) {
+            auto* h = ev.handshake(p);
+            if (!h) continue;
+            if (h->outcome != HandshakeOutcome::Ok) {
+                if (prerequisites.empty()) prerequisites = prerequisitesOf(*h);
+                continue;
+            }
+            ++completed;
+            if (h->chainVerifiedFromSentOnly || !endsAtUntrustedRoot(h->chain)) continue;
+            names.push_back(h->sni.value_or("?"));
+            if (!example) example = h;
+        }
+        if (completed == 0) {
+            auto r = result(d, Verdict::Skip, "no completed handshake");
+            r.prerequisites = prerequisites;
+            return r;
+        }
+        const std::string roots = ctx.target.caFile ? "--cacert " + ctx.target.caFile->string()
+                                                    : std::string("the system's trusted roots");
+        if (!example)
+            return result(d, Verdict::Pass,
+                          "no chain ends at a root missing from " + roots +
+                              " (incomplete chains: see tls.chain.*)");
+        return result(
+            d, Verdict::Fail,
+            "the chain sent for " + join(names, ", ") + " (" +
+                std::to_string(example->chain.size()) + " certificates, leaf " +
+                example->chain.front().subject + ") ends at " + example->chain.back().issuer +
+                ", which is not in " + roots + ": " + example->verifyError,
+            "nothing is missing from the chain: trust the root that issued it. Pass that root "
+            "with --cacert (a running lab's is the caBundle in WORKDIR/state.json), or install "
+            "it as a trusted root on the clients");
+    };
+    return d;
+}
 
 CheckDefinition sniCheck(const std::string& name) {
     CheckDefinition d{
@@ -39,9 +113,11 @@ CheckDefinition sniCheck(const std::string& name) {
             ":443 (netsh http add sslcert hostnameport=" + name +
             ":443 certhash=<thumbprint> appid=" + kWapAppId + " certstorename=MY)";
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
-        if (h->outcome != HandshakeOutcome::Ok)
+        if (h->outcome != HandshakeOutcome::Ok) {
+            auto below = connectionRemedy(*h);
             return result(d, Verdict::Fail, h->address + " SNI " + name + ": " + outcomeText(*h),
-                          remedy);
+                          below.empty() ? remedy : below);
+        }
         if (h->chain.empty())
             return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
         auto& leaf = h->chain.front();
@@ -78,6 +154,16 @@ CheckDefinition chainCheck(const std::string& name) {
         std::string sent = std::to_string(h->chain.size()) + " certificate(s) sent";
         if (h->chainVerifiedFromSentOnly)
             return result(d, Verdict::Pass, sent + ", verified to the trusted root");
+        if (endsAtUntrustedRoot(h->chain)) {
+            // Nothing is missing from what was sent: the root is not trusted
+            // here, which tls.trust reports once for every name.
+            auto r = result(d, Verdict::Fail,
+                            sent + ", complete up to " + h->chain.back().issuer +
+                                ", which is not a trusted root: " + h->verifyError,
+                            "trust the root that issued the chain (see tls.trust)");
+            r.prerequisites = {check::tlsTrust()};
+            return r;
+        }
         return result(
             d, Verdict::Fail, sent + ", does not verify from what was sent: " + h->verifyError,
             "send the issuing CA with the certificate (install the intermediate in the "

@@ -86,6 +86,9 @@ Outcome outcomeOf(checks::Verdict v) {
     switch (v) {
     case checks::Verdict::Fail: return Outcome::Fail;
     case checks::Verdict::Skip: return Outcome::Skip;
+    // Not judged: the lab expects its root cause, which did fail.
+    case checks::Verdict::Blocked:
+        return Outcome::Skip;
     default: return Outcome::Pass;  // a warning is not a failure
     }
 }

@@ -29,6 +29,8 @@ const char* colorOf(Verdict v) {
             return "\033[2m";
         case Verdict::Warn:
             return "\033[33m";
+        case Verdict::Blocked:
+            return "\033[35m";
     }
     return "";
 }
@@ -51,7 +53,9 @@ std::string consoleText(const Report& r, bool color) {
             out << colorOf(x.verdict) << v << "\033[0m";
         else
             out << v;
-        out << "  " << x.id << std::string(width - x.id.size() + 2, ' ') << x.evidence << "\n";
+        out << "  " << x.id << std::string(width - x.id.size() + 2, ' ');
+        if (x.verdict == Verdict::Blocked) out << "blocked by " << x.blockedBy << ": ";
+        out << x.evidence << "\n";
         if (!x.remedy.empty()) out << "      remedy: " << x.remedy << "\n";
     }
     Counts c = countOf(r);

@@ -22,6 +22,8 @@ const char* colorOf(Verdict v) {
             return "#ef8f00";
         case Verdict::Skip:
             return "#9e9e9e";
+        case Verdict::Blocked:
+            return "#6a1b9a";
     }
     return "#9e9e9e";
 }
@@ -104,7 +106,8 @@ std::string htmlText(const Report& r) {
         "th{background:#eceff1}\n"
         ".verdict{font-weight:bold;color:#fff;text-align:center;width:48px}\n"
         ".PASS .verdict{background:#2e7d32}.FAIL .verdict{background:#c62828}\n"
-        ".SKIP .verdict{background:#9e9e9e}.WARN .verdict{background:#ef8f00}\n"
+        ".SKIP .verdict{background:#9e9e9e}.WARN .verdict{background:#ef8f00}"
+        ".BLOCKED .verdict{background:#6a1b9a}\n"
         ".remedy{color:#555;font-size:12px}\n"
         ".summary span{margin-right:16px;font-weight:bold}\n"
         "</style>\n</head>\n<body>\n<h1>edgelab check: " +

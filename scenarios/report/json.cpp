@@ -17,11 +17,8 @@ std::string jsonText(const Report& r) {
     doc["lab"] = r.labName;
     doc["startedAt"] = isoTime(r.started);
     doc["durationSeconds"] = std::round(r.seconds * 1000.0) / 1000.0;
-    doc["summary"] = {{"total", c.total},
-                      {"passed", c.passed},
-                      {"failed", c.failed},
-                      {"skipped", c.skipped},
-                      {"warned", c.warned}};
+    doc["summary"] = {{"total", c.total},     {"passed", c.passed}, {"failed", c.failed},
+                      {"skipped", c.skipped}, {"warned", c.warned}, {"blocked", c.blocked}};
     ordered_json results = ordered_json::array();
     for (auto& x : r.results) {
         ordered_json j;
@@ -31,6 +28,7 @@ std::string jsonText(const Report& r) {
         j["verdict"] = checks::to_string(x.verdict);
         j["evidence"] = x.evidence;
         j["remedy"] = x.remedy;
+        if (x.verdict == checks::Verdict::Blocked) j["blockedBy"] = x.blockedBy;
         j["durationSeconds"] = std::round(x.seconds * 1000.0) / 1000.0;
         results.push_back(std::move(j));
     }

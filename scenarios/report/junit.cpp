@@ -58,6 +58,13 @@ std::string junitText(const Report& r, const std::string& hostname) {
                 x += ">\n      <skipped message=\"" + provision::escapeXmlAttribute(t.evidence) +
                      "\"/>\n    </testcase>\n";
                 break;
+            case checks::Verdict::Blocked:
+                // Not judged: the root cause is the one failure to fix.
+                x +=
+                    ">\n      <skipped message=\"" +
+                    provision::escapeXmlAttribute("blocked by " + t.blockedBy + ": " + t.evidence) +
+                    "\"/>\n    </testcase>\n";
+                break;
             case checks::Verdict::Fail:
                 x += ">\n      <failure message=\"" + provision::escapeXmlAttribute(t.evidence) + "\" type=\"" +
                      provision::escapeXmlAttribute(t.id) + "\">" + provision::escapeXmlAttribute(t.title) +

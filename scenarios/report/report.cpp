@@ -25,6 +25,9 @@ Counts countOf(const Report& r) {
             case Verdict::Warn:
                 ++c.warned;
                 break;
+            case Verdict::Blocked:
+                ++c.blocked;
+                break;
         }
     }
     return c;
@@ -127,6 +130,8 @@ Verdict edgeVerdict(const Report& r, const DrawingEdge& e) {
                 return 1;
             case Verdict::Skip:
                 return 0;
+            case Verdict::Blocked:
+                return 3;  // the hop does not work, whatever the root cause
         }
         return 0;
     };

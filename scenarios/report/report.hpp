@@ -43,7 +43,7 @@ struct Report {
 };
 
 struct Counts {
-    std::size_t total = 0, passed = 0, failed = 0, skipped = 0, warned = 0;
+    std::size_t total = 0, passed = 0, failed = 0, skipped = 0, warned = 0, blocked = 0;
 };
 Counts countOf(const Report&);
 

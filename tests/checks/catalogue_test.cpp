@@ -1,5 +1,8 @@
 #include "checks/catalogue.hpp"
 
+#include <functional>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "checks/gather.hpp"
@@ -19,6 +22,8 @@ const auto kNow = std::chrono::system_clock::now();
 CertificateInfo proxyCert(const Lab& lab) {
     CertificateInfo c;
     c.subjectCn = lab.names.webServices;
+    c.subject = "CN=" + lab.names.webServices;
+    c.issuer = "CN=edgelab Issuing CA";
     c.dnsNames = publicNames(lab);
     c.thumbprint = "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567";
     c.notBefore = kNow - 24h;
@@ -36,6 +41,8 @@ TlsHandshake okHandshake(const CertificateInfo& leaf, std::optional<std::string>
     h.cipher = "TLS_AES_256_GCM_SHA384";
     CertificateInfo issuing;
     issuing.subjectCn = "edgelab Issuing CA";
+    issuing.subject = "CN=edgelab Issuing CA";
+    issuing.issuer = "CN=edgelab Root CA";
     h.chain = {leaf, issuing};
     h.chainVerifiedFromSentOnly = true;
     return h;
@@ -132,14 +139,15 @@ TEST_F(Catalogue, HasEveryCheckOfTheIssueWithStableIds) {
         EXPECT_TRUE(r.count("tls.chain." + name)) << name;
     }
     for (const char* id :
-         {"tls.no-sni.lync-mobile", "tls.no-sni.activesync", "lyncdiscover", "auth.passthrough",
-          "meet", "dialin", "owas.no-internal-names", "owas.wopisrc", "webservices.long-poll",
-          "headers.translated", "backend.cert-public-names",
-          "webservices.autodiscover-autodiscoverservice-svc-root", "webservices.reach-sip-svc",
-          "webservices.ucwa-v1-applications", "webservices.datacollabweb"})
+         {"reach.resolve", "reach.connect", "reach.answer", "tls.trust", "tls.no-sni.lync-mobile",
+          "tls.no-sni.activesync", "lyncdiscover", "auth.passthrough", "meet", "dialin",
+          "owas.no-internal-names", "owas.wopisrc", "webservices.long-poll", "headers.translated",
+          "backend.cert-public-names", "webservices.autodiscover-autodiscoverservice-svc-root",
+          "webservices.reach-sip-svc", "webservices.ucwa-v1-applications",
+          "webservices.datacollabweb"})
         EXPECT_TRUE(r.count(id)) << id;
     EXPECT_FALSE(r.count("tls.no-sni.browser"));  // browsers send SNI
-    EXPECT_EQ(r.size(), 5u * 2 + 2 + 1 + webServicesPaths().size() + 8);
+    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 8);
 }
 
 TEST_F(Catalogue, CorrectPublishingPassesEverything) {
@@ -455,6 +463,162 @@ TEST(CataloguePlan, GlobsAndConnectTo) {
     EXPECT_EQ(b->first, "127.5.0.9");
     EXPECT_EQ(b->second, 443);
     EXPECT_FALSE(connectToFor({"lyncws.k:443:127.5.0.1:8443"}, "meet.k", 443));
+}
+
+}  // namespace
+}  // namespace edgelab::checks
+
+namespace edgelab::checks {
+namespace {
+
+// What a run shows when one cause breaks every probe: the failures, and the
+// root each BLOCKED result names.
+struct RootCauseShape {
+    std::vector<std::string> failed;
+    std::set<std::string> blockedBy;
+    std::size_t blocked = 0;
+};
+
+RootCauseShape shapeOf(const std::map<std::string, CheckResult>& results) {
+    RootCauseShape s;
+    for (auto& [id, r] : results) {
+        if (r.verdict == Verdict::Fail) s.failed.push_back(id);
+        if (r.verdict == Verdict::Blocked) {
+            ++s.blocked;
+            s.blockedBy.insert(r.blockedBy);
+            EXPECT_EQ(r.remedy, "") << id << " is blocked and carries its own remedy";
+        }
+    }
+    return s;
+}
+
+void breakEveryProbe(Evidence& ev, const std::function<void(TlsHandshake&)>& tls,
+                     const std::function<void(HttpExchange&)>& http) {
+    for (auto& [id, h] : ev.tls) tls(h);
+    for (auto& [id, x] : ev.http) {
+        auto url = x.url;
+        x = HttpExchange{};
+        x.url = url.empty() ? "https://lyncws.kloud.example/" : url;
+        http(x);
+    }
+}
+
+class RootCauses : public ::testing::Test {
+  protected:
+    Lab lab = seedLab();
+    Evidence ev = goodEvidence(lab);
+};
+
+TEST_F(RootCauses, AWrongCacertIsOneTrustFailureAndNotAMissingIntermediate) {
+    breakEveryProbe(
+        ev,
+        [](TlsHandshake& h) {
+            h.chainVerifiedFromSentOnly = false;  // two certificates sent, root not trusted
+            h.verifyError = "unable to get local issuer certificate";
+        },
+        [](HttpExchange& x) {
+            x.connected = true;
+            x.transport = TransportError::CertificateRejected;
+            x.error = "SSL certificate problem: unable to get local issuer certificate";
+        });
+    Target target;
+    target.caFile = "/tmp/other-root.pem";
+    auto r = evaluate(lab, ev, target);
+    auto s = shapeOf(r);
+    ASSERT_EQ(s.failed, std::vector<std::string>{"tls.trust"});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"tls.trust"});
+    EXPECT_GE(s.blocked, 5u + 19u);  // every chain and every HTTP check
+    EXPECT_NE(r["tls.trust"].evidence.find("2 certificates"), std::string::npos);
+    EXPECT_NE(r["tls.trust"].evidence.find("/tmp/other-root.pem"), std::string::npos);
+    EXPECT_NE(r["tls.trust"].remedy.find("--cacert"), std::string::npos);
+    EXPECT_EQ(r["tls.trust"].remedy.find("intermediate"), std::string::npos);
+    EXPECT_EQ(r["tls.chain." + lab.names.meet].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["webservices.reach-sip-svc"].verdict, Verdict::Blocked);
+    EXPECT_FALSE(unreachable(evaluateAll(catalogue(lab, target), ev, {lab, target, kNow})));
+}
+
+TEST_F(RootCauses, AWrongPortIsOneConnectionFailureWithoutNetshAdvice) {
+    breakEveryProbe(
+        ev,
+        [](TlsHandshake& h) {
+            h = TlsHandshake{h.address, h.sni, h.profile};
+            h.address = "127.0.0.1:1";
+            h.outcome = HandshakeOutcome::Refused;
+            h.detail = "Connection refused";
+        },
+        [](HttpExchange& x) {
+            x.transport = TransportError::Refused;
+            x.error = "Failed to connect to 127.0.0.1 port 1: Connection refused";
+        });
+    auto r = evaluate(lab, ev);
+    auto s = shapeOf(r);
+    ASSERT_EQ(s.failed, std::vector<std::string>{"reach.connect"});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"reach.connect"});
+    EXPECT_EQ(r["reach.connect"].remedy.find("netsh"), std::string::npos);
+    EXPECT_NE(r["reach.connect"].evidence.find("127.0.0.1:1"), std::string::npos);
+    EXPECT_EQ(r["tls.sni." + lab.names.webServices].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["tls.no-sni.lync-mobile"].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["reach.answer"].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["reach.resolve"].verdict, Verdict::Pass);
+    std::vector<CheckResult> all;
+    for (auto& [id, x] : r) all.push_back(x);
+    EXPECT_TRUE(unreachable(all));
+}
+
+TEST_F(RootCauses, UnresolvableNamesSuggestConnectTo) {
+    breakEveryProbe(
+        ev,
+        [](TlsHandshake& h) {
+            h = TlsHandshake{h.address, h.sni, h.profile};
+            h.outcome = HandshakeOutcome::Unresolved;
+            h.detail = "cannot resolve: Name or service not known";
+        },
+        [](HttpExchange& x) { x.transport = TransportError::Unresolved; });
+    auto r = evaluate(lab, ev);
+    auto s = shapeOf(r);
+    ASSERT_EQ(s.failed, std::vector<std::string>{"reach.resolve"});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"reach.resolve"});
+    EXPECT_NE(r["reach.resolve"].remedy.find("--connect-to ::"), std::string::npos);
+    EXPECT_NE(r["reach.resolve"].evidence.find("5 of 5"), std::string::npos);
+}
+
+TEST_F(RootCauses, ASilentServerIsOneAnswerFailure) {
+    breakEveryProbe(
+        ev,
+        [](TlsHandshake& h) {
+            h = TlsHandshake{h.address, h.sni, h.profile};
+            h.connected = true;
+            h.outcome = HandshakeOutcome::Timeout;
+            h.detail = "TLS handshake did not finish in 1000 ms";
+        },
+        [](HttpExchange& x) {
+            x.connected = true;
+            x.transport = TransportError::Timeout;
+        });
+    auto r = evaluate(lab, ev);
+    auto s = shapeOf(r);
+    ASSERT_EQ(s.failed, std::vector<std::string>{"reach.answer"});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"reach.answer"});
+    EXPECT_NE(r["reach.answer"].remedy.find("--timeout"), std::string::npos);
+}
+
+// A failure of one name does not block the checks of another: an HTTP check
+// on the web services name that fails on its own keeps its failure and remedy.
+TEST_F(RootCauses, OneNameUnresolvedBlocksOnlyItsOwnChecks) {
+    auto& meet = ev.tls[probe::tlsSni(lab.names.meet)];
+    meet = TlsHandshake{meet.address, meet.sni, meet.profile};
+    meet.outcome = HandshakeOutcome::Unresolved;
+    for (auto id : {probe::meetJoin(), probe::meetUser()}) {
+        ev.http[id] = HttpExchange{};
+        ev.http[id].transport = TransportError::Unresolved;
+    }
+    ev.http[probe::webServices(slug("/Reach/sip.svc"))] = answer(503);
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["reach.resolve"].verdict, Verdict::Fail);
+    EXPECT_EQ(r["meet"].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["webservices.reach-sip-svc"].verdict, Verdict::Fail);
+    EXPECT_FALSE(r["webservices.reach-sip-svc"].remedy.empty());
 }
 
 }  // namespace

@@ -4,8 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -305,4 +310,104 @@ TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
     auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(down.code, 0);
     for (const auto& p : state["processes"]) EXPECT_TRUE(gone(p["pid"].get<int>()));
+}
+
+namespace {
+
+// A TCP socket on 127.0.0.1 with a port of its own: listening (connections
+// are accepted by the kernel and never answered) or only bound (connections
+// are refused). Port 0: the kernel picks a free one.
+struct LoopbackSocket {
+    int fd = -1;
+    int port = 0;
+    explicit LoopbackSocket(bool listening) {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+        if (listening) ::listen(fd, 512);  // room for every probe's connection
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    ~LoopbackSocket() { ::close(fd); }
+};
+
+// The verdicts of a JSON report: FAIL ids, and the roots BLOCKED results name.
+struct Verdicts {
+    std::vector<std::string> failed;
+    std::set<std::string> blockedBy;
+    int blocked = 0;
+};
+
+Verdicts verdictsOf(const std::string& jsonText) {
+    Verdicts v;
+    auto doc = nlohmann::json::parse(jsonText);
+    for (auto& r : doc["results"]) {
+        auto verdict = r["verdict"].get<std::string>();
+        if (verdict == "FAIL") v.failed.push_back(r["id"].get<std::string>());
+        if (verdict == "BLOCKED") {
+            ++v.blocked;
+            v.blockedBy.insert(r["blockedBy"].get<std::string>());
+        }
+    }
+    return v;
+}
+
+}  // namespace
+
+// One cause, one failure: each way of not reaching the target shows its root
+// cause once, the rest BLOCKED by it, and exits 3.
+TEST(RunnerProcess, CheckShowsOneRootCauseWhenTheTargetCannotBeReached) {
+    LoopbackSocket silent(true), closed(false);
+    ASSERT_GT(silent.port, 0);
+    ASSERT_GT(closed.port, 0);
+    struct Case {
+        std::string connectTo, root;
+    };
+    const std::vector<Case> cases{
+        {"::127.0.0.1:" + std::to_string(closed.port), "reach.connect"},
+        {"::127.0.0.1:" + std::to_string(silent.port), "reach.answer"},
+        // A label over 63 octets cannot be put in a DNS query: the resolver
+        // refuses it without asking anyone.
+        {"::" + std::string(64, 'a') + ".invalid:443", "reach.resolve"},
+    };
+    for (const auto& c : cases) {
+        auto f = edgelab({"check", kSeedLab.string(), "--connect-to", c.connectTo, "--timeout", "1",
+                          "--format", "json"});
+        EXPECT_EQ(f.code, 3) << c.root << "\n" << f.err;
+        auto v = verdictsOf(f.out);
+        EXPECT_EQ(v.failed, std::vector<std::string>{c.root}) << f.out;
+        EXPECT_EQ(v.blockedBy, std::set<std::string>{c.root});
+        EXPECT_GE(v.blocked, 30) << c.root;
+    }
+}
+
+TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
+    auto dir = freshDir("wrong-root");
+    auto work = dir / "lab";
+    DownAtEnd guard{work};
+    // A second PKI for the same lab: its root did not issue the proxy's chain.
+    auto other = edgelab({"emit", "powershell", kSeedLab.string(), "--work-dir",
+                          (dir / "other").string(), "-o", (dir / "other.ps1").string()});
+    ASSERT_EQ(other.code, 0) << other.err;
+    auto up =
+        edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    ASSERT_EQ(up.code, 0) << up.out << up.err;
+    std::vector<std::string> args{"check",    kSeedLab.string(),
+                                  "--cacert", (dir / "other/pki/root.pem").string(),
+                                  "--format", "json"};
+    const auto state = readJson(work / "state.json");
+    ASSERT_FALSE(state["connectTo"].empty());
+    for (auto& c : state["connectTo"]) {
+        args.push_back("--connect-to");
+        args.push_back(c.get<std::string>());
+    }
+    auto f = edgelab(args);
+    EXPECT_EQ(f.code, 1) << f.err;
+    auto v = verdictsOf(f.out);
+    EXPECT_EQ(v.failed, std::vector<std::string>{"tls.trust"}) << f.out;
+    EXPECT_EQ(v.blockedBy, std::set<std::string>{"tls.trust"});
+    EXPECT_NE(f.out.find("2 certificates"), std::string::npos);
 }
