@@ -3,6 +3,8 @@
 // read.
 #include "checks/catalogue.hpp"
 
+#include "checks/signin.hpp"
+
 #include <algorithm>
 #include <set>
 
@@ -121,7 +123,8 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
         family::simpleUrlCheck(lab, check::dialin(), lab.names.dialin, {probe::dialin()}));
     all.push_back(family::owasNamesCheck(lab));
     all.push_back(family::owasWopiSrcCheck(lab));
-    all.push_back(family::longPollCheck(lab));
+    all.push_back(family::longPollCheck(lab, target));
+    for (auto& c : signInChecks(lab, target)) all.push_back(std::move(c));
     all.push_back(family::headersCheck(lab, idsOf(httpProbes(lab))));
     all.push_back(family::backendCertCheck(lab, target));
     return all;
@@ -186,6 +189,8 @@ ProbePlan planProbes(const provision::Lab& lab, const Target& target,
         h.maxTls = c.maxTls;
         if (wanted.count(h.id)) plan.tls.push_back(h);
     }
+    for (auto& p : signInProbes(lab, target))
+        if (wanted.count(p.id)) plan.signin.push_back(p);
     for (auto& b : lab.backends) {
         auto it = target.backendAddresses.find(b.name);
         if (it == target.backendAddresses.end()) continue;

@@ -39,12 +39,36 @@ struct CheckResult {
     std::vector<CheckId> prerequisites;
 };
 
+// The test account the sign-in checks use. The password is only ever handed
+// to libcurl and the NTLM computation, never to a report, log or argv.
+struct SignInCredentials {
+    std::string sipUri;   // alice@kloud.example
+    std::string account;  // KLOUD\alice or a UPN
+    std::string password;
+};
+
 // Where the deployment under test is. Without connectTo the system resolver
 // is used, as a client on the internet would.
 struct Target {
     std::vector<std::string> connectTo;  // curl syntax HOST:PORT:ADDR:PORT
     std::optional<std::filesystem::path> caFile;
     std::map<std::string, std::string> backendAddresses;  // Backend::name -> ADDR:PORT (lab mode)
+    std::optional<SignInCredentials> user;                // none: the sign-in checks SKIP
+    std::optional<double> longPollSeconds;  // --long-poll: hold the event channel this long
+};
+
+// The lab's first test user, as the sign-in checks type it (typedPassword
+// when the lab sets one); nullopt for a lab without users.
+std::optional<SignInCredentials> signInUserOf(const provision::Lab& lab,
+                                              std::string_view sipUri = {});
+
+// A sign-in, run as a client would (checks/signin.hpp).
+struct SignInProbe {
+    enum class Flow { WebTicket, Ucwa, NtlmAffinity };
+    ProbeId id;
+    Flow flow = Flow::WebTicket;
+    std::string webServices;     // the public web services name signed in through
+    double longPollSeconds = 0;  // Ucwa: then wait on the event channel this long (0: no)
 };
 
 struct HttpProbe {
@@ -68,6 +92,7 @@ struct HandshakeProbe {
 struct ProbePlan {
     std::vector<HttpProbe> http;
     std::vector<HandshakeProbe> tls;
+    std::vector<SignInProbe> signin;
 };
 
 struct CheckContext {

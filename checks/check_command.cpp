@@ -30,6 +30,9 @@ struct CheckArgs {
     std::string workDir;
     std::string reportJson, reportJunit, reportHtml;
     std::string format = "console";
+    std::string user;
+    std::string passwordFile;
+    double longPoll = 0;
 };
 
 [[noreturn]] void badInput(const std::string& message) {
@@ -68,6 +71,38 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
         }
 }
 
+// The test user: --user with --password-file, or --user alone naming one of
+// the lab's users, or (lab mode, a running lab's state) the lab's first user. The password is read
+// from a file only: never from the command line, where `ps` would show it.
+std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision::Lab& lab,
+                                            bool labMode) {
+    if (a.user.empty()) {
+        if (!a.passwordFile.empty()) badInput("--password-file needs --user");
+        // The lab's users exist in the lab's front end only.
+        return labMode ? signInUserOf(lab) : std::nullopt;
+    }
+    if (a.passwordFile.empty()) {
+        auto fromLab = signInUserOf(lab, a.user);
+        if (!fromLab)
+            badInput("--user " + a.user + ": not in the lab's users; give --password-file");
+        return fromLab;
+    }
+    SignInCredentials user;
+    user.sipUri = a.user.rfind("sip:", 0) == 0 ? a.user.substr(4) : a.user;
+    if (user.sipUri.find('@') == std::string::npos)
+        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com");
+    if (const provision::TestUser* known = lab.user(user.sipUri))
+        user.account = known->account;
+    else
+        user.account = user.sipUri;  // a UPN, as Lync clients sign in by default
+    try {
+        user.password = provision::readPasswordFile(a.passwordFile);
+    } catch (const std::exception& e) {
+        badInput(std::string("--password-file: ") + e.what());
+    }
+    return user;
+}
+
 void run(const CheckArgs& a) {
     provision::Lab lab = provision::loadLabOrExit(a.labFile);
     Target target;
@@ -81,10 +116,14 @@ void run(const CheckArgs& a) {
         if (!fs::is_regular_file(a.cacert)) badInput("--cacert " + a.cacert + ": no such file");
         target.caFile = fs::absolute(a.cacert);
     }
+    bool labMode = false;
     if (target.connectTo.empty()) {
         fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
-        if (fs::exists(work / "state.json")) applyLabState(work / "state.json", lab, target);
+        labMode = fs::exists(work / "state.json");
+        if (labMode) applyLabState(work / "state.json", lab, target);
     }
+    target.user = signInUser(a, lab, labMode);
+    if (a.longPoll > 0) target.longPollSeconds = a.longPoll;
     if (a.format != "console" && a.format != "json")
         badInput("--format " + a.format + ": expected console or json");
 
@@ -158,6 +197,16 @@ void addCheckCommand(CLI::App& app) {
     cmd->add_option("--report-junit", args->reportJunit, "Write the JUnit XML report to FILE");
     cmd->add_option("--report-html", args->reportHtml, "Write the HTML report to FILE");
     cmd->add_option("--format", args->format, "Standard output: console or json");
+    cmd->add_option("--user", args->user,
+                    "Test user's SIP address for the sign-in checks (default: the lab's first "
+                    "user)");
+    cmd->add_option("--password-file", args->passwordFile,
+                    "File whose first line is the test user's password (never on the command "
+                    "line)");
+    cmd->add_option("--long-poll", args->longPoll,
+                    "Hold the UCWA event channel this many seconds through the publishing "
+                    "(webservices.long-poll measured; default: only in a lab)")
+        ->check(CLI::PositiveNumber);
     cmd->callback([args] { run(*args); });
 }
 

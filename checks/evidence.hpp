@@ -102,15 +102,42 @@ struct TlsHandshake {
     double durationMs = 0;
 };
 
+// One request of a sign-in, in the order the client made them.
+struct SignInStep {
+    std::string name;  // "mex", "rst", "user", "oauthtoken", ...
+    HttpExchange exchange;
+    double seconds = 0;  // wall time of the request, holds included
+};
+
+// A sign-in as a client does it, step after step: it stops at the first step
+// that does not answer as it must. Tickets and tokens are replaced by their
+// length in the bodies kept here; passwords are never recorded.
+struct SignInFlow {
+    std::vector<SignInStep> steps;
+    std::map<std::string, std::string> found;  // what the steps yielded, e.g. "ticketExpires"
+    std::string skipped;                       // why it did not run (no credentials)
+
+    const SignInStep* step(const std::string& name) const {
+        for (const auto& s : steps)
+            if (s.name == name) return &s;
+        return nullptr;
+    }
+};
+
 // Everything gathered in one run, keyed by probe id.
 struct Evidence {
     std::map<ProbeId, HttpExchange> http;
     std::map<ProbeId, TlsHandshake> tls;
+    std::map<ProbeId, SignInFlow> signin;
     std::chrono::system_clock::time_point gatheredAt = std::chrono::system_clock::now();
 
     const HttpExchange* exchange(const ProbeId& id) const {
         auto it = http.find(id);
         return it == http.end() ? nullptr : &it->second;
+    }
+    const SignInFlow* flow(const ProbeId& id) const {
+        auto it = signin.find(id);
+        return it == signin.end() ? nullptr : &it->second;
     }
     const TlsHandshake* handshake(const ProbeId& id) const {
         auto it = tls.find(id);

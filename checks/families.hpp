@@ -29,7 +29,7 @@ CheckDefinition webServicesCheck(const provision::Lab&, const WebServicesPath&);
 CheckDefinition authCheck(const provision::Lab&);
 CheckDefinition simpleUrlCheck(const provision::Lab&, CheckId id, const std::string& name,
                                std::vector<ProbeId> probes);
-CheckDefinition longPollCheck(const provision::Lab&);
+CheckDefinition longPollCheck(const provision::Lab&, const Target&);
 
 // owas.cpp
 CheckDefinition owasNamesCheck(const provision::Lab&);

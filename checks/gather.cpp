@@ -1,5 +1,7 @@
 #include "checks/gather.hpp"
 
+#include "checks/signin.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -586,6 +588,18 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
     for (auto& p : plan.http) http.push_back(&p);
     for (auto& p : plan.tls) tls.push_back(&p);
 
+    // Sign-ins: UCWA (OAuth) from the start, beside everything else; the NTLM
+    // ones once the other probes are done, so that nothing of this run but
+    // what they start themselves shares the publishing with their handshakes.
+    std::vector<SignInProbe> bearerSignIns, ntlmSignIns;
+    for (const auto& p : plan.signin)
+        (p.flow == SignInProbe::Flow::Ucwa ? bearerSignIns : ntlmSignIns).push_back(p);
+    std::map<ProbeId, SignInFlow> bearerFlows;
+    std::thread bearerThread([&] {
+        SigpipeBlocked blocked;
+        bearerFlows = gatherSignIns(bearerSignIns, target, opt);
+    });
+
     for (int round = 0;; ++round) {
         Progress progress{sink, http.size() + tls.size(), 0, {}};
         std::vector<TlsHandshake> tlsResults;
@@ -612,6 +626,12 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
         tls = std::move(tlsAgain);
         std::this_thread::sleep_for(opt.retryDelay);  // the user's --retry-delay
     }
+    {
+        SigpipeBlocked blocked;
+        ev.signin = gatherSignIns(ntlmSignIns, target, opt);
+    }
+    bearerThread.join();
+    ev.signin.merge(bearerFlows);
     return ev;
 }
 

@@ -60,6 +60,10 @@ inline ProbeId owasDiscovery() { return ProbeId("http.owas.discovery"); }
 inline ProbeId owasPresenter() { return ProbeId("http.owas.presenter"); }
 inline ProbeId owasParticipant() { return ProbeId("http.owas.participant"); }
 inline ProbeId owasWopiSrc() { return ProbeId("http.owas.wopisrc"); }
+// Sign-ins: a sequence of requests each, run as a client (checks/signin.hpp).
+inline ProbeId signInWebTicket() { return ProbeId("signin.flow.webticket"); }
+inline ProbeId signInUcwa() { return ProbeId("signin.flow.ucwa"); }
+inline ProbeId signInNtlmAffinity() { return ProbeId("signin.flow.ntlm-affinity"); }
 }  // namespace probe
 
 namespace check {
@@ -85,6 +89,9 @@ inline CheckId owasWopiSrc() { return CheckId("owas.wopisrc"); }
 inline CheckId longPoll() { return CheckId("webservices.long-poll"); }
 inline CheckId headersTranslated() { return CheckId("headers.translated"); }
 inline CheckId backendCertificates() { return CheckId("backend.cert-public-names"); }
+inline CheckId signInWebTicket() { return CheckId("signin.webticket"); }
+inline CheckId signInUcwa() { return CheckId("signin.ucwa"); }
+inline CheckId signInNtlmAffinity() { return CheckId("signin.ntlm-affinity"); }
 // The static lab rule that covers OWAS's URL (provision/rules.cpp).
 inline CheckId owasUrlRule() { return CheckId("lab.owas-url"); }
 }  // namespace check

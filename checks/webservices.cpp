@@ -3,9 +3,11 @@
 // the applications' timeout against the event channel's hold.
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
+#include "checks/signin.hpp"
 #include "checks/support.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 namespace edgelab::checks::family {
 
@@ -114,14 +116,18 @@ CheckDefinition simpleUrlCheck(const provision::Lab& lab, CheckId id, const std:
     return d;
 }
 
-CheckDefinition longPollCheck(const provision::Lab& lab) {
+CheckDefinition longPollCheck(const provision::Lab& lab, const Target& target) {
+    // Measured through the publishing where a test user can sign in; the
+    // lab's own numbers otherwise.
+    const bool measured = target.user && longPollTarget(lab, target) > 0;
     CheckDefinition d{check::longPoll(),
                       "Lync applications let the UCWA event channel wait its full hold",
                       lab.names.webServices,
-                      {},
+                      measured ? std::vector<ProbeId>{probe::signInUcwa()} : std::vector<ProbeId>{},
                       {}};
-    d.evaluate = [d](const Evidence&, const CheckContext& ctx) {
-        int hold = 0;
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        if (auto r = measuredLongPoll(d, ev, ctx)) return *r;
+        double hold = 0;
         for (auto& b : ctx.lab.backends)
             if (b.role == provision::BackendRole::LyncFrontEnd)
                 hold = std::max(hold, b.eventChannelHoldSec);
@@ -135,15 +141,17 @@ CheckDefinition longPollCheck(const provision::Lab& lab) {
             std::string s = a.name + " " + std::to_string(a.inactiveTransactionsTimeoutSec) + " s";
             (a.inactiveTransactionsTimeoutSec > hold ? ok : bad).push_back(s);
         }
+        std::ostringstream holdText;
+        holdText << hold;
         if (ok.empty() && bad.empty()) return result(d, Verdict::Skip, "no Lync applications");
         if (!bad.empty())
             return result(d, Verdict::Fail,
-                          "inactive-transaction timeout not above the " + std::to_string(hold) +
+                          "inactive-transaction timeout not above the " + holdText.str() +
                               " s event channel hold: " + join(bad, ", "),
                           "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec " +
-                              std::to_string(std::max(300, hold + 60)) +
+                              std::to_string(std::max(300, static_cast<int>(hold) + 60)) +
                               " on each Lync application (WAP's default is 300)");
-        return result(d, Verdict::Pass, "hold " + std::to_string(hold) + " s < " + join(ok, ", "));
+        return result(d, Verdict::Pass, "hold " + holdText.str() + " s < " + join(ok, ", "));
     };
     return d;
 }

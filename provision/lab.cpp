@@ -101,6 +101,22 @@ const Backend* Lab::backendFor(std::string_view host) const {
     return nullptr;
 }
 
+const TestUser* Lab::user(std::string_view sipUri) const {
+    for (const auto& u : users)
+        if (asciiLower(u.sipUri) == asciiLower(std::string(sipUri))) return &u;
+    return nullptr;
+}
+
+std::string TestUser::userName() const {
+    const auto slash = account.find('\\');
+    return slash == std::string::npos ? account : account.substr(slash + 1);
+}
+
+std::string TestUser::domain() const {
+    const auto slash = account.find('\\');
+    return slash == std::string::npos ? std::string() : account.substr(0, slash);
+}
+
 LabParseError::LabParseError(std::string file, std::vector<LabError> errors)
     : std::runtime_error([&] {
           std::string text = file + ": " + std::to_string(errors.size()) +
@@ -375,6 +391,63 @@ struct LabContext {
     bool domainOk = false;
 };
 
+// users[]: test accounts for the sign-in checks. A password is a literal or
+// a file (read by loadLab, the only part that does I/O); never both.
+void readUsers(LabContext& cx) {
+    ObjectReader& root = cx.root;
+    std::vector<LabError>& errors = cx.errors;
+    std::vector<TestUser>& users = cx.lab.users;
+    const json* v = root.get("users");
+    if (!v) return;
+    if (!v->is_array()) {
+        root.error("users", "expected an array of test users, got " + describe(*v));
+        return;
+    }
+    for (std::size_t i = 0; i < v->size(); ++i) {
+        const std::string path = "/users/" + std::to_string(i);
+        if (!isObject(&(*v)[i], path, errors)) continue;
+        ObjectReader r((*v)[i], path, errors);
+        TestUser u;
+        u.sipUri = r.string("sipUri", true).value_or("");
+        if (asciiLower(u.sipUri.substr(0, 4)) == "sip:") u.sipUri = u.sipUri.substr(4);
+        const auto at = u.sipUri.find('@');
+        if (r.get("sipUri") && !u.sipUri.empty() &&
+            (at == std::string::npos || at == 0 || !validHostName(u.sipUri.substr(at + 1))))
+            r.error("sipUri", "expected a SIP address such as \"alice@contoso.example\", got \"" +
+                                  u.sipUri + "\"");
+        for (const auto& other : users)
+            if (!u.sipUri.empty() && asciiLower(other.sipUri) == asciiLower(u.sipUri))
+                r.error("sipUri", "another user already has \"" + u.sipUri + "\"");
+        u.account = r.string("account", true).value_or("");
+        const auto slash = u.account.find('\\');
+        const bool downLevel =
+            slash != std::string::npos && slash > 0 && slash + 1 < u.account.size();
+        const bool upn = u.account.find('@') != std::string::npos;
+        if (!u.account.empty() && !downLevel && !upn)
+            r.error("account", "expected DOMAIN\\user or user@domain, got \"" + u.account + "\"");
+        auto password = r.string("password");
+        auto file = r.string("passwordFile");
+        if (password && file) r.error("passwordFile", "give password or passwordFile, not both");
+        if (!r.get("password") && !r.get("passwordFile"))
+            r.error("password", "required, expected a string (or passwordFile)");
+        if (password && password->empty()) r.error("password", "expected a non-empty password");
+        u.password = password.value_or("");
+        if (file) u.passwordFile = std::filesystem::path(*file);
+        u.typedPassword = r.string("typedPassword");
+        r.finish();
+        users.push_back(std::move(u));
+    }
+}
+
+// proxy: how the lab's own proxy runs, beside the publishing rules.
+void readProxy(LabContext& cx) {
+    const json* v = cx.root.get("proxy");
+    if (!isObject(v, "/proxy", cx.errors)) return;
+    ObjectReader r(*v, "/proxy", cx.errors);
+    cx.lab.proxy.connectionAffinity = r.boolean("connectionAffinity").value_or(true);
+    r.finish();
+}
+
 // The lab's name (it names the work folder), description and domain.
 void readIdentity(LabContext& cx) {
     Lab& lab = cx.lab;
@@ -508,7 +581,7 @@ void readBackends(LabContext& cx) {
                         r.error("internalUrl", "expected a URL, got \"" + *u + "\"");
                     b.internalUrl = *u;
                 }
-                b.eventChannelHoldSec = r.integer("eventChannelHoldSec", 1, 1800).value_or(180);
+                b.eventChannelHoldSec = r.number("eventChannelHoldSec", 0.1, 1800).value_or(180);
                 r.finish();
                 lab.backends.push_back(std::move(b));
             }
@@ -834,6 +907,8 @@ Lab parseLab(const json& doc, const std::string& file) {
     readClients(cx);
     readPlatform(cx);
     readDataDisk(cx);
+    readUsers(cx);
+    readProxy(cx);
     readExpectations(cx);
     root.finish();
     if (!errors.empty()) throw LabParseError(file, std::move(errors));
@@ -872,6 +947,32 @@ Lab parseLabText(std::string_view text, const std::string& file) {
     return parseLab(doc, file);
 }
 
+void readPasswordFiles(Lab& lab) {
+    std::vector<LabError> errors;
+    for (std::size_t i = 0; i < lab.users.size(); ++i) {
+        auto& u = lab.users[i];
+        if (!u.passwordFile) continue;
+        if (u.passwordFile->is_relative())
+            u.passwordFile = lab.sourceFile.parent_path() / *u.passwordFile;
+        const std::string path = "/users/" + std::to_string(i) + "/passwordFile";
+        try {
+            u.password = readPasswordFile(*u.passwordFile);
+        } catch (const std::exception& e) {
+            errors.push_back({path, e.what()});
+        }
+    }
+    if (!errors.empty()) throw LabParseError(lab.sourceFile.string(), std::move(errors));
+}
+
+std::string readPasswordFile(const std::filesystem::path& file) {
+    std::string text = readFile(file);
+    // One line, as `echo secret > file` writes it; the newline is not the password's.
+    const auto end = text.find_first_of("\r\n");
+    std::string password = text.substr(0, end);
+    if (password.empty()) throw std::runtime_error(file.string() + ": the file holds no password");
+    return password;
+}
+
 Lab loadLab(const std::filesystem::path& file) {
     std::string text;
     std::error_code ec;
@@ -890,6 +991,7 @@ Lab loadLab(const std::filesystem::path& file) {
     if (c.pemCert && c.pemCert->is_relative())
         c.pemCert = lab.sourceFile.parent_path() / *c.pemCert;
     if (c.pemKey && c.pemKey->is_relative()) c.pemKey = lab.sourceFile.parent_path() / *c.pemKey;
+    readPasswordFiles(lab);
     return lab;
 }
 

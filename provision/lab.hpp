@@ -65,7 +65,7 @@ struct Backend {
     bool publicNamesInCertificate = true;  // S4
     std::vector<std::string> serves;       // public FQDNs the internal view maps here
     std::optional<std::string> internalUrl;  // OWAS farm InternalURL
-    int eventChannelHoldSec = 180;          // UCWA event channel hold (lync-frontend)
+    double eventChannelHoldSec = 180;        // UCWA event channel hold (lync-frontend)
 };
 
 struct Application {
@@ -115,6 +115,29 @@ struct DataDisk {
     int installerTimeoutSec = 600;    // the seed's installer gave up after 10 minutes
 };
 
+// A test account the front-end simulators know and the sign-in checks use.
+// The password is read once (literal or file) and never written anywhere:
+// not into reports, logs or any process's arguments.
+struct TestUser {
+    std::string sipUri;    // alice@kloud.example (without "sip:")
+    std::string account;   // KLOUD\alice or alice@kloud.example, as typed at sign-in
+    std::string password;  // the literal, or the file's first line once loaded
+    std::optional<std::filesystem::path> passwordFile;
+    // What the sign-in checks type; nullopt: the password. A lab that shows
+    // a refused sign-in gives a different one.
+    std::optional<std::string> typedPassword;
+
+    std::string userName() const;  // "alice" of KLOUD\alice; the whole UPN otherwise
+    std::string domain() const;    // "KLOUD" of KLOUD\alice; "" for a UPN
+};
+
+// How the lab's proxy is run (the parts that are not WAP publishing rules).
+struct ProxyOptions {
+    // Pin a client connection that starts NTLM or Negotiate to one backend
+    // connection, as WAP does; false shares the pool (what breaks NTLM).
+    bool connectionAffinity = true;
+};
+
 struct Expectations {
     std::vector<std::string> fail;  // check id globs expected to fail; others must pass
     std::string note;               // what the lab demonstrates
@@ -132,10 +155,13 @@ struct Lab {
     std::vector<ClientProfile> clients;
     Platform platform;
     std::optional<DataDisk> dataDisk;
+    std::vector<TestUser> users;
+    ProxyOptions proxy;
     Expectations expect;
     std::filesystem::path sourceFile;
 
     const Backend* backendFor(std::string_view host) const;  // by host or a served name
+    const TestUser* user(std::string_view sipUri) const;     // case-insensitive
 };
 
 // One problem in a lab file: the JSON pointer it concerns and what is wrong.
@@ -160,6 +186,12 @@ private:
 // all of them (JSON syntax errors carry line and column).
 Lab parseLab(const nlohmann::json& doc, const std::string& file = "<lab>");
 Lab parseLabText(std::string_view text, const std::string& file = "<lab>");
+// Reads the lab and each user's passwordFile (relative to the lab file); an
+// unreadable or empty password file is an error at /users/N/passwordFile.
 Lab loadLab(const std::filesystem::path& file);
+// The password in a file: its first line. Throws naming the file.
+std::string readPasswordFile(const std::filesystem::path& file);
+// Reads the password files of a lab already parsed (loadLab does it).
+void readPasswordFiles(Lab& lab);
 
 }  // namespace edgelab::provision

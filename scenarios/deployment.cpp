@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <sstream>
 
 namespace edgelab::scenarios {
 
@@ -15,6 +16,13 @@ std::optional<std::uint16_t> portOf(std::string_view hostPort) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
     return static_cast<std::uint16_t>(v);
+}
+
+// Seconds as a person writes them: "180", "0.25".
+std::string secondsText(double seconds) {
+    std::ostringstream text;
+    text << seconds;
+    return text.str();
 }
 
 std::vector<std::string> externalHosts(const provision::Lab& lab) {
@@ -32,7 +40,7 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
                                           const provision::Backend& backend,
                                           const PlannedBackend& planned,
                                           const provision::StoredCertificate& cert,
-                                          const fs::path& accessLog) {
+                                          const fs::path& accessLog, const fs::path& usersFile) {
     std::vector<std::string> args = {
         "--role", provision::to_string(backend.role),
         "--listen", planned.address + ":" + std::to_string(planned.listenPort),
@@ -45,16 +53,28 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
         "--dialin", lab.names.dialin,
         "--lyncdiscover", lab.names.lyncdiscover,
         "--owas", lab.names.owas,
-        "--event-hold-sec", std::to_string(backend.eventChannelHoldSec),
+        "--event-hold-sec", secondsText(backend.eventChannelHoldSec),
         "--access-log", accessLog.string(),
         // One I/O thread: a lab's load is a few hundred requests, and the
         // machine's cores are better left to the proxy and the checks.
         "--threads", "1"};
+    if (!usersFile.empty()) {
+        args.push_back("--users-file");
+        args.push_back(usersFile.string());
+    }
     if (backend.internalUrl) {
         args.push_back("--owas-internal-url");
         args.push_back(*backend.internalUrl);
     }
     return args;
+}
+
+std::string backendUsersFile(const provision::Lab& lab, const provision::Backend& backend) {
+    if (lab.users.empty() || backend.role != provision::BackendRole::LyncFrontEnd) return {};
+    nlohmann::json users = nlohmann::json::array();
+    for (const auto& u : lab.users)
+        users.push_back({{"sipUri", u.sipUri}, {"account", u.account}, {"password", u.password}});
+    return nlohmann::json{{"users", users}}.dump(2) + "\n";
 }
 
 std::optional<std::uint16_t> backendReadyPort(const std::string& line) {
@@ -106,6 +126,7 @@ nlohmann::json proxyConfig(const provision::Lab& lab, const AddressPlan& plan,
         {"applications", apps},
         {"accessLog", paths.accessLog.string()},
         {"allowLegacyTls", legacy},
+        {"connectionAffinity", lab.proxy.connectionAffinity},
     };
 }
 

@@ -27,7 +27,14 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
                                           const provision::Backend& backend,
                                           const PlannedBackend& planned,
                                           const provision::StoredCertificate& cert,
-                                          const fs::path& accessLog);
+                                          const fs::path& accessLog,
+                                          const fs::path& usersFile = {});
+
+// The users file a Lync front end reads with --users-file: the lab's test
+// users with their passwords, for that process alone (the runner writes it
+// owner-only; passwords never go on a command line). Empty without users or
+// for another role.
+std::string backendUsersFile(const provision::Lab& lab, const provision::Backend& backend);
 
 // "READY https://ADDR:PORT" -> port; nullopt for any other line.
 std::optional<std::uint16_t> backendReadyPort(const std::string& line);

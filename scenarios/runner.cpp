@@ -265,12 +265,33 @@ std::string LabRun::provisionLab() {
 std::string LabRun::startBackends() {
     const fs::path exe = opt_.binDir / "edgelab-backend";
     std::vector<Supervised*> started;
+    // Each front end reads its users before READY; the passwords stay on disk
+    // no longer than this step, whichever way it ends.
+    struct RemovedAtEnd {
+        std::vector<fs::path> files;
+        ~RemovedAtEnd() {
+            std::error_code ec;
+            for (const auto& f : files) fs::remove(f, ec);
+        }
+    } usersFiles;
     for (std::size_t i = 0; i < lab_.backends.size(); ++i) {
         const auto& b = lab_.backends[i];
         auto cert = pki_.backends.find(b.name);
         if (cert == pki_.backends.end()) fail("PKI has no certificate for backend " + b.name);
-        auto args = backendArguments(lab_, b, plan_.backends[i], cert->second,
-                                     work_ / "logs" / ("backend-" + b.name + "-access.log"));
+        fs::path usersFile;
+        if (auto users = backendUsersFile(lab_, b); !users.empty()) {
+            usersFile = work_ / ("backend-" + b.name + "-users.json");
+            usersFiles.files.push_back(usersFile);
+            try {
+                provision::writeFileAtomic(usersFile, users,
+                                           fs::perms::owner_read | fs::perms::owner_write);
+            } catch (const std::exception& e) {
+                fail(std::string("users file: ") + e.what());
+            }
+        }
+        auto args =
+            backendArguments(lab_, b, plan_.backends[i], cert->second,
+                             work_ / "logs" / ("backend-" + b.name + "-access.log"), usersFile);
         try {
             started.push_back(&sup_.start(
                 {"backend-" + b.name, exe, args, work_ / "logs" / ("backend-" + b.name + ".log")}));
@@ -394,6 +415,7 @@ std::string LabRun::runChecks(std::vector<checks::CheckResult>& results) {
     checks::Target target;
     target.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
     target.caFile = pki_.rootCert;
+    target.user = checks::signInUserOf(lab_);
     for (auto* p : sup_.processes()) {
         if (p->name().starts_with("backend-")) target.backendAddresses[p->name().substr(8)] = p->address;
     }

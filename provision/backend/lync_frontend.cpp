@@ -9,6 +9,7 @@
 
 #include "provision/backend/request_target.hpp"
 #include "provision/backend/response.hpp"
+#include "provision/backend/signin.hpp"
 
 namespace edgelab::provision::backend {
 
@@ -108,9 +109,18 @@ Response autodiscoverUser(const SiteConfig& site, const Request& req, bool oauth
     links.emplace_back("Ucwa", https(site.webServices, "/ucwa/v1/applications"));
     links.emplace_back("Self", self);
 
+    // Where a desktop client registers: the pool inside, the Access Edge
+    // outside ([MS-OCDISCWS] 2.2.4.1, SipServer*Access and SipClient*Access).
+    const std::string edge = externalSipFqdn(site);
     if (wantsXml(req)) {
         std::string body = kXmlPreamble;
         body += "  <User>\r\n";
+        for (const char* access : {"SipServerInternalAccess", "SipClientInternalAccess"})
+            body += "    <" + std::string(access) + " fqdn=\"" + escapeMarkup(site.serverFqdn) +
+                    "\" port=\"5061\"/>\r\n";
+        for (const char* access : {"SipServerExternalAccess", "SipClientExternalAccess"})
+            body += "    <" + std::string(access) + " fqdn=\"" + escapeMarkup(edge) +
+                    "\" port=\"443\"/>\r\n";
         for (const auto& [token, href] : links) body += xmlLink(token, href);
         body += "  </User>\r\n</AutodiscoverResponse>\r\n";
         return makeResponse(req, http::status::ok, kAutodiscoverXml, std::move(body));
@@ -125,12 +135,26 @@ Response autodiscoverUser(const SiteConfig& site, const Request& req, bool oauth
            {{"href", https(site.webServices, "/ucwa/oauth/v1/applications")}, {"revision", "2"}}},
           {"xframe", {{"href", https(site.webServices, "/Autodiscover/XFrame/XFrame.html")}}}}},
         {"Links", list}};
+    for (const char* access : {"SipServerInternalAccess", "SipClientInternalAccess"})
+        doc[access] = {{"fqdn", site.serverFqdn}, {"port", "5061"}};
+    for (const char* access : {"SipServerExternalAccess", "SipClientExternalAccess"})
+        doc[access] = {{"fqdn", edge}, {"port", "443"}};
     return makeResponse(req, http::status::ok, kAutodiscoverJson, doc.dump());
 }
 
-bool hasBearerToken(const Request& req) {
+// The user an OAuth access token (Authorization: Bearer cwt=...) names.
+std::optional<std::string> bearerUser(const SiteConfig& site, const Request& req) {
     auto auth = sv(req[http::field::authorization]);
-    return istartsWith(auth, "Bearer ") && auth.size() > 7;
+    if (!istartsWith(auth, "Bearer ")) return std::nullopt;
+    return tokenSubject(site, auth.substr(7), kOAuthAudience, std::chrono::system_clock::now());
+}
+
+// The user a web ticket (X-MS-WebTicket: opaque=cwt=...) names.
+std::optional<std::string> webTicketUser(const SiteConfig& site, const Request& req) {
+    auto value = sv(req["X-MS-WebTicket"]);
+    if (!istartsWith(value, "opaque=")) return std::nullopt;
+    return tokenSubject(site, value.substr(7), kWebTicketAudience,
+                        std::chrono::system_clock::now());
 }
 
 // What a front end answers where an OAuth token is needed and none was sent:
@@ -264,7 +288,8 @@ Response dialinPage(const SiteConfig& site, const Request& req) {
 }
 
 // The UCWA event channel: a GET the front end holds until an event arrives or
-// the hold time ends, then answers with an (empty) events document.
+// the hold time ends, then answers with an (empty) events document. The
+// first (ack=1) has the application's start to report and is not held.
 Reply eventChannel(const SiteConfig& site, const Request& req, std::string_view path,
                    std::string_view query) {
     long ack = 1;
@@ -280,7 +305,9 @@ Reply eventChannel(const SiteConfig& site, const Request& req, std::string_view 
                 {"sender", json::array()}};
     Reply reply;
     reply.response = makeResponse(req, http::status::ok, "application/json", doc.dump());
-    reply.holdFor = site.eventHold;
+    // The first GET of a new application is answered at once with what has
+    // happened so far; every later one waits for events up to the hold.
+    if (ack > 1) reply.holdFor = site.eventHold;
     return reply;
 }
 
@@ -291,7 +318,7 @@ bool isEventChannel(std::string_view lowerPath) {
 }
 
 Response ucwa(const SiteConfig& site, const Request& req, const std::string& lowerPath) {
-    if (!hasBearerToken(req)) return oauthChallenge(site, req);
+    if (!bearerUser(site, req)) return oauthChallenge(site, req);
     bool applications =
         lowerPath == "/ucwa/v1/applications" || lowerPath == "/ucwa/oauth/v1/applications";
     if (applications && req.method() == http::verb::post) {
@@ -308,23 +335,6 @@ Response ucwa(const SiteConfig& site, const Request& req, const std::string& low
     }
     if (applications) return notAllowed(req, "POST");
     return errorPage(req, http::status::not_found);
-}
-
-// OAuth token endpoint: the lab accepts any user name and password, and
-// refuses the grant types it cannot honour anonymously.
-Response oauthToken(const Request& req) {
-    if (req.method() != http::verb::post) return notAllowed(req, "POST");
-    auto grant = rawQueryParam(req.body(), "grant_type");
-    auto user = rawQueryParam(req.body(), "username");
-    if (grant && percentDecode(*grant) == "password" && user && !user->empty()) {
-        json doc = {{"access_token", "cwt=edgelab-lab-token"},
-                    {"expires_in", 28800},
-                    {"ms_rtc_identityscope", "local"},
-                    {"token_type", "Bearer"}};
-        return makeResponse(req, http::status::ok, "application/json", doc.dump());
-    }
-    json doc = {{"error", "invalid_grant"}};
-    return makeResponse(req, http::status::bad_request, "application/json", doc.dump());
 }
 
 // The services that answer an anonymous client with Windows authentication.
@@ -344,7 +354,20 @@ bool under(std::string_view p, std::string_view prefix) {
     return p == prefix || (p.starts_with(prefix) && p[prefix.size()] == '/');
 }
 
-Reply webServices(const SiteConfig& site, const Request& req, Site where) {
+// The Web Ticket Service: metadata anonymously, tickets to a client signed
+// in with Integrated Windows authentication on its connection.
+Response webTicketService(const SiteConfig& site, const Request& req, const std::string& p,
+                          ConnectionAuth& connection) {
+    if (p == "/webticket/webticketservice.svc/mex" && isGetOrHead(req))
+        return webTicketMetadata(site, req);
+    if (p != "/webticket/webticketservice.svc") return windowsAuthChallenge(req);
+    auto outcome = authenticateWindows(site, req, connection);
+    if (outcome.challenge) return std::move(*outcome.challenge);
+    return issueWebTicket(site, req, *outcome.sipUri, std::chrono::system_clock::now());
+}
+
+Reply webServices(const SiteConfig& site, const Request& req, Site where,
+                  ConnectionAuth& connection) {
     auto [rawPath, query] = splitTarget(sv(req.target()));
     std::string p = asciiLower(rawPath);
     while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -353,7 +376,7 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where) {
     if (p == "/" && where == Site::Lyncdiscover) return {autodiscoverRoot(site, req, query)};
     if (p == root || p == root + "/domain") return {autodiscoverRoot(site, req, query)};
     if (p == root + "/user") {
-        if (req.count("X-MS-WebTicket") != 0) return {autodiscoverUser(site, req, false)};
+        if (webTicketUser(site, req)) return {autodiscoverUser(site, req, false)};
         auto res = errorPage(req, http::status::unauthorized,
                              "Access is denied due to invalid credentials.");
         // pidgin-sipe reads this to fetch a ticket and retries with X-MS-WebTicket.
@@ -361,7 +384,7 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where) {
         return {std::move(res)};
     }
     if (p == root + "/oauth/user") {
-        if (hasBearerToken(req)) return {autodiscoverUser(site, req, true)};
+        if (bearerUser(site, req)) return {autodiscoverUser(site, req, true)};
         return {oauthChallenge(site, req)};
     }
     if (p == "/autodiscover/xframe/xframe.html")
@@ -378,7 +401,10 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where) {
     if (p == "/lwa/webpages/lwaclient.aspx")
         return {page(req, "Lync Web App", "<div id=\"lwa\">Lync Web App is starting.</div>")};
     if (p == "/mcx/mcxservice.svc" || p.starts_with("/mcx/")) return {oauthChallenge(site, req)};
-    if (p == "/webticket/oauthtoken") return {oauthToken(req)};
+    if (p == "/webticket/oauthtoken")
+        return {oauthToken(site, req, std::chrono::system_clock::now())};
+    if (under(p, "/webticket/webticketservice.svc"))
+        return {webTicketService(site, req, p, connection)};
     if (isEventChannel(p) && isGetOrHead(req)) return eventChannel(site, req, rawPath, query);
     if (under(p, "/ucwa")) return {ucwa(site, req, p)};
     if (needsWindowsAuth(p)) return {windowsAuthChallenge(req)};
@@ -396,14 +422,14 @@ std::string msRtcOAuthChallenge(const SiteConfig& site) {
            "\",grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"";
 }
 
-Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req) {
+Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req, ConnectionAuth& connection) {
     std::string host = hostOnly(sv(req[http::field::host]));
     Site where = siteFor(site, host);
     auto rawPath = splitTarget(sv(req.target())).path;
     switch (where) {
         case Site::Lyncdiscover:
         case Site::WebServices:
-            return webServices(site, req, where);
+            return webServices(site, req, where, connection);
         case Site::Meet:
             return {meet(site, req, rawPath, false)};
         case Site::Dialin: {

@@ -10,7 +10,7 @@
 
 namespace edgelab::provision::backend {
 
-Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req);
+Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req, ConnectionAuth& connection);
 
 // The Accept value a client sends to get the autodiscover root in XML
 // (MS-OCDISCWS); JSON is the default.

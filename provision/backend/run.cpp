@@ -1,5 +1,6 @@
 #include "provision/backend/run.hpp"
 
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -8,7 +9,9 @@
 #include <vector>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <nlohmann/json.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -49,6 +52,37 @@ void requireReadable(const std::string& flag, const std::string& what, const std
 }
 
 // The certificate chain (leaf, then the issuing CA) and the key, as given.
+// The test users: a JSON file {"users":[{"sipUri","account","password"}]}
+// the runner writes for this process alone. Passwords never travel in argv;
+// errors name the file and the JSON path, never a value.
+std::vector<SiteUser> loadUsers(const std::string& file) {
+    requireReadable("--users-file", "users", file);
+    std::ifstream in(file);
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc["users"].is_array())
+        throw BadInput("--users-file: " + file + ": expected {\"users\": [...]}");
+    std::vector<SiteUser> users;
+    for (std::size_t i = 0; i < doc["users"].size(); ++i) {
+        const auto& u = doc["users"][i];
+        for (const char* key : {"sipUri", "account", "password"})
+            if (!u.is_object() || !u.contains(key) || !u[key].is_string())
+                throw BadInput("--users-file: " + file + ": /users/" + std::to_string(i) + "/" +
+                               key + ": expected a string");
+        users.push_back({u["sipUri"].get<std::string>(), u["account"].get<std::string>(),
+                         u["password"].get<std::string>()});
+    }
+    return users;
+}
+
+// A key of this process's own for the tickets and tokens it issues: they
+// are valid on this front end only, as a real pool's are within the pool.
+std::string freshTokenKey() {
+    unsigned char key[32];
+    if (RAND_bytes(key, sizeof key) != 1)
+        throw std::runtime_error("no randomness for the token key");
+    return std::string(reinterpret_cast<const char*>(key), sizeof key);
+}
+
 void loadCertificate(ssl::context& tls, const std::string& cert, const std::string& key) {
     requireReadable("--cert", "certificate", cert);
     requireReadable("--key", "private key", key);
@@ -68,8 +102,8 @@ int runBackend(int argc, char** argv) {
     app.set_help_flag("-h,--help", "Print this help and exit");
 
     std::string role, listen, cert, key, serverFqdn, domain, webServices, meet, dialin,
-        lyncdiscover, owas, owasInternalUrl, accessLog, control;
-    int eventHoldSec = 180;
+        lyncdiscover, owas, owasInternalUrl, accessLog, control, usersFile;
+    double eventHoldSec = 180;
     int threads = 2;
     app.add_option("--role", role, "lync-frontend or owas")
         ->required()
@@ -87,8 +121,10 @@ int runBackend(int argc, char** argv) {
     app.add_option("--owas", owas, "Office Web Apps FQDN (owas.DOMAIN)");
     app.add_option("--owas-internal-url", owasInternalUrl, "the OWAS farm InternalURL");
     app.add_option("--event-hold-sec", eventHoldSec,
-                   "how long the UCWA event channel is held (default 180)")
-        ->check(CLI::Range(0, 86400));
+                   "seconds the UCWA event channel is held (default 180; fractions allowed)")
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option("--users-file", usersFile,
+                   "JSON file with the test users who can sign in (lync-frontend)");
     app.add_option("--access-log", accessLog, "append one JSON line per answered request");
     app.add_option("--control", control, "ADDR:PORT of the plain-HTTP fault control listener");
     app.add_option("--threads", threads, "I/O threads (default 2)")->check(CLI::Range(1, 64));
@@ -125,7 +161,7 @@ int runBackend(int argc, char** argv) {
         site.lyncdiscover = orDefault(lyncdiscover, "lyncdiscover.");
         site.owas = orDefault(owas, "owas.");
         site.owasInternalUrl = owasInternalUrl;
-        site.eventHold = std::chrono::seconds(eventHoldSec);
+        site.eventHold = std::chrono::milliseconds(std::llround(eventHoldSec * 1000));
         const std::pair<const char*, const std::string*> names[] = {
             {"--domain", &site.domain},
             {"--server-fqdn", &site.serverFqdn},
@@ -142,6 +178,8 @@ int runBackend(int argc, char** argv) {
             throw BadInput("--owas-internal-url: expected an http(s) URL, got \"" +
                            owasInternalUrl + "\"");
         options.accessLog = accessLog;
+        if (!usersFile.empty()) site.users = loadUsers(usersFile);
+        site.tokenKey = freshTokenKey();
 
         ssl::context tls{ssl::context::tls_server};
         tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |

@@ -272,7 +272,7 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
         exchange_ = Exchange{utcNow(), std::string(sv(req[http::field::host])),
                              std::string(req.method_string()), std::string(sv(req.target())),
                              std::chrono::steady_clock::now()};
-        Reply reply = handle(state_->options.role, state_->options.site, req);
+        Reply reply = handle(state_->options.role, state_->options.site, req, auth_);
         res_ = std::move(reply.response);
         auto wait = reply.holdFor;
         if (fault.mode == FaultMode::Slow) wait += fault.delay;
@@ -362,6 +362,7 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
     std::optional<Response> res_;
     Exchange exchange_;
     std::string remote_;
+    ConnectionAuth auth_;  // what this connection has proven (NTLM is per connection)
 };
 
 // The control listener's connection: plain HTTP, one small request at a time.

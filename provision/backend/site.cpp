@@ -55,6 +55,12 @@ std::string roleName(BackendRole role) {
 }
 
 Reply handle(BackendRole role, const SiteConfig& site, const Request& req) {
+    ConnectionAuth fresh;
+    return handle(role, site, req, fresh);
+}
+
+Reply handle(BackendRole role, const SiteConfig& site, const Request& req,
+             ConnectionAuth& connection) {
     Reply reply;
     if (sv(req[http::field::host]).empty()) {
         // HTTP/1.1 requires Host (RFC 9112 section 3.2); HTTP.sys answers 400 without it.
@@ -63,7 +69,7 @@ Reply handle(BackendRole role, const SiteConfig& site, const Request& req) {
     } else if (role == BackendRole::Owas) {
         reply = handleOwas(site, req);
     } else {
-        reply = handleLyncFrontEnd(site, req);
+        reply = handleLyncFrontEnd(site, req, connection);
     }
     if (req.method() == http::verb::head) {
         // A HEAD answer carries the GET's headers, Content-Length included, and no body.

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -224,6 +226,79 @@ TEST(LabParser, ADirectoryGivenAsTheLabIsNamed) {
     } catch (const LabParseError& e) {
         EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
     }
+}
+
+TEST(LabUsers, ALiteralPasswordAndTheAccountsTwoForms) {
+    json doc = seedJson();
+    doc["users"] = {
+        {{"sipUri", "sip:Alice@kloud.example"},
+         {"account", "KLOUD\\alice"},
+         {"password", "Pa55w.rd"}},
+        {{"sipUri", "bob@kloud.example"}, {"account", "bob@kloud.example"}, {"password", "x"}}};
+    doc["proxy"] = {{"connectionAffinity", false}};
+    const Lab lab = parseLab(doc);
+    ASSERT_EQ(lab.users.size(), 2u);
+    EXPECT_EQ(lab.users[0].sipUri, "Alice@kloud.example");
+    EXPECT_EQ(lab.users[0].userName(), "alice");
+    EXPECT_EQ(lab.users[0].domain(), "KLOUD");
+    EXPECT_EQ(lab.users[0].password, "Pa55w.rd");
+    EXPECT_EQ(lab.users[1].userName(), "bob@kloud.example");
+    EXPECT_EQ(lab.users[1].domain(), "");
+    EXPECT_EQ(lab.user("alice@KLOUD.example"), &lab.users[0]);
+    EXPECT_EQ(lab.user("carol@kloud.example"), nullptr);
+    EXPECT_FALSE(lab.proxy.connectionAffinity);
+    EXPECT_TRUE(parseLab(seedJson()).proxy.connectionAffinity);
+}
+
+TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
+    json doc = seedJson();
+    doc["users"] = {
+        {{"sipUri", "alice"}, {"account", "alice"}},
+        {{"sipUri", "bob@kloud.example"},
+         {"account", "KLOUD\\bob"},
+         {"password", "a"},
+         {"passwordFile", "b"},
+         {"pasword", "c"}},
+        {{"sipUri", "BOB@kloud.example"}, {"account", "KLOUD\\bob2"}, {"password", ""}}};
+    doc["proxy"] = {{"connectionAffinity", "off"}};
+    EXPECT_EQ(errorsOf(doc),
+              (std::vector<std::string>{
+                  "/users/0/sipUri: expected a SIP address such as \"alice@contoso.example\", "
+                  "got \"alice\"",
+                  "/users/0/account: expected DOMAIN\\user or user@domain, got \"alice\"",
+                  "/users/0/password: required, expected a string (or passwordFile)",
+                  "/users/1/passwordFile: give password or passwordFile, not both",
+                  "/users/1/pasword: unknown key (did you mean \"password\"?)",
+                  "/users/2/sipUri: another user already has \"BOB@kloud.example\"",
+                  "/users/2/password: expected a non-empty password",
+                  "/proxy/connectionAffinity: expected true or false, got \"off\"",
+              }));
+}
+
+TEST(LabUsers, APasswordFileIsReadRelativeToTheLabAndNamedWhenMissing) {
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("edgelab-lab-users-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    json doc = seedJson();
+    doc["users"] = {{{"sipUri", "alice@kloud.example"},
+                     {"account", "KLOUD\\alice"},
+                     {"passwordFile", "alice.pw"}}};
+    writeFileAtomic(dir / "lab.json", doc.dump());
+    writeFileAtomic(dir / "alice.pw", "s3cret w0rd\n");
+    const Lab lab = loadLab(dir / "lab.json");
+    EXPECT_EQ(lab.users[0].password, "s3cret w0rd");
+    EXPECT_EQ(*lab.users[0].passwordFile, dir / "alice.pw");
+
+    std::filesystem::remove(dir / "alice.pw");
+    try {
+        loadLab(dir / "lab.json");
+        ADD_FAILURE() << "expected an error for the missing password file";
+    } catch (const LabParseError& e) {
+        ASSERT_EQ(e.errors().size(), 1u);
+        EXPECT_EQ(e.errors()[0].path, "/users/0/passwordFile");
+        EXPECT_NE(e.errors()[0].message.find("alice.pw"), std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Url, ParsesWhatWapTakes) {

@@ -1,5 +1,7 @@
 #include "provision/backend/lync_frontend.hpp"
 
+#include "provision/backend/signin.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -100,7 +102,9 @@ TEST(LyncFrontEnd, LegacyUserWithoutTicketNamesTheWebTicketService) {
 
 TEST(LyncFrontEnd, UserResourceWithTokenListsExternalLinksOnThePublicName) {
     auto req = get("lyncws.example.test", "/Autodiscover/AutodiscoverService.svc/root/oauth/user");
-    req.set(http::field::authorization, "Bearer cwt=abc");
+    req.set(http::field::authorization,
+            "Bearer " + mintToken(lyncSite(), "alice@example.test", kOAuthAudience,
+                                  std::chrono::system_clock::now()));
     req.set(http::field::accept, std::string(kAutodiscoverXml));
     auto res = handle(BackendRole::LyncFrontEnd, lyncSite(), req).response;
     ASSERT_EQ(res.result(), http::status::ok);

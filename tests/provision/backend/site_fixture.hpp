@@ -17,6 +17,8 @@ inline SiteConfig lyncSite() {
     site.owas = "owas.example.test";
     site.serverFqdn = "lyncfe1.corp.example.test";
     site.listenPort = 4443;
+    site.tokenKey = "edgelab-test-token-key";
+    site.users = {{"alice@example.test", "EXAMPLE\\alice", "Pa55w.rd"}};
     return site;
 }
 

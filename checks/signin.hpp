@@ -1,0 +1,69 @@
+// The sign-in checks: a test user signs in through the publishing as Lync
+// clients do, and each way of signing in is its own result.
+//
+//   signin.webticket      Lync 2013 desktop: the Web Ticket Service's metadata
+//                         anonymously, a WS-Trust RequestSecurityToken with HTTP
+//                         NTLM ([MS-OCAUTHWS], [MS-NLMP]), the user resource
+//                         with the web ticket and its SIP access points.
+//   signin.ucwa           Lync mobile 2013: OAuth password grant, the user
+//                         resource with the token, a UCWA application (201),
+//                         the first event channel answer; every link public.
+//   signin.ntlm-affinity  the NTLM handshake completes while other clients'
+//                         handshakes are under way (one backend connection per
+//                         client connection, as WAP keeps it).
+//   webservices.long-poll measured, where a user can sign in: the event
+//                         channel held for the front end's hold (lab) or
+//                         --long-poll seconds completes through the proxy.
+//
+// Evaluation here is pure; gathering (signin_gather.cpp) is the only I/O.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checks/catalogue.hpp"
+#include "checks/evidence.hpp"
+#include "checks/gather.hpp"
+#include "checks/ids.hpp"
+
+namespace edgelab::checks {
+
+std::vector<CheckDefinition> signInChecks(const provision::Lab& lab, const Target& target);
+// signin.ntlm-affinity. Not in the catalogue until the bundled proxy pins a
+// client connection that starts NTLM to one backend connection: a lab would
+// fail it today.
+CheckDefinition ntlmAffinityCheck(const provision::Lab& lab);
+std::vector<SignInProbe> signInProbes(const provision::Lab& lab, const Target& target);
+
+// The long-poll result measured on the event channel, when the UCWA sign-in
+// reached it; nullopt leaves the static comparison of the lab to decide.
+std::optional<CheckResult> measuredLongPoll(const CheckDefinition& d, const Evidence& ev,
+                                            const CheckContext& ctx);
+// How long the event channel must be held: --long-poll, else in a lab the
+// longest front-end hold; 0 when not measured.
+double longPollTarget(const provision::Lab& lab, const Target& target);
+
+// Runs the sign-in probes (one thread each where they may run together).
+std::map<ProbeId, SignInFlow> gatherSignIns(const std::vector<SignInProbe>& probes,
+                                            const Target& target, const GatherOptions& options);
+
+// What the documents' answers hold, read with a real XML/JSON parser; exposed
+// for the tests and shared by gathering (to go on) and evaluation (to judge).
+struct SipAccess {
+    std::string element;  // SipServerExternalAccess, ...
+    std::string fqdn;
+    std::string port;
+};
+// The WinNegotiate port's address in the Web Ticket Service's WSDL.
+std::optional<std::string> webTicketEndpoint(const std::string& wsdl);
+struct IssuedTicket {
+    std::string ticket;
+    std::string expires;
+    bool proofKey = false;
+};
+std::optional<IssuedTicket> issuedTicket(const std::string& rstr);
+std::vector<SipAccess> sipAccessOf(const std::string& userResource);  // XML or JSON
+
+}  // namespace edgelab::checks
