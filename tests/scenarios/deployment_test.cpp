@@ -82,6 +82,33 @@ TEST(Deployment, ProxyConfigCarriesTheWapRules) {
     EXPECT_EQ(cfg["caBundle"], "/w/root.pem");
 }
 
+TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
+    auto lab = publishedLab();
+    lab.users = {{"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, "typo"}};
+    lab.proxy.connectionAffinity = false;
+    auto plan = planAddresses(lab, 64, 1, false);
+    provision::StoredCertificate cert;
+    auto file = backendUsersFile(lab, lab.backends[0]);
+    auto users = nlohmann::json::parse(file)["users"];
+    ASSERT_EQ(users.size(), 1u);
+    EXPECT_EQ(users[0]["account"], "EXAMPLE\\alice");
+    // The front end knows the password; what the checks type is theirs alone.
+    EXPECT_EQ(users[0]["password"], "s3cret-Pa55");
+    EXPECT_EQ(file.find("typo"), std::string::npos);
+    EXPECT_EQ(backendUsersFile(lab, lab.backends[1]), "");  // OWAS signs nobody in
+
+    auto args = backendArguments(lab, lab.backends[0], plan.backends[0], cert, "/w/a.log",
+                                 "/w/backend-fe-users.json");
+    std::string all;
+    for (const auto& a : args) all += a + " ";
+    EXPECT_NE(all.find("--users-file /w/backend-fe-users.json"), std::string::npos) << all;
+    EXPECT_EQ(all.find("s3cret"), std::string::npos) << all;
+
+    auto cfg = proxyConfig(lab, plan, std::string(40, 'A'), {}, {"/s", "/b", "/r", "/l"});
+    EXPECT_EQ(cfg["connectionAffinity"], false);
+    EXPECT_EQ(cfg.dump().find("s3cret"), std::string::npos);
+}
+
 TEST(Deployment, PublishingAddsHostnameBindingsOnlyAsWapDoes) {
     auto store = publishedBindings(publishedLab(), std::string(40, 'A'));
     ASSERT_EQ(store.bindings.size(), 2u);
