@@ -163,25 +163,6 @@ void readCertInfo(CURL* easy, HttpExchange& x) {
         }
 }
 
-TransportError transportError(CURLcode code, bool connected) {
-    switch (code) {
-        case CURLE_OK:
-        case CURLE_HTTP_RETURNED_ERROR:
-            return TransportError::None;
-        case CURLE_COULDNT_RESOLVE_HOST:
-            return TransportError::Unresolved;
-        case CURLE_COULDNT_CONNECT:
-            return TransportError::Refused;
-        case CURLE_OPERATION_TIMEDOUT:
-            return connected ? TransportError::Timeout : TransportError::ConnectTimeout;
-        case CURLE_SSL_CONNECT_ERROR:
-            return TransportError::TlsHandshake;
-        case CURLE_PEER_FAILED_VERIFICATION:
-            return TransportError::CertificateRejected;
-        default:
-            return TransportError::Other;
-    }
-}
 
 void finish(CURL* easy, CURLcode code, Transfer& t) {
     HttpExchange& x = *t.x;
@@ -539,6 +520,26 @@ class SigpipeBlocked {
 };
 
 }  // namespace
+
+TransportError transportError(CURLcode code, bool connected) {
+    switch (code) {
+        case CURLE_OK:
+        case CURLE_HTTP_RETURNED_ERROR:
+            return TransportError::None;
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return TransportError::Unresolved;
+        case CURLE_COULDNT_CONNECT:
+            return TransportError::Refused;
+        case CURLE_OPERATION_TIMEDOUT:
+            return connected ? TransportError::Timeout : TransportError::ConnectTimeout;
+        case CURLE_SSL_CONNECT_ERROR:
+            return TransportError::TlsHandshake;
+        case CURLE_PEER_FAILED_VERIFICATION:
+            return TransportError::CertificateRejected;
+        default:
+            return TransportError::Other;
+    }
+}
 
 std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port) {

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <string>
 
+#include <curl/curl.h>
+
 #include <openssl/types.h>
 
 #include "checks/catalogue.hpp"
@@ -40,6 +42,9 @@ Evidence gather(const ProbePlan&, const Target&, const GatherOptions& = {},
 // What a certificate says, as the checks read it (also for certificates
 // read from files, e.g. by `edgelab audit --cert`).
 CertificateInfo describeCertificate(X509* certificate);
+
+// How a libcurl transfer that got no answer failed, for the root causes.
+TransportError transportError(CURLcode code, bool connected);
 
 // True when no probe reached the target at all (no TCP connection made).
 bool targetUnreachable(const Evidence&);

@@ -73,6 +73,8 @@ std::vector<CheckId> prerequisitesFromProbes(const CheckDefinition& d, const Evi
     for (auto& p : d.probes) {
         if (auto* x = ev.exchange(p)) add(prerequisitesOf(*x));
         if (auto* h = ev.handshake(p)) add(prerequisitesOf(*h));
+        // A sign-in stops at its first unanswered step: that step says why.
+        if (auto* f = ev.flow(p); f && !f->steps.empty()) add(prerequisitesOf(f->steps.back().exchange));
     }
     return out;
 }
@@ -127,6 +129,11 @@ std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks,
         for (auto& p : c.probes) {
             if (auto* x = ev.exchange(p)) ms = std::max(ms, x->timings.totalMs);
             if (auto* h = ev.handshake(p)) ms = std::max(ms, h->durationMs);
+            if (auto* f = ev.flow(p)) {
+                double total = 0;
+                for (auto& step : f->steps) total += step.seconds * 1000.0;
+                ms = std::max(ms, total);
+            }
         }
         r.seconds = ms / 1000.0;
         if (!c.rootCause && r.prerequisites.empty())

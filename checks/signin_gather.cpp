@@ -140,7 +140,12 @@ class Client {
         curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
         newConnection_ = connects > 0;
         if (code != CURLE_OK) x.error = errbuf[0] ? errbuf : curl_easy_strerror(code);
-        x.connected = x.status > 0;
+        curl_off_t connectUs = 0;
+        curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connectUs);
+        x.timings.connectMs = static_cast<double>(connectUs) / 1000.0;
+        x.timings.totalMs = step.seconds * 1000.0;
+        x.transport = transportError(code, connectUs > 0);
+        x.connected = x.status > 0 || connectUs > 0;
         curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, nullptr);
         curl_slist_free_all(list);
         return step;

@@ -221,5 +221,21 @@ TEST_F(SignIn, TheLongPollIsMeasuredWhenTheEventChannelWasReached) {
     EXPECT_THAT(run("webservices.long-poll").evidence, Not(HasSubstr("event channel")));
 }
 
+TEST_F(SignIn, ASignInThatReachedNobodyNamesTheReachCheckAsItsCause) {
+    SignInFlow f;
+    SignInStep refused{"mex", answer(0), 0.01};
+    refused.exchange.connected = false;
+    refused.exchange.transport = TransportError::Refused;
+    f.steps = {refused};
+    ev.signin[probe::signInWebTicket()] = f;
+    CheckContext ctx{lab, target};
+    for (auto& r : evaluateAll(catalogue(lab, target), ev, ctx))
+        if (r.id == "signin.webticket") {
+            EXPECT_NE(std::find(r.prerequisites.begin(), r.prerequisites.end(), check::reachConnect()),
+                      r.prerequisites.end());
+            EXPECT_GT(r.seconds, 0);
+        }
+}
+
 }  // namespace
 }  // namespace edgelab::checks
