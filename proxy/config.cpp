@@ -131,6 +131,9 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         cfg.adfsUrl = v->get<std::string>();
     }
     if (auto* v = get(doc, "", "allowLegacyTls", bool{})) cfg.allowLegacyTls = v->get<bool>();
+    if (auto* v = get(doc, "", "connectionAffinity", bool{})) {
+        cfg.connectionAffinity = v->get<bool>();
+    }
     if (doc.contains("internalDns")) {
         if (!doc["internalDns"].is_object()) throw fail("/internalDns", "expected an object");
         for (const auto& [name, addr] : doc["internalDns"].items()) {
@@ -162,6 +165,8 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         positive("idleTimeoutSec", cfg.limits.idleTimeoutSec);
         positive("requestBodyLimitBytes", cfg.limits.requestBodyLimitBytes);
         positive("backendConnectTimeoutSec", cfg.limits.backendConnectTimeoutSec);
+        positive("backendIdleTimeoutSec", cfg.limits.backendIdleTimeoutSec);
+        positive("responseHeaderBlockBytes", cfg.limits.responseHeaderBlockBytes);
     }
     if (!doc.contains("applications") || !doc["applications"].is_array()) {
         throw fail("/applications", "expected an array");

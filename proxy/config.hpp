@@ -59,6 +59,13 @@ struct ProxyLimits {
     int idleTimeoutSec = 120;   // keep-alive wait, and a stalled body
     std::uint64_t requestBodyLimitBytes = 256ull * 1024 * 1024;
     int backendConnectTimeoutSec = 10;
+    // A pooled backend connection idle this long is closed rather than
+    // reused. Shorter than the backends' own keep-alive close (IIS's
+    // connectionTimeout is 120 s, edgelab-backend's 60 s), so the proxy is
+    // the side that closes and never writes into a connection being closed.
+    int backendIdleTimeoutSec = 30;
+    // A backend's response header block, 1xx interim answers included.
+    std::size_t responseHeaderBlockBytes = 64 * 1024;
 };
 
 struct ProxyConfig {
@@ -72,6 +79,10 @@ struct ProxyConfig {
     std::string adfsUrl = "https://adfs.invalid/adfs/ls/";
     ProxyLimits limits;
     bool allowLegacyTls = false;  // TLS 1.0/1.1 for client profiles that need them
+    // A client connection that starts NTLM or Negotiate keeps one backend
+    // connection until either closes, as WAP does; false shares the pool
+    // (a broken lab: connection-oriented authentication fails).
+    bool connectionAffinity = true;
 };
 
 class ConfigError : public std::runtime_error {

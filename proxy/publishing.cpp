@@ -284,3 +284,156 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
 }
 
 }  // namespace edgelab::proxy
+
+namespace edgelab::proxy {
+
+namespace {
+
+// The comma-separated tokens of a list field (RFC 9110 5.6.1).
+std::vector<std::string_view> listTokens(std::string_view value) {
+    std::vector<std::string_view> tokens;
+    while (!value.empty()) {
+        const auto comma = value.find(',');
+        const auto token = trim(value.substr(0, comma));
+        if (!token.empty()) tokens.push_back(token);
+        if (comma == std::string_view::npos) break;
+        value.remove_prefix(comma + 1);
+    }
+    return tokens;
+}
+
+bool listHas(const http::fields& fields, http::field name, std::string_view token) {
+    for (auto range = fields.equal_range(name); range.first != range.second; ++range.first) {
+        for (auto t : listTokens(toStd(range.first->value()))) {
+            if (iequals(t, token)) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<RequestRefusal> refuseEarly(std::string_view received) {
+    for (std::size_t i = 0; i < received.size(); ++i) {
+        if (received[i] == '\n' && (i == 0 || received[i - 1] != '\r')) {
+            return RequestRefusal{http::status::bad_request, "bare LF (a line not ended by CRLF)"};
+        }
+        if (received[i] == '\r' && i + 1 < received.size() && received[i + 1] != '\n') {
+            return RequestRefusal{http::status::bad_request, "bare CR"};
+        }
+        if (i + 3 < received.size() && received.substr(i, 4) == "\r\n\r\n") break;
+    }
+    const auto lineEnd = received.find("\r\n");
+    if (lineEnd == std::string_view::npos) return std::nullopt;
+    // The request line alone, given to Beast with an empty header block.
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(lineEnd + 4));
+    std::string line(received.substr(0, lineEnd + 2));
+    line += "\r\n";
+    boost::beast::error_code ec;
+    parser.put(boost::asio::buffer(line), ec);
+    if (ec && ec != http::error::need_more) {
+        return RequestRefusal{http::status::bad_request, "bad request line: " + ec.message()};
+    }
+    return std::nullopt;
+}
+
+void stripHopByHop(http::fields& fields, bool upgrading) {
+    std::vector<std::string> listed;
+    for (auto range = fields.equal_range(http::field::connection); range.first != range.second;
+         ++range.first) {
+        for (auto t : listTokens(toStd(range.first->value()))) listed.emplace_back(t);
+    }
+    for (const auto& name : listed) {
+        if (upgrading && iequals(name, "upgrade")) continue;
+        fields.erase(toBeast(name));
+    }
+    for (auto name :
+         {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
+          http::field::te, http::field::transfer_encoding}) {
+        fields.erase(name);
+    }
+    if (!upgrading) fields.erase(http::field::upgrade);
+}
+
+bool upgradeRequested(const http::request_header<>& header) {
+    return header.count(http::field::upgrade) > 0 &&
+           listHas(header, http::field::connection, "upgrade");
+}
+
+std::optional<std::string> originFormOf(std::string_view target) {
+    if (target.starts_with('/') || target == "*") return std::nullopt;
+    const auto scheme = target.find("://");
+    if (scheme == std::string_view::npos) return std::nullopt;
+    const auto pathStart = target.find_first_of("/?#", scheme + 3);
+    if (pathStart == std::string_view::npos) return std::string("/");
+    const std::string_view rest = target.substr(pathStart);
+    if (rest.starts_with('/')) return std::string(rest);
+    if (rest.starts_with('?')) return "/" + std::string(rest);
+    return std::string("/");  // a fragment is never sent (RFC 9110 4.2.4)
+}
+
+bool isIdempotent(http::verb method) {
+    switch (method) {
+        case http::verb::get:
+        case http::verb::head:
+        case http::verb::options:
+        case http::verb::trace:
+        case http::verb::put:
+        case http::verb::delete_:
+            return true;
+        default:
+            return false;
+    }
+}
+
+AfterFailure afterFailure(const FailedExchange& f) {
+    if (f.timedOut) return AfterFailure::GatewayTimeout;
+    if (!f.reusedConnection || f.responseStarted || !f.bodyReplayable) {
+        return AfterFailure::BadGateway;
+    }
+    // A pooled connection the backend closed while it sat idle: an
+    // idempotent request may be sent again whatever happened to it. A
+    // failed write means bytes of this request never reached the backend,
+    // so it never had the complete request and cannot have acted on it —
+    // the case RFC 9110 9.2.2 allows for any method. A request fully
+    // written and then unanswered may have been acted on: not retried.
+    if (f.idempotent || f.requestWriteFailed) return AfterFailure::RetryOnNewConnection;
+    return AfterFailure::BadGateway;
+}
+
+ResponseFraming decideResponseFraming(const ResponseFacts& f) {
+    const bool noBody =
+        f.headRequest || f.status == 204 || f.status == 304 || (f.status >= 100 && f.status < 200);
+    const bool framed = noBody || f.chunked || f.contentLength;
+    ResponseFraming out;
+    out.keepClientAlive = f.clientKeepAlive && framed && f.requestBodyDone;
+    // An HTTP/1.0 client cannot keep a chunked response's connection; the
+    // status line stays 1.1 so that the chunked framing it carries is legal.
+    if (f.clientVersion == 10 && f.chunked) out.keepClientAlive = false;
+    out.version = f.clientVersion == 10 && !f.chunked ? 10 : 11;
+    return out;
+}
+
+bool isConnectionAuthenticationScheme(std::string_view value) {
+    const std::string_view v = trim(value);
+    const auto space = v.find(' ');
+    const std::string_view scheme = v.substr(0, space);
+    return iequals(scheme, "NTLM") || iequals(scheme, "Negotiate");
+}
+
+bool pinsBackendConnection(const http::request_header<>& request,
+                           const http::response_header<>& response) {
+    if (isConnectionAuthenticationScheme(toStd(request[http::field::authorization]))) return true;
+    if (response.result() != http::status::unauthorized) return false;
+    for (auto range = response.equal_range(http::field::www_authenticate);
+         range.first != range.second; ++range.first) {
+        // One field may carry several challenges; each starts with its scheme.
+        for (auto challenge : listTokens(toStd(range.first->value()))) {
+            if (isConnectionAuthenticationScheme(challenge)) return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace edgelab::proxy

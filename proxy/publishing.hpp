@@ -86,3 +86,90 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
                                               std::string_view rawHeaderBlock);
 
 }  // namespace edgelab::proxy
+
+namespace edgelab::proxy {
+
+// --- what a request's first bytes already give away ---
+
+// A refusal that need not wait for the end of the header block: a bare LF or
+// CR (RFC 9112 2.2: a server may refuse them; Beast's parser waits for
+// CRLFCRLF and would never see the block end), or a first line that is not
+// `method SP target SP HTTP/x.y` (an HTTP/0.9 `GET /`). Both would otherwise
+// wait for the header timeout with nothing sent.
+std::optional<RequestRefusal> refuseEarly(std::string_view received);
+
+// --- forwarding one exchange ---
+
+// Removes the hop-by-hop fields of RFC 9110 7.6.1 (those the Connection field
+// lists, Connection, Keep-Alive, Proxy-Connection, TE, Upgrade,
+// Transfer-Encoding: framing is the serializer's) before a message is sent
+// on. With `upgrading` the Upgrade field is kept (the caller sets
+// Connection: upgrade itself).
+void stripHopByHop(http::fields& fields, bool upgrading);
+
+// Whether a request asks to switch protocols (Upgrade listed in Connection).
+bool upgradeRequested(const http::request_header<>& header);
+
+// The origin-form (path and query) of an absolute-form target, as WAP sends
+// it on (RFC 9112 3.2.2: a server must accept absolute-form; a backend that
+// is not a proxy expects origin-form). The path is kept byte for byte.
+// nullopt when `target` is not absolute-form.
+std::optional<std::string> originFormOf(std::string_view target);
+
+// RFC 9110 9.2.2.
+bool isIdempotent(http::verb method);
+
+// How an exchange with a backend failed, as far as a retry depends on it.
+struct FailedExchange {
+    bool reusedConnection = false;    // from the pool, not connected for this request
+    bool timedOut = false;            // inactiveTransactionsTimeoutSec passed
+    bool responseStarted = false;     // any byte of the response arrived
+    bool requestWriteFailed = false;  // a write of the request failed (else: reading the answer)
+    bool idempotent = false;
+    bool bodyReplayable = true;  // every body byte already sent is still held
+};
+
+enum class AfterFailure { RetryOnNewConnection, BadGateway, GatewayTimeout };
+
+// One retry, on a new connection, when the backend can be known not to have
+// acted on the request (RFC 9110 9.2.2): a reused connection that failed
+// before any byte of the answer, and either an idempotent method or a write
+// that failed (so the backend never had the whole request).
+AfterFailure afterFailure(const FailedExchange& failure);
+
+// Whether the client connection stays open after a forwarded response, and
+// what the response must say for it.
+struct ResponseFraming {
+    bool keepClientAlive = false;
+    unsigned version = 11;  // toward the client
+};
+
+struct ResponseFacts {
+    unsigned clientVersion = 11;
+    bool clientKeepAlive = true;
+    bool requestBodyDone = true;  // the client's whole body was read
+    bool chunked = false;
+    bool contentLength = false;
+    bool headRequest = false;
+    int status = 200;
+};
+
+// A response delimited by the close of the connection (neither chunked nor a
+// Content-Length) ends the client's connection; so does a request whose body
+// was not read to its end. Chunked framing needs HTTP/1.1.
+ResponseFraming decideResponseFraming(const ResponseFacts& facts);
+
+// --- connection-oriented authentication (NTLM, Negotiate) ---
+
+// Whether a value of Authorization or WWW-Authenticate names NTLM or
+// Negotiate, the schemes that authenticate a connection rather than a
+// request (RFC 4559 and [MS-NTHT]).
+bool isConnectionAuthenticationScheme(std::string_view authorizationOrChallenge);
+
+// Whether this exchange ties the client connection to its backend connection
+// until either closes, as WAP and ARR do: the request carries NTLM or
+// Negotiate credentials, or the backend challenges with them.
+bool pinsBackendConnection(const http::request_header<>& request,
+                           const http::response_header<>& response);
+
+}  // namespace edgelab::proxy

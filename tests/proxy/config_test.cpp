@@ -39,6 +39,23 @@ TEST(ProxyConfig, Minimal) {
     EXPECT_EQ(a.inactiveTransactionsTimeoutSec, 300);
     EXPECT_TRUE(a.backendServerCertificateValidation);
     EXPECT_EQ(cfg.limits.headerBlockBytes, 16384u);
+    EXPECT_EQ(cfg.limits.backendIdleTimeoutSec, 30);
+    EXPECT_EQ(cfg.limits.responseHeaderBlockBytes, 65536u);
+    EXPECT_TRUE(cfg.connectionAffinity);
+}
+
+TEST(ProxyConfig, AffinityAndBackendIdleTimeout) {
+    auto doc = minimal();
+    doc["connectionAffinity"] = false;
+    doc["limits"] = {{"backendIdleTimeoutSec", 2u}};
+    auto cfg = parseProxyConfig(doc, "/etc/edgelab");
+    EXPECT_FALSE(cfg.connectionAffinity);
+    EXPECT_EQ(cfg.limits.backendIdleTimeoutSec, 2);
+    doc["connectionAffinity"] = "no";
+    EXPECT_NE(errorOf(doc).find("/connectionAffinity"), std::string::npos);
+    doc = minimal();
+    doc["limits"] = {{"backendIdleTimeoutSec", 0u}};
+    EXPECT_NE(errorOf(doc).find("/limits/backendIdleTimeoutSec"), std::string::npos);
 }
 
 TEST(ProxyConfig, ErrorsNameTheField) {

@@ -215,5 +215,129 @@ TEST(HeaderBlock, EndsAtTheEmptyLine) {
     EXPECT_FALSE(findHeaderBlockEnd("GET / HTTP/1.1\r\nHost: x\r\n"));
 }
 
+TEST(EarlyRefusal, BareLineEndsAndNonHttp11RequestLines) {
+    EXPECT_TRUE(refuseEarly("GET / HTTP/1.1\nHost: x\n\n"));
+    EXPECT_TRUE(refuseEarly("GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n"));
+    EXPECT_TRUE(refuseEarly("GET /\r\n"));              // HTTP/0.9
+    EXPECT_TRUE(refuseEarly("GET / HTTP/1.1 x\r\n"));   // not method SP target SP version
+    EXPECT_FALSE(refuseEarly("GET / HTTP/1.1\r\nHo"));  // not complete yet: wait
+    EXPECT_FALSE(refuseEarly("GET / HT"));
+    EXPECT_FALSE(refuseEarly("GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\nwith LF"));
+    EXPECT_FALSE(refuseEarly("GET / HTTP/1.1\r"));  // the LF may follow
+}
+
+http::fields fieldsOf(std::string_view raw) {
+    http::request_parser<http::empty_body> p;
+    boost::beast::error_code ec;
+    p.put(boost::asio::buffer(raw.data(), raw.size()), ec);
+    return p.release().base();
+}
+
+TEST(HopByHop, StrippedWithWhatConnectionLists) {
+    auto f = fieldsOf(
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: X-A, Keep-Alive, upgrade\r\nX-A: 1\r\n"
+        "Keep-Alive: 5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: websocket\r\n"
+        "Transfer-Encoding: chunked\r\nX-B: 2\r\n\r\n");
+    auto upgrading = f;
+    stripHopByHop(f, false);
+    for (auto name : {"Connection", "X-A", "Keep-Alive", "Proxy-Connection", "TE", "Upgrade",
+                      "Transfer-Encoding"}) {
+        EXPECT_EQ(f.count(name), 0u) << name;
+    }
+    EXPECT_EQ(f["X-B"], "2");
+    EXPECT_EQ(f["Host"], "x");
+    stripHopByHop(upgrading, true);
+    EXPECT_EQ(upgrading["Upgrade"], "websocket");
+    EXPECT_EQ(upgrading.count("X-A"), 0u);
+}
+
+TEST(Upgrade, OnlyWhenConnectionListsIt) {
+    http::request_parser<http::empty_body> p;
+    boost::beast::error_code ec;
+    const std::string yes =
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n"
+        "Upgrade: websocket\r\n\r\n";
+    p.put(boost::asio::buffer(yes), ec);
+    EXPECT_TRUE(upgradeRequested(p.get()));
+    http::request_parser<http::empty_body> q;
+    const std::string no = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n";
+    q.put(boost::asio::buffer(no), ec);
+    EXPECT_FALSE(upgradeRequested(q.get()));
+}
+
+TEST(OriginForm, PathAndQueryByteForByte) {
+    EXPECT_EQ(originFormOf("https://lyncws.contoso.com/a/%2F/b?x=%25"), "/a/%2F/b?x=%25");
+    EXPECT_EQ(originFormOf("https://lyncws.contoso.com"), "/");
+    EXPECT_EQ(originFormOf("https://lyncws.contoso.com:443?q"), "/?q");
+    EXPECT_EQ(originFormOf("https://lyncws.contoso.com#frag"), "/");
+    EXPECT_FALSE(originFormOf("/already"));
+    EXPECT_FALSE(originFormOf("*"));
+}
+
+TEST(Retry, OnlyWhenTheBackendCannotHaveActed) {
+    FailedExchange getOnStale{.reusedConnection = true, .idempotent = true};
+    EXPECT_EQ(afterFailure(getOnStale), AfterFailure::RetryOnNewConnection);
+    // A POST written whole and then unanswered may have been acted on.
+    FailedExchange postRead{.reusedConnection = true, .idempotent = false};
+    EXPECT_EQ(afterFailure(postRead), AfterFailure::BadGateway);
+    // A POST whose write failed never reached the backend whole.
+    FailedExchange postWrite = postRead;
+    postWrite.requestWriteFailed = true;
+    EXPECT_EQ(afterFailure(postWrite), AfterFailure::RetryOnNewConnection);
+    // ...unless its body can no longer be sent again.
+    postWrite.bodyReplayable = false;
+    EXPECT_EQ(afterFailure(postWrite), AfterFailure::BadGateway);
+    // A new connection that fails says the backend is broken, not stale.
+    FailedExchange fresh{.reusedConnection = false, .idempotent = true};
+    EXPECT_EQ(afterFailure(fresh), AfterFailure::BadGateway);
+    FailedExchange started = getOnStale;
+    started.responseStarted = true;
+    EXPECT_EQ(afterFailure(started), AfterFailure::BadGateway);
+    FailedExchange slow = getOnStale;
+    slow.timedOut = true;
+    EXPECT_EQ(afterFailure(slow), AfterFailure::GatewayTimeout);
+    EXPECT_TRUE(isIdempotent(http::verb::put));
+    EXPECT_TRUE(isIdempotent(http::verb::delete_));
+    EXPECT_FALSE(isIdempotent(http::verb::post));
+    EXPECT_FALSE(isIdempotent(http::verb::patch));
+}
+
+TEST(ResponseFraming, KeepAliveOnlyWhenTheEndIsKnown) {
+    ResponseFacts f{.contentLength = true};
+    EXPECT_TRUE(decideResponseFraming(f).keepClientAlive);
+    ResponseFacts closeDelimited{};
+    EXPECT_FALSE(decideResponseFraming(closeDelimited).keepClientAlive);
+    ResponseFacts head{.headRequest = true};
+    EXPECT_TRUE(decideResponseFraming(head).keepClientAlive);
+    ResponseFacts unreadBody{.requestBodyDone = false, .contentLength = true};
+    EXPECT_FALSE(decideResponseFraming(unreadBody).keepClientAlive);
+    ResponseFacts oldClient{.clientVersion = 10, .chunked = true};
+    EXPECT_FALSE(decideResponseFraming(oldClient).keepClientAlive);
+    EXPECT_EQ(decideResponseFraming(oldClient).version, 11u);
+    ResponseFacts oldClientLength{.clientVersion = 10, .contentLength = true};
+    EXPECT_EQ(decideResponseFraming(oldClientLength).version, 10u);
+}
+
+TEST(ConnectionAffinity, NtlmAndNegotiatePinTheBackendConnection) {
+    http::request_header<> req;
+    http::response_header<> res;
+    res.result(http::status::ok);
+    EXPECT_FALSE(pinsBackendConnection(req, res));
+    req.set(http::field::authorization, "NTLM TlRMTVNTUAABAAAA");
+    EXPECT_TRUE(pinsBackendConnection(req, res));
+    req.set(http::field::authorization, "negotiate YIIB");
+    EXPECT_TRUE(pinsBackendConnection(req, res));
+    req.set(http::field::authorization, "Bearer abc");
+    EXPECT_FALSE(pinsBackendConnection(req, res));
+    req.erase(http::field::authorization);
+    res.result(http::status::unauthorized);
+    res.insert(http::field::www_authenticate, "Bearer realm=\"x\", client_id=\"NTLM\"");
+    EXPECT_FALSE(pinsBackendConnection(req, res));
+    res.insert(http::field::www_authenticate, "Negotiate, NTLM");
+    EXPECT_TRUE(pinsBackendConnection(req, res));
+    res.result(http::status::ok);  // a challenge only counts on a 401
+    EXPECT_FALSE(pinsBackendConnection(req, res));
+}
+
 }  // namespace
 }  // namespace edgelab::proxy

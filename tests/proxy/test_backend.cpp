@@ -1,14 +1,34 @@
 // A TLS backend for the proxy's end-to-end tests: it reports what reached
 // it, so a test can see what the proxy forwarded. Paths:
-//   /redirect  302 to https://HOST:PORT/x with a cookie and Content-Location on HOST
-//   /hold?ms=N answers after N ms (the inactive-transaction timeout)
-//   /drop      closes the connection without answering
-//   /chunked   a chunked body in several pieces
-//   else       200, a body naming the request line, Host and this backend's host
+//   /redirect   302 to https://HOST:PORT/x with a cookie and Content-Location on HOST
+//   /hold?ms=N  answers after N ms (the inactive-transaction timeout)
+//   /drop       closes the connection without answering
+//   /chunked    a chunked body in several pieces
+//   /slow-body?ms=N  a chunked body whose last piece comes N ms after the first
+//   /headers    200, the body lists every request field as received
+//   /hop-by-hop 200 with hop-by-hop fields the proxy must not pass on
+//   /interim    103 Early Hints, then 200 with a 20 KiB header field
+//   /upgrade    101 Switching Protocols (Upgrade: echo), then echoes every byte
+//   /large?mb=N N MiB of body (Content-Length), then the connection ends
+//   /truncate   Content-Length 1000, 10 bytes, then a TCP reset
+//   /truncate-close  a close-delimited body, 10 bytes, then a TCP reset
+//   /ntlm       a connection-oriented two-leg handshake as IIS does NTLM:
+//               NTLM type 1 gets 401 + a challenge, type 3 gets 200 only on
+//               the connection that was challenged; nothing else gets 401
+//   else        200, a body naming the request line, Host and this backend's host
 // Usage: edgelab-proxy-test-backend --listen ADDR:0 --cert PEM --key PEM --host NAME
-//        [--url-port PORT]
-// prints `READY https://ADDR:PORT` when listening.
+//        [--url-port PORT] [--requests-per-connection K] [--log FILE]
+// --requests-per-connection K: after K answers a connection reads the next
+// request and closes without answering (a backend's idle close racing a
+// proxy's reuse). --log: one line per request received ("request N METHOD
+// TARGET", N the connection) and per connection the peer closed ("peer-closed N").
+// Prints `READY https://ADDR:PORT` when listening.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -19,87 +39,217 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = ssl::stream<tcp::socket>;
 
 namespace {
 
 std::string str(beast::string_view s) { return std::string(s.data(), s.size()); }
 
-// `port` is the one the backend's URLs name (4443 for a Lync front end), not
-// necessarily the one it listens on.
-void serve(tcp::socket socket, ssl::context& ctx, const std::string& host, unsigned short port) {
+struct Options {
+    std::string host;
+    unsigned short urlPort = 0;
+    int requestsPerConnection = 0;  // 0: no limit
+    std::string logFile;
+};
+
+std::mutex logMutex;
+std::atomic<int> connections{0};
+
+void logLine(const Options& o, const std::string& line) {
+    if (o.logFile.empty()) return;
+    std::lock_guard lock(logMutex);
+    std::ofstream(o.logFile, std::ios::app) << line << std::endl;
+}
+
+void reset(TlsStream& stream) {
     beast::error_code ec;
-    ssl::stream<tcp::socket> stream(std::move(socket), ctx);
+    stream.next_layer().set_option(asio::socket_base::linger(true, 0), ec);
+    stream.next_layer().close(ec);
+}
+
+std::string describe(const http::request<http::string_body>& req, const Options& o) {
+    const std::string self = "https://" + o.host + ":" + std::to_string(o.urlPort);
+    return "request-line: " + str(req.method_string()) + " " + str(req.target()) + "\n" +
+           "host: " + str(req[http::field::host]) + "\n" + "backend: " + o.host + "\n" +
+           "x-forwarded-for: " + str(req["X-Forwarded-For"]) + "\n" +
+           "x-forwarded-proto: " + str(req["X-Forwarded-Proto"]) + "\n" +
+           "body-bytes: " + std::to_string(req.body().size()) + "\n" + "link: " + self +
+           "/in-the-body\n";
+}
+
+void writeChunked(TlsStream& stream, const http::request<http::string_body>& req, int pauseMs) {
+    http::response<http::empty_body> head{http::status::ok, req.version()};
+    head.chunked(true);
+    head.keep_alive(req.keep_alive());
+    http::response_serializer<http::empty_body> sr{head};
+    beast::error_code ec;
+    http::write_header(stream, sr, ec);
+    for (int i = 0; i < 5; ++i) {
+        if (i == 1 && pauseMs) std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+        const std::string piece = "piece " + std::to_string(i) + "\n";
+        asio::write(stream, http::make_chunk(asio::buffer(piece)), ec);
+    }
+    asio::write(stream, http::make_chunk_last(), ec);
+}
+
+void echoForever(TlsStream& stream, beast::flat_buffer& buffer) {
+    beast::error_code ec;
+    if (buffer.size()) asio::write(stream, buffer.data(), ec);
+    char buf[4096];
+    for (;;) {
+        const std::size_t n = stream.read_some(asio::buffer(buf), ec);
+        if (ec) return;
+        asio::write(stream, asio::buffer(buf, n), ec);
+        if (ec) return;
+    }
+}
+
+// NTLM message type from the base64 of "NTLMSSP\0" + a little-endian type.
+int ntlmMessageType(std::string_view authorization) {
+    if (authorization.rfind("NTLM TlRMTVNTUAAB", 0) == 0) return 1;
+    if (authorization.rfind("NTLM TlRMTVNTUAAD", 0) == 0) return 3;
+    return 0;
+}
+
+// Answers one request; false when the connection is to end.
+bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& req,
+            const Options& o, bool& challenged) {
+    const std::string target = str(req.target());
+    http::response<http::string_body> res{http::status::ok, req.version()};
+    res.set(http::field::content_type, "text/plain");
+    res.keep_alive(req.keep_alive());
+    beast::error_code ec;
+    if (target == "/drop") return false;
+    if (target == "/upgrade") {
+        res.result(http::status::switching_protocols);
+        res.set(http::field::upgrade, "echo");
+        res.set(http::field::connection, "Upgrade");
+        http::response_serializer<http::string_body> sr{res};
+        http::write_header(stream, sr, ec);
+        echoForever(stream, buffer);
+        return false;
+    }
+    if (target == "/truncate" || target == "/truncate-close") {
+        std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
+        head +=
+            target == "/truncate" ? "Content-Length: 1000\r\n\r\n" : "Connection: close\r\n\r\n";
+        asio::write(stream, asio::buffer(head + "0123456789"), ec);
+        reset(stream);
+        return false;
+    }
+    if (target.rfind("/large?mb=", 0) == 0) {
+        const std::size_t total = std::stoul(target.substr(10)) * 1024 * 1024;
+        const std::string head =
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n";
+        asio::write(stream, asio::buffer(head), ec);
+        const std::string piece(64 * 1024, 'L');
+        for (std::size_t sent = 0; !ec && sent < total; sent += piece.size()) {
+            asio::write(stream, asio::buffer(piece), ec);
+        }
+        return false;
+    }
+    if (target.rfind("/hold?ms=", 0) == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(target.substr(9))));
+    }
+    if (target == "/chunked" || target.rfind("/slow-body?ms=", 0) == 0) {
+        writeChunked(stream, req, target == "/chunked" ? 0 : std::stoi(target.substr(14)));
+        return req.keep_alive();
+    }
+    const std::string self = "https://" + o.host + ":" + std::to_string(o.urlPort);
+    res.body() = describe(req, o);
+    if (target == "/redirect") {
+        res.result(http::status::found);
+        res.set(http::field::location, self + "/x");
+        res.set(http::field::content_location, self + "/y");
+        res.insert(http::field::set_cookie, "session=1; Domain=" + o.host + "; Path=/");
+    } else if (target == "/headers") {
+        for (const auto& f : req)
+            res.body() += "field: " + str(f.name_string()) + ": " + str(f.value()) + "\n";
+    } else if (target == "/hop-by-hop") {
+        res.set(http::field::connection, "X-Hop, keep-alive");
+        res.set("X-Hop", "1");
+        res.set(http::field::keep_alive, "timeout=5");
+        res.set(http::field::proxy_connection, "keep-alive");
+        res.set(http::field::upgrade, "h2c");
+        res.set("X-End-To-End", "kept");
+    } else if (target == "/interim") {
+        http::response<http::empty_body> hints{static_cast<http::status>(103), 11};
+        hints.set(http::field::link, "</style.css>; rel=preload");
+        http::write(stream, hints, ec);
+        res.set("X-Large", std::string(20 * 1024, 'h'));
+    } else if (target == "/ntlm") {
+        const int type = ntlmMessageType(str(req[http::field::authorization]));
+        if (type == 1) {
+            challenged = true;
+            res.result(http::status::unauthorized);
+            res.set(http::field::www_authenticate, "NTLM TlRMTVNTUAACAAAAchallenge");
+        } else if (type == 3 && challenged) {
+            res.body() = "authenticated on the challenged connection\n";
+        } else {
+            res.result(http::status::unauthorized);
+            res.insert(http::field::www_authenticate, "Negotiate");
+            res.insert(http::field::www_authenticate, "NTLM");
+        }
+    }
+    res.prepare_payload();
+    http::write(stream, res, ec);
+    return !ec && req.keep_alive();
+}
+
+void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
+    const int id = ++connections;
+    beast::error_code ec;
+    TlsStream stream(std::move(socket), ctx);
     stream.handshake(ssl::stream_base::server, ec);
     if (ec) return;
     beast::flat_buffer buffer;
-    for (;;) {
+    bool challenged = false;
+    for (int answered = 0;; ++answered) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         http::read(stream, buffer, parser, ec);
-        if (ec) return;
-        auto req = parser.release();
-        const std::string target = str(req.target());
-        http::response<http::string_body> res{http::status::ok, req.version()};
-        res.set(http::field::content_type, "text/plain");
-        res.keep_alive(req.keep_alive());
-        if (target == "/drop") {
-            stream.next_layer().close(ec);
+        if (ec) {
+            if (ec == http::error::end_of_stream || ec == ssl::error::stream_truncated) {
+                logLine(o, "peer-closed " + std::to_string(id));
+            }
             return;
         }
-        if (target.rfind("/hold?ms=", 0) == 0) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(target.substr(9))));
+        auto req = parser.release();
+        logLine(o, "request " + std::to_string(id) + " " + str(req.method_string()) + " " +
+                       str(req.target()));
+        if (o.requestsPerConnection && answered >= o.requestsPerConnection) {
+            stream.next_layer().close(ec);  // a FIN after the request arrived
+            return;
         }
-        const std::string self = "https://" + host + ":" + std::to_string(port);
-        if (target == "/redirect") {
-            res.result(http::status::found);
-            res.set(http::field::location, self + "/x");
-            res.set(http::field::content_location, self + "/y");
-            res.insert(http::field::set_cookie, "session=1; Domain=" + host + "; Path=/");
-        }
-        res.body() = "request-line: " + str(req.method_string()) + " " + target + "\n" +
-                     "host: " + str(req[http::field::host]) + "\n" + "backend: " + host + "\n" +
-                     "x-forwarded-for: " + str(req["X-Forwarded-For"]) + "\n" +
-                     "x-forwarded-proto: " + str(req["X-Forwarded-Proto"]) + "\n" +
-                     "body-bytes: " + std::to_string(req.body().size()) + "\n" + "link: " + self +
-                     "/in-the-body\n";
-        if (target == "/chunked") {
-            http::response<http::empty_body> head{http::status::ok, req.version()};
-            head.chunked(true);
-            head.keep_alive(req.keep_alive());
-            http::response_serializer<http::empty_body> sr{head};
-            http::write_header(stream, sr, ec);
-            for (int i = 0; i < 5; ++i) {
-                const std::string piece = "piece " + std::to_string(i) + "\n";
-                asio::write(stream, http::make_chunk(asio::buffer(piece)), ec);
-            }
-            asio::write(stream, http::make_chunk_last(), ec);
-            if (ec || !req.keep_alive()) return;
-            continue;
-        }
-        res.prepare_payload();
-        http::write(stream, res, ec);
-        if (ec || !req.keep_alive()) return;
+        if (!answer(stream, buffer, req, o, challenged)) return;
     }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string listen, cert, key, host, urlPort;
+    std::string listen, cert, key;
+    Options o;
+    std::string urlPort;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
+        const std::string v = argv[i + 1];
         if (a == "--listen")
-            listen = argv[i + 1];
+            listen = v;
         else if (a == "--cert")
-            cert = argv[i + 1];
+            cert = v;
         else if (a == "--key")
-            key = argv[i + 1];
+            key = v;
         else if (a == "--host")
-            host = argv[i + 1];
+            o.host = v;
         else if (a == "--url-port")
-            urlPort = argv[i + 1];
+            urlPort = v;
+        else if (a == "--requests-per-connection")
+            o.requestsPerConnection = std::stoi(v);
+        else if (a == "--log")
+            o.logFile = v;
     }
-    if (listen.empty() || cert.empty() || key.empty() || host.empty()) {
+    if (listen.empty() || cert.empty() || key.empty() || o.host.empty()) {
         std::cerr << "usage: --listen ADDR:PORT --cert PEM --key PEM --host NAME\n";
         return 2;
     }
@@ -111,11 +261,11 @@ int main(int argc, char** argv) {
     tcp::acceptor acceptor(ioc, {asio::ip::make_address(listen.substr(0, colon)),
                                  static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))});
     const auto port = acceptor.local_endpoint().port();
-    const auto named = urlPort.empty() ? port : static_cast<unsigned short>(std::stoi(urlPort));
+    o.urlPort = urlPort.empty() ? port : static_cast<unsigned short>(std::stoi(urlPort));
     std::cout << "READY https://" << listen.substr(0, colon) << ":" << port << std::endl;
     for (;;) {
         tcp::socket socket(ioc);
         acceptor.accept(socket);
-        std::thread(serve, std::move(socket), std::ref(ctx), host, named).detach();
+        std::thread(serve, std::move(socket), std::ref(ctx), std::cref(o)).detach();
     }
 }

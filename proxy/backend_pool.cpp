@@ -1,0 +1,55 @@
+#include "proxy/backend_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace edgelab::proxy {
+
+namespace {
+
+void closeQuietly(BackendConnection& conn) {
+    boost::system::error_code ignored;
+    boost::beast::get_lowest_layer(conn.stream).socket().close(ignored);
+}
+
+}  // namespace
+
+bool showsNoCloseFromBackend(BackendConnection& conn) {
+    if (conn.buffer.size() > 0) return false;
+    auto& socket = boost::beast::get_lowest_layer(conn.stream).socket();
+    if (!socket.is_open()) return false;
+    char c;
+    const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    // Between responses a backend sends nothing: 0 is its FIN, any byte its
+    // close_notify (or garbage), an error other than "nothing yet" a reset.
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+std::unique_ptr<BackendConnection> BackendPool::take(Clock::time_point now) {
+    while (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        if (now - conn->idleSince < maxIdle_ && showsNoCloseFromBackend(*conn)) return conn;
+        closeQuietly(*conn);
+    }
+    return nullptr;
+}
+
+void BackendPool::put(std::unique_ptr<BackendConnection> conn, Clock::time_point now) {
+    if (idle_.size() >= capacity_) {
+        closeQuietly(*conn);
+        return;
+    }
+    conn->idleSince = now;
+    idle_.push_back(std::move(conn));
+}
+
+void BackendPool::closeExpired(Clock::time_point now) {
+    while (!idle_.empty() && now - idle_.front()->idleSince >= maxIdle_) {
+        closeQuietly(*idle_.front());
+        idle_.pop_front();
+    }
+}
+
+}  // namespace edgelab::proxy

@@ -1,0 +1,51 @@
+// Keep-alive connections to one application's backend, owned by one worker
+// thread. A connection is handed out again only while it is younger than the
+// backend idle timeout and its socket shows no close from the backend.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+
+#include "provision/net/asio.hpp"
+
+namespace edgelab::proxy {
+
+using BackendStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+struct BackendConnection {
+    BackendConnection(boost::asio::io_context& ioc, boost::asio::ssl::context& ctx)
+        : stream(ioc, ctx) {}
+    BackendStream stream;
+    boost::beast::flat_buffer buffer;
+    std::chrono::steady_clock::time_point idleSince{};
+};
+
+class BackendPool {
+  public:
+    using Clock = std::chrono::steady_clock;
+
+    BackendPool(Clock::duration maxIdle, std::size_t capacity)
+        : maxIdle_(maxIdle), capacity_(capacity) {}
+    BackendPool(const BackendPool&) = delete;
+    BackendPool(BackendPool&&) = default;
+
+    // The most recently used connection that is still usable; null when none.
+    std::unique_ptr<BackendConnection> take(Clock::time_point now);
+    // Keeps `conn` for reuse (closes it when the pool is full).
+    void put(std::unique_ptr<BackendConnection> conn, Clock::time_point now);
+    // Closes the connections idle longer than the timeout.
+    void closeExpired(Clock::time_point now);
+    std::size_t size() const { return idle_.size(); }
+
+  private:
+    Clock::duration maxIdle_;
+    std::size_t capacity_;
+    std::deque<std::unique_ptr<BackendConnection>> idle_;  // oldest first
+};
+
+// Whether the backend has sent nothing on an idle connection: no FIN, no
+// reset, no close_notify, no stray bytes. One non-blocking peek.
+bool showsNoCloseFromBackend(BackendConnection& conn);
+
+}  // namespace edgelab::proxy

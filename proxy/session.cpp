@@ -1,0 +1,303 @@
+#include "proxy/session.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <nlohmann/json.hpp>
+
+#include "provision/markup.hpp"
+#include "proxy/local_reply.hpp"
+
+namespace edgelab::proxy {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using beast::error_code;
+
+auto withError(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
+
+void resetConnection(beast::ssl_stream<beast::tcp_stream>& stream) {
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
+bool isRefusalWorthAnOperatorsEye(int status) {
+    return status == 400 || status == 408 || status == 413 || status == 417 || status == 431 ||
+           status == 501 || status == 505;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& listener)
+    : w_(w), stream_(std::move(socket), w.front), headerTimer_(w.ioc) {
+    error_code ec;
+    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    clientAddress_ = ec ? "?" : remote.address().to_string();
+    clientPort_ = ec ? 0 : remote.port();
+    hs_.snapshot = &w.tls;
+    hs_.listenerAddress = listener.address;
+    hs_.publishedPort = listener.publishedPort;
+    listenerName_ = listener.address + ":" + std::to_string(listener.publishedPort);
+    attachHandshakeState(stream_.native_handle(), &hs_);
+}
+
+awaitable<void> ClientSession::run() {
+    error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
+    co_await stream_.async_handshake(ssl::stream_base::server, withError(ec));
+    if (ec) {
+        refuseHandshake(ec);
+        co_return;
+    }
+    bool keepAlive = true;
+    while (keepAlive) keepAlive = co_await serveOne();
+    if (resetClient_) {
+        resetConnection(stream_);
+        co_return;
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    co_await stream_.async_shutdown(withError(ec));
+    beast::get_lowest_layer(stream_).socket().close(ec);
+}
+
+void ClientSession::refuseHandshake(const error_code& ec) {
+    std::string reason;
+    if (hs_.refusal) {
+        reason = *hs_.refusal;
+        resetConnection(stream_);
+    } else if (ec == beast::error::timeout) {
+        reason = "handshake timeout";
+    } else if (ec.category() == asio::error::get_ssl_category()) {
+        char buf[256];
+        ERR_error_string_n(static_cast<unsigned long>(ec.value()), buf, sizeof buf);
+        reason = std::string("protocol: ") + buf;
+    } else {
+        // The client went away; nothing to tell anyone.
+        return;
+    }
+    nlohmann::json line{{"event", "handshake-refused"},
+                        {"listener", listenerName_},
+                        {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
+                        {"reason", reason}};
+    line["sni"] = hs_.sni ? nlohmann::json(*hs_.sni) : nlohmann::json(nullptr);
+    logEvent(w_.log, std::move(line));
+}
+
+std::string_view ClientSession::received() const {
+    auto d = buffer_.data();
+    return {static_cast<const char*>(d.data()), d.size()};
+}
+
+// tcp_stream's own timeout closes the socket, which leaves nothing to send a
+// 408 on; this timer cancels the read instead.
+awaitable<std::size_t> ClientSession::readSomeBefore(Clock::time_point deadline, bool& timedOut,
+                                                     error_code& ec) {
+    const std::uint64_t read = ++headerReads_;
+    auto fired = std::make_shared<bool>(false);
+    headerTimer_.expires_at(deadline);
+    headerTimer_.async_wait([self = shared_from_this(), read, fired](const error_code& e) {
+        if (e || self->headerReads_ != read) return;
+        *fired = true;
+        error_code ignored;
+        beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
+    });
+    beast::get_lowest_layer(stream_).expires_never();
+    const auto space =
+        std::max<std::size_t>(4096, w_.cfg.limits.headerBlockBytes + 4 -
+                                        std::min(buffer_.size(), w_.cfg.limits.headerBlockBytes));
+    const std::size_t n = co_await stream_.async_read_some(buffer_.prepare(space), withError(ec));
+    buffer_.commit(n);
+    ++headerReads_;
+    headerTimer_.cancel();
+    timedOut = *fired;
+    co_return n;
+}
+
+// Until its first byte a later request on a connection waits as long as an
+// idle connection may; a request's header then has headerTimeoutSec in all.
+awaitable<ClientSession::HeadOutcome> ClientSession::readRequestHead(
+    std::size_t& end, std::optional<RequestRefusal>& why) {
+    const auto& limits = w_.cfg.limits;
+    const auto headerTime = std::chrono::seconds(limits.headerTimeoutSec);
+    bool started = buffer_.size() > 0;
+    const bool waitsAsIdle = !started && requests_ > 0;
+    auto deadline =
+        Clock::now() + (waitsAsIdle ? std::chrono::seconds(limits.idleTimeoutSec) : headerTime);
+    for (;;) {
+        if ((why = refuseEarly(received()))) co_return HeadOutcome::Malformed;
+        if (auto e = findHeaderBlockEnd(received())) {
+            if (*e > limits.headerBlockBytes) co_return HeadOutcome::TooLarge;
+            end = *e;
+            co_return HeadOutcome::Ready;
+        }
+        if (buffer_.size() >= limits.headerBlockBytes) co_return HeadOutcome::TooLarge;
+        bool timedOut = false;
+        error_code ec;
+        co_await readSomeBefore(deadline, timedOut, ec);
+        // An idle keep-alive connection closes quietly (RFC 9112 9.8); a
+        // request that has begun, or the first one, gets its 408.
+        if (timedOut)
+            co_return started || !waitsAsIdle ? HeadOutcome::TimedOut : HeadOutcome::Closed;
+        if (ec) co_return HeadOutcome::Closed;
+        if (!started) {
+            started = true;
+            deadline = Clock::now() + headerTime;
+        }
+    }
+}
+
+// The answer is a member, never a temporary in the co_await expression:
+// g++ 12 destroys such temporaries twice (a double free here).
+awaitable<bool> ClientSession::writeLocal() {
+    error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
+    co_await http::async_write(stream_, local_, withError(ec));
+    co_return !ec && local_.keep_alive();
+}
+
+void ClientSession::logRequest(const http::request_header<>* req, int status,
+                               const PublishingRule* rule, Clock::time_point start,
+                               const std::string& note) {
+    if (!w_.log.enabled() && !isRefusalWorthAnOperatorsEye(status)) return;
+    nlohmann::json line{{"event", "request"},
+                        {"listener", listenerName_},
+                        {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
+                        {"status", status}};
+    line["sni"] = hs_.sni ? nlohmann::json(*hs_.sni) : nlohmann::json(nullptr);
+    if (req) {
+        line["method"] = std::string(toStd(req->method_string()));
+        line["target"] = std::string(toStd(req->target()));
+        line["host"] = std::string(toStd((*req)[http::field::host]));
+    }
+    line["application"] = rule ? nlohmann::json(rule->name) : nlohmann::json(nullptr);
+    line["durationMs"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    if (!note.empty()) line["reason"] = note;
+    if (isRefusalWorthAnOperatorsEye(status)) {
+        logEvent(w_.log, std::move(line));
+    } else {
+        w_.log.write(std::move(line));
+    }
+}
+
+awaitable<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_point start) {
+    const auto* req = request_ && request_->is_header_done() ? &request_->get() : nullptr;
+    const unsigned code = static_cast<unsigned>(refusal.status);
+    logRequest(req, static_cast<int>(code), nullptr, start, refusal.reason);
+    local_ = localReply(refusal.status,
+                        errorPage(code, toStd(http::obsolete_reason(refusal.status)),
+                                  provision::escapeMarkup(refusal.reason)),
+                        req ? req->version() : 11, false);
+    co_await writeLocal();
+    // After a refusal the framing of what follows cannot be trusted.
+    co_return false;
+}
+
+awaitable<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
+                                                 const std::optional<RequestRefusal>& why,
+                                                 Clock::time_point start) {
+    request_.reset();
+    RequestRefusal refusal;
+    switch (outcome) {
+        case HeadOutcome::TooLarge:
+            refusal = {http::status::request_header_fields_too_large,
+                       "header block over the limit"};
+            break;
+        case HeadOutcome::TimedOut:
+            refusal = {http::status::request_timeout, "header timeout"};
+            break;
+        case HeadOutcome::Malformed:
+            refusal = *why;
+            break;
+        default:
+            co_return false;
+    }
+    co_return co_await refuse(refusal, start);
+}
+
+std::optional<RequestRefusal> ClientSession::parseRequestHead(std::size_t end) {
+    request_.emplace();
+    auto& parser = *request_;
+    parser.eager(false);
+    parser.header_limit(static_cast<std::uint32_t>(w_.cfg.limits.headerBlockBytes + 4));
+    parser.body_limit(w_.cfg.limits.requestBodyLimitBytes);
+    const std::string rawHeader(received().substr(0, end));
+    error_code ec;
+    parser.put(asio::buffer(rawHeader), ec);
+    buffer_.consume(end);
+    if (ec == http::error::body_limit) {
+        return RequestRefusal{http::status::payload_too_large, "body over the limit"};
+    }
+    if (ec || !parser.is_header_done()) {
+        return RequestRefusal{http::status::bad_request, ec ? ec.message() : "incomplete header"};
+    }
+    auto& req = parser.get();
+    if (auto refusal = validateRequest(req, rawHeader)) return refusal;
+    // WAP forwards origin-form; validateRequest has checked the host.
+    if (auto origin = originFormOf(toStd(req.target()))) req.target(*origin);
+    return std::nullopt;
+}
+
+awaitable<bool> ClientSession::serveOne() {
+    std::size_t end = 0;
+    std::optional<RequestRefusal> why;
+    const auto outcome = co_await readRequestHead(end, why);
+    const auto start = Clock::now();
+    if (outcome != HeadOutcome::Ready) co_return co_await answerHeadFailure(outcome, why, start);
+    ++requests_;
+    if (const auto refusal = parseRequestHead(end)) co_return co_await refuse(*refusal, start);
+    co_return co_await routeRequest(start);
+}
+
+awaitable<bool> ClientSession::routeRequest(Clock::time_point start) {
+    auto& req = request_->get();
+    const unsigned version = req.version();
+    const bool hasBody =
+        request_->chunked() || (request_->content_length() && *request_->content_length() > 0);
+    // Without a body the connection can stay open after a local answer.
+    const bool localKeepAlive = req.keep_alive() && !hasBody;
+    static const std::vector<std::string> kNoNames;
+    const std::string host(toStd(req[http::field::host]));
+    const auto decision = edgelab::proxy::routeRequest(
+        w_.cfg.applications, host, toStd(req.target()), hs_.publishedPort,
+        hs_.certificate ? hs_.certificate->dnsNames : kNoNames);
+    if (decision.outcome == RouteOutcome::UnknownHost) {
+        logRequest(&req, 404, nullptr, start);
+        local_ = localReply(
+            http::status::not_found,
+            errorPage(404, "Not Found",
+                      "No application is published for " + provision::escapeMarkup(host) + "."),
+            version, localKeepAlive);
+        co_return co_await writeLocal();
+    }
+    const PublishingRule& rule = *decision.rule;
+    if (decision.outcome == RouteOutcome::MisdirectedRequest) {
+        logRequest(&req, 421, &rule, start);
+        local_ = localReply(http::status::misdirected_request,
+                            errorPage(421, "Misdirected Request",
+                                      "The certificate of this connection does not cover " +
+                                          provision::escapeMarkup(host) + "."),
+                            version, localKeepAlive);
+        co_return co_await writeLocal();
+    }
+    if (rule.externalPreAuthentication == PreAuthentication::ADFS) {
+        // Not emulated: the redirect is what a client of a real WAP sees first.
+        logRequest(&req, 302, &rule, start);
+        local_ = localReply(
+            http::status::found, errorPage(302, "Found", "AD FS pre-authentication."), version,
+            localKeepAlive, adfsRedirectLocation(w_.cfg.adfsUrl, rule, toStd(req.target())));
+        co_return co_await writeLocal();
+    }
+    co_return co_await forward(rule, start);
+}
+
+}  // namespace edgelab::proxy

@@ -1,0 +1,124 @@
+// One client connection of edgelab-proxy: the TLS handshake (HTTP.sys
+// binding rules), then requests read, refused or routed, and forwarded to
+// the application's backend. Policy lives in publishing.hpp; this class only
+// reads, writes and enforces limits.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/publishing.hpp"
+#include "proxy/worker.hpp"
+
+namespace edgelab::proxy {
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+  public:
+    ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
+    boost::asio::awaitable<void> run();
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    using ClientStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+    using RequestParser = http::request_parser<http::buffer_body>;
+    using ResponseParser = http::response_parser<http::buffer_body>;
+
+    enum class HeadOutcome { Ready, Closed, TimedOut, TooLarge, Malformed };
+
+    // What one forwarded request needs across its attempts.
+    struct Exchange {
+        const PublishingRule* rule = nullptr;
+        Clock::time_point start;
+        unsigned version = 11;
+        bool clientKeepAlive = true;
+        bool upgrade = false;
+        bool expectContinue = false;
+        bool idempotent = true;
+        bool pinned = false;         // this client connection keeps its backend connection
+        bool interimSent = false;    // a 1xx went to the client
+        std::string replay;          // body bytes already sent, for a retry
+        bool replayComplete = true;  // nothing sent fell out of `replay`
+    };
+
+    // How an attempt with one backend connection ended.
+    struct Attempt {
+        boost::system::error_code ec;
+        bool clientFault = false;  // reading the client's body failed
+        bool writeFailed = false;  // writing the request to the backend failed
+        bool responseStarted = false;
+    };
+
+    struct RelayResult {
+        boost::system::error_code ec;
+        bool readSide = false;  // the failure was reading the message's source
+    };
+
+    void refuseHandshake(const boost::system::error_code& ec);
+    std::string_view received() const;
+    boost::asio::awaitable<std::size_t> readSomeBefore(Clock::time_point deadline, bool& timedOut,
+                                                       boost::system::error_code& ec);
+    boost::asio::awaitable<HeadOutcome> readRequestHead(std::size_t& end,
+                                                        std::optional<RequestRefusal>& why);
+    boost::asio::awaitable<bool> serveOne();
+    boost::asio::awaitable<bool> answerHeadFailure(HeadOutcome outcome,
+                                                   const std::optional<RequestRefusal>& why,
+                                                   Clock::time_point start);
+    std::optional<RequestRefusal> parseRequestHead(std::size_t end);
+    boost::asio::awaitable<bool> routeRequest(Clock::time_point start);
+    boost::asio::awaitable<bool> refuse(const RequestRefusal& refusal, Clock::time_point start);
+    boost::asio::awaitable<bool> writeLocal();
+    void logRequest(const http::request_header<>* req, int status, const PublishingRule* rule,
+                    Clock::time_point start, const std::string& note = {});
+
+    // forwarding
+    std::size_t ruleIndex(const PublishingRule& rule) const;
+    Exchange prepareExchange(const PublishingRule& rule, Clock::time_point start);
+    boost::asio::awaitable<bool> forward(const PublishingRule& rule, Clock::time_point start);
+    boost::asio::awaitable<std::unique_ptr<BackendConnection>> acquireBackend(Exchange& ex,
+                                                                              bool firstAttempt,
+                                                                              bool& reused,
+                                                                              std::string& error);
+    boost::asio::awaitable<std::unique_ptr<BackendConnection>> connectBackend(
+        const PublishingRule& rule, std::string& error);
+    boost::asio::awaitable<Attempt> attempt(BackendConnection& conn, Exchange& ex);
+    boost::asio::awaitable<Attempt> readResponseHead(BackendConnection& conn, Exchange& ex);
+    void configureResponseParser(const Exchange& ex);
+    boost::asio::awaitable<bool> answerClientFault(const Attempt& a, Exchange& ex);
+    boost::asio::awaitable<bool> answerBackendFailure(http::status status, const std::string& why,
+                                                      Exchange& ex);
+    boost::asio::awaitable<bool> deliverResponse(std::unique_ptr<BackendConnection>& conn,
+                                                 Exchange& ex);
+    boost::asio::awaitable<bool> tunnel(std::unique_ptr<BackendConnection>& conn, Exchange& ex);
+    void releaseBackend(std::unique_ptr<BackendConnection> conn, const Exchange& ex, bool reusable);
+
+    template <bool isRequest, class In, class Out>
+    boost::asio::awaitable<RelayResult> relayMessage(In& in, boost::beast::flat_buffer& inBuffer,
+                                                     http::parser<isRequest, http::buffer_body>& p,
+                                                     Out& out, std::chrono::seconds readTimeout,
+                                                     std::chrono::seconds writeTimeout,
+                                                     Exchange* replay);
+
+    Worker& w_;
+    ClientStream stream_;
+    HandshakeState hs_;
+    std::string clientAddress_;
+    std::uint16_t clientPort_ = 0;
+    std::string listenerName_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<RequestParser> request_;
+    std::optional<ResponseParser> response_;
+    std::array<char, 16 * 1024> relayBuffer_;
+    http::response<http::string_body> local_;
+    std::size_t requests_ = 0;
+    boost::asio::steady_timer headerTimer_;
+    std::uint64_t headerReads_ = 0;  // tells a late timer from the read it was set for
+    bool resetClient_ = false;       // end with a TCP reset: what was sent is incomplete
+    // NTLM/Negotiate affinity: the backend connection this client keeps.
+    std::unique_ptr<BackendConnection> pinned_;
+    std::size_t pinnedRule_ = 0;
+};
+
+}  // namespace edgelab::proxy

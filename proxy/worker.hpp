@@ -1,0 +1,34 @@
+// One worker thread of edgelab-proxy: its io_context, acceptors, backend
+// pools and copy of the binding snapshot. Only its own thread touches it.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "provision/net/asio.hpp"
+#include "proxy/access_log.hpp"
+#include "proxy/backend_pool.hpp"
+#include "proxy/config.hpp"
+#include "proxy/tls_bindings.hpp"
+
+namespace edgelab::proxy {
+
+struct Worker {
+    Worker(const ProxyConfig& c, const AccessLog& l)
+        : cfg(c),
+          log(l),
+          front(boost::asio::ssl::context::tls_server),
+          backendTls(boost::asio::ssl::context::tls_client) {}
+
+    boost::asio::io_context ioc{1};
+    const ProxyConfig& cfg;
+    const AccessLog& log;
+    std::shared_ptr<const TlsSnapshot> tls;
+    boost::asio::ssl::context front;  // every handshake starts here; the hello callback switches
+    boost::asio::ssl::context backendTls;                          // trusts caBundle
+    std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
+    std::vector<BackendPool> pools;                                // by application index
+    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
+};
+
+}  // namespace edgelab::proxy

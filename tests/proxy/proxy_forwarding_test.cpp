@@ -1,0 +1,278 @@
+// edgelab-proxy end to end, the forwarding path: pooled, pinned and
+// upgraded backend connections, framing errors in bodies, hop-by-hop fields,
+// interim answers, backend faults. Each test started as a regression test
+// that failed before its fix.
+#include <gtest/gtest.h>
+
+#include "proxy_fixture.hpp"
+
+namespace edgelab::proxy {
+namespace {
+
+using namespace edgelab::proxy::test;
+using namespace std::chrono_literals;
+
+std::size_t countOf(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+class ProxyForwarding : public ProxyEndToEnd {
+  protected:
+    // One worker thread, so that every client shares one backend pool.
+    void startSingleThreadProxy(const std::function<void(nlohmann::json&)>& adjust = {}) {
+        startProxy(adjust, "1");
+    }
+
+    // Fills lyncws's pool with `n` connections: n requests in flight at once.
+    void fillPool(int n) {
+        std::vector<std::unique_ptr<TlsClient>> clients;
+        for (int i = 0; i < n; ++i) {
+            clients.push_back(client(name("lyncws")));
+            ASSERT_TRUE(clients.back()->send(get(name("lyncws"), "/hold?ms=300")));
+        }
+        for (auto& c : clients) {
+            auto res = c->readResponse();
+            ASSERT_TRUE(res);
+            ASSERT_EQ(res->result_int(), 200);
+        }
+    }
+};
+
+TEST_F(ProxyForwarding, UpgradedConnectionIsTunnelledForItsClientAlone) {
+    startSingleThreadProxy();
+    const std::string host = name("lyncws");
+    auto upgraded = client(host);
+    ASSERT_TRUE(upgraded->send(get(host, "/upgrade", "Upgrade: echo\r\nConnection: Upgrade\r\n")));
+    auto switched = upgraded->readResponse();
+    ASSERT_TRUE(switched);
+    ASSERT_EQ(switched->result_int(), 101);
+    EXPECT_EQ((*switched)[http::field::upgrade], "echo");
+    ASSERT_TRUE(upgraded->send("ping from the upgraded client"));
+    EXPECT_EQ(upgraded->readSome(), "ping from the upgraded client");
+
+    // A second client's request reaches the backend on its own connection,
+    // never inside the upgraded stream (which would echo it back).
+    auto other = roundTrip(host, get(host, "/second", "Cookie: session=other\r\n"));
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->result_int(), 200);
+    EXPECT_NE(other->body().find("request-line: GET /second"), std::string::npos);
+    ASSERT_TRUE(upgraded->send("still mine"));
+    EXPECT_EQ(upgraded->readSome(), "still mine");
+}
+
+TEST_F(ProxyForwarding, UnsolicitedSwitchIsRefusedAndNeverPooled) {
+    startSingleThreadProxy();
+    const std::string host = name("lyncws");
+    // Without an Upgrade request the proxy strips Upgrade; a backend that
+    // switches anyway is the backend's error.
+    auto res = roundTrip(host, get(host, "/upgrade"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502);
+    res = roundTrip(host, get(host, "/after", "Cookie: session=next\r\n"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+}
+
+TEST_F(ProxyForwarding, RetryAfterAStaleConnectionUsesANewOne) {
+    const fs::path log = dir / "fe-requests.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443",
+                 {"--requests-per-connection", "1", "--log", log.string()});
+    startSingleThreadProxy();
+    fillPool(4);
+    // Every pooled connection is now one its backend closes on its next
+    // request. Before the fix the retry took the next one of them: 502.
+    for (int i = 0; i < 8; ++i) {
+        auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/seq" + std::to_string(i)));
+        ASSERT_TRUE(res) << i;
+        EXPECT_EQ(res->result_int(), 200) << i << " " << res->body();
+    }
+}
+
+TEST_F(ProxyForwarding, RequestThatMayHaveBeenActedOnIsNotRetried) {
+    const fs::path log = dir / "fe-requests.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443",
+                 {"--requests-per-connection", "1", "--log", log.string()});
+    startSingleThreadProxy();
+    fillPool(1);
+    // The backend read the whole POST before closing: it may have acted on
+    // it, so it is not sent again (RFC 9110 9.2.2).
+    auto res = roundTrip(name("lyncws"), "POST /once HTTP/1.1\r\nHost: " + name("lyncws") +
+                                             "\r\nContent-Length: 5\r\n\r\nhello");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502);
+    EXPECT_EQ(countOf(slurp(log), "POST /once"), 1u) << slurp(log);
+}
+
+TEST_F(ProxyForwarding, IdlePooledConnectionsExpire) {
+    const fs::path log = dir / "fe-requests.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", log.string()});
+    startSingleThreadProxy([](nlohmann::json& cfg) { cfg["limits"]["backendIdleTimeoutSec"] = 1; });
+    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/first"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    // The proxy closes the idle connection itself, before the backend would.
+    EXPECT_TRUE(eventually([&] { return slurp(log).find("peer-closed") != std::string::npos; }))
+        << slurp(log);
+    res = roundTrip(name("lyncws"), get(name("lyncws"), "/second"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+}
+
+TEST_F(ProxyForwarding, MalformedBodiesAreTheClientsError) {
+    startProxy([](nlohmann::json& cfg) { cfg["applications"][0]["requestBodyLimitBytes"] = 1000; });
+    const std::string host = name("lyncws");
+    const std::string chunked =
+        "POST /up HTTP/1.1\r\nHost: " + host + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+    struct Case {
+        std::string bytes;
+        int status;
+    };
+    const std::vector<Case> cases{
+        {chunked + "zz\r\nhello\r\n0\r\n\r\n", 400},
+        {chunked + "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400},
+        {chunked + "-5\r\nhello\r\n0\r\n\r\n", 400},
+        {chunked + "5\r\nhelloEXTRA\r\n0\r\n\r\n", 400},
+        {"POST /up HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: \"  5  \"\r\n\r\nhello", 400},
+        {"POST /up HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 2000\r\n\r\n", 413},
+        {chunked + "7d0\r\n" + std::string(2000, 'x') + "\r\n0\r\n\r\n", 413},
+    };
+    for (const auto& c : cases) {
+        auto res = roundTrip(host, c.bytes);
+        ASSERT_TRUE(res) << c.bytes.substr(0, 90);
+        EXPECT_EQ(res->result_int(), c.status) << c.bytes.substr(0, 90);
+        auto next = roundTrip(host, get(host, "/after"));
+        ASSERT_TRUE(next);
+        EXPECT_EQ(next->result_int(), 200);
+    }
+}
+
+TEST_F(ProxyForwarding, RequestsThatCannotEndAreAnsweredAtOnce) {
+    startProxy();
+    const std::string host = name("lyncws");
+    // headerTimeoutSec is 2: a 408 would mean the proxy waited for it.
+    for (const std::string bytes :
+         {"GET / HTTP/1.1\nHost: " + host + "\n\n", std::string("GET /\r\n"),
+          "GET / HTTP/1.1\rHost: " + host + "\r\n\r\n"}) {
+        auto c = client(host);
+        ASSERT_TRUE(c->send(bytes));
+        auto res = c->readResponse();
+        ASSERT_TRUE(res) << bytes;
+        EXPECT_EQ(res->result_int(), 400) << bytes;
+        EXPECT_TRUE(c->closedByPeer());
+    }
+}
+
+TEST_F(ProxyForwarding, ExpectContinueGetsContinue) {
+    startProxy();
+    const std::string host = name("lyncws");
+    auto c = client(host);
+    ASSERT_TRUE(c->send("POST /headers HTTP/1.1\r\nHost: " + host +
+                        "\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+    auto interim = c->readResponse();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->result_int(), 100);
+    ASSERT_TRUE(c->send("hello"));
+    auto res = c->readResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_NE(res->body().find("body-bytes: 5"), std::string::npos) << res->body();
+    // The proxy took the expectation on itself.
+    EXPECT_EQ(res->body().find("field: Expect"), std::string::npos) << res->body();
+}
+
+TEST_F(ProxyForwarding, HopByHopFieldsStopAtTheProxy) {
+    startProxy();
+    const std::string host = name("lyncws");
+    auto res = roundTrip(host, get(host, "/headers",
+                                   "Connection: X-Remove\r\nX-Remove: 1\r\nKeep-Alive: 300\r\n"
+                                   "Proxy-Connection: keep-alive\r\nTE: trailers\r\n"
+                                   "Upgrade: h2c\r\nX-End-To-End: kept\r\n"));
+    ASSERT_TRUE(res);
+    const std::string& body = res->body();
+    for (const char* gone : {"field: X-Remove", "field: Keep-Alive", "field: Proxy-Connection",
+                             "field: TE", "field: Upgrade"}) {
+        EXPECT_EQ(body.find(gone), std::string::npos) << gone << "\n" << body;
+    }
+    EXPECT_NE(body.find("field: X-End-To-End: kept"), std::string::npos) << body;
+    res = roundTrip(host, get(host, "/hop-by-hop"));
+    ASSERT_TRUE(res);
+    for (const char* gone : {"X-Hop", "Keep-Alive", "Proxy-Connection", "Upgrade"}) {
+        EXPECT_EQ(res->count(gone), 0u) << gone;
+    }
+    EXPECT_EQ((*res)["X-End-To-End"], "kept");
+}
+
+TEST_F(ProxyForwarding, InterimAnswerKeepsTheResponseHeaderLimit) {
+    startProxy();
+    const std::string host = name("lyncws");
+    auto c = client(host);
+    ASSERT_TRUE(c->send(get(host, "/interim")));
+    auto hints = c->readResponse();
+    ASSERT_TRUE(hints);
+    EXPECT_EQ(hints->result_int(), 103);
+    auto res = c->readResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_EQ((*res)["X-Large"].size(), 20u * 1024);
+}
+
+TEST_F(ProxyForwarding, AbsoluteFormReachesTheBackendInOriginForm) {
+    startProxy();
+    const std::string host = name("lyncws");
+    auto res = roundTrip(
+        host, "GET https://" + host + "/abs/%2Fpath?x=1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_NE(res->body().find("request-line: GET /abs/%2Fpath?x=1\n"), std::string::npos)
+        << res->body();
+}
+
+TEST_F(ProxyForwarding, BackendResetMidResponseIsNeverPresentedAsComplete) {
+    startProxy();
+    const std::string host = name("lyncws");
+    for (const std::string target : {"/truncate", "/truncate-close"}) {
+        auto c = client(host);
+        ASSERT_TRUE(c->send(get(host, target)));
+        // Not a clean TLS close: a close-delimited body would pass as whole.
+        EXPECT_EQ(c->endOfConnection(), SSL_ERROR_SYSCALL) << target;
+        auto next = roundTrip(host, get(host, "/after"));
+        ASSERT_TRUE(next);
+        EXPECT_EQ(next->result_int(), 200);
+    }
+}
+
+// A client connection that starts NTLM keeps its backend connection (as WAP
+// does); with connectionAffinity off, another client takes it between the
+// two legs and the handshake fails as it does behind a shared pool.
+class ProxyAffinity : public ProxyForwarding, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ProxyAffinity, NtlmHandshakeNeedsItsBackendConnection) {
+    const bool affinity = GetParam();
+    startSingleThreadProxy([&](nlohmann::json& cfg) { cfg["connectionAffinity"] = affinity; });
+    fillPool(3);
+    const std::string host = name("lyncws");
+    auto signer = client(host);
+    ASSERT_TRUE(signer->send(get(host, "/ntlm", "Authorization: NTLM TlRMTVNTUAABAAAAtype1\r\n")));
+    auto challenge = signer->readResponse();
+    ASSERT_TRUE(challenge);
+    ASSERT_EQ(challenge->result_int(), 401);
+    // Other clients keep pooled connections busy meanwhile.
+    std::vector<std::unique_ptr<TlsClient>> busy;
+    for (int i = 0; i < 2; ++i) {
+        busy.push_back(client(host));
+        ASSERT_TRUE(busy.back()->send(get(host, "/slow-body?ms=500")));
+        ASSERT_NE(busy.back()->readSome().find("200"), std::string::npos);
+    }
+    ASSERT_TRUE(signer->send(get(host, "/ntlm", "Authorization: NTLM TlRMTVNTUAADAAAAtype3\r\n")));
+    auto result = signer->readResponse();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->result_int(), affinity ? 200 : 401) << result->body();
+}
+
+INSTANTIATE_TEST_SUITE_P(ConnectionAffinity, ProxyAffinity, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
+}  // namespace
+}  // namespace edgelab::proxy

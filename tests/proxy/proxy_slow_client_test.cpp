@@ -1,0 +1,207 @@
+// edgelab-proxy end to end with slow and abusive clients: each is bounded
+// (a timeout, a back-off), and a normal client is served meanwhile. No
+// assertion bounds the wall clock; the bounds are the proxy's own.
+#include <poll.h>
+
+#include <gtest/gtest.h>
+
+#include "proxy_fixture.hpp"
+
+namespace edgelab::proxy {
+namespace {
+
+using namespace edgelab::proxy::test;
+using namespace std::chrono_literals;
+
+// A plain TCP connection (no TLS): what an idle or aborting client holds.
+int tcpConnect(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    ::inet_pton(AF_INET, kProxyAddress.c_str(), &sa.sin_addr);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void resetAndClose(int fd) {
+    const linger l{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd);
+}
+
+// User plus system CPU time of a process, in clock ticks (proc(5)).
+long cpuTicks(pid_t pid) {
+    const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string f;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14) utime = std::stol(f);
+        if (i == 15) stime = std::stol(f);
+    }
+    return utime + stime;
+}
+
+std::size_t openDescriptors(pid_t pid) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e :
+         fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+        ++n;
+    }
+    return n;
+}
+
+// The test holds thousands of sockets: raise its own soft limit (the
+// proxy, started after, inherits it).
+void raiseOwnFileLimit(rlim_t want) {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = std::min(std::max(limit.rlim_cur, want), limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// The JSON of the first "edgelab-proxy: {...}" line that names `event`.
+nlohmann::json eventLine(const std::string& log, const std::string& event) {
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.find("\"" + event + "\"") == std::string::npos) continue;
+        return nlohmann::json::parse(line.substr(line.find('{')));
+    }
+    return nlohmann::json::object();
+}
+
+class ProxySlowClients : public ProxyEndToEnd {
+  protected:
+    void expectServed() {
+        auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/normal"));
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->result_int(), 200);
+    }
+};
+
+TEST_F(ProxySlowClients, SlowlorisGets408WhileOthersAreServed) {
+    startProxy();  // headerTimeoutSec 2
+    auto slow = client(name("lyncws"));
+    ASSERT_TRUE(slow->connected);
+    const std::string request = get(name("lyncws"), "/slow") + "X-Pad: " + std::string(200, 'p');
+    pollfd pfd{slow->fd(), POLLIN, 0};
+    std::size_t sent = 0;
+    // One byte per 100 ms, until the proxy says something.
+    while (sent < request.size() && ::poll(&pfd, 1, 100) == 0) {
+        ASSERT_TRUE(slow->send(request.substr(sent++, 1)));
+        if (sent == 5) expectServed();
+    }
+    ASSERT_LT(sent, request.size()) << "the whole header went through";
+    auto res = slow->readResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 408);
+    EXPECT_TRUE(slow->closedByPeer());
+    expectServed();
+}
+
+TEST_F(ProxySlowClients, StalledBodyIsCutOff) {
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["idleTimeoutSec"] = 2; });
+    auto slow = client(name("lyncws"));
+    ASSERT_TRUE(slow->send("POST /upload HTTP/1.1\r\nHost: " + name("lyncws") +
+                           "\r\nContent-Length: 100\r\n\r\n0123456789"));
+    expectServed();
+    // idleTimeoutSec bounds each read of the body: the connection is closed
+    // (the request never reached its end, so no answer can be trusted) and
+    // the 408 is logged.
+    EXPECT_TRUE(slow->closedByPeer());
+    EXPECT_TRUE(eventually([&] {
+        const auto err = slurp(dir / "proxy.err");
+        return err.find("body timeout") != std::string::npos &&
+               err.find("\"status\":408") != std::string::npos;
+    })) << slurp(dir / "proxy.err");
+}
+
+TEST_F(ProxySlowClients, ClientThatNeverReadsIsCutOff) {
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["idleTimeoutSec"] = 2; });
+    auto sink = client(name("lyncws"));
+    // 64 MiB of chunks: far more than the socket buffers hold.
+    ASSERT_TRUE(sink->send(get(name("lyncws"), "/large?mb=64")));
+    expectServed();
+    EXPECT_TRUE(eventually(
+        [&] {
+            const auto log = slurp(dir / "access.log");
+            return log.find("\"target\":\"/large?mb=64\"") != std::string::npos &&
+                   log.find("client: ") != std::string::npos;
+        },
+        20s))
+        << slurp(dir / "access.log");
+    expectServed();
+}
+
+TEST_F(ProxySlowClients, ThousandsOfIdleConnectionsDoNotStarveAClient) {
+    raiseOwnFileLimit(8192);
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["headerTimeoutSec"] = 30; });
+    std::vector<int> idle;
+    for (int i = 0; i < 2000; ++i) {
+        const int fd = tcpConnect(port);
+        ASSERT_GE(fd, 0) << i << ": " << std::strerror(errno);
+        idle.push_back(fd);
+    }
+    std::vector<std::unique_ptr<TlsClient>> idleTls;
+    for (int i = 0; i < 20; ++i) idleTls.push_back(client(name("lyncws")));
+    expectServed();
+    for (int fd : idle) ::close(fd);
+    idleTls.clear();
+    expectServed();
+}
+
+TEST_F(ProxySlowClients, AbortedHandshakesLeaveNothingBehind) {
+    startProxy();
+    const pid_t pid = proxy->child.id();
+    expectServed();
+    const std::size_t before = openDescriptors(pid);
+    // The start of a ClientHello record, then a reset.
+    const std::string partialHello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+    for (int i = 0; i < 5000; ++i) {
+        const int fd = tcpConnect(port);
+        ASSERT_GE(fd, 0) << i;
+        if (i % 2 == 0) [[maybe_unused]]
+            auto n = ::send(fd, partialHello.data(), partialHello.size(), 0);
+        resetAndClose(fd);
+        if (i == 2500) expectServed();
+    }
+    expectServed();
+    EXPECT_TRUE(eventually([&] { return openDescriptors(pid) <= before + 2; }))
+        << openDescriptors(pid) << " descriptors, " << before << " before";
+}
+
+// With its descriptor limit reached the proxy pauses accepting (a back-off
+// timer) instead of retrying accept(2) at once, and serves again once
+// descriptors free up.
+TEST_F(ProxySlowClients, DescriptorExhaustionBacksOffAndRecovers) {
+    proxyFileLimit = 40;
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["headerTimeoutSec"] = 60; }, "1");
+    const pid_t pid = proxy->child.id();
+    std::vector<int> held;
+    for (int i = 0; i < 60; ++i) held.push_back(tcpConnect(port));
+    ASSERT_TRUE(eventually([&] {
+        return slurp(dir / "proxy.err").find("accept-paused") != std::string::npos;
+    })) << slurp(dir / "proxy.err");
+    // A spinning accept loop burns a core: 20 ticks (0.2 s of CPU) come
+    // within a second even on a loaded machine. A paused one uses none.
+    const long ticksPaused = cpuTicks(pid);
+    const bool spun = eventually([&] { return cpuTicks(pid) - ticksPaused >= 20; }, 1s);
+    const long ticksDuringPause = cpuTicks(pid) - ticksPaused;
+    for (int fd : held) ::close(fd);
+    ASSERT_TRUE(eventually(
+        [&] { return slurp(dir / "proxy.err").find("accept-resumed") != std::string::npos; }));
+    EXPECT_FALSE(spun) << ticksDuringPause << " ticks while paused";
+    // The proxy's own count: one retry per back-off, not one per wake-up.
+    const auto line = eventLine(slurp(dir / "proxy.err"), "accept-resumed");
+    const auto retries = line["retries"].get<long>();
+    const auto pausedMs = line["pausedMs"].get<long>();
+    EXPECT_LE(retries, pausedMs / 50 + 3) << line.dump();
+    expectServed();
+}
+
+}  // namespace
+}  // namespace edgelab::proxy
