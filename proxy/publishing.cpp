@@ -333,6 +333,18 @@ std::optional<RequestRefusal> refuseEarly(std::string_view received) {
     boost::beast::error_code ec;
     parser.put(boost::asio::buffer(line), ec);
     if (ec && ec != http::error::need_more) {
+        // Beast parses HTTP/1.x only; a well-formed other version is
+        // unsupported rather than malformed (RFC 9110 15.6.6).
+        const std::string_view requestLine = received.substr(0, lineEnd);
+        const auto version =
+            requestLine.substr(requestLine.size() - std::min<std::size_t>(8, requestLine.size()));
+        if (ec == http::error::bad_version && version.size() == 8 && version.starts_with("HTTP/") &&
+            std::isdigit(static_cast<unsigned char>(version[5])) && version[6] == '.' &&
+            std::isdigit(static_cast<unsigned char>(version[7])) &&
+            requestLine.find(' ') != requestLine.rfind(' ')) {
+            return RequestRefusal{http::status::http_version_not_supported,
+                                  "HTTP/1.0 and 1.1 only"};
+        }
         return RequestRefusal{http::status::bad_request, "bad request line: " + ec.message()};
     }
     return std::nullopt;

@@ -245,7 +245,7 @@ TEST_F(ProxyEndToEnd, MalformedRequestsAreRefusedAndTheNextIsServed) {
         {"GET https://intranet.contoso.local/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Big: " + std::string(17000, 'a') + "\r\n\r\n",
          431},
-        {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400},
+        {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
     };
     for (const auto& c : cases) {
         auto res = roundTrip(host, c.bytes);

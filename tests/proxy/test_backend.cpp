@@ -206,6 +206,7 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
     bool challenged = false;
     for (int answered = 0;; ++answered) {
         http::request_parser<http::string_body> parser;
+        parser.header_limit(64 * 1024);
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         http::read(stream, buffer, parser, ec);
         if (ec) {
