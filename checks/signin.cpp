@@ -352,19 +352,10 @@ std::vector<CheckDefinition> signInChecks(const Lab& lab, const Target&) {
                    probe::signInWebTicket(), evaluateWebTicket),
             define(check::signInUcwa(),
                    "A test user signs in to UCWA with OAuth as Lync mobile 2013 does",
-                   probe::signInUcwa(), evaluateUcwa)};
-}
-
-CheckDefinition ntlmAffinityCheck(const Lab& lab) {
-    CheckDefinition d{check::signInNtlmAffinity(),
-                      "The NTLM handshake completes while other clients' handshakes are under way",
-                      lab.names.webServices,
-                      {probe::signInNtlmAffinity()},
-                      {}};
-    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
-        return evaluateAffinity(d, ev, ctx);
-    };
-    return d;
+                   probe::signInUcwa(), evaluateUcwa),
+            define(check::signInNtlmAffinity(),
+                   "The NTLM handshake completes while other clients' handshakes are under way",
+                   probe::signInNtlmAffinity(), evaluateAffinity)};
 }
 
 }  // namespace edgelab::checks

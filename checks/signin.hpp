@@ -31,10 +31,6 @@
 namespace edgelab::checks {
 
 std::vector<CheckDefinition> signInChecks(const provision::Lab& lab, const Target& target);
-// signin.ntlm-affinity. Not in the catalogue until the bundled proxy pins a
-// client connection that starts NTLM to one backend connection: a lab would
-// fail it today.
-CheckDefinition ntlmAffinityCheck(const provision::Lab& lab);
 std::vector<SignInProbe> signInProbes(const provision::Lab& lab, const Target& target);
 
 // The long-poll result measured on the event channel, when the UCWA sign-in

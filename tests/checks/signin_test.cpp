@@ -80,7 +80,6 @@ class SignIn : public ::testing::Test {
 
     CheckResult run(const std::string& id) {
         CheckContext ctx{lab, target};
-        if (id == "signin.ntlm-affinity") return ntlmAffinityCheck(lab).evaluate(ev, ctx);
         for (auto& d : catalogue(lab, target))
             if (d.id == id) return d.evaluate(ev, ctx);
         ADD_FAILURE() << "no check " << id;

@@ -57,7 +57,7 @@ def password_never_written(lab, state, work, edgelab, lab_file):
     done = run(edgelab, "check", lab_file, "--work-dir", work / "lab", "--report-json", report)
     print(done.stdout[-3000:], done.stderr[-2000:])
     results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
-    for check in ("signin.webticket", "signin.ucwa", "webservices.long-poll"):
+    for check in ("signin.webticket", "signin.ucwa", "signin.ntlm-affinity", "webservices.long-poll"):
         if results.get(check, {}).get("verdict") != "PASS":
             fail("%s did not pass: %s" % (check, results.get(check)))
     if password in done.stdout or password in done.stderr:
