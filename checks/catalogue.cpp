@@ -130,6 +130,27 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
     return all;
 }
 
+std::string familyOf(std::string_view id) {
+    auto starts = [&](std::string_view p) { return id.substr(0, p.size()) == p; };
+    if (starts("reach.")) return "Reach";
+    if (starts("tls.") || starts("backend.")) return "TLS";
+    if (id == "lyncdiscover") return "Lyncdiscover";
+    if (starts("webservices.") || starts("auth.") || id == "meet" || id == "dialin")
+        return "Web services";
+    if (starts("signin.") || starts("sign-in.")) return "Sign-in";
+    if (starts("owas.")) return "OWAS";
+    if (starts("headers.")) return "Headers";
+    if (starts("lab.") || starts("disk.") || id == "expectations") return "Lab rules";
+    return "Other";
+}
+
+const std::vector<std::string>& familyOrder() {
+    static const std::vector<std::string> order{"Reach",        "TLS",       "Lyncdiscover",
+                                                "Web services", "Sign-in",   "OWAS",
+                                                "Headers",      "Lab rules", "Other"};
+    return order;
+}
+
 bool globMatch(std::string_view p, std::string_view t) {
     size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
     while (ti < t.size()) {

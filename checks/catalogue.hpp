@@ -130,6 +130,12 @@ std::string slug(std::string_view path);  // "/Reach/sip.svc" -> "reach-sip-svc"
 // Every check for this lab, in report order.
 std::vector<CheckDefinition> catalogue(const provision::Lab&, const Target&);
 
+// The family a check belongs to, for reports that group them: "Reach",
+// "TLS", "Lyncdiscover", "Web services", "Sign-in", "OWAS", "Headers",
+// "Lab rules", or "Other"; and those names in report order.
+std::string familyOf(std::string_view checkId);
+const std::vector<std::string>& familyOrder();
+
 // '*' and '?' globs, as --only and --skip take them.
 bool globMatch(std::string_view pattern, std::string_view text);
 std::vector<CheckDefinition> selectChecks(std::vector<CheckDefinition> all,

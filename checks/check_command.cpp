@@ -33,26 +33,28 @@ struct CheckArgs {
     std::string user;
     std::string passwordFile;
     double longPoll = 0;
+    bool quiet = false;
 };
 
-[[noreturn]] void badInput(const std::string& message) {
-    std::cerr << "edgelab check: " << message << "\n";
-    throw CLI::RuntimeError(kExitBadInput);
+[[noreturn]] void badInput(const std::string& message, const std::string& format) {
+    provision::refuseInput("edgelab check", message, format);
 }
 
 // A running lab's state file (written by `edgelab up`) says where its proxy
 // listens and which root it trusts.
-void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target& target) {
+void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target& target,
+                   const std::string& format) {
     nlohmann::json state;
     try {
         state = nlohmann::json::parse(provision::readFile(stateFile));
     } catch (const std::exception& e) {
-        badInput(stateFile.string() + ": " + e.what());
+        badInput(stateFile.string() + ": " + e.what(), format);
     }
     if (!state.contains("connectTo") || !state["connectTo"].is_array())
-        badInput(stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT");
+        badInput(stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT",
+                 format);
     for (auto& c : state["connectTo"]) {
-        if (!c.is_string()) badInput(stateFile.string() + ": /connectTo: expected strings");
+        if (!c.is_string()) badInput(stateFile.string() + ": /connectTo: expected strings", format);
         target.connectTo.push_back(c.get<std::string>());
     }
     if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
@@ -77,20 +79,20 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
 std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision::Lab& lab,
                                             bool labMode) {
     if (a.user.empty()) {
-        if (!a.passwordFile.empty()) badInput("--password-file needs --user");
+        if (!a.passwordFile.empty()) badInput("--password-file needs --user", a.format);
         // The lab's users exist in the lab's front end only.
         return labMode ? signInUserOf(lab) : std::nullopt;
     }
     if (a.passwordFile.empty()) {
         auto fromLab = signInUserOf(lab, a.user);
         if (!fromLab)
-            badInput("--user " + a.user + ": not in the lab's users; give --password-file");
+            badInput("--user " + a.user + ": not in the lab's users; give --password-file", a.format);
         return fromLab;
     }
     SignInCredentials user;
     user.sipUri = a.user.rfind("sip:", 0) == 0 ? a.user.substr(4) : a.user;
     if (user.sipUri.find('@') == std::string::npos)
-        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com");
+        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com", a.format);
     if (const provision::TestUser* known = lab.user(user.sipUri))
         user.account = known->account;
     else
@@ -98,34 +100,36 @@ std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision:
     try {
         user.password = provision::readPasswordFile(a.passwordFile);
     } catch (const std::exception& e) {
-        badInput(std::string("--password-file: ") + e.what());
+        badInput(std::string("--password-file: ") + e.what(), a.format);
     }
     return user;
 }
 
 void run(const CheckArgs& a) {
-    provision::Lab lab = provision::loadLabOrExit(a.labFile);
+    // First, so that every later refusal speaks the format asked for.
+    if (a.format != "console" && a.format != "json")
+        badInput("--format " + a.format + ": expected console or json", "console");
+    provision::Lab lab = provision::loadLabOrExit(a.labFile, a.format, "edgelab check");
     Target target;
     for (auto& c : a.connectTo) {
         int colons = 0;
         for (char ch : c) colons += ch == ':';
-        if (colons < 3) badInput("--connect-to " + c + ": expected HOST:PORT:ADDR:PORT");
+        if (colons < 3) badInput("--connect-to " + c + ": expected HOST:PORT:ADDR:PORT", a.format);
         target.connectTo.push_back(c);
     }
     if (!a.cacert.empty()) {
-        if (!fs::is_regular_file(a.cacert)) badInput("--cacert " + a.cacert + ": no such file");
+        if (!fs::is_regular_file(a.cacert))
+            badInput("--cacert " + a.cacert + ": no such file", a.format);
         target.caFile = fs::absolute(a.cacert);
     }
     bool labMode = false;
     if (target.connectTo.empty()) {
         fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
         labMode = fs::exists(work / "state.json");
-        if (labMode) applyLabState(work / "state.json", lab, target);
+        if (labMode) applyLabState(work / "state.json", lab, target, a.format);
     }
     target.user = signInUser(a, lab, labMode);
     if (a.longPoll > 0) target.longPollSeconds = a.longPoll;
-    if (a.format != "console" && a.format != "json")
-        badInput("--format " + a.format + ": expected console or json");
 
     RunOptions opt;
     opt.only = a.only;
@@ -135,7 +139,8 @@ void run(const CheckArgs& a) {
     if (a.timeoutSeconds != 0) {
         if (!(a.timeoutSeconds > 0) || a.timeoutSeconds > 3600)
             badInput("--timeout " + (std::ostringstream() << a.timeoutSeconds).str() +
-                     ": expected seconds above 0 and at most 3600");
+                         ": expected seconds above 0 and at most 3600",
+                     a.format);
         const std::chrono::milliseconds t(static_cast<long>(a.timeoutSeconds * 1000 + 0.5));
         opt.gather.connectTimeout = opt.gather.handshakeTimeout = opt.gather.requestTimeout = t;
     }
@@ -152,10 +157,10 @@ void run(const CheckArgs& a) {
         if (!a.reportJunit.empty()) report::writeJUnit(a.reportJunit, rep);
         if (!a.reportHtml.empty()) report::writeHtml(a.reportHtml, rep);
     } catch (const std::exception& e) {
-        badInput(e.what());
+        badInput(e.what(), a.format);
     }
     if (console)
-        std::cout << report::consoleText(rep, report::colorWanted(1)) << std::flush;
+        std::cout << report::consoleText(rep, report::colorWanted(1), a.quiet) << std::flush;
     else
         std::cout << report::jsonText(rep) << std::flush;
 
@@ -207,6 +212,8 @@ void addCheckCommand(CLI::App& app) {
                     "Hold the UCWA event channel this many seconds through the publishing "
                     "(webservices.long-poll measured; default: only in a lab)")
         ->check(CLI::PositiveNumber);
+    cmd->add_flag("--quiet,-q", args->quiet,
+                  "Console: only the failures (with their remedies) and the summary");
     cmd->callback([args] { run(*args); });
 }
 

@@ -15,12 +15,27 @@
 
 namespace edgelab::provision {
 
-Lab loadLabOrExit(const std::string& file) {
+void refuseInput(const std::string& command, const std::string& message, const std::string& format,
+                 const std::string& file, const std::vector<LabError>& problems) {
+    if (format == "json") {
+        nlohmann::ordered_json error{{"command", command}, {"message", message}};
+        if (!file.empty()) error["file"] = file;
+        auto list = nlohmann::ordered_json::array();
+        for (const auto& p : problems) list.push_back({{"path", p.path}, {"message", p.message}});
+        error["problems"] = list;
+        error["exitCode"] = kExitBadInput;
+        std::cout << nlohmann::ordered_json{{"error", error}}.dump(2) << "\n" << std::flush;
+    } else {
+        std::cerr << command << ": " << message << "\n";
+    }
+    throw CLI::RuntimeError(kExitBadInput);
+}
+
+Lab loadLabOrExit(const std::string& file, const std::string& format, const std::string& command) {
     try {
         return loadLab(file);
     } catch (const LabParseError& e) {
-        std::cerr << "edgelab: " << e.what() << "\n";
-        throw CLI::RuntimeError(kExitBadInput);
+        refuseInput(command, e.what(), format, e.file(), e.errors());
     }
 }
 
@@ -62,13 +77,13 @@ void addValidateCommand(CLI::App& app) {
         "Check a lab description against the static rules (the seed's lessons S1-S9), without "
         "starting anything. Exit 0 all rules pass, 1 a rule fails, 2 the file is malformed.");
     auto file = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("text");
+    auto format = std::make_shared<std::string>("console");
     cmd->add_option("LAB.json", *file, "the lab description")->required();
-    cmd->add_option("--format", *format, "text or json")
-        ->check(CLI::IsMember({"text", "json"}))
+    cmd->add_option("--format", *format, "console or json")
+        ->check(CLI::IsMember(kFormats))
         ->capture_default_str();
     cmd->callback([file, format] {
-        const Lab lab = loadLabOrExit(*file);
+        const Lab lab = loadLabOrExit(*file, *format, "edgelab validate");
         const auto results = evaluateRules(lab);
         if (*format == "json")
             std::cout << rulesJson(lab, results).dump(2) << "\n";

@@ -29,6 +29,7 @@ struct RunArgs {
     std::string reportDir;
     std::string workDir;
     bool keep = false;
+    bool quiet = false;
     int jobs = 1;
     std::string shard;
     double diskSampleMiB = 16;
@@ -68,10 +69,10 @@ void printReach(Console& console, const LabState& s) {
     console.block(text);
 }
 
-void printOutcome(Console& console, const LabOutcome& o) {
+void printOutcome(Console& console, const LabOutcome& o, bool quiet) {
     std::string text;
     if (o.report) {
-        text += report::consoleText(*o.report, report::colorWanted(1));
+        text += report::consoleText(*o.report, report::colorWanted(1), quiet);
         if (o.expectations.met) {
             std::string ids;
             for (const auto& id : o.expectations.expectedFailures) ids += (ids.empty() ? "" : ", ") + id;
@@ -153,7 +154,7 @@ void runCommand(const RunArgs& a, Mode mode) {
             o.reportDir = a.reportDir;
         }
         outcomes[i] = runLab(files[i], mode, o, console);
-        printOutcome(console, outcomes[i]);
+        printOutcome(console, outcomes[i], a.quiet);
         if (outcomes[i].state) printReach(console, *outcomes[i].state);
     };
 
@@ -368,6 +369,8 @@ void addRunCommands(CLI::App& app) {
                     "per lab under it)");
     run->add_flag("--keep", args->keep,
                   "Leave the lab running and print how to reach it (curl --connect-to, hosts lines)");
+    run->add_flag("--quiet,-q", args->quiet,
+                  "Per lab only the failures (with their remedies) and the summary");
     // Checked in runCommand, where the refusal names the value.
     run->add_option("--jobs", args->jobs, "Labs run at the same time, each on its own addresses");
     run->add_option("--shard", args->shard,

@@ -438,6 +438,8 @@ void LabRun::writeReports(std::vector<checks::CheckResult> results) {
     out_.expectations = evaluateExpectations(lab_.expect.fail, verdicts);
     report::Report rep{lab_.name, started_, msSince(t0_) / 1000, std::move(results),
                        report::drawingOf(lab_)};
+    rep.expectFail = lab_.expect.fail;
+    rep.expectationsMet = out_.expectations.met;
     out_.reportDir = fs::absolute(opt_.reportDir.empty() ? work_ / "report" : opt_.reportDir);
     fs::create_directories(out_.reportDir);
     report::writeJson(out_.reportDir / "report.json", rep);

@@ -17,8 +17,11 @@ std::string jsonText(const Report& r) {
     doc["lab"] = r.labName;
     doc["startedAt"] = isoTime(r.started);
     doc["durationSeconds"] = std::round(r.seconds * 1000.0) / 1000.0;
-    doc["summary"] = {{"total", c.total},     {"passed", c.passed}, {"failed", c.failed},
-                      {"skipped", c.skipped}, {"warned", c.warned}, {"blocked", c.blocked}};
+    // What the run means: a consumer need not re-judge the lab's expectations.
+    doc["outcome"] = outcomeOf(r);
+    doc["summary"] = {{"total", c.total},      {"passed", c.passed}, {"failed", c.failed},
+                      {"skipped", c.skipped},  {"warned", c.warned}, {"blocked", c.blocked},
+                      {"expected", c.expected}};
     ordered_json results = ordered_json::array();
     for (auto& x : r.results) {
         ordered_json j;
@@ -26,6 +29,7 @@ std::string jsonText(const Report& r) {
         j["title"] = x.title;
         j["namespace"] = x.ns;
         j["verdict"] = checks::to_string(x.verdict);
+        j["expected"] = isExpected(r, x);
         j["evidence"] = x.evidence;
         j["remedy"] = x.remedy;
         if (x.verdict == checks::Verdict::Blocked) j["blockedBy"] = x.blockedBy;

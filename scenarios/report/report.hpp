@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,10 +41,31 @@ struct Report {
     double seconds = 0;
     std::vector<checks::CheckResult> results;
     LabDrawing drawing;
+    std::vector<std::string> expectFail;  // the lab's expect.fail globs (edgelab run)
+    std::optional<bool> expectationsMet;  // the runner's judgement of them, when it ran
 };
+
+// A FAIL that the lab's expect.fail names.
+bool isExpected(const Report&, const checks::CheckResult&);
+
+// The run as a whole: "passed" (no failure), "failed-as-expected" (every
+// failure expected and the expectations met) or "failed".
+std::string outcomeOf(const Report&);
+
+// Results in the order reports show them: failures first (unexpected before
+// expected), then the rest grouped by family in familyOrder().
+struct ReportSections {
+    std::vector<const checks::CheckResult*> failures;
+    std::vector<std::pair<std::string, std::vector<const checks::CheckResult*>>> families;
+};
+ReportSections sectionsOf(const Report&);
+
+// How many results each root-cause check blocks.
+std::size_t blockedBy(const Report&, const std::string& checkId);
 
 struct Counts {
     std::size_t total = 0, passed = 0, failed = 0, skipped = 0, warned = 0, blocked = 0;
+    std::size_t expected = 0;  // of the failed, those the lab expects
 };
 Counts countOf(const Report&);
 
@@ -57,7 +79,8 @@ checks::Verdict edgeVerdict(const Report&, const DrawingEdge&);
 std::string isoTime(std::chrono::system_clock::time_point);  // 2026-11-27T11:22:40Z
 
 // Writers: text, then files written atomically.
-std::string consoleText(const Report&, bool color);
+// `quiet`: the failures and the summary only.
+std::string consoleText(const Report&, bool color, bool quiet = false);
 std::string jsonText(const Report&);
 std::string junitText(const Report&, const std::string& hostname);
 std::string htmlText(const Report&);

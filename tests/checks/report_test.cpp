@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "provision/atomic_file.hpp"
 #include "provision/lab.hpp"
@@ -209,25 +210,145 @@ TEST(Report, HtmlIsSelfContainedAndRendersInHeadlessChromium) {
 
     auto [code, dom] = run(chromium(dir, "--dump-dom", dir / "report.html"));
     ASSERT_EQ(code, 0) << dom;
-    std::size_t rows = 0;
-    for (auto p = dom.find("<tr class=\"check "); p != std::string::npos;
-         p = dom.find("<tr class=\"check ", p + 1))
+    std::size_t rows = 0;  // table rows and failure cards
+    for (auto p = dom.find("class=\"check "); p != std::string::npos;
+         p = dom.find("class=\"check ", p + 1))
         ++rows;
     EXPECT_EQ(rows, r.results.size()) << dom.substr(0, 2000);
     EXPECT_NE(dom.find("id=\"lab-drawing\""), std::string::npos);
 
     fs::path png = dir / "report.png";
     auto [code2, out2] = run(chromium(
-        dir, "--screenshot=" + png.string() + " --window-size=1200,900", dir / "report.html"));
+        dir, "--screenshot=" + png.string() + " --window-size=1400,900", dir / "report.html"));
     ASSERT_EQ(code2, 0) << out2;
     ASSERT_TRUE(fs::exists(png)) << out2;
     auto decoded = decodePng(png.string());
     ASSERT_TRUE(decoded) << "not an 8-bit RGB(A) PNG";
-    EXPECT_EQ(decoded->width, 1200u);
+    EXPECT_EQ(decoded->width, 1400u);
     EXPECT_EQ(decoded->height, 900u);
     // Text, table borders, verdict colours and edges: many colours and ink.
     EXPECT_GT(decoded->colours, 20u);
-    EXPECT_GT(decoded->nonWhite, 1200u * 900u / 100);
+    EXPECT_GT(decoded->nonWhite, 1400u * 900u / 100);
+    if (!std::getenv("EDGELAB_KEEP")) fs::remove_all(dir);
+}
+
+// A run with several failures, long unbroken evidence and a blocked check,
+// as a wrong port or a missing binding gives.
+Report failingReport() {
+    Report r = sampleReport();
+    const std::string longText = "https://lyncws.kloud.example/" + std::string(400, 'x');
+    r.results.push_back({"tls.trust", "The chains sent end at a trusted root", "kloud.example",
+                         Verdict::Fail, "chain ends at CN=Other Root " + longText,
+                         "trust the root that issued it: " + longText, 0.01});
+    r.results.push_back({"webservices.reach-sip-svc", "Web services /Reach/sip.svc",
+                         "lyncws.kloud.example", Verdict::Blocked, "no response", "", 0.01});
+    r.results.back().blockedBy = "tls.trust";
+    for (int i = 0; i < 25; ++i)
+        r.results.push_back({"webservices.path-" + std::to_string(i), "Web services path",
+                             "lyncws.kloud.example", Verdict::Pass, "200", "", 0.01});
+    r.results.push_back({"owas.wopisrc", "A double-encoded WopiSrc reaches OWAS unchanged",
+                         "owas.kloud.example", Verdict::Fail, "-> 400 " + longText,
+                         "forward request URLs unchanged", 0.01});
+    return r;
+}
+
+TEST(Report, FailuresComeFirstWithRemediesThenFamilies) {
+    Report r = failingReport();
+    std::string text = consoleText(r, false);
+    auto failures = text.find("Failures");
+    auto firstFamily = text.find("\nTLS:");
+    ASSERT_NE(failures, std::string::npos) << text;
+    ASSERT_NE(firstFamily, std::string::npos) << text;
+    EXPECT_EQ(text.rfind("FAIL  ", firstFamily) > failures, true);
+    EXPECT_LT(text.find("FAIL  owas.wopisrc"), firstFamily) << text;  // catalogue order is not kept
+    EXPECT_EQ(text.find("FAIL  ", firstFamily), std::string::npos)
+        << "a failure among the families";
+    EXPECT_NE(text.find("BLOCKED  webservices.reach-sip-svc"), std::string::npos);
+    EXPECT_NE(text.find("blocked by tls.trust"), std::string::npos);
+    EXPECT_EQ(text.rfind("seed-lab: FAILED, 3 failure(s) to fix", 0), 0u) << text;
+
+    std::string quiet = consoleText(r, false, true);
+    EXPECT_EQ(quiet.find("PASS  "), std::string::npos) << quiet;
+    EXPECT_NE(quiet.find("remedy: forward request URLs unchanged"), std::string::npos);
+    EXPECT_NE(quiet.find("checks, 26 passed, 3 failed"), std::string::npos) << quiet;
+}
+
+TEST(Report, ExpectedFailuresAreMarkedEverywhere) {
+    Report r = sampleReport();
+    r.expectFail = {"tls.no-sni.*"};
+    r.expectationsMet = true;
+    auto doc = nlohmann::json::parse(jsonText(r));
+    EXPECT_EQ(doc["outcome"], "failed-as-expected");
+    EXPECT_EQ(doc["summary"]["expected"], 1);
+    EXPECT_EQ(doc["results"][1]["expected"], true);
+    EXPECT_EQ(doc["results"][0]["expected"], false);
+    EXPECT_NE(consoleText(r, false).find("seed-lab: PASSED with 1 expected failure"),
+              std::string::npos);
+    EXPECT_NE(consoleText(r, false).find("(expected) 127.5.0.1:443"), std::string::npos);
+    std::string html = htmlText(r);
+    EXPECT_NE(html.find("<div id=\"verdict\" class=\"failed-as-expected\">PASSED"),
+              std::string::npos);
+    EXPECT_NE(html.find("<span class=\"tag\">expected</span>"), std::string::npos);
+    r.expectationsMet = false;  // e.g. a glob that names a check that passed
+    EXPECT_EQ(nlohmann::json::parse(jsonText(r))["outcome"], "failed");
+    r.expectFail.clear();
+    r.expectationsMet.reset();
+    EXPECT_EQ(nlohmann::json::parse(jsonText(r))["outcome"], "failed");
+}
+
+TEST(Report, TheDrawingShowsOnlyBindingsThatExist) {
+    auto lab = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/no-default-binding.json");
+    ASSERT_FALSE(lab.defaultBinding);
+    for (auto& n : drawingOf(lab).nodes) EXPECT_EQ(n.label.find("(default)"), std::string::npos);
+    auto seed = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json");
+    int defaults = 0;
+    for (auto& n : drawingOf(seed).nodes)
+        defaults += n.label.find("(default)") != std::string::npos;
+    EXPECT_EQ(defaults, 1);
+}
+
+// The first screen (1400x900) shows the verdict and every failure with its
+// remedy, and nothing overflows sideways. Measured in the page itself: a
+// copy of the report with a script that writes the layout into the DOM,
+// which headless Chromium then dumps.
+TEST(Report, TheFirstScreenShowsTheVerdictFailuresAndRemedies) {
+    fs::path dir = tempDir();
+    std::string html = htmlText(failingReport());
+    const std::string probe =
+        "<script>(function(){var o=[];"
+        "function add(k,e){var b=e.getBoundingClientRect();o.push(k+':'+Math.round(b.top)+':'+"
+        "Math.round(b.bottom)+':'+Math.round(b.right));}"
+        "add('verdict',document.getElementById('verdict'));"
+        "document.querySelectorAll('.failure .remedy').forEach(function(e){add('remedy',e);});"
+        "o.push('scrollWidth:'+document.documentElement.scrollWidth);"
+        "var p=document.createElement('pre');p.id='layout';p.textContent=o.join(';');"
+        "document.body.appendChild(p);})();</script>";
+    html.insert(html.rfind("</body>"), probe);
+    provision::writeFileAtomic(dir / "measured.html", html);
+    auto [code, dom] =
+        run(chromium(dir, "--window-size=1400,900 --dump-dom", dir / "measured.html"));
+    ASSERT_EQ(code, 0) << dom;
+    auto start = dom.find("<pre id=\"layout\">");
+    ASSERT_NE(start, std::string::npos) << dom.substr(0, 500);
+    std::string layout = dom.substr(start + 17, dom.find("</pre>", start) - start - 17);
+    int remedies = 0, scrollWidth = 0;
+    std::stringstream items(layout);
+    for (std::string item; std::getline(items, item, ';');) {
+        std::vector<std::string> f;
+        std::stringstream parts(item);
+        for (std::string p; std::getline(parts, p, ':');) f.push_back(p);
+        if (f[0] == "scrollWidth") {
+            scrollWidth = std::stoi(f[1]);
+            continue;
+        }
+        ASSERT_EQ(f.size(), 4u) << item;
+        EXPECT_LE(std::stoi(f[2]), 900) << f[0] << " below the first screen: " << layout;
+        EXPECT_LE(std::stoi(f[3]), 1400) << f[0] << " wider than the window: " << layout;
+        remedies += f[0] == "remedy";
+    }
+    EXPECT_EQ(remedies, 3) << layout;
+    EXPECT_GT(scrollWidth, 0);
+    EXPECT_LE(scrollWidth, 1400) << "the page scrolls sideways";
     if (!std::getenv("EDGELAB_KEEP")) fs::remove_all(dir);
 }
 
