@@ -86,13 +86,15 @@ std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision:
     if (a.passwordFile.empty()) {
         auto fromLab = signInUserOf(lab, a.user);
         if (!fromLab)
-            badInput("--user " + a.user + ": not in the lab's users; give --password-file", a.format);
+            badInput("--user " + a.user + ": not in the lab's users; give --password-file",
+                     a.format);
         return fromLab;
     }
     SignInCredentials user;
     user.sipUri = a.user.rfind("sip:", 0) == 0 ? a.user.substr(4) : a.user;
     if (user.sipUri.find('@') == std::string::npos)
-        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com", a.format);
+        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com",
+                 a.format);
     if (const provision::TestUser* known = lab.user(user.sipUri))
         user.account = known->account;
     else

@@ -158,6 +158,26 @@ TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
     }
 }
 
+TEST(RunnerProcess, BadInputIsJsonWhenJsonIsAsked) {
+    for (const std::string command : {"check", "validate"}) {
+        auto f = edgelab({command, kSeedLab.parent_path().string(), "--format", "json"});
+        EXPECT_EQ(f.code, 2) << f.err;
+        auto doc = nlohmann::json::parse(f.out, nullptr, false);
+        ASSERT_FALSE(doc.is_discarded()) << command << ": " << f.out;
+        EXPECT_NE(doc["error"]["message"].get<std::string>().find("is a directory"),
+                  std::string::npos)
+            << f.out;
+        EXPECT_EQ(doc["error"]["exitCode"], 2);
+    }
+    // One vocabulary: console or json, for every command.
+    for (const std::string command : {"check", "validate", "status"}) {
+        auto f = edgelab({command, kSeedLab.string(), "--format", "text"});
+        EXPECT_EQ(f.code, 2) << command << f.out;
+        auto ok = edgelab({command, kSeedLab.string(), "--format", "console", "--help"});
+        EXPECT_EQ(ok.code, 0) << command;
+    }
+}
+
 TEST(RunnerProcess, VersionIsPrinted) {
     auto f = edgelab({"--version"});
     EXPECT_EQ(f.code, 0) << f.err;
