@@ -184,23 +184,23 @@ class TlsClient {
         return SSL_read(ssl_, &c, 1) <= 0;
     }
 
-    // Whatever one read returns (bytes already buffered first); empty at the end.
+    // Whatever one read returns (bytes already buffered first); empty at the
+    // end, and endOfConnection() then says how it ended.
     std::string readSome() {
         if (!pending_.empty()) return std::exchange(pending_, {});
         char buf[16384];
+        ERR_clear_error();
         const int n = SSL_read(ssl_, buf, sizeof buf);
-        return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+        if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
+        end_ = SSL_get_error(ssl_, n);
+        return {};
     }
 
     // Reads to the end of the connection: SSL_ERROR_ZERO_RETURN for a clean
     // TLS close (close_notify), SSL_ERROR_SYSCALL for a reset or a bare FIN.
     int endOfConnection() {
-        char buf[4096];
-        for (;;) {
-            ERR_clear_error();
-            const int n = SSL_read(ssl_, buf, sizeof buf);
-            if (n <= 0) return SSL_get_error(ssl_, n);
-        }
+        while (!end_) readSome();
+        return end_;
     }
 
     int fd() const { return fd_; }
@@ -215,6 +215,7 @@ class TlsClient {
     SSL* ssl_ = nullptr;
     int fd_ = -1;
     std::string pending_;
+    int end_ = 0;  // SSL_get_error of the read that ended the connection
 };
 
 inline std::string get(const std::string& host, const std::string& target,

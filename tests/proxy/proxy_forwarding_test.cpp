@@ -235,8 +235,17 @@ TEST_F(ProxyForwarding, BackendResetMidResponseIsNeverPresentedAsComplete) {
     for (const std::string target : {"/truncate", "/truncate-close"}) {
         auto c = client(host);
         ASSERT_TRUE(c->send(get(host, target)));
-        // Not a clean TLS close: a close-delimited body would pass as whole.
-        EXPECT_EQ(c->endOfConnection(), SSL_ERROR_SYSCALL) << target;
+        std::string received;
+        for (std::string piece; !(piece = c->readSome()).empty();) received += piece;
+        const int end = c->endOfConnection();
+        if (received.find(" 200 ") != std::string::npos) {
+            // The response had begun: not a clean TLS close, or a
+            // close-delimited body would pass as whole.
+            EXPECT_EQ(end, SSL_ERROR_SYSCALL) << target;
+        } else {
+            // The reset came before the header was read: the proxy's own 502.
+            EXPECT_NE(received.find(" 502 "), std::string::npos) << target << received;
+        }
         auto next = roundTrip(host, get(host, "/after"));
         ASSERT_TRUE(next);
         EXPECT_EQ(next->result_int(), 200);

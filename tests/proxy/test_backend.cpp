@@ -134,6 +134,9 @@ bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::s
         head +=
             target == "/truncate" ? "Content-Length: 1000\r\n\r\n" : "Connection: close\r\n\r\n";
         asio::write(stream, asio::buffer(head + "0123456789"), ec);
+        // A reset discards what the peer has not read yet: give the proxy
+        // time to read what was sent, so that the reset is mid-response.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
         reset(stream);
         return false;
     }
