@@ -285,3 +285,75 @@ INSTANTIATE_TEST_SUITE_P(ConnectionAffinity, ProxyAffinity, ::testing::Bool(),
 
 }  // namespace
 }  // namespace edgelab::proxy
+
+namespace edgelab::proxy {
+namespace {
+
+// The lab's own front-end simulator behind the proxy, driven by its fault
+// control (provision/backend/README.md, "Faults").
+class ProxyBackendFaults : public ProxyForwarding {
+  protected:
+    void startSimulator() {
+        const std::string host = "lyncfe1.contoso.local";
+        const auto cert = test::issue(host, {host}, &ca);
+        const fs::path pem = dir / "backend" / "simulator.pem";
+        const fs::path key = dir / "backend" / "simulator.key";
+        test::writeText(pem, test::pemOf(cert.cert.get()) + test::pemOf(ca.cert.get()));
+        test::writeText(key, test::pemOf(cert.key.get()));
+        fe = std::make_unique<Process>();
+        fe->start(
+            std::string(EDGELAB_BIN_DIR) + "/edgelab-backend",
+            {"--role", "lync-frontend", "--listen", "127.4.1.1:0", "--cert", pem.string(), "--key",
+             key.string(), "--server-fqdn", host, "--domain", kDomain, "--control", "127.4.1.1:0"},
+            dir / "simulator.err", "CONTROL ");
+        const std::string& ready = fe->readyLines[fe->readyLines.size() - 2];
+        internalDns[host + ":4443"] = ready.substr(ready.rfind('/') + 1);
+        const std::string& control = fe->readyLines.back();
+        const auto colon = control.rfind(':');
+        controlPort = static_cast<std::uint16_t>(std::stoi(control.substr(colon + 1)));
+    }
+
+    void setFault(const std::string& mode, int delayMs = 0) {
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::socket socket(ioc);
+        socket.connect({boost::asio::ip::make_address("127.4.1.1"), controlPort});
+        http::request<http::string_body> req{http::verb::post, "/fault", 11};
+        req.set(http::field::host, "127.4.1.1");
+        req.body() = nlohmann::json{{"mode", mode}, {"delayMs", delayMs}}.dump();
+        req.prepare_payload();
+        http::write(socket, req);
+        boost::beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(socket, buffer, res);
+        ASSERT_EQ(res.result_int(), 200) << res.body();
+    }
+
+    int status(const std::string& prefix) {
+        auto res = roundTrip(name(prefix),
+                             get(name(prefix), "/Autodiscover/AutodiscoverService.svc/root"));
+        return res ? res->result_int() : 0;
+    }
+
+    std::uint16_t controlPort = 0;
+};
+
+TEST_F(ProxyBackendFaults, PoolRecoversWhenTheBackendReturns) {
+    fe.reset();
+    startSimulator();
+    startSingleThreadProxy();
+    EXPECT_EQ(status("lyncws"), 200);  // a pooled connection now exists
+    setFault("stop");
+    EXPECT_EQ(status("lyncws"), 502);  // the pooled one is gone, a new one is refused
+    setFault("reset");
+    EXPECT_EQ(status("lyncws"), 502);
+    // lyncdiscover's inactiveTransactionsTimeoutSec is 1.
+    setFault("slow", 3000);
+    EXPECT_EQ(status("lyncdiscover"), 504);
+    setFault("none");
+    // Back without restarting the proxy.
+    EXPECT_EQ(status("lyncws"), 200);
+    EXPECT_EQ(status("lyncdiscover"), 200);
+}
+
+}  // namespace
+}  // namespace edgelab::proxy
