@@ -58,6 +58,13 @@ awaitable<ClientSession::RelayResult> ClientSession::relayMessage(
         } else if (!p.is_done()) {
             body.data = relayBuffer_.data();
             body.size = relayBuffer_.size();
+            // Beast reads only what the dynamic buffer has room for (at
+            // least 512 bytes); after a header that is a few hundred bytes,
+            // so a 64 KiB body came through in ~1 KiB pieces, each its own
+            // TLS record and write. Room for a whole piece makes the reads
+            // (and so the records written) as large as the relay buffer.
+            if (inBuffer.capacity() - inBuffer.size() < relayBuffer_.size())
+                inBuffer.reserve(inBuffer.size() + relayBuffer_.size());
             beast::get_lowest_layer(in).expires_after(readTimeout);
             co_await http::async_read_some(in, inBuffer, p, withError(r.ec));
             if (r.ec == http::error::need_buffer) r.ec = {};
