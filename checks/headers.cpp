@@ -4,10 +4,45 @@
 #include "checks/ids.hpp"
 #include "checks/support.hpp"
 
+#include <optional>
+#include <string_view>
+
 namespace edgelab::checks::family {
 
 using namespace support;
 using provision::Lab;
+
+namespace {
+
+std::string trimmed(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return std::string(s);
+}
+
+// The Domain attribute of a Set-Cookie value (lower case), read as RFC 6265
+// section 5.2 does: the attributes follow the first ';', each NAME[=VALUE],
+// the name compared without case; a leading dot is ignored; the last Domain
+// wins. "subdomain=abc" or a value holding "domain=" is not a Domain.
+std::optional<std::string> cookieDomain(std::string_view setCookie) {
+    std::optional<std::string> domain;
+    auto semi = setCookie.find(';');
+    while (semi != std::string_view::npos) {
+        std::string_view rest = setCookie.substr(semi + 1);
+        auto next = rest.find(';');
+        std::string_view attribute = rest.substr(0, next);
+        auto eq = attribute.find('=');
+        if (eq != std::string_view::npos && iequals(trimmed(attribute.substr(0, eq)), "domain")) {
+            std::string value = trimmed(attribute.substr(eq + 1));
+            if (!value.empty() && value.front() == '.') value.erase(0, 1);
+            if (!value.empty()) domain = lower(value);
+        }
+        semi = next == std::string_view::npos ? next : semi + 1 + next;
+    }
+    return domain;
+}
+
+}  // namespace
 
 CheckDefinition headersCheck(const provision::Lab& lab, std::vector<ProbeId> httpProbes) {
     CheckDefinition d{check::headersTranslated(),
@@ -37,12 +72,9 @@ CheckDefinition headersCheck(const provision::Lab& lab, std::vector<ProbeId> htt
                     bad.push_back(x->url + " set-cookie: " + v);
                     continue;
                 }
-                auto pos = lv.find("domain=");
-                if (pos == std::string::npos) continue;
-                std::string dom = lv.substr(pos + 7);
-                dom = dom.substr(0, dom.find(';'));
-                while (!dom.empty() && (dom.front() == '.' || dom.front() == ' ')) dom.erase(0, 1);
-                while (!dom.empty() && dom.back() == ' ') dom.pop_back();
+                auto domain = cookieDomain(lv);
+                if (!domain) continue;
+                std::string dom = *domain;
                 bool ok = false;
                 for (auto& n : publicNames(ctx.lab))
                     if (n == dom || (n.size() > dom.size() &&

@@ -27,8 +27,8 @@ bool isNamespaceHost(std::string_view h) {
 bool isFarmInternalUrl(const provision::Lab& lab, std::string url) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     for (auto& b : lab.backends) {
-        if (!b.internalUrl) continue;
-        std::string farm = *b.internalUrl;
+        if (b.role != provision::BackendRole::Owas) continue;
+        std::string farm = provision::farmInternalUrl(b);
         while (!farm.empty() && farm.back() == '/') farm.pop_back();
         if (iequals(farm, url)) return true;
     }

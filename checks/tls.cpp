@@ -266,7 +266,9 @@ bool certificateCovers(const CertificateInfo& c, std::string_view nameIn) {
         }
         return false;
     };
-    if (!c.dnsNames.empty()) return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
-    return matches(c.subjectCn);
+    // The subjectAltName only, as the proxy routes (a 421 for a name its
+    // certificate lacks): RFC 9525 section 6.3, which replaced RFC 6125, no
+    // longer lets a client fall back to the subject's CN, and browsers do not.
+    return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
 }
 }  // namespace edgelab::checks

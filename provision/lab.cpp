@@ -93,6 +93,10 @@ std::vector<std::string> PublicNames::all() const {
     return {webServices, meet, dialin, lyncdiscover, owas};
 }
 
+std::string farmInternalUrl(const Backend& b) {
+    return b.internalUrl ? *b.internalUrl : "https://" + b.host + "/";
+}
+
 const Backend* Lab::backendFor(std::string_view host) const {
     for (const auto& b : backends) {
         if (b.host == host) return &b;

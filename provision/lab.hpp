@@ -164,6 +164,11 @@ struct Lab {
     const TestUser* user(std::string_view sipUri) const;     // case-insensitive
 };
 
+// The OWAS farm's InternalURL: the lab's, or the server's own name as
+// New-OfficeWebAppsFarm is usually given it (https://HOST/), which the
+// simulator also uses.
+std::string farmInternalUrl(const Backend&);
+
 // One problem in a lab file: the JSON pointer it concerns and what is wrong.
 struct LabError {
     std::string path;     // "/applications/2/backendServerUrl"

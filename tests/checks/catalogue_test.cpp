@@ -627,3 +627,51 @@ TEST_F(RootCauses, OneNameUnresolvedBlocksOnlyItsOwnChecks) {
 
 }  // namespace
 }  // namespace edgelab::checks
+
+namespace edgelab::checks {
+namespace {
+
+class Regressions : public ::testing::Test {
+  protected:
+    Lab lab = seedLab();
+    Evidence ev = goodEvidence(lab);
+};
+
+// A cookie named subdomain is not a Domain attribute; a real Domain on a
+// backend host still fails.
+TEST_F(Regressions, SetCookieAttributesAreParsedNotSearched) {
+    auto& x = ev.http[probe::webServices(slug("/Scheduler"))];
+    x.responseHeaders.emplace("set-cookie", "subdomain=abc; Path=/; Secure");
+    x.responseHeaders.emplace("set-cookie", "note=\"domain=lyncfe1.kloud.example\"; Path=/");
+    x.responseHeaders.emplace("set-cookie", "a=1; Path=/; DOMAIN=.kloud.example; HttpOnly");
+    EXPECT_EQ(evaluate(lab, ev)["headers.translated"].verdict, Verdict::Pass)
+        << evaluate(lab, ev)["headers.translated"].evidence;
+    x.responseHeaders.emplace("set-cookie", "b=2; Path=/; Domain = lyncfe1.kloud.example");
+    auto r = evaluate(lab, ev)["headers.translated"];
+    EXPECT_EQ(r.verdict, Verdict::Fail);
+    EXPECT_NE(r.evidence.find("domain lyncfe1.kloud.example"), std::string::npos) << r.evidence;
+}
+
+// One rule with the proxy's 421: the subjectAltName names the hosts; a CN
+// alone covers nothing (RFC 9525 section 6.3).
+TEST_F(Regressions, ACommonNameWithoutSanCoversNothing) {
+    CertificateInfo c;
+    c.subjectCn = "lyncws.kloud.example";
+    EXPECT_FALSE(certificateCovers(c, "lyncws.kloud.example"));
+    auto& h = ev.tls[probe::tlsSni(lab.names.webServices)];
+    h.chain[0].dnsNames.clear();
+    EXPECT_EQ(evaluate(lab, ev)["tls.sni." + lab.names.webServices].verdict, Verdict::Fail);
+}
+
+// Without internalUrl the farm's InternalURL is the OWAS server's own name,
+// as the simulator writes it into its pages: that is not a leak.
+TEST_F(Regressions, OwasInternalUrlDefaultsToTheServersName) {
+    for (auto& b : lab.backends) b.internalUrl.reset();
+    auto r = evaluate(lab, ev)["owas.no-internal-names"];
+    EXPECT_EQ(r.verdict, Verdict::Pass) << r.evidence;
+    ev.http[probe::owasPresenter()].body += "<a href=\"https://owas1.kloud.example/x/y\">";
+    EXPECT_EQ(evaluate(lab, ev)["owas.no-internal-names"].verdict, Verdict::Fail);
+}
+
+}  // namespace
+}  // namespace edgelab::checks

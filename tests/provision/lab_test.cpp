@@ -1,6 +1,7 @@
 #include "provision/lab.hpp"
 
 #include "provision/atomic_file.hpp"
+#include "provision/rules.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -334,6 +335,9 @@ TEST(LabFiles, TheDocumentedExampleParses) {
     const Lab lab = parseLabText(doc.substr(start + 8, end - start - 8), "README example");
     EXPECT_EQ(lab.name, "contoso");
     EXPECT_EQ(lab.backends[1].serves, std::vector<std::string>{"owas.contoso.example"});
+    // And it validates: every static rule passes or does not apply.
+    for (const auto& r : evaluateRules(lab))
+        EXPECT_NE(r.verdict, Verdict::Fail) << r.id << ": " << r.evidence;
 }
 
 }  // namespace
