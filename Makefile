@@ -4,7 +4,10 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LAB ?= scenarios/labs/seed-lab.json
 
-.PHONY: all deps configure build run test bench clean format
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 45
+
+.PHONY: all deps configure build run test bench clean format fuzz fuzz-deps
 
 all: build
 
@@ -30,8 +33,19 @@ bench: build
 	bench/check.sh $(BUILD)
 	bench/run.sh $(BUILD)
 
+# libFuzzer targets (fuzz/README.md): a clang build of its own, each target
+# run FUZZ_SECONDS on a copy of its seed corpus. Not part of `make test`.
+fuzz-deps:
+	@tools/install-deps.sh --fuzz
+
+fuzz: fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELAB_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

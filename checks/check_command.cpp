@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checks/gather.hpp"
 #include "checks/run_checks.hpp"
 #include "provision/atomic_file.hpp"
 #include "provision/commands.hpp"
@@ -114,9 +115,7 @@ void run(const CheckArgs& a) {
     provision::Lab lab = provision::loadLabOrExit(a.labFile, a.format, "edgelab check");
     Target target;
     for (auto& c : a.connectTo) {
-        int colons = 0;
-        for (char ch : c) colons += ch == ':';
-        if (colons < 3) badInput("--connect-to " + c + ": expected HOST:PORT:ADDR:PORT", a.format);
+        if (auto why = connectToError(c)) badInput("--connect-to " + c + ": " + *why, a.format);
         target.connectTo.push_back(c);
     }
     if (!a.cacert.empty()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -541,6 +542,47 @@ TransportError transportError(CURLcode code, bool connected) {
     }
 }
 
+namespace {
+
+// HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT; an IPv6 host is in brackets.
+std::vector<std::string> connectToParts(const std::string& entry) {
+    std::vector<std::string> parts;
+    std::string cur;
+    int depth = 0;
+    for (char c : entry) {
+        if (c == '[') ++depth;
+        if (c == ']') --depth;
+        if (c == ':' && depth == 0) {
+            parts.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    parts.push_back(cur);
+    return parts;
+}
+
+// An empty port means "any" (first) or "the same" (second), as curl reads it.
+std::optional<std::uint16_t> connectToPort(std::string_view text, std::uint16_t ifEmpty) {
+    if (text.empty()) return ifEmpty;
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+    if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535)
+        return std::nullopt;
+    return static_cast<std::uint16_t>(port);
+}
+
+}  // namespace
+
+std::optional<std::string> connectToError(const std::string& entry) {
+    const auto parts = connectToParts(entry);
+    if (parts.size() != 4) return "expected HOST:PORT:ADDR:PORT";
+    if (!connectToPort(parts[1], 1) || !connectToPort(parts[3], 1))
+        return "a port must be empty or a number from 1 to 65535";
+    return std::nullopt;
+}
+
 std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port) {
     auto lowerEq = [](std::string_view a, std::string_view b) {
@@ -551,28 +593,16 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
                });
     };
     for (auto& entry : connectTo) {
-        // HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT; an IPv6 host is in brackets.
-        std::vector<std::string> parts;
-        std::string cur;
-        int depth = 0;
-        for (char c : entry) {
-            if (c == '[') ++depth;
-            if (c == ']') --depth;
-            if (c == ':' && depth == 0) {
-                parts.push_back(cur);
-                cur.clear();
-            } else {
-                cur += c;
-            }
-        }
-        parts.push_back(cur);
+        const auto parts = connectToParts(entry);
         if (parts.size() != 4) continue;
+        // An entry that does not read (a port that is not a number) applies
+        // to nothing; `edgelab check` refuses it before (connectToError).
+        const auto fromPort = connectToPort(parts[1], port);
+        const auto toPort = connectToPort(parts[3], port);
+        if (!fromPort || !toPort) continue;
         if (!parts[0].empty() && !lowerEq(parts[0], host)) continue;
-        if (!parts[1].empty() && parts[1] != std::to_string(port)) continue;
-        std::string toHost = parts[2].empty() ? host : parts[2];
-        std::uint16_t toPort =
-            parts[3].empty() ? port : static_cast<std::uint16_t>(std::stoi(parts[3]));
-        return std::pair{toHost, toPort};
+        if (*fromPort != port) continue;
+        return std::pair{parts[2].empty() ? host : parts[2], *toPort};
     }
     return std::nullopt;
 }

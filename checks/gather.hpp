@@ -49,8 +49,13 @@ TransportError transportError(CURLcode code, bool connected);
 // True when no probe reached the target at all (no TCP connection made).
 bool targetUnreachable(const Evidence&);
 
+// What is wrong with a --connect-to entry (curl's HOST:PORT:ADDR:PORT, ports
+// empty or 1-65535), or nullopt when it reads.
+std::optional<std::string> connectToError(const std::string& entry);
+
 // Parses curl's --connect-to syntax and finds the address for host:port;
-// nullopt when no entry applies. Exposed for tests.
+// nullopt when no entry applies (an entry that does not read applies to
+// nothing). Exposed for tests.
 std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port);
 

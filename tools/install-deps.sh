@@ -12,6 +12,11 @@ packages=(
   openssl curl nginx-light wrk libxml2-utils chromium python3
 )
 
+# `make fuzz` only: clang++ and its libFuzzer/ASan runtimes.
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -469,6 +469,23 @@ TEST(CataloguePlan, GlobsAndConnectTo) {
     EXPECT_FALSE(connectToFor({"lyncws.k:443:127.5.0.1:8443"}, "meet.k", 443));
 }
 
+// Found by fuzz/connect_to.cpp: a port that is not a number threw from
+// std::stoi on a gathering thread (edgelab check aborted); one over 65535
+// wrapped. Such an entry applies to nothing, and the command refuses it.
+TEST(CataloguePlan, ConnectToWithABadPortAppliesToNothing) {
+    EXPECT_FALSE(connectToFor({"::127.0.0.1:xyz"}, "lyncws.k", 443));
+    EXPECT_FALSE(connectToFor({"::127.0.0.1:70000"}, "lyncws.k", 443));
+    EXPECT_FALSE(connectToFor({"lyncws.k:x:127.0.0.1:443"}, "lyncws.k", 443));
+    auto next = connectToFor({"::127.0.0.1:xyz", "::127.0.0.2:8443"}, "lyncws.k", 443);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->first, "127.0.0.2");
+    EXPECT_TRUE(connectToError("::127.0.0.1:xyz"));
+    EXPECT_TRUE(connectToError("::127.0.0.1:65536"));
+    EXPECT_TRUE(connectToError("lyncws.k:443"));
+    EXPECT_FALSE(connectToError("lyncws.k:443:127.0.0.1:8443"));
+    EXPECT_FALSE(connectToError("[::1]:443:[::1]:"));
+}
+
 }  // namespace
 }  // namespace edgelab::checks
 

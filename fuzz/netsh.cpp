@@ -1,0 +1,23 @@
+// The netsh reader on any bytes: decode as Windows saved it, parse, turn
+// every entry into a binding; never a crash, and each problem names a line.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "proxy/binding_store.hpp"
+#include "proxy/netsh_show.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    const auto decoded = edgelab::proxy::decodeCapturedText(bytes);
+    const auto show = edgelab::proxy::parseNetshText(decoded.utf8);
+    for (const auto& p : show.problems)
+        if (p.message.empty()) std::abort();  // a problem always says what was expected
+    for (const auto& e : show.entries) {
+        std::string why;
+        (void)edgelab::proxy::bindingOf(e, &why);
+    }
+    (void)edgelab::proxy::parseNetshShow(bytes);
+    return 0;
+}
