@@ -4,7 +4,7 @@
 #include <set>
 
 #include "audit/model.hpp"
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 #include "provision/rules.hpp"
 #include "proxy/binding_store.hpp"
 

@@ -2,7 +2,7 @@
 #include <set>
 
 #include "audit/model.hpp"
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::audit {
@@ -84,7 +84,7 @@ CheckResult passThrough(const Model& m) {
     for (const auto& p : m.apps) {
         if (p.role != AppRole::Lync) continue;
         const auto& a = *p.app;
-        if (provision::asciiLower(a.externalPreauthentication) == "passthrough") continue;
+        if (asciiLower(a.externalPreauthentication) == "passthrough") continue;
         bad.push_back(ps(a.name) + " uses " + a.externalPreauthentication);
         // Set-WebApplicationProxyApplication cannot change the method: publish again.
         fixes.push_back(select(a) + "Remove-WebApplicationProxyApplication");

@@ -7,7 +7,7 @@
 
 #include "audit/audit.hpp"
 #include "audit/model.hpp"
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 #include "provision/rules.hpp"
 #include "proxy/binding_store.hpp"
 
@@ -132,7 +132,7 @@ json certificateJson(const Model& m) {
         if (p.external && p.external->host == m.webServicesName)
             thumb = p.app->externalCertificateThumbprint;
     if (const AuditCertificate* cert = m.certificate(thumb)) {
-        for (const auto& n : cert->dnsNames) san.push_back(provision::asciiLower(n));
+        for (const auto& n : cert->dnsNames) san.push_back(asciiLower(n));
     } else {
         std::set<std::string> seen;
         for (const auto& p : m.apps)
@@ -204,7 +204,7 @@ std::vector<std::string> uncoveredFailures(const Model& m, const json& san) {
 }
 
 std::string preAuthenticationOf(const std::string& captured) {
-    const std::string v = provision::asciiLower(captured);
+    const std::string v = asciiLower(captured);
     if (v == "passthrough") return "PassThrough";
     if (v == "clientcertificate") return "ClientCertificate";
     return "ADFS";  // ADFS, ADFSforBrowsersAndOffice, ADFSforRichClients, ...
@@ -221,7 +221,7 @@ json applicationsJson(const Model& m) {
              {"backendServerUrl", p.backend->str()},
              {"externalPreAuthentication", preAuthenticationOf(a.externalPreauthentication)},
              {"backendServerCertificateValidation",
-              provision::asciiLower(a.backendServerCertificateValidation) == "validatecertificate"},
+              asciiLower(a.backendServerCertificateValidation) == "validatecertificate"},
              {"disableTranslateUrlInRequestHeaders", a.disableTranslateUrlInRequestHeaders},
              {"disableTranslateUrlInResponseHeaders", a.disableTranslateUrlInResponseHeaders},
              {"inactiveTransactionsTimeoutSec",

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <set>
 
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 #include "provision/rules.hpp"
 #include "proxy/binding_store.hpp"
 
@@ -15,7 +15,7 @@ namespace {
 std::string firstLabel(const std::string& host) { return host.substr(0, host.find('.')); }
 
 bool contains(const std::string& text, std::string_view word) {
-    return provision::asciiLower(text).find(word) != std::string::npos;
+    return asciiLower(text).find(word) != std::string::npos;
 }
 
 std::optional<Bound> boundOf(const proxy::NetshEntry& e) {
@@ -26,7 +26,7 @@ std::optional<Bound> boundOf(const proxy::NetshEntry& e) {
     if (e.kind != proxy::NetshKeyKind::CentralCertificateStore) {
         const auto colon = e.key.rfind(':');
         if (colon == std::string::npos) return std::nullopt;
-        b.host = provision::asciiLower(e.key.substr(0, colon));
+        b.host = asciiLower(e.key.substr(0, colon));
         portText = std::string_view(e.key).substr(colon + 1);
     }
     unsigned port = 0;
@@ -37,7 +37,7 @@ std::optional<Bound> boundOf(const proxy::NetshEntry& e) {
     const std::string* hash = e.field("Certificate Hash");
     b.hash = hash ? proxy::normaliseThumbprint(*hash).value_or(*hash) : "";
     const std::string* appid = e.field("Application ID");
-    b.appid = appid ? provision::asciiLower(*appid) : "";
+    b.appid = appid ? asciiLower(*appid) : "";
     return b;
 }
 
@@ -94,7 +94,7 @@ checks::CheckResult skipped(checks::CheckResult r, std::string why) {
 
 std::string addSslcert(const std::string& keyword, const std::string& key, const Bound& source) {
     std::string command = "netsh http add sslcert " + keyword + "=" + key +
-                          " certhash=" + provision::asciiLower(source.hash) +
+                          " certhash=" + asciiLower(source.hash) +
                           " appid=" + source.appid;
     if (keyword == "hostnameport") command += " certstorename=MY";
     return command;
@@ -102,10 +102,10 @@ std::string addSslcert(const std::string& keyword, const std::string& key, const
 
 bool covers(const AuditCertificate& cert, const std::string& host) {
     for (const auto& n : cert.dnsNames)
-        if (provision::certificateNameCovers(provision::asciiLower(n), host)) return true;
+        if (provision::certificateNameCovers(asciiLower(n), host)) return true;
     // Clients fall back to the CN only when there is no dNSName (RFC 6125 6.4.4).
     return cert.dnsNames.empty() &&
-           provision::certificateNameCovers(provision::asciiLower(cert.subjectCn), host);
+           provision::certificateNameCovers(asciiLower(cert.subjectCn), host);
 }
 
 Model::Model(const AuditInput& in) : input(in) {
@@ -122,7 +122,7 @@ Model::Model(const AuditInput& in) : input(in) {
                             provision::Url::parse(a.backendServerUrl)});
         }
     }
-    webServicesName = provision::asciiLower(in.webServicesName);
+    webServicesName = asciiLower(in.webServicesName);
     if (!webServicesName.empty()) return;
     // The Lync rule that is neither a simple URL nor autodiscover.
     for (const auto& p : apps) {

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::audit {
@@ -17,9 +17,9 @@ class ObjectReader {
         : object_(object), path_(std::move(path)), source_(source) {}
 
     const json* find(std::string_view name) const {
-        const std::string wanted = provision::asciiLower(name);
+        const std::string wanted = asciiLower(name);
         for (auto it = object_.begin(); it != object_.end(); ++it)
-            if (provision::asciiLower(it.key()) == wanted) return &it.value();
+            if (asciiLower(it.key()) == wanted) return &it.value();
         return nullptr;
     }
 
@@ -71,7 +71,7 @@ const char* const kKnown[] = {"Name",
 
 bool isKnown(const std::string& key) {
     for (const char* k : kKnown)
-        if (provision::asciiLower(k) == provision::asciiLower(key)) return true;
+        if (asciiLower(k) == asciiLower(key)) return true;
     return false;
 }
 

@@ -1,5 +1,5 @@
 // One run of the catalogue against a target: plan, gather, evaluate. The
-// runner (scenarios/) and `edgelab check` both call this.
+// runner (runner/) and `edgelab check` both call this.
 #pragma once
 
 #include <chrono>

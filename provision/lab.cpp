@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "provision/ascii.hpp"
-#include "provision/atomic_file.hpp"
+#include "common/ascii.hpp"
+#include "common/atomic_file.hpp"
 
 namespace edgelab::provision {
 

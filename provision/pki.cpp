@@ -19,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 namespace edgelab::provision {
 

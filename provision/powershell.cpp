@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 
 namespace edgelab::provision {
 

@@ -7,7 +7,7 @@
 #include <deque>
 #include <memory>
 
-#include "provision/net/asio.hpp"
+#include "net/asio.hpp"
 
 namespace edgelab::proxy {
 

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "provision/ascii.hpp"
-#include "provision/atomic_file.hpp"
+#include "common/ascii.hpp"
+#include "common/atomic_file.hpp"
 #include "proxy/netsh_show.hpp"
 
 namespace edgelab::proxy {
@@ -56,7 +56,7 @@ std::optional<BindingKey> BindingKey::parse(BindingKind kind, std::string_view t
         port > 65535) {
         return fail("the port must be a number from 1 to 65535");
     }
-    BindingKey key{kind, provision::asciiLower(host), static_cast<std::uint16_t>(port)};
+    BindingKey key{kind, asciiLower(host), static_cast<std::uint16_t>(port)};
     if (kind == BindingKind::IpPort) {
         in_addr addr{};
         if (::inet_pton(AF_INET, key.host.c_str(), &addr) != 1) {
@@ -94,7 +94,7 @@ BindingLookup selectBinding(const BindingStore& store, std::optional<std::string
                             std::string_view listenerAddress, std::uint16_t publishedPort) {
     if (sni) {
         if (const Binding* b = store.find(BindingKey{BindingKind::HostnamePort,
-                                                     provision::asciiLower(*sni), publishedPort})) {
+                                                     asciiLower(*sni), publishedPort})) {
             return {b, NoBindingReason::UnknownSni};
         }
     }
@@ -117,7 +117,7 @@ std::string formatNetshShow(const BindingStore& store) {
                                                                     : NetshKeyKind::IpPort),
               b.key.str());
         // netsh prints the hash in lower case.
-        field("Certificate Hash", provision::asciiLower(b.certificateHash));
+        field("Certificate Hash", asciiLower(b.certificateHash));
         field("Application ID", b.applicationId);
         field("Certificate Store Name",
               b.certificateStoreName.empty() ? "(null)" : b.certificateStoreName);
@@ -152,7 +152,7 @@ std::optional<Binding> bindingOf(const NetshEntry& entry, std::string* error) {
     }
     const std::string* appid = entry.field("Application ID");
     const std::string* storeName = entry.field("Certificate Store Name");
-    Binding b{*key, *thumbprint, appid ? provision::asciiLower(*appid) : "",
+    Binding b{*key, *thumbprint, appid ? asciiLower(*appid) : "",
               storeName && *storeName != "(null)" ? *storeName : ""};
     return b;
 }
@@ -175,7 +175,7 @@ NetshParse parseNetshArguments(const std::vector<std::string>& words) {
         if (eq == std::string::npos) {
             return {std::nullopt, "expected keyword=value, got '" + word + "'"};
         }
-        const std::string keyword = provision::asciiLower(word.substr(0, eq));
+        const std::string keyword = asciiLower(word.substr(0, eq));
         const std::string value = word.substr(eq + 1);
         if (keyword == "hostnameport" || keyword == "ipport") {
             if (haveKey) return {std::nullopt, "give one of hostnameport= or ipport=, once"};
@@ -194,7 +194,7 @@ NetshParse parseNetshArguments(const std::vector<std::string>& words) {
             if (!isGuidInBraces(value)) {
                 return {std::nullopt, "appid=" + value + ": expected a GUID in braces, {...}"};
             }
-            args.appid = provision::asciiLower(value);
+            args.appid = asciiLower(value);
         } else if (keyword == "certstorename") {
             if (value.empty()) return {std::nullopt, "certstorename= needs a name"};
             args.certstorename = value;
@@ -245,7 +245,7 @@ StoreChange deleteBinding(const BindingStore& store, const BindingKey& key) {
 
 StoreChange setDefaultBinding(const BindingStore& store, std::string_view matchHost,
                               const BindingKey& defaultKey) {
-    const std::string host = provision::asciiLower(matchHost);
+    const std::string host = asciiLower(matchHost);
     const Binding* source = nullptr;
     for (const auto& b : store.bindings) {
         if (b.key.kind == BindingKind::HostnamePort && b.key.host == host &&
@@ -338,7 +338,7 @@ BindingStore loadBindingStore(const std::filesystem::path& file, MissingStore mi
     }
     std::string text;
     try {
-        text = provision::readFile(file);
+        text = readFile(file);
     } catch (const std::exception& e) {
         throw BindingStoreError(e.what());
     }
@@ -346,7 +346,7 @@ BindingStore loadBindingStore(const std::filesystem::path& file, MissingStore mi
 }
 
 void saveBindingStore(const std::filesystem::path& file, const BindingStore& store) {
-    provision::writeFileAtomic(file, serializeBindingStore(store));
+    writeFileAtomic(file, serializeBindingStore(store));
 }
 
 namespace {

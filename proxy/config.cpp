@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "provision/ascii.hpp"
-#include "provision/atomic_file.hpp"
+#include "common/ascii.hpp"
+#include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::proxy {
@@ -41,7 +41,7 @@ std::optional<PublishedUrl> PublishedUrl::parse(std::string_view text) {
     PublishedUrl url;
     const auto sep = text.find("://");
     if (sep == std::string_view::npos) return std::nullopt;
-    url.scheme = provision::asciiLower(text.substr(0, sep));
+    url.scheme = asciiLower(text.substr(0, sep));
     if (url.scheme != "https" && url.scheme != "http") return std::nullopt;
     std::string_view rest = text.substr(sep + 3);
     const auto slash = rest.find('/');
@@ -63,7 +63,7 @@ std::optional<PublishedUrl> PublishedUrl::parse(std::string_view text) {
             return std::nullopt;
         }
     }
-    url.host = provision::asciiLower(authority);
+    url.host = asciiLower(authority);
     return url;
 }
 
@@ -145,7 +145,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
                 !parsePort(a.substr(colon + 1))) {
                 throw fail(at, "expected \"IPv4:PORT\", got \"" + a + "\"");
             }
-            cfg.internalDns[provision::asciiLower(name)] = a;
+            cfg.internalDns[asciiLower(name)] = a;
         }
     }
     if (doc.contains("limits")) {
@@ -258,7 +258,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
 ProxyConfig loadProxyConfig(const std::filesystem::path& file) {
     std::string text;
     try {
-        text = provision::readFile(file);
+        text = readFile(file);
     } catch (const std::exception& e) {
         throw ConfigError(e.what());
     }

@@ -4,7 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "provision/markup.hpp"
+#include "common/markup.hpp"
 #include "proxy/local_reply.hpp"
 #include "proxy/session.hpp"
 

@@ -1,6 +1,6 @@
 #include "proxy/local_reply.hpp"
 
-#include "provision/markup.hpp"
+#include "common/markup.hpp"
 
 namespace edgelab::proxy {
 
@@ -17,10 +17,10 @@ std::string backendFailurePage(const PublishingRule& rule, http::status status,
                                  ? "did not answer within " +
                                        std::to_string(rule.inactiveTransactionsTimeoutSec) +
                                        " s (inactiveTransactionsTimeoutSec)."
-                                 : "could not be reached: " + provision::escapeMarkup(why) + ".";
+                                 : "could not be reached: " + escapeMarkup(why) + ".";
     return errorPage(code, toStd(http::obsolete_reason(status)),
-                     "The backend of application <b>" + provision::escapeMarkup(rule.name) +
-                         "</b> (" + provision::escapeMarkup(rule.backendServerUrl.hostHeader()) +
+                     "The backend of application <b>" + escapeMarkup(rule.name) +
+                         "</b> (" + escapeMarkup(rule.backendServerUrl.hostHeader()) +
                          ") " + what);
 }
 

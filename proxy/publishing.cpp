@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "provision/ascii.hpp"
+#include "common/ascii.hpp"
 
 namespace edgelab::proxy {
 
@@ -60,13 +60,13 @@ std::string hostOfHostHeader(std::string_view hostHeader) {
     const auto colon = hostHeader.rfind(':');
     if (colon != std::string_view::npos) hostHeader = hostHeader.substr(0, colon);
     if (!hostHeader.empty() && hostHeader.back() == '.') hostHeader.remove_suffix(1);
-    return provision::asciiLower(hostHeader);
+    return asciiLower(hostHeader);
 }
 
 bool certificateCovers(const std::vector<std::string>& dnsNames, std::string_view host) {
-    const std::string h = provision::asciiLower(host);
+    const std::string h = asciiLower(host);
     for (const auto& name : dnsNames) {
-        const std::string n = provision::asciiLower(name);
+        const std::string n = asciiLower(name);
         if (n == h) return true;
         if (n.size() > 2 && n.starts_with("*.")) {
             const auto dot = h.find('.');

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "provision/net/asio.hpp"
+#include "net/asio.hpp"
 #include "proxy/config.hpp"
 
 namespace edgelab::proxy {

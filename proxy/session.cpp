@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "provision/markup.hpp"
+#include "common/markup.hpp"
 #include "proxy/local_reply.hpp"
 
 namespace edgelab::proxy {
@@ -195,7 +195,7 @@ awaitable<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time
     logRequest(req, static_cast<int>(code), nullptr, start, refusal.reason);
     local_ = localReply(refusal.status,
                         errorPage(code, toStd(http::obsolete_reason(refusal.status)),
-                                  provision::escapeMarkup(refusal.reason)),
+                                  escapeMarkup(refusal.reason)),
                         req ? req->version() : 11, false);
     co_await writeLocal();
     // After a refusal the framing of what follows cannot be trusted.
@@ -275,7 +275,7 @@ awaitable<bool> ClientSession::routeRequest(Clock::time_point start) {
         local_ = localReply(
             http::status::not_found,
             errorPage(404, "Not Found",
-                      "No application is published for " + provision::escapeMarkup(host) + "."),
+                      "No application is published for " + escapeMarkup(host) + "."),
             version, localKeepAlive);
         co_return co_await writeLocal();
     }
@@ -285,7 +285,7 @@ awaitable<bool> ClientSession::routeRequest(Clock::time_point start) {
         local_ = localReply(http::status::misdirected_request,
                             errorPage(421, "Misdirected Request",
                                       "The certificate of this connection does not cover " +
-                                          provision::escapeMarkup(host) + "."),
+                                          escapeMarkup(host) + "."),
                             version, localKeepAlive);
         co_return co_await writeLocal();
     }

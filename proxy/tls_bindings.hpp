@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "provision/net/asio.hpp"
+#include "net/asio.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/binding_store.hpp"
 #include "proxy/config.hpp"

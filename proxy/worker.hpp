@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "provision/net/asio.hpp"
+#include "net/asio.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/backend_pool.hpp"
 #include "proxy/config.hpp"

@@ -12,7 +12,7 @@
 #include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 #include "proxy/netsh_show.hpp"
 
@@ -63,7 +63,7 @@ TEST(AuditCommand, ExitCodesSayTheKind) {
     EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "no-default-binding.json").string()}).code, 1);
     EXPECT_EQ(edgelab({"audit"}).code, 2);
     const auto dir = freshDir("audit-exit");
-    provision::writeFileAtomic(dir / "garbage.txt", "not netsh\nat all\n");
+    writeFileAtomic(dir / "garbage.txt", "not netsh\nat all\n");
     const auto garbage = edgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
     EXPECT_EQ(garbage.code, 2);
     EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
@@ -98,7 +98,7 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
     const auto run = edgelab({"run", lab.string(), "--work-dir", (dir / "work").string(),
                               "--report-dir", (dir / "report").string(), "--disk-sample-mib", "1"});
     EXPECT_EQ(run.code, 0) << run.out << run.err;
-    const auto report = nlohmann::json::parse(provision::readFile(dir / "report/report.json"));
+    const auto report = nlohmann::json::parse(readFile(dir / "report/report.json"));
     const auto failed = failedIds(report);
     for (const auto& id : auditFails) EXPECT_TRUE(failed.count(id)) << id << " did not fail";
     bool wire = wireGlobPrefix.empty();
@@ -140,7 +140,7 @@ TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
     EXPECT_NE(shown.out.find("    Verify Client Certificate Revocation : Enabled\n"),
               std::string::npos);
 
-    provision::writeFileAtomic(dir / "show.txt", shown.out);
+    writeFileAtomic(dir / "show.txt", shown.out);
     const auto audit =
         edgelab({"audit", "--netsh", (dir / "show.txt").string(), "--format", "json"});
     EXPECT_EQ(audit.code, 0) << audit.out << audit.err;

@@ -12,7 +12,7 @@
 
 #include "audit/audit.hpp"
 #include "audit/certificates.hpp"
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "provision/lab.hpp"
 #include "proxy/netsh_show.hpp"
 
@@ -33,18 +33,18 @@ struct Capture {
 AuditInput inputOf(const Capture& c) {
     AuditInput in;
     if (!c.netsh.empty()) {
-        const auto decoded = proxy::decodeCapturedText(provision::readFile(kCaptures / c.netsh));
+        const auto decoded = proxy::decodeCapturedText(readFile(kCaptures / c.netsh));
         in.netsh = proxy::parseNetshText(decoded.utf8);
         in.netshSource = c.netsh;
         in.netshEncoding = decoded.encoding;
     }
     if (!c.wap.empty()) {
         in.applications = parseWapApplications(
-            proxy::decodeCapturedText(provision::readFile(kCaptures / c.wap)).utf8, c.wap);
+            proxy::decodeCapturedText(readFile(kCaptures / c.wap)).utf8, c.wap);
         in.wapSource = c.wap;
     }
     for (const auto& f : c.certs)
-        for (auto& cert : readCertificates(provision::readFile(kCaptures / f), f))
+        for (auto& cert : readCertificates(readFile(kCaptures / f), f))
             in.certificates.push_back(cert);
     return in;
 }
@@ -62,9 +62,9 @@ std::string summary(const std::vector<checks::CheckResult>& results) {
 
 void expectGolden(const std::string& name, const std::string& actual) {
     const fs::path file = kGolden / (name + ".txt");
-    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) provision::writeFileAtomic(file, actual);
+    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(file, actual);
     ASSERT_TRUE(fs::exists(file)) << file;
-    EXPECT_EQ(actual, provision::readFile(file)) << "golden " << file;
+    EXPECT_EQ(actual, readFile(file)) << "golden " << file;
 }
 
 checks::Verdict verdictOf(const std::vector<checks::CheckResult>& results, const std::string& id) {

@@ -18,7 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "provision/lab.hpp"
 #include "provision/pki.hpp"
 
@@ -117,9 +117,9 @@ class GatherTls : public ::testing::Test {
         auto lab = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json");
         pki_ = std::make_unique<provision::LabPki>(provision::provisionPki(lab, dir_));
         // The same leaf sent alone: the chain a misconfigured server sends.
-        std::string full = provision::readFile(pki_->proxy.certFile);
+        std::string full = readFile(pki_->proxy.certFile);
         std::string end = "-----END CERTIFICATE-----\n";
-        provision::writeFileAtomic(dir_ / "leaf-only.pem",
+        writeFileAtomic(dir_ / "leaf-only.pem",
                                    full.substr(0, full.find(end) + end.size()));
     }
     static void TearDownTestSuite() { fs::remove_all(dir_); }

@@ -1,6 +1,6 @@
 #include "provision/lab.hpp"
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "provision/rules.hpp"
 
 #include <filesystem>

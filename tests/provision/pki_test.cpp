@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 namespace edgelab::provision {
 namespace {

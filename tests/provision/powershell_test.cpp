@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 namespace edgelab::provision {
 namespace {

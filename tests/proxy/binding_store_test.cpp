@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 
 namespace edgelab::proxy {
 namespace {
@@ -132,7 +132,7 @@ TEST(NetshShow, MatchesGolden) {
     auto store = labStore();
     store.bindings.push_back({ip("0.0.0.0"), kHashB, "{4dc3e181-e14b-4a21-b022-59fc669b0914}"});
     const auto golden =
-        provision::readFile(fs::path(EDGELAB_SOURCE_DIR) / "tests/proxy/golden/netsh_show.txt");
+        readFile(fs::path(EDGELAB_SOURCE_DIR) / "tests/proxy/golden/netsh_show.txt");
     EXPECT_EQ(formatNetshShow(store), golden);
 }
 
@@ -292,12 +292,12 @@ TEST_F(StoreOnDisk, UpdateCreatesAMissingStoreAndLeavesItOnARefusedChange) {
     ASSERT_TRUE(first.change.store);
     EXPECT_TRUE(first.before.bindings.empty());
     EXPECT_EQ(loadBindingStore(dir / "b.json").bindings.size(), 1u);
-    const std::string written = provision::readFile(dir / "b.json");
+    const std::string written = readFile(dir / "b.json");
     auto again = updateBindingStore(
         dir / "b.json", [&](const BindingStore& s) { return addBinding(s, *args.arguments); });
     EXPECT_FALSE(again.change.store);
     EXPECT_NE(again.change.error.find("183"), std::string::npos);
-    EXPECT_EQ(provision::readFile(dir / "b.json"), written);
+    EXPECT_EQ(readFile(dir / "b.json"), written);
 }
 
 TEST_F(StoreOnDisk, TheNextWriterRemovesTemporariesOfDeadWriters) {

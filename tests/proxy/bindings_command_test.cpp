@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <boost/process.hpp>
 
-#include "provision/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace bp = boost::process;

@@ -299,7 +299,7 @@ TEST_F(ProxyEndToEnd, TornStoreIsRefusedAndTheLastGoodOneKept) {
                  CLI::RuntimeError);
     EXPECT_EQ(slurp(storeFile), good.substr(0, good.size() / 2));
     // A good store written atomically is picked up again.
-    provision::writeFileAtomic(storeFile, good);
+    writeFileAtomic(storeFile, good);
     runBindings(
         {"bindings", "set-default", "--store", storeFile.string(), "--match-host", name("lyncws")});
     EXPECT_TRUE(eventually([&] { return client(std::nullopt)->connected; }));

@@ -29,10 +29,10 @@
 #include <boost/process/extend.hpp>
 #include <nlohmann/json.hpp>
 
-#include "provision/atomic_file.hpp"
-#include "provision/net/asio.hpp"
+#include "common/atomic_file.hpp"
+#include "net/asio.hpp"
 #include "proxy/binding_store.hpp"
-#include "proxy/bindings_command.hpp"
+#include "cli/bindings_command.hpp"
 #include "tls_fixture.hpp"
 
 namespace edgelab::proxy::test {
@@ -358,7 +358,7 @@ class ProxyEndToEnd : public ::testing::Test {
 
     void runBindings(const std::vector<std::string>& args) {
         CLI::App app;
-        addBindingsCommand(app);
+        cli::addBindingsCommand(app);
         std::vector<std::string> argv{"edgelab"};
         argv.insert(argv.end(), args.begin(), args.end());
         std::vector<const char*> cargv;

@@ -32,7 +32,7 @@
 #include <string>
 #include <thread>
 
-#include "provision/net/asio.hpp"
+#include "net/asio.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;

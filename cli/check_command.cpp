@@ -1,0 +1,224 @@
+#include "cli/check_command.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/gather.hpp"
+#include "checks/run_checks.hpp"
+#include "cli/provision_commands.hpp"
+#include "common/atomic_file.hpp"
+#include "common/exit_code.hpp"
+#include "report/report.hpp"
+
+namespace edgelab::cli {
+
+using namespace edgelab::checks;
+using namespace edgelab::provision;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CheckArgs {
+    std::string labFile;
+    std::vector<std::string> connectTo;
+    std::string cacert;
+    std::vector<std::string> only, skip;
+    int retry = 0;
+    int retryDelayMs = 1000;
+    double timeoutSeconds = 0;  // 0: the gatherer's defaults
+    std::string workDir;
+    std::string reportJson, reportJunit, reportHtml;
+    std::string format = "console";
+    std::string user;
+    std::string passwordFile;
+    double longPoll = 0;
+    bool quiet = false;
+};
+
+[[noreturn]] void badInput(const std::string& message, const std::string& format) {
+    refuseInput("edgelab check", message, format);
+}
+
+// A running lab's state file (written by `edgelab up`) says where its proxy
+// listens and which root it trusts.
+void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target& target,
+                   const std::string& format) {
+    nlohmann::json state;
+    try {
+        state = nlohmann::json::parse(readFile(stateFile));
+    } catch (const std::exception& e) {
+        badInput(stateFile.string() + ": " + e.what(), format);
+    }
+    if (!state.contains("connectTo") || !state["connectTo"].is_array())
+        badInput(stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT",
+                 format);
+    for (auto& c : state["connectTo"]) {
+        if (!c.is_string()) badInput(stateFile.string() + ": /connectTo: expected strings", format);
+        target.connectTo.push_back(c.get<std::string>());
+    }
+    if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
+        target.caFile = state["caBundle"].get<std::string>();
+    // Backend processes named as the lab's backends: their addresses allow
+    // the backend certificate check (lab mode).
+    if (state.contains("processes") && state["processes"].is_array())
+        for (auto& p : state["processes"]) {
+            if (!p.is_object() || !p.contains("name") || !p.contains("address")) continue;
+            if (!p["name"].is_string() || !p["address"].is_string()) continue;
+            std::string name = p["name"].get<std::string>();
+            if (name.rfind("backend-", 0) == 0) name = name.substr(8);
+            for (auto& b : lab.backends)
+                if (b.name == name)
+                    target.backendAddresses[b.name] = p["address"].get<std::string>();
+        }
+}
+
+// The test user: --user with --password-file, or --user alone naming one of
+// the lab's users, or (lab mode, a running lab's state) the lab's first user. The password is read
+// from a file only: never from the command line, where `ps` would show it.
+std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision::Lab& lab,
+                                            bool labMode) {
+    if (a.user.empty()) {
+        if (!a.passwordFile.empty()) badInput("--password-file needs --user", a.format);
+        // The lab's users exist in the lab's front end only.
+        return labMode ? signInUserOf(lab) : std::nullopt;
+    }
+    if (a.passwordFile.empty()) {
+        auto fromLab = signInUserOf(lab, a.user);
+        if (!fromLab)
+            badInput("--user " + a.user + ": not in the lab's users; give --password-file",
+                     a.format);
+        return fromLab;
+    }
+    SignInCredentials user;
+    user.sipUri = a.user.rfind("sip:", 0) == 0 ? a.user.substr(4) : a.user;
+    if (user.sipUri.find('@') == std::string::npos)
+        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com",
+                 a.format);
+    if (const provision::TestUser* known = lab.user(user.sipUri))
+        user.account = known->account;
+    else
+        user.account = user.sipUri;  // a UPN, as Lync clients sign in by default
+    try {
+        user.password = provision::readPasswordFile(a.passwordFile);
+    } catch (const std::exception& e) {
+        badInput(std::string("--password-file: ") + e.what(), a.format);
+    }
+    return user;
+}
+
+void run(const CheckArgs& a) {
+    // First, so that every later refusal speaks the format asked for.
+    if (a.format != "console" && a.format != "json")
+        badInput("--format " + a.format + ": expected console or json", "console");
+    provision::Lab lab = loadLabOrExit(a.labFile, a.format, "edgelab check");
+    Target target;
+    for (auto& c : a.connectTo) {
+        if (auto why = connectToError(c)) badInput("--connect-to " + c + ": " + *why, a.format);
+        target.connectTo.push_back(c);
+    }
+    if (!a.cacert.empty()) {
+        if (!fs::is_regular_file(a.cacert))
+            badInput("--cacert " + a.cacert + ": no such file", a.format);
+        target.caFile = fs::absolute(a.cacert);
+    }
+    bool labMode = false;
+    if (target.connectTo.empty()) {
+        fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
+        labMode = fs::exists(work / "state.json");
+        if (labMode) applyLabState(work / "state.json", lab, target, a.format);
+    }
+    target.user = signInUser(a, lab, labMode);
+    if (a.longPoll > 0) target.longPollSeconds = a.longPoll;
+
+    RunOptions opt;
+    opt.only = a.only;
+    opt.skip = a.skip;
+    opt.gather.retries = a.retry;
+    opt.gather.retryDelay = std::chrono::milliseconds(a.retryDelayMs);
+    if (a.timeoutSeconds != 0) {
+        if (!(a.timeoutSeconds > 0) || a.timeoutSeconds > 3600)
+            badInput("--timeout " + (std::ostringstream() << a.timeoutSeconds).str() +
+                         ": expected seconds above 0 and at most 3600",
+                     a.format);
+        const std::chrono::milliseconds t(static_cast<long>(a.timeoutSeconds * 1000 + 0.5));
+        opt.gather.connectTimeout = opt.gather.handshakeTimeout = opt.gather.requestTimeout = t;
+    }
+
+    bool console = a.format == "console";
+    report::ConsoleProgress progress(std::cerr, console && report::colorWanted(2));
+    CheckRun result = runChecks(lab, target, opt, &progress);
+    progress.clear();
+
+    report::Report rep{lab.name, result.started, result.seconds, result.results,
+                       report::drawingOf(lab)};
+    try {
+        if (!a.reportJson.empty()) report::writeJson(a.reportJson, rep);
+        if (!a.reportJunit.empty()) report::writeJUnit(a.reportJunit, rep);
+        if (!a.reportHtml.empty()) report::writeHtml(a.reportHtml, rep);
+    } catch (const std::exception& e) {
+        badInput(e.what(), a.format);
+    }
+    if (console)
+        std::cout << report::consoleText(rep, report::colorWanted(1), a.quiet) << std::flush;
+    else
+        std::cout << report::jsonText(rep) << std::flush;
+
+    if (result.targetUnreachable) {
+        std::cerr << "edgelab check: the target could not be reached or did not answer (see the "
+                     "reach.* results)"
+                  << (target.connectTo.empty() ? "; names went through the system resolver" : "")
+                  << "\n";
+        throw CLI::RuntimeError(kExitLabDown);
+    }
+    if (anyFailed(result.results)) throw CLI::RuntimeError(kExitCheckFailed);
+}
+
+}  // namespace
+
+void addCheckCommand(CLI::App& app) {
+    auto args = std::make_shared<CheckArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "check", "Run the checks against the lab's running proxy or any deployment");
+    cmd->add_option("lab", args->labFile, "Lab description (JSON)")->required();
+    cmd->add_option("--connect-to", args->connectTo,
+                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--cacert", args->cacert, "Trusted root(s) in PEM (default: the system's)");
+    cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--skip", args->skip, "Skip checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--retry", args->retry, "Retry probes that could not connect N times")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--retry-delay", args->retryDelayMs, "Milliseconds between retries")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--timeout", args->timeoutSeconds,
+                    "Seconds to wait for a connection, a TLS handshake or an HTTP answer "
+                    "(default 5 for connections and handshakes, 15 for answers)");
+    cmd->add_option("--work-dir", args->workDir,
+                    "Running lab's folder with state.json (default .edgelab/<lab name>)");
+    cmd->add_option("--report-json", args->reportJson, "Write the JSON report to FILE");
+    cmd->add_option("--report-junit", args->reportJunit, "Write the JUnit XML report to FILE");
+    cmd->add_option("--report-html", args->reportHtml, "Write the HTML report to FILE");
+    cmd->add_option("--format", args->format, "Standard output: console or json");
+    cmd->add_option("--user", args->user,
+                    "Test user's SIP address for the sign-in checks (default: the lab's first "
+                    "user)");
+    cmd->add_option("--password-file", args->passwordFile,
+                    "File whose first line is the test user's password (never on the command "
+                    "line)");
+    cmd->add_option("--long-poll", args->longPoll,
+                    "Hold the UCWA event channel this many seconds through the publishing "
+                    "(webservices.long-poll measured; default: only in a lab)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--quiet,-q", args->quiet,
+                  "Console: only the failures (with their remedies) and the summary");
+    cmd->callback([args] { run(*args); });
+}
+
+}  // namespace edgelab::cli

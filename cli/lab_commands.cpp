@@ -1,0 +1,436 @@
+#include "cli/lab_commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "checks/gather.hpp"
+#include "cli/provision_commands.hpp"
+#include "common/atomic_file.hpp"
+#include "common/exit_code.hpp"
+#include "runner/runner.hpp"
+#include "runner/supervisor.hpp"
+
+namespace edgelab::cli {
+
+using namespace edgelab::runner;
+using namespace edgelab::provision;
+
+namespace {
+
+struct RunArgs {
+    std::vector<std::string> labs;
+    std::string reportDir;
+    std::string workDir;
+    bool keep = false;
+    bool quiet = false;
+    int jobs = 1;
+    std::string shard;
+    double diskSampleMiB = 16;
+};
+
+[[noreturn]] void exitWith(int code) { throw CLI::RuntimeError(code); }
+
+[[noreturn]] void badInput(const std::string& command, const std::string& message) {
+    std::cerr << "edgelab " << command << ": " << message << "\n";
+    exitWith(kExitBadInput);
+}
+
+RunnerOptions baseOptions(double diskSampleMiB) {
+    RunnerOptions o;
+    o.binDir = executableDir();
+    o.diskSample.maxBytes = static_cast<std::uint64_t>(diskSampleMiB * (1 << 20));
+    if (const char* pause = std::getenv("EDGELAB_PAUSE_FILE"); pause && *pause)
+        o.pauseFile = fs::absolute(pause);
+    return o;
+}
+
+// How a real client reaches a lab left running.
+void printReach(Console& console, const LabState& s) {
+    std::string text = "\n" + s.lab + " is running (" + s.workDir + "/state.json).\n";
+    std::string connect;
+    for (const auto& c : s.connectTo) connect += " --connect-to " + c;
+    text += "  curl:\n    curl --cacert " + s.caBundle + connect + " https://" +
+            (s.connectTo.empty() ? std::string("HOST")
+                                 : s.connectTo[0].substr(0, s.connectTo[0].find(':'))) +
+            "/\n";
+    text += "  hosts file (and trust " + s.caBundle + "):\n";
+    for (const auto& h : s.hostsLines) text += "    " + h + "\n";
+    if (s.addressPlan.proxyPort != 443 && s.proxyAddress.find(":443") == std::string::npos)
+        text += "    (the proxy is on " + s.proxyAddress +
+                ", not 443: run as root or with CAP_NET_BIND_SERVICE for hosts-file clients)\n";
+    // The folder is named: without it `down` looks in the default one.
+    text += "  stop it with: edgelab down " + s.labFile + " --work-dir " + s.workDir + "\n";
+    console.block(text);
+}
+
+void printOutcome(Console& console, const LabOutcome& o, bool quiet) {
+    std::string text;
+    if (o.report) {
+        text += report::consoleText(*o.report, report::colorWanted(1), quiet);
+        if (o.expectations.met) {
+            std::string ids;
+            for (const auto& id : o.expectations.expectedFailures)
+                ids += (ids.empty() ? "" : ", ") + id;
+            text += "expectations met: " + std::to_string(o.expectations.expectedFailures.size()) +
+                    " expected failure(s)" + (ids.empty() ? "" : " (" + ids + ")") + "\n";
+        } else {
+            text += "expectations NOT met:\n";
+            for (const auto& p : o.expectations.problems()) text += "  " + p + "\n";
+        }
+    }
+    if (!o.error.empty()) console.error("edgelab: " + o.error + "\n");
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s: exit %d in %.2f s\n", o.labName.c_str(), o.exitCode,
+                  o.seconds);
+    text += buf;
+    console.block(text);
+}
+
+int combinedExit(const std::vector<LabOutcome>& outcomes) {
+    int worst = kExitOk;
+    auto rank = [](int code) {
+        switch (code) {
+            case kExitOk:
+                return 0;
+            case kExitCheckFailed:
+                return 1;
+            case kExitLabDown:
+                return 2;
+            case kExitBadInput:
+                return 3;
+            default:
+                return 4;  // a signal
+        }
+    };
+    for (const auto& o : outcomes) {
+        if (rank(o.exitCode) > rank(worst)) worst = o.exitCode;
+    }
+    return worst;
+}
+
+void runCommand(const RunArgs& a, Mode mode) {
+    const std::string command = mode == Mode::Up ? "up" : "run";
+    std::vector<std::string> files;
+    try {
+        files = selectShard(a.labs, a.shard);
+    } catch (const std::invalid_argument& e) {
+        badInput(command, e.what());
+    }
+    if (a.jobs < 1) badInput(command, "--jobs " + std::to_string(a.jobs) + ": expected at least 1");
+    if (files.empty()) {
+        std::cout << "shard " << a.shard << ": no labs\n";
+        return;
+    }
+    // Every lab is read before any starts: a typo in the fifth file stops
+    // the run before the first lab takes a minute.
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> expectFail;
+    std::set<std::string> seen;
+    for (const auto& f : files) {
+        auto lab = loadLabOrExit(f);
+        if (!seen.insert(lab.name).second)
+            badInput(command,
+                     "two labs are named \"" + lab.name + "\" and would share a work folder: " + f);
+        names.push_back(lab.name);
+        expectFail.push_back(lab.expect.fail);
+    }
+    const bool many = files.size() > 1;
+    if (many && mode == Mode::Up) badInput(command, "one lab at a time");
+
+    Interrupt::install();
+    Console console(std::cout);
+    console.tagged(many && a.jobs > 1);
+    std::vector<LabOutcome> outcomes(files.size());
+    const fs::path reportRoot =
+        a.reportDir.empty() ? fs::path(".edgelab") / "report" : fs::path(a.reportDir);
+
+    auto runOne = [&](std::size_t i) {
+        RunnerOptions o = baseOptions(a.diskSampleMiB);
+        if (many) {
+            o.workDir =
+                a.workDir.empty() ? defaultWorkDir(names[i]) : fs::path(a.workDir) / names[i];
+            o.reportDir = reportRoot / names[i];
+        } else {
+            o.workDir = a.workDir;
+            o.reportDir = a.reportDir;
+        }
+        outcomes[i] = runLab(files[i], mode, o, console);
+        printOutcome(console, outcomes[i], a.quiet);
+        if (outcomes[i].state) printReach(console, *outcomes[i].state);
+    };
+
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+        for (std::size_t i; (i = next++) < files.size();) {
+            if (Interrupt::signal()) {
+                outcomes[i].labName = names[i];
+                outcomes[i].exitCode = 128 + Interrupt::signal();
+                outcomes[i].error = "not started: interrupted";
+                continue;
+            }
+            runOne(i);
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int j = 1; j < std::min<int>(a.jobs, static_cast<int>(files.size())); ++j)
+        pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+
+    if (many) {
+        std::vector<report::Report> reports;
+        nlohmann::json summary = {{"labs", nlohmann::json::array()}};
+        std::string table = "\nlab                               result                 time\n";
+        for (std::size_t i = 0; i < outcomes.size(); ++i) {
+            const auto& o = outcomes[i];
+            if (o.report) reports.push_back(junitView(*o.report, expectFail[i]));
+            std::string result = o.exitCode == 0   ? "expectations met"
+                                 : o.exitCode == 1 ? "expectations NOT met"
+                                 : o.exitCode == 2 ? "bad input"
+                                 : o.exitCode == 3 ? "not brought up"
+                                                   : "interrupted";
+            char line[160];
+            std::snprintf(line, sizeof line, "%-33s %-22s %6.2f s\n", o.labName.c_str(),
+                          result.c_str(), o.seconds);
+            table += line;
+            summary["labs"].push_back({{"lab", o.labName},
+                                       {"labFile", o.labFile.string()},
+                                       {"exitCode", o.exitCode},
+                                       {"result", result},
+                                       {"seconds", o.seconds},
+                                       {"problems", o.expectations.problems()},
+                                       {"error", o.error},
+                                       {"reportDir", o.reportDir.string()}});
+        }
+        fs::create_directories(reportRoot);
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        writeFileAtomic(reportRoot / "report.xml", combinedJUnit(reports, host));
+        writeFileAtomic(reportRoot / "summary.json", summary.dump(2) + "\n");
+        table +=
+            "reports: " + fs::absolute(reportRoot).string() + "/report.xml, summary.json, <lab>/\n";
+        console.block(table);
+    }
+    int code = combinedExit(outcomes);
+    if (code != 0) exitWith(code);
+}
+
+fs::path workDirFor(const std::string& labFile, const std::string& workDir) {
+    if (!workDir.empty()) return workDir;
+    return defaultWorkDir(loadLabOrExit(labFile).name);
+}
+
+// Alive (its pid runs its program) and answering a TLS handshake.
+struct Health {
+    bool alive = false;
+    bool tls = false;
+    std::string detail;
+};
+
+Health healthOf(const ProcessRecord& p) {
+    Health h;
+    h.alive = pidRuns(p.pid, p.exe);
+    if (!h.alive) {
+        h.detail = "not running";
+        return h;
+    }
+    auto hs = handshakeOnce(p.address, p.sni.empty() ? std::nullopt : std::optional(p.sni),
+                            std::chrono::milliseconds(2000));
+    h.tls = hs.outcome == checks::HandshakeOutcome::Ok;
+    h.detail = h.tls ? hs.protocol : checks::to_string(hs.outcome) + " " + hs.detail;
+    return h;
+}
+
+void statusCommand(const std::string& labFile, const std::string& workDir,
+                   const std::string& format) {
+    fs::path work = workDirFor(labFile, workDir);
+    std::optional<LabState> state;
+    try {
+        state = readState(work);
+    } catch (const std::exception& e) {
+        badInput("status", e.what());
+    }
+    if (!state) {
+        if (format == "json")
+            std::cout
+                << nlohmann::json{{"up", false}, {"workDir", fs::absolute(work).string()}}.dump(2)
+                << "\n";
+        else
+            std::cout << "not up: no " << stateFile(work).string() << "\n";
+        exitWith(kExitLabDown);
+    }
+    bool healthy = true;
+    nlohmann::json procs = nlohmann::json::array();
+    std::string text = state->lab + " (started " + state->startedAt + ", " + state->workDir + ")\n";
+    for (const auto& p : state->processes) {
+        Health h = healthOf(p);
+        healthy = healthy && h.alive && h.tls;
+        procs.push_back({{"name", p.name},
+                         {"pid", p.pid},
+                         {"address", p.address},
+                         {"log", p.log},
+                         {"alive", h.alive},
+                         {"tls", h.tls},
+                         {"healthy", h.alive && h.tls},
+                         {"detail", h.detail}});
+        char line[256];
+        std::snprintf(line, sizeof line, "  %-16s pid %-7d %-22s %s (%s)\n", p.name.c_str(), p.pid,
+                      p.address.c_str(), h.alive && h.tls ? "healthy" : "UNHEALTHY",
+                      h.detail.c_str());
+        text += line;
+    }
+    nlohmann::json names = nlohmann::json::object();
+    text += "  public names (external view):\n";
+    for (const auto& c : state->connectTo) {
+        auto first = c.find(':');
+        auto second = c.find(':', first + 1);
+        names[c.substr(0, first)] = c.substr(second + 1);
+        text += "    " + c.substr(0, first) + " -> " + c.substr(second + 1) + "\n";
+    }
+    text +=
+        "  lab CA:        " + state->caBundle + "\n  binding store: " + state->bindingStore + "\n";
+    if (format == "json") {
+        std::cout << nlohmann::json{{"up", true},
+                                    {"healthy", healthy},
+                                    {"lab", state->lab},
+                                    {"workDir", state->workDir},
+                                    {"names", names},
+                                    {"connectTo", state->connectTo},
+                                    {"caBundle", state->caBundle},
+                                    {"bindingStore", state->bindingStore},
+                                    {"processes", procs}}
+                         .dump(2)
+                  << "\n";
+    } else {
+        std::cout << text;
+    }
+    if (!healthy) exitWith(kExitLabDown);
+}
+
+void downCommand(const std::string& labFile, const std::string& workDir) {
+    fs::path work = workDirFor(labFile, workDir);
+    std::optional<LabState> state;
+    try {
+        state = readState(work);
+    } catch (const std::exception& e) {
+        badInput("down", e.what());
+    }
+    if (!state) {
+        std::cout << "not up: no " << stateFile(work).string() << "; nothing to stop\n";
+        return;
+    }
+    int stopped = 0;
+    bool allGone = true;
+    for (const auto& p : aliveProcesses(*state)) {
+        bool gone = stopPid(p.pid);
+        stopped += gone;
+        allGone = allGone && gone;
+        std::cout << "  " << p.name << " (pid " << p.pid << ") "
+                  << (gone ? "stopped" : "STILL RUNNING") << "\n";
+    }
+    if (!allGone) {
+        std::cerr << "edgelab down: some processes did not stop; state kept in "
+                  << stateFile(work).string() << "\n";
+        exitWith(kExitLabDown);
+    }
+    fs::remove(stateFile(work));
+    std::cout << state->lab << " is down: " << stopped << " processes stopped; " << state->workDir
+              << " kept (PKI, logs, reports)\n";
+}
+
+}  // namespace
+
+std::vector<std::string> selectShard(std::vector<std::string> labFiles, const std::string& shard) {
+    std::sort(labFiles.begin(), labFiles.end(), [](const std::string& a, const std::string& b) {
+        auto fa = fs::path(a).filename().string(), fb = fs::path(b).filename().string();
+        return fa != fb ? fa < fb : a < b;
+    });
+    if (shard.empty()) return labFiles;
+    unsigned i = 0, n = 0;
+    char tail = 0;
+    if (std::sscanf(shard.c_str(), "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || i == 0 || i > n)
+        throw std::invalid_argument("--shard " + shard + ": expected I/N with 1 <= I <= N");
+    std::vector<std::string> mine;
+    for (std::size_t k = 0; k < labFiles.size(); ++k) {
+        if (k % n == i - 1) mine.push_back(labFiles[k]);
+    }
+    return mine;
+}
+
+void addRunCommands(CLI::App& app) {
+    auto args = std::make_shared<RunArgs>();
+    auto* run = app.add_subcommand(
+        "run",
+        "Provision each lab, start its backends and the proxy, set the default binding, run the "
+        "checks, write the reports and stop everything. Exit 0 when every lab's outcome matches "
+        "its expectations (expect.fail), 1 when not, 2 bad input, 3 a lab could not be brought "
+        "up.");
+    run->add_option("labs", args->labs, "Lab descriptions (JSON)")->required();
+    run->add_option("--report-dir", args->reportDir,
+                    "Where report.json, report.xml (JUnit) and report.html go (default "
+                    "WORKDIR/report; for several labs .edgelab/report, a folder per lab and one "
+                    "combined report.xml)");
+    run->add_option("--work-dir", args->workDir,
+                    "The lab's folder (default .edgelab/<lab name>; for several labs a folder "
+                    "per lab under it)");
+    run->add_flag(
+        "--keep", args->keep,
+        "Leave the lab running and print how to reach it (curl --connect-to, hosts lines)");
+    run->add_flag("--quiet,-q", args->quiet,
+                  "Per lab only the failures (with their remedies) and the summary");
+    // Checked in runCommand, where the refusal names the value.
+    run->add_option("--jobs", args->jobs, "Labs run at the same time, each on its own addresses");
+    run->add_option(
+        "--shard", args->shard,
+        "I/N: only the labs at positions I-1, I-1+N, ... in file-name order (CI matrix)");
+    run->add_option("--disk-sample-mib", args->diskSampleMiB,
+                    "Write-through sample on the data disk image, MiB (bounded to 0.5 s)")
+        ->check(CLI::PositiveNumber);
+    run->callback([args] { runCommand(*args, args->keep ? Mode::RunKeep : Mode::Run); });
+
+    auto upArgs = std::make_shared<RunArgs>();
+    auto* up = app.add_subcommand(
+        "up",
+        "Bring a lab up (steps 1-5 of run) and leave it running, with WORKDIR/state.json. A lab "
+        "that is already up is refused (exit 2).");
+    up->add_option("lab", upArgs->labs, "Lab description (JSON)")->required()->expected(1);
+    up->add_option("--work-dir", upArgs->workDir, "The lab's folder (default .edgelab/<lab name>)");
+    up->add_option("--disk-sample-mib", upArgs->diskSampleMiB, "Write-through sample, MiB")
+        ->check(CLI::PositiveNumber);
+    up->callback([upArgs] { runCommand(*upArgs, Mode::Up); });
+
+    auto statusLab = std::make_shared<std::string>();
+    auto statusWork = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("console");
+    auto* status = app.add_subcommand(
+        "status",
+        "What a lab from `edgelab up` runs, where, and whether each process is healthy (alive "
+        "and answering a TLS handshake). Exit 0 healthy, 3 not up or unhealthy.");
+    status->add_option("lab", *statusLab, "Lab description (JSON)")->required();
+    status->add_option("--work-dir", *statusWork, "The lab's folder (default .edgelab/<lab name>)");
+    status->add_option("--format", *format, "console or json")
+        ->check(CLI::IsMember({"console", "json"}));
+    status->callback([=] { statusCommand(*statusLab, *statusWork, *format); });
+
+    auto downLab = std::make_shared<std::string>();
+    auto downWork = std::make_shared<std::string>();
+    auto* down = app.add_subcommand(
+        "down",
+        "Stop a lab from `edgelab up` and remove its state file; the PKI, logs and "
+        "reports stay.");
+    down->add_option("lab", *downLab, "Lab description (JSON)")->required();
+    down->add_option("--work-dir", *downWork, "The lab's folder (default .edgelab/<lab name>)");
+    down->callback([=] { downCommand(*downLab, *downWork); });
+}
+
+}  // namespace edgelab::cli

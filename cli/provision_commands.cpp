@@ -1,0 +1,154 @@
+#include "cli/provision_commands.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/atomic_file.hpp"
+#include "common/exit_code.hpp"
+#include "provision/lab.hpp"
+#include "provision/pki.hpp"
+#include "provision/powershell.hpp"
+#include "provision/rules.hpp"
+
+namespace edgelab::cli {
+
+using namespace edgelab::provision;
+
+void refuseInput(const std::string& command, const std::string& message, const std::string& format,
+                 const std::string& file, const std::vector<LabError>& problems) {
+    if (format == "json") {
+        nlohmann::ordered_json error{{"command", command}, {"message", message}};
+        if (!file.empty()) error["file"] = file;
+        auto list = nlohmann::ordered_json::array();
+        for (const auto& p : problems) list.push_back({{"path", p.path}, {"message", p.message}});
+        error["problems"] = list;
+        error["exitCode"] = kExitBadInput;
+        std::cout << nlohmann::ordered_json{{"error", error}}.dump(2) << "\n" << std::flush;
+    } else {
+        std::cerr << command << ": " << message << "\n";
+    }
+    throw CLI::RuntimeError(kExitBadInput);
+}
+
+Lab loadLabOrExit(const std::string& file, const std::string& format, const std::string& command) {
+    try {
+        return loadLab(file);
+    } catch (const LabParseError& e) {
+        refuseInput(command, e.what(), format, e.file(), e.errors());
+    }
+}
+
+namespace {
+
+void printRules(const Lab& lab, const std::vector<RuleResult>& results) {
+    std::cout << "Lab " << lab.name << " (" << lab.domain << "): static rules\n";
+    for (const auto& r : results) {
+        std::cout << "  " << to_string(r.verdict) << "  " << r.id << " [" << r.lesson << "] "
+                  << r.title << "\n        " << r.evidence << "\n";
+        if (r.verdict == Verdict::Fail) std::cout << "        remedy: " << r.remedy << "\n";
+    }
+    int failed = 0, skipped = 0;
+    for (const auto& r : results) {
+        failed += r.verdict == Verdict::Fail;
+        skipped += r.verdict == Verdict::Skip;
+    }
+    std::cout << results.size() - failed - skipped << " passed, " << failed << " failed, "
+              << skipped << " skipped\n";
+}
+
+nlohmann::json rulesJson(const Lab& lab, const std::vector<RuleResult>& results) {
+    nlohmann::json out = {
+        {"lab", lab.name}, {"domain", lab.domain}, {"rules", nlohmann::json::array()}};
+    for (const auto& r : results)
+        out["rules"].push_back({{"id", r.id},
+                                {"lesson", r.lesson},
+                                {"title", r.title},
+                                {"verdict", to_string(r.verdict)},
+                                {"evidence", r.evidence},
+                                {"remedy", r.remedy}});
+    return out;
+}
+
+}  // namespace
+
+void addValidateCommand(CLI::App& app) {
+    auto* cmd = app.add_subcommand(
+        "validate",
+        "Check a lab description against the static rules (the seed's lessons S1-S9), without "
+        "starting anything. Exit 0 all rules pass, 1 a rule fails, 2 the file is malformed.");
+    auto file = std::make_shared<std::string>();
+    auto format = std::make_shared<std::string>("console");
+    cmd->add_option("LAB.json", *file, "the lab description")->required();
+    cmd->add_option("--format", *format, "console or json")
+        ->check(CLI::IsMember(kFormats))
+        ->capture_default_str();
+    cmd->callback([file, format] {
+        const Lab lab = loadLabOrExit(*file, *format, "edgelab validate");
+        const auto results = evaluateRules(lab);
+        if (*format == "json")
+            std::cout << rulesJson(lab, results).dump(2) << "\n";
+        else
+            printRules(lab, results);
+        const bool failed = std::any_of(results.begin(), results.end(), [](const RuleResult& r) {
+            return r.verdict == Verdict::Fail;
+        });
+        if (failed) throw CLI::RuntimeError(kExitCheckFailed);
+    });
+}
+
+void addEmitCommand(CLI::App& app) {
+    auto* emit = app.add_subcommand("emit", "Write what the lab describes for other systems");
+    emit->require_subcommand(1);
+    auto* ps = emit->add_subcommand(
+        "powershell",
+        "The Windows side of the lab: Add-WebApplicationProxyApplication per application, the "
+        "default binding (netsh http add sslcert), and Install-CsDatabase for the data disk");
+    struct Options {
+        std::string file, thumbprint, workDir, output;
+    };
+    auto o = std::make_shared<Options>();
+    ps->add_option("LAB.json", o->file, "the lab description")->required();
+    ps->add_option("--thumbprint", o->thumbprint,
+                   "the proxy certificate's thumbprint (default: the lab PKI's, created in the "
+                   "work folder when missing)");
+    ps->add_option("--work-dir", o->workDir, "the lab's work folder (default .edgelab/LABNAME)");
+    ps->add_option("-o,--output", o->output, "write the script to this file (default stdout)");
+    ps->callback([o] {
+        const Lab lab = loadLabOrExit(o->file);
+        std::string thumbprint = o->thumbprint;
+        if (!thumbprint.empty() && (thumbprint.size() != 40 ||
+                                    !std::all_of(thumbprint.begin(), thumbprint.end(), [](char c) {
+                                        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                                    }))) {
+            std::cerr << "edgelab emit powershell: --thumbprint " << thumbprint
+                      << ": expected 40 hex digits (the certificate's SHA-1 thumbprint)\n";
+            throw CLI::RuntimeError(kExitBadInput);
+        }
+        if (thumbprint.empty()) {
+            const auto dir = o->workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
+                                                : std::filesystem::path(o->workDir);
+            try {
+                thumbprint = provisionPki(lab, dir).proxy.thumbprint;
+            } catch (const std::exception& e) {
+                std::cerr << "edgelab: cannot make the lab PKI: " << e.what() << "\n";
+                throw CLI::RuntimeError(kExitLabDown);
+            }
+        }
+        const std::string script = emitPowerShell(lab, thumbprint);
+        if (o->output.empty()) {
+            std::cout << script;
+        } else {
+            try {
+                writeFileAtomic(o->output, script);
+            } catch (const std::exception& e) {
+                std::cerr << "edgelab: " << e.what() << "\n";
+                throw CLI::RuntimeError(kExitBadInput);
+            }
+        }
+    });
+}
+
+}  // namespace edgelab::cli

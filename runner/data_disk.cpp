@@ -1,0 +1,108 @@
+#include "runner/data_disk.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace edgelab::runner {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::filesystem::path& file) {
+    throw std::runtime_error(what + " " + file.string() + ": " + std::strerror(errno));
+}
+
+std::string fixed(double v, int digits) {
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(digits);
+    s << v;
+    return s.str();
+}
+
+}  // namespace
+
+DiskMeasurement measureWriteThrough(const std::filesystem::path& image, std::uint64_t imageBytes,
+                                    const WriteThroughSample& sample) {
+    DiskMeasurement m;
+    m.image = image;
+    m.imageBytes = imageBytes;
+    int fd = ::open(image.c_str(), O_RDWR | O_CREAT | O_DSYNC | O_CLOEXEC, 0600);
+    if (fd < 0) fail("cannot open data disk image", image);
+    if (::ftruncate(fd, static_cast<off_t>(imageBytes)) != 0) {
+        ::close(fd);
+        fail("cannot size data disk image", image);
+    }
+    std::vector<char> block(sample.blockBytes, '\x5a');
+    const auto start = std::chrono::steady_clock::now();
+    const std::uint64_t limit = std::min(sample.maxBytes, imageBytes);
+    while (m.bytesWritten < limit) {
+        std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), limit - m.bytesWritten));
+        ssize_t w = ::pwrite(fd, block.data(), n, static_cast<off_t>(m.bytesWritten));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            ::close(fd);
+            fail("cannot write data disk image", image);
+        }
+        m.bytesWritten += static_cast<std::uint64_t>(w);
+        if (std::chrono::steady_clock::now() - start >= sample.maxTime) break;
+    }
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    struct stat st {};
+    if (::fstat(fd, &st) == 0) m.allocatedBytes = static_cast<std::uint64_t>(st.st_blocks) * 512;
+    ::close(fd);
+    m.mbPerSec = m.seconds > 0 ? static_cast<double>(m.bytesWritten) / 1e6 / m.seconds : 0;
+    return m;
+}
+
+DiskVerdict evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps) {
+    DiskVerdict v;
+    std::vector<provision::Database> dbs = disk.databases;
+    if (dbs.empty()) dbs.push_back({"rtcxds", 4, 4});
+    std::string names;
+    for (const auto& db : dbs) {
+        v.databaseGB += db.dataGB + db.logGB;
+        names += (names.empty() ? "" : ", ") + db.name + " " + fixed(db.dataGB, 0) + " GB + " +
+                 fixed(db.logGB, 0) + " GB log";
+    }
+    v.predictedSeconds = measuredMBps > 0 ? v.databaseGB * 1000.0 / measuredMBps : INFINITY;
+    const std::string rate = fixed(measuredMBps, 1) + " MB/s write-through measured";
+    const std::string timeout = std::to_string(disk.installerTimeoutSec) + " s installer timeout";
+    v.remedy =
+        "attach an empty data disk of at least 10 GB with host cache None, format it (F:), then "
+        "Install-CsDatabase -LocalDatabases -DatabasePaths F:\\CsData and re-run step 2 of the "
+        "Deployment Wizard";
+
+    if (disk.hostCache == provision::HostCache::ReadWrite) {
+        v.passed = false;
+        v.evidence = "host cache ReadWrite on " + disk.path + ": " + names +
+                     " are created through a write-back cache on network storage that SQL's "
+                     "write-through writes wait on; the seed's install timed out after " +
+                     std::to_string(disk.installerTimeoutSec / 60) +
+                     " minutes (InstallDatabaseInternalFailure: Timeout expired) (" + rate +
+                     " on the lab image, not used: the cache, not the disk, is the failure)";
+        return v;
+    }
+    if (disk.sizeGB < v.databaseGB) {
+        v.passed = false;
+        v.evidence = "data disk " + fixed(disk.sizeGB, 0) + " GB cannot hold " + names + " (" +
+                     fixed(v.databaseGB, 0) + " GB)";
+        return v;
+    }
+    v.passed = v.predictedSeconds <= disk.installerTimeoutSec;
+    v.evidence = "host cache " + provision::to_string(disk.hostCache) + ": " + names + " = " +
+                 fixed(v.databaseGB, 0) + " GB at " + rate + " -> about " +
+                 fixed(v.predictedSeconds, 0) + " s, " + (v.passed ? "within" : "beyond") +
+                 " the " + timeout;
+    return v;
+}
+
+}  // namespace edgelab::runner

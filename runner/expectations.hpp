@@ -1,0 +1,42 @@
+// A lab's expectations (`"expect": {"fail": [globs]}`) against what its run
+// found. Pure: the runner passes the verdicts in, the report reads the result.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace edgelab::runner {
+
+enum class Outcome { Pass, Fail, Skip };
+
+// One verdict as the expectations see it: a check id (or a static rule's id)
+// and whether it passed.
+struct Verdict {
+    std::string id;
+    Outcome outcome = Outcome::Pass;
+};
+
+struct ExpectationReport {
+    bool met = true;
+    std::vector<std::string> unexpectedFailures;  // failed, no glob names it
+    std::vector<std::string> unexpectedPasses;    // a glob names it, it passed
+    std::vector<std::string> unmatchedGlobs;      // a glob that names no failed check
+    std::vector<std::string> expectedFailures;    // failed as the lab says
+
+    // One line per problem, for the console and the report.
+    std::vector<std::string> problems() const;
+};
+
+// Shell-style glob over check ids: `*` any run of characters (dots
+// included, so `tls.*` covers `tls.no-sni.lync-mobile`), `?` one character.
+bool matchesGlob(std::string_view glob, std::string_view id);
+
+// The run meets its expectations when exactly the checks the globs name fail:
+// every failure is named, nothing named passes, and every glob names at least
+// one failure (a glob that names nothing is a lab that no longer shows what it
+// was written to show). Skipped checks neither meet nor break a glob.
+ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFail,
+                                       const std::vector<Verdict>& verdicts);
+
+}  // namespace edgelab::runner

@@ -1,0 +1,651 @@
+#include "runner/runner.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "checks/gather.hpp"
+#include "checks/run_checks.hpp"
+#include "common/atomic_file.hpp"
+#include "common/exit_code.hpp"
+#include "provision/pki.hpp"
+#include "provision/rules.hpp"
+#include "proxy/binding_store.hpp"
+#include "runner/address_plan.hpp"
+#include "runner/deployment.hpp"
+#include "runner/supervisor.hpp"
+
+namespace edgelab::runner {
+
+namespace {
+
+constexpr int kSteps = 7;
+
+// A step could not be done: exit 3, with where and why.
+struct BringUpError {
+    std::string message;
+    std::string process;  // empty when no process is at fault
+    fs::path log;
+};
+
+struct Interrupted {};
+
+// The lab cannot be run as asked (exit 2), e.g. it is already up.
+struct BadRequest {
+    std::string message;
+};
+
+double msSince(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+std::string fmtMs(double ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%6.0f ms", ms);
+    return buf;
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+    return out;
+}
+
+checks::CheckResult fromRule(const provision::RuleResult& r) {
+    checks::CheckResult c;
+    c.id = r.id;
+    c.title = r.title + " (" + r.lesson + ", static)";
+    c.ns = "lab";
+    c.verdict = r.verdict == provision::Verdict::Pass   ? checks::Verdict::Pass
+                : r.verdict == provision::Verdict::Fail ? checks::Verdict::Fail
+                                                        : checks::Verdict::Skip;
+    c.evidence = r.evidence;
+    c.remedy = r.verdict == provision::Verdict::Fail ? r.remedy : "";
+    return c;
+}
+
+checks::CheckResult fromDisk(const DiskVerdict& v, const provision::DataDisk& disk,
+                             double seconds) {
+    checks::CheckResult c;
+    c.id = v.id;
+    c.title = "The databases can be created on the data disk within the installer's timeout (S8)";
+    c.ns = "data disk " + disk.path;
+    c.verdict = v.passed ? checks::Verdict::Pass : checks::Verdict::Fail;
+    c.evidence = v.evidence;
+    c.remedy = v.passed ? "" : v.remedy;
+    c.seconds = seconds;
+    return c;
+}
+
+Outcome outcomeOf(checks::Verdict v) {
+    switch (v) {
+        case checks::Verdict::Fail:
+            return Outcome::Fail;
+        case checks::Verdict::Skip:
+            return Outcome::Skip;
+        // Not judged: the lab expects its root cause, which did fail.
+        case checks::Verdict::Blocked:
+            return Outcome::Skip;
+        default:
+            return Outcome::Pass;  // a warning is not a failure
+    }
+}
+
+// Every lab process's pid and address, for the state file.
+ProcessRecord recordOf(Supervised& p, const fs::path& exe, const std::string& sni) {
+    return {p.name(), p.pid(), p.address, fs::absolute(exe).string(), p.log().string(), sni};
+}
+
+class LabRun {
+  public:
+    LabRun(const fs::path& labFile, Mode mode, const RunnerOptions& opt, Console& console)
+        : labFile_(labFile),
+          mode_(mode),
+          opt_(opt),
+          console_(console),
+          sup_(mode == Mode::Run ? Lifetime::Owned : Lifetime::Detached) {
+        out_.labFile = labFile;
+        out_.labName = labFile.stem().string();
+    }
+
+    LabOutcome run();
+
+  private:
+    fs::path labFile_;
+    Mode mode_;
+    const RunnerOptions& opt_;
+    Console& console_;
+    Supervisor sup_;
+    LabOutcome out_;
+    Clock::time_point t0_ = Clock::now();
+    std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+
+    provision::Lab lab_;
+    std::vector<provision::RuleResult> rules_;
+    fs::path work_;
+    provision::LabPki pki_;
+    AddressPlan plan_;
+    std::optional<checks::CheckResult> disk_;
+    std::map<std::string, std::string> dns_;
+    std::string proxyAddress_;
+    std::uint16_t proxyPort_ = 0;
+    fs::path bindingStore_;
+    fs::path proxyConfig_;
+    int currentStep_ = 0;
+    std::string currentName_;
+    LabState state_;
+    bool wroteState_ = false;  // only this run's own state file is removed on failure
+
+    void say(const std::string& text) { console_.line(out_.labName, text); }
+
+    template <class F>
+    void step(int n, const std::string& name, F&& body) {
+        currentStep_ = n;
+        currentName_ = name;
+        if (Interrupt::signal()) throw Interrupted{};
+        auto t = Clock::now();
+        std::string detail = body();
+        double ms = msSince(t);
+        out_.steps.push_back({n, name, ms, detail});
+        char head[64];
+        std::snprintf(head, sizeof head, "%d/%d %-16s", n, kSteps, name.c_str());
+        say(std::string(head) + fmtMs(ms) + "  " + detail);
+    }
+
+    [[noreturn]] void fail(const std::string& message, Supervised* p = nullptr) {
+        throw BringUpError{message, p ? p->name() : "", p ? p->log() : fs::path()};
+    }
+
+    static std::string exitedText(Supervised& p) {
+        return p.name() + " (pid " + std::to_string(p.pid()) + ") exited" +
+               (p.exitCode() >= 128 ? " on signal " + std::to_string(p.exitCode() - 128)
+                                    : " with code " + std::to_string(p.exitCode()));
+    }
+
+    // A wait that did not end in Ready becomes the step's failure.
+    [[noreturn]] void failWait(const WaitResult& r, Supervised& waitedFor,
+                               const std::string& what) {
+        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
+        if (r.status == WaitStatus::Died) {
+            Supervised* culprit = r.process.empty() ? &waitedFor : sup_.find(r.process);
+            fail(exitedText(*culprit) + " " + what, culprit);
+        }
+        fail(waitedFor.name() + " (pid " + std::to_string(waitedFor.pid()) + ") " +
+                 to_string(r.status) + " " + what,
+             &waitedFor);
+    }
+
+    void checkAlive() {
+        if (Interrupt::signal()) throw Interrupted{};
+        if (auto dead = sup_.firstDead()) {
+            Supervised* p = sup_.find(*dead);
+            fail(exitedText(*p) + " while the lab was running", p);
+        }
+    }
+
+    std::string load();
+    std::string provisionLab();
+    std::string startBackends();
+    std::string deployProxy();
+    std::string setDefaultBinding();
+    std::string runChecks(std::vector<checks::CheckResult>& results);
+    void writeReports(std::vector<checks::CheckResult> results);
+    void fillState();
+    bool noSniHandshakeServed();
+};
+
+std::string LabRun::load() {
+    lab_ = provision::loadLab(labFile_);
+    out_.labName = lab_.name;
+    rules_ = provision::evaluateRules(lab_);
+    int failed = 0;
+    std::vector<std::string> failedIds;
+    for (const auto& r : rules_) {
+        if (r.verdict == provision::Verdict::Fail) {
+            ++failed;
+            failedIds.push_back(r.id);
+        }
+    }
+    return std::to_string(rules_.size()) + " static rules, " + std::to_string(failed) + " failed" +
+           (failed ? " (" + join(failedIds, ", ") + ")" : "");
+}
+
+std::string LabRun::provisionLab() {
+    work_ = fs::absolute(opt_.workDir.empty() ? defaultWorkDir(lab_.name) : opt_.workDir);
+    out_.workDir = work_;
+    if (auto state = readState(work_)) {
+        auto alive = aliveProcesses(*state);
+        if (!alive.empty()) {
+            std::string pids;
+            for (const auto& p : alive) pids += " " + p.name + "=" + std::to_string(p.pid);
+            throw BadRequest{"lab " + lab_.name + " is already up in " + work_.string() + " (" +
+                             pids.substr(1) + "); stop it with `edgelab down " + labFile_.string() +
+                             "` first"};
+        }
+        fs::remove(stateFile(work_));  // left by a lab that is gone
+    }
+    fs::create_directories(work_ / "logs");
+    fs::create_directories(work_ / "proxy");
+    try {
+        pki_ = provision::provisionPki(lab_, work_);
+    } catch (const std::exception& e) {
+        fail(std::string("PKI: ") + e.what());
+    }
+    std::random_device rd;
+    std::mt19937_64 random((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                           static_cast<std::uint64_t>(::getpid()));
+    try {
+        plan_ = chooseAddressPlan(lab_, random);
+    } catch (const std::exception& e) {
+        fail(std::string("address plan: ") + e.what());
+    }
+    std::string detail = work_.string() + ", PKI (proxy " + pki_.proxy.thumbprint.substr(0, 8) +
+                         "...), " + plan_.subnet;
+    if (lab_.dataDisk) {
+        const auto& d = *lab_.dataDisk;
+        auto t = Clock::now();
+        fs::create_directories(work_ / "disk");
+        DiskMeasurement m;
+        try {
+            m = measureWriteThrough(work_ / "disk" / "data.img",
+                                    static_cast<std::uint64_t>(d.sizeGB * double(1ull << 30)),
+                                    opt_.diskSample);
+        } catch (const std::exception& e) {
+            fail(std::string("data disk: ") + e.what());
+        }
+        auto v = evaluateDataDisk(d, m.mbPerSec);
+        disk_ = fromDisk(v, d, msSince(t) / 1000);
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      ", data disk %.0f GB sparse: %.1f MB/s write-through (%.1f MiB)", d.sizeGB,
+                      m.mbPerSec, double(m.bytesWritten) / (1 << 20));
+        detail += buf;
+    }
+    return detail;
+}
+
+std::string LabRun::startBackends() {
+    const fs::path exe = opt_.binDir / "edgelab-backend";
+    std::vector<Supervised*> started;
+    // Each front end reads its users before READY; the passwords stay on disk
+    // no longer than this step, whichever way it ends.
+    struct RemovedAtEnd {
+        std::vector<fs::path> files;
+        ~RemovedAtEnd() {
+            std::error_code ec;
+            for (const auto& f : files) fs::remove(f, ec);
+        }
+    } usersFiles;
+    for (std::size_t i = 0; i < lab_.backends.size(); ++i) {
+        const auto& b = lab_.backends[i];
+        auto cert = pki_.backends.find(b.name);
+        if (cert == pki_.backends.end()) fail("PKI has no certificate for backend " + b.name);
+        fs::path usersFile;
+        if (auto users = backendUsersFile(lab_, b); !users.empty()) {
+            usersFile = work_ / ("backend-" + b.name + "-users.json");
+            usersFiles.files.push_back(usersFile);
+            try {
+                writeFileAtomic(usersFile, users,
+                                           fs::perms::owner_read | fs::perms::owner_write);
+            } catch (const std::exception& e) {
+                fail(std::string("users file: ") + e.what());
+            }
+        }
+        auto args =
+            backendArguments(lab_, b, plan_.backends[i], cert->second,
+                             work_ / "logs" / ("backend-" + b.name + "-access.log"), usersFile);
+        try {
+            started.push_back(&sup_.start(
+                {"backend-" + b.name, exe, args, work_ / "logs" / ("backend-" + b.name + ".log")}));
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+    }
+    // Started together, waited for in turn: the slowest sets the pace.
+    std::map<std::string, std::uint16_t> realPorts;
+    std::vector<std::string> where;
+    const auto deadline = Clock::now() + opt_.readyTimeout;
+    for (std::size_t i = 0; i < started.size(); ++i) {
+        std::optional<std::uint16_t> port;
+        auto r = sup_.waitForLine(
+            *started[i],
+            [&](const std::string& l) { return (port = backendReadyPort(l)).has_value(); },
+            deadline);
+        if (r.status != WaitStatus::Ready) failWait(r, *started[i], "before READY");
+        started[i]->address = plan_.backends[i].address + ":" + std::to_string(*port);
+        realPorts[lab_.backends[i].name] = *port;
+        where.push_back(lab_.backends[i].name + " " + started[i]->address);
+    }
+    dns_ = internalDns(lab_, plan_, realPorts);
+    return join(where, ", ");
+}
+
+std::string LabRun::deployProxy() {
+    bindingStore_ = work_ / "proxy" / "bindings.json";
+    proxyConfig_ = work_ / "proxy" / "proxy.json";
+    try {
+        proxy::saveBindingStore(bindingStore_, publishedBindings(lab_, pki_.proxy.thumbprint));
+        auto cfg = proxyConfig(
+            lab_, plan_, pki_.proxy.thumbprint, dns_,
+            {pki_.storeDir, bindingStore_, pki_.rootCert, work_ / "logs" / "proxy-access.log"});
+        writeFileAtomic(proxyConfig_, cfg.dump(2) + "\n");
+    } catch (const std::exception& e) {
+        fail(std::string("proxy configuration: ") + e.what());
+    }
+    Supervised* p = nullptr;
+    try {
+        p = &sup_.start({"proxy",
+                         opt_.binDir / "edgelab-proxy",
+                         {"--config", proxyConfig_.string()},
+                         work_ / "logs" / "proxy.log"});
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+    std::optional<std::pair<std::string, std::uint16_t>> listener;
+    auto r = sup_.waitForLine(
+        *p,
+        [&](const std::string& l) {
+            if (auto x = proxyListenerLine(l)) listener = x;
+            return l == "READY";
+        },
+        Clock::now() + opt_.readyTimeout);
+    if (r.status != WaitStatus::Ready) failWait(r, *p, "before READY");
+    if (!listener) fail("proxy said READY without a listener line", p);
+    proxyAddress_ = listener->first;
+    proxyPort_ = listener->second;
+    p->address = proxyAddress_ + ":" + std::to_string(proxyPort_);
+    fillState();
+    writeState(work_, state_);
+    wroteState_ = true;
+    return p->address + " standing for 443, " + std::to_string(lab_.applications.size()) +
+           " applications, " + std::to_string(publishedBindings(lab_, "").bindings.size()) +
+           " hostname bindings";
+}
+
+bool LabRun::noSniHandshakeServed() {
+    auto address = proxyAddress_ + ":" + std::to_string(proxyPort_);
+    return handshakeOnce(address, std::nullopt, std::chrono::milliseconds(1000)).outcome ==
+           checks::HandshakeOutcome::Ok;
+}
+
+std::string LabRun::setDefaultBinding() {
+    if (opt_.pauseFile) {
+        say("paused: waiting for " + opt_.pauseFile->string());
+        auto r = sup_.waitForFileOrEvent(*opt_.pauseFile, Clock::now() + std::chrono::minutes(5));
+        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
+        if (r.status == WaitStatus::Died) {
+            Supervised* p = sup_.find(r.process);
+            failWait(r, *p, "while the lab was running");
+        }
+    }
+    if (!lab_.defaultBinding) {
+        return "none in the lab: clients without SNI will find no certificate (S6)";
+    }
+    const auto& db = *lab_.defaultBinding;
+    std::string match = db.matchHost.value_or(lab_.names.webServices);
+    auto key = defaultBindingKey(db, proxyAddress_);
+    proxy::StoreChange change;
+    try {
+        change = proxy::setDefaultBinding(proxy::loadBindingStore(bindingStore_), match, key);
+    } catch (const std::exception& e) {
+        fail(std::string("binding store: ") + e.what());
+    }
+    if (!change.store) fail("set-default --match-host " + match + ": " + change.error);
+    proxy::saveBindingStore(bindingStore_, *change.store);
+    // SIGHUP reloads at once; the proxy's own file watch would get there too,
+    // later (proxy/README.md).
+    Supervised* proxy = sup_.find("proxy");
+    ::kill(proxy->pid(), SIGHUP);
+    const auto* added = change.store->find(key);
+    std::string detail = "ipport=" + key.str() + " certhash=" + added->certificateHash +
+                         " appid=" + added->applicationId + " (from " + match + ")";
+    // Bindings speak published ports: one for another port never serves
+    // this listener, so there is nothing to wait for.
+    if (key.port != 443) return detail + "; not for this listener's published port 443";
+    // A handshake without SNI that gets a certificate says it has reloaded.
+    const auto deadline = Clock::now() + opt_.readyTimeout;
+    while (!noSniHandshakeServed()) {
+        auto r = sup_.waitForFileOrEvent(
+            work_ / ".never", std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
+        if (r.status == WaitStatus::Died) failWait(r, *proxy, "before serving the default binding");
+        if (Clock::now() >= deadline)
+            fail("the proxy did not serve the new default binding within " +
+                     std::to_string(opt_.readyTimeout.count()) + " ms",
+                 proxy);
+    }
+    return detail;
+}
+
+std::string LabRun::runChecks(std::vector<checks::CheckResult>& results) {
+    checks::Target target;
+    target.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
+    target.caFile = pki_.rootCert;
+    target.user = checks::signInUserOf(lab_);
+    for (auto* p : sup_.processes()) {
+        if (p->name().starts_with("backend-"))
+            target.backendAddresses[p->name().substr(8)] = p->address;
+    }
+    auto run = checks::runChecks(lab_, target);
+    checkAlive();
+    if (run.targetUnreachable)
+        fail("no probe reached the proxy at " + proxyAddress_ + ":" + std::to_string(proxyPort_),
+             sup_.find("proxy"));
+    for (const auto& r : rules_) results.push_back(fromRule(r));
+    if (disk_) results.push_back(*disk_);
+    for (auto& r : run.results) results.push_back(std::move(r));
+    int failed = 0;
+    for (const auto& r : results) failed += r.verdict == checks::Verdict::Fail;
+    return std::to_string(results.size()) + " results (" + std::to_string(run.results.size()) +
+           " checks on the wire), " + std::to_string(failed) + " failed";
+}
+
+void LabRun::writeReports(std::vector<checks::CheckResult> results) {
+    std::vector<Verdict> verdicts;
+    for (const auto& r : results) verdicts.push_back({r.id, outcomeOf(r.verdict)});
+    out_.expectations = evaluateExpectations(lab_.expect.fail, verdicts);
+    report::Report rep{lab_.name, started_, msSince(t0_) / 1000, std::move(results),
+                       report::drawingOf(lab_)};
+    rep.expectFail = lab_.expect.fail;
+    rep.expectationsMet = out_.expectations.met;
+    out_.reportDir = fs::absolute(opt_.reportDir.empty() ? work_ / "report" : opt_.reportDir);
+    fs::create_directories(out_.reportDir);
+    report::writeJson(out_.reportDir / "report.json", rep);
+    report::writeHtml(out_.reportDir / "report.html", rep);
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    writeFileAtomic(out_.reportDir / "report.xml",
+                    report::junitText(junitView(rep, lab_.expect.fail), host));
+    out_.report = std::move(rep);
+}
+
+void LabRun::fillState() {
+    state_.lab = lab_.name;
+    state_.labFile = fs::absolute(labFile_).string();
+    state_.workDir = work_.string();
+    state_.startedAt = report::isoTime(started_);
+    state_.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
+    state_.caBundle = fs::absolute(pki_.rootCert).string();
+    state_.bindingStore = bindingStore_.string();
+    state_.proxyConfig = proxyConfig_.string();
+    state_.proxyAddress = proxyAddress_ + ":" + std::to_string(proxyPort_);
+    state_.addressPlan = plan_;
+    state_.internalDns = dns_;
+    state_.hostsLines = hostsLines(lab_, proxyAddress_);
+    state_.processes.clear();
+    for (std::size_t i = 0; i < lab_.backends.size(); ++i) {
+        if (auto* p = sup_.find("backend-" + lab_.backends[i].name))
+            state_.processes.push_back(
+                recordOf(*p, opt_.binDir / "edgelab-backend", lab_.backends[i].host));
+    }
+    if (auto* p = sup_.find("proxy"))
+        state_.processes.push_back(
+            recordOf(*p, opt_.binDir / "edgelab-proxy", lab_.names.webServices));
+}
+
+LabOutcome LabRun::run() {
+    say("lab " + labFile_.string());
+    try {
+        step(1, "load+validate", [&] { return load(); });
+        step(2, "provision", [&] { return provisionLab(); });
+        step(3, "backends", [&] { return startBackends(); });
+        step(4, "proxy", [&] { return deployProxy(); });
+        step(5, "default binding", [&] { return setDefaultBinding(); });
+        if (mode_ != Mode::Up) {
+            std::vector<checks::CheckResult> results;
+            step(6, "checks", [&] { return runChecks(results); });
+            step(7, "report", [&] {
+                writeReports(std::move(results));
+                return out_.reportDir.string() + "/report.{json,xml,html}";
+            });
+            out_.exitCode = out_.expectations.met ? kExitOk : kExitCheckFailed;
+        }
+        if (mode_ == Mode::Run) {
+            int n = sup_.stopAll();
+            fs::remove(stateFile(work_));
+            say("stopped " + std::to_string(n) + " processes");
+        } else {
+            fillState();
+            writeState(work_, state_);
+            sup_.release();
+            out_.state = state_;
+        }
+    } catch (const provision::LabParseError& e) {
+        out_.exitCode = kExitBadInput;
+        out_.error = e.what();
+    } catch (const BadRequest& e) {
+        out_.exitCode = kExitBadInput;
+        out_.error = e.message;
+    } catch (const BringUpError& e) {
+        out_.exitCode = kExitLabDown;
+        std::ostringstream m;
+        m << "could not bring up " << out_.labName << ": step " << currentStep_ << "/" << kSteps
+          << " (" << currentName_ << "): " << e.message;
+        if (!e.log.empty()) {
+            m << "\n  last lines of " << e.log.string() << ":\n" << logTail(e.log);
+        }
+        out_.error = m.str();
+    } catch (const Interrupted&) {
+        out_.exitCode = 128 + Interrupt::signal();
+        out_.error = "interrupted by signal " + std::to_string(Interrupt::signal()) +
+                     " during step " + std::to_string(currentStep_) + "/" + std::to_string(kSteps) +
+                     " (" + currentName_ + ")";
+    } catch (const std::exception& e) {
+        out_.exitCode = kExitLabDown;
+        out_.error = "could not bring up " + out_.labName + ": step " +
+                     std::to_string(currentStep_) + " (" + currentName_ + "): " + e.what();
+    }
+    if (out_.exitCode != kExitOk && out_.exitCode != kExitCheckFailed) {
+        int n = sup_.stopAll();
+        if (wroteState_) {
+            std::error_code ec;
+            fs::remove(stateFile(work_), ec);
+        }
+        if (n) out_.error += "\n  stopped " + std::to_string(n) + " processes";
+    }
+    out_.seconds = msSince(t0_) / 1000;
+    return out_;
+}
+
+}  // namespace
+
+void Console::line(const std::string& lab, const std::string& text) {
+    std::lock_guard lock(m_);
+    if (tagged_) out_ << "[" << lab << "] ";
+    out_ << text << "\n" << std::flush;
+}
+
+void Console::block(const std::string& text) {
+    std::lock_guard lock(m_);
+    out_ << text << std::flush;
+}
+
+void Console::error(const std::string& text) {
+    std::lock_guard lock(m_);
+    out_ << std::flush;
+    std::cerr << text << std::flush;
+}
+
+LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& options,
+                  Console& console) {
+    return LabRun(labFile, mode, options, console).run();
+}
+
+report::Report junitView(const report::Report& r, const std::vector<std::string>& expectFail) {
+    report::Report v = r;
+    std::vector<Verdict> verdicts;
+    for (auto& c : v.results) {
+        verdicts.push_back({c.id, outcomeOf(c.verdict)});
+        if (c.verdict != checks::Verdict::Fail) continue;
+        for (const auto& g : expectFail) {
+            if (matchesGlob(g, c.id)) {
+                c.verdict = checks::Verdict::Skip;
+                c.evidence = "expected failure (expect.fail \"" + g + "\"): " + c.evidence;
+                break;
+            }
+        }
+    }
+    auto e = evaluateExpectations(expectFail, verdicts);
+    checks::CheckResult x;
+    x.id = "expectations";
+    x.title = "Exactly the checks the lab expects to fail fail";
+    x.ns = "expectations";
+    x.verdict = e.met ? checks::Verdict::Pass : checks::Verdict::Fail;
+    x.evidence = e.met ? std::to_string(e.expectedFailures.size()) + " expected failures"
+                       : join(e.problems(), "; ");
+    x.remedy = e.met ? "" : "fix the deployment, or the lab's expect.fail if the lab changed";
+    v.results.push_back(x);
+    return v;
+}
+
+std::string combinedJUnit(const std::vector<report::Report>& reports, const std::string& hostname) {
+    // Each single-lab document from the report writer is a <testsuites> with
+    // one <testsuite id="0">; the suites are lifted out and renumbered so
+    // one writer keeps the format.
+    std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        std::string one = report::junitText(reports[i], hostname);
+        auto b = one.find("  <testsuite ");
+        auto e = one.rfind("</testsuite>");
+        if (b == std::string::npos || e == std::string::npos) continue;
+        std::string suite = one.substr(b, e + 12 - b) + "\n";
+        auto id = suite.find(" id=\"0\"");
+        if (id != std::string::npos && id < suite.find('>'))
+            suite.replace(id, 7, " id=\"" + std::to_string(i) + "\"");
+        out += suite;
+    }
+    return out + "</testsuites>\n";
+}
+
+checks::TlsHandshake handshakeOnce(const std::string& address,
+                                   const std::optional<std::string>& sni,
+                                   std::chrono::milliseconds timeout) {
+    checks::ProbePlan plan;
+    checks::HandshakeProbe probe;
+    probe.id = checks::ProbeId("handshake");
+    probe.host = sni.value_or(address.substr(0, address.rfind(':')));
+    probe.address = address;
+    probe.sni = sni;
+    probe.profile = sni ? "sni" : "no-sni";
+    plan.tls.push_back(probe);
+    checks::GatherOptions g;
+    g.handshakeTimeout = timeout;
+    auto ev = checks::gather(plan, checks::Target{}, g);
+    if (const auto* h = ev.handshake(checks::ProbeId("handshake"))) return *h;
+    return {};
+}
+
+fs::path executableDir() {
+    std::error_code ec;
+    auto self = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::current_path() : self.parent_path();
+}
+
+fs::path defaultWorkDir(const std::string& labName) { return fs::path(".edgelab") / labName; }
+
+}  // namespace edgelab::runner

@@ -1,0 +1,101 @@
+// One lab from description to report (`edgelab run`), or to a lab left
+// running (`edgelab up`, `run --keep`): the steps of issue 6, each timed and
+// printed, with every process stopped on a failed step, a dead child or a
+// signal.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "checks/evidence.hpp"
+#include "report/report.hpp"
+#include "runner/data_disk.hpp"
+#include "runner/expectations.hpp"
+#include "runner/lab_state.hpp"
+
+namespace edgelab::runner {
+
+namespace fs = std::filesystem;
+
+enum class Mode {
+    Run,      // all seven steps, then stop everything
+    RunKeep,  // all seven steps, leave the lab running
+    Up,       // steps 1-5, leave the lab running
+};
+
+struct RunnerOptions {
+    fs::path workDir;    // empty: .edgelab/<lab name>
+    fs::path reportDir;  // empty: WORKDIR/report
+    fs::path binDir;     // where edgelab-backend and edgelab-proxy are
+    WriteThroughSample diskSample;
+    std::chrono::milliseconds readyTimeout{10000};  // per process, and for the binding pickup
+    // Test hook (EDGELAB_PAUSE_FILE): after the proxy is up, wait until this
+    // file exists, so a test can kill a process or send a signal mid-run.
+    std::optional<fs::path> pauseFile;
+};
+
+// Lines from labs that run side by side, whole and tagged with the lab.
+class Console {
+  public:
+    explicit Console(std::ostream& out) : out_(out) {}
+    void tagged(bool on) { tagged_ = on; }
+    void line(const std::string& lab, const std::string& text);
+    void block(const std::string& text);  // as is, under the lock
+    void error(const std::string& text);  // to stderr, under the lock
+
+  private:
+    std::ostream& out_;
+    std::mutex m_;
+    bool tagged_ = false;
+};
+
+struct StepRecord {
+    int number = 0;
+    std::string name;
+    double ms = 0;
+    std::string detail;
+};
+
+struct LabOutcome {
+    std::string labName;  // the file name when the lab could not be read
+    fs::path labFile;
+    fs::path workDir;
+    fs::path reportDir;
+    int exitCode = 0;   // 0 expectations met, 1 not, 2 bad input, 3 not brought up, 128+N signal
+    std::string error;  // for 2, 3 and signals: what, where, the log tail
+    std::vector<StepRecord> steps;
+    std::optional<report::Report> report;
+    ExpectationReport expectations;
+    std::optional<LabState> state;  // RunKeep and Up
+    double seconds = 0;
+};
+
+LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& options,
+                  Console& console);
+
+// The report as CI should read it: a check the lab expects to fail is a
+// skipped test ("expected failure: ..."), not a failed one; the expectations
+// themselves are one more test that fails when they are not met.
+report::Report junitView(const report::Report& report, const std::vector<std::string>& expectFail);
+
+// One JUnit document with a testsuite per lab (Ant schema: ids from 0).
+std::string combinedJUnit(const std::vector<report::Report>& reports, const std::string& hostname);
+
+// One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
+// handshake code): whether the proxy serves the default binding, whether a
+// process of a running lab is healthy.
+checks::TlsHandshake handshakeOnce(const std::string& address,
+                                   const std::optional<std::string>& sni,
+                                   std::chrono::milliseconds timeout);
+
+// The folder of the running `edgelab` binary, where its sibling programs are.
+fs::path executableDir();
+
+fs::path defaultWorkDir(const std::string& labName);
+
+}  // namespace edgelab::runner

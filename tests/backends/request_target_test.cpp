@@ -1,0 +1,31 @@
+#include "backends/request_target.hpp"
+
+#include <gtest/gtest.h>
+
+namespace edgelab::backends {
+namespace {
+
+TEST(RequestTarget, SplitsPathAndQueryAsReceived) {
+    auto t = splitTarget("/m/Presenter.aspx?WopiSrc=a%2520b&x=1");
+    EXPECT_EQ(t.path, "/m/Presenter.aspx");
+    EXPECT_EQ(t.query, "WopiSrc=a%2520b&x=1");
+    EXPECT_EQ(rawQueryParam(t.query, "wopisrc"), "a%2520b");
+    EXPECT_EQ(rawQueryParam(t.query, "x"), "1");
+    EXPECT_FALSE(rawQueryParam(t.query, "y"));
+    EXPECT_EQ(splitTarget("/").query, "");
+}
+
+TEST(RequestTarget, DecodesAndEncodesPercentEscapes) {
+    EXPECT_EQ(percentDecode("https%253A%252F"), "https%3A%2F");
+    EXPECT_EQ(percentDecode("a%zz%4"), "a%zz%4");
+    EXPECT_EQ(percentEncode("https://h/x y"), "https%3A%2F%2Fh%2Fx%20y");
+}
+
+TEST(RequestTarget, HostHeaderLosesPortCaseAndBrackets) {
+    EXPECT_EQ(hostOnly("Meet.Example.Test:4443"), "meet.example.test");
+    EXPECT_EQ(hostOnly("owas.example.test."), "owas.example.test");
+    EXPECT_EQ(hostOnly("[::1]:443"), "::1");
+}
+
+}  // namespace
+}  // namespace edgelab::backends

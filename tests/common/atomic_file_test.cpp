@@ -1,0 +1,78 @@
+// writeFileAtomic under kill -9: the file is always one whole version, and
+// the temporaries of killed writers are removed by the next writer.
+#include "common/atomic_file.hpp"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/process.hpp>
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace edgelab::provision {
+namespace {
+
+fs::path freshDir(const std::string& name) {
+    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+}
+
+// A state.json-like document of about 256 KiB, so a write takes long enough
+// to be killed in the middle of it.
+std::string document(char tag) {
+    std::string s = "{\"lab\": \"" + std::string(1, tag) + "\", \"processes\": [";
+    for (int i = 0; i < 4000; ++i) {
+        if (i) s += ",";
+        s += "{\"name\": \"backend-" + std::to_string(i) + "\", \"pid\": " + std::to_string(i) +
+             ", \"tag\": \"" + std::string(20, tag) + "\"}";
+    }
+    return s + "]}\n";
+}
+
+std::size_t temporariesIn(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir))
+        n += e.path().filename().string().find(".tmp-") != std::string::npos;
+    return n;
+}
+
+TEST(AtomicFile, KillNineAtRandomMomentsLeavesOneWholeVersion) {
+    const auto dir = freshDir("atomic-kill");
+    const std::string a = document('a'), b = document('b');
+    writeFileAtomic(dir / "a.src", a);
+    writeFileAtomic(dir / "b.src", b);
+    writeFileAtomic(dir / "state.json", a);
+
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int> moment(0, 20000);  // microseconds
+    std::size_t leftBehind = 0;
+    for (int i = 0; i < 100; ++i) {
+        bp::child writer((fs::path(EDGELAB_BIN_DIR) / "edgelab-test-atomic-writer").string(),
+                         (dir / "state.json").string(), (dir / "a.src").string(),
+                         (dir / "b.src").string());
+        std::this_thread::sleep_for(std::chrono::microseconds(moment(rng)));
+        ASSERT_TRUE(writer.running()) << "the writer never stops by itself";
+        ::kill(writer.id(), SIGKILL);
+        writer.wait();
+        const std::string now = readFile(dir / "state.json");
+        ASSERT_TRUE(now == a || now == b)
+            << "torn after kill " << i << ": " << now.size() << " bytes";
+        leftBehind = std::max(leftBehind, temporariesIn(dir));
+    }
+    // The next writer cleans up whatever the killed ones left.
+    writeFileAtomic(dir / "state.json", a);
+    EXPECT_EQ(temporariesIn(dir), 0u) << "the worst kill left " << leftBehind;
+    EXPECT_EQ(readFile(dir / "state.json"), a);
+}
+
+}  // namespace
+}  // namespace edgelab::provision

@@ -1,0 +1,63 @@
+#include "runner/expectations.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace edgelab::runner;
+
+TEST(Glob, StarCrossesDots) {
+    EXPECT_TRUE(matchesGlob("tls.no-sni.*", "tls.no-sni.lync-mobile"));
+    EXPECT_TRUE(matchesGlob("tls.*", "tls.no-sni.activesync"));
+    EXPECT_TRUE(matchesGlob("*", "anything"));
+    EXPECT_TRUE(matchesGlob("headers.translated", "headers.translated"));
+    EXPECT_TRUE(matchesGlob("tls.chain.?eet.*", "tls.chain.meet.example.com"));
+    EXPECT_FALSE(matchesGlob("tls.chain.*", "tls.sni.meet.example.com"));
+    EXPECT_FALSE(matchesGlob("headers.translated", "headers.translated.extra"));
+    EXPECT_FALSE(matchesGlob("a*b", "acbd"));
+    EXPECT_TRUE(matchesGlob("a*b*c", "aXbYbZc"));
+}
+
+TEST(Expectations, NoGlobsAllPassIsMet) {
+    auto r = evaluateExpectations({}, {{"a", Outcome::Pass}, {"b", Outcome::Skip}});
+    EXPECT_TRUE(r.met);
+    EXPECT_TRUE(r.problems().empty());
+}
+
+TEST(Expectations, ExactlyTheNamedFailuresIsMet) {
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
+                                                     {"tls.no-sni.activesync", Outcome::Fail},
+                                                     {"tls.sni.lyncws", Outcome::Pass}});
+    EXPECT_TRUE(r.met);
+    EXPECT_EQ(r.expectedFailures.size(), 2u);
+}
+
+TEST(Expectations, UnnamedFailureBreaksIt) {
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
+                                                     {"owas.no-internal-names", Outcome::Fail}});
+    EXPECT_FALSE(r.met);
+    ASSERT_EQ(r.unexpectedFailures.size(), 1u);
+    EXPECT_EQ(r.unexpectedFailures[0], "owas.no-internal-names");
+    EXPECT_EQ(r.problems()[0], "owas.no-internal-names failed, not expected to");
+}
+
+TEST(Expectations, NamedCheckThatPassesBreaksIt) {
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
+                                                     {"tls.no-sni.activesync", Outcome::Pass}});
+    EXPECT_FALSE(r.met);
+    ASSERT_EQ(r.unexpectedPasses.size(), 1u);
+    EXPECT_EQ(r.unexpectedPasses[0], "tls.no-sni.activesync");
+}
+
+TEST(Expectations, GlobNamingNothingBreaksIt) {
+    auto r = evaluateExpectations({"tls.chain.*"}, {{"tls.sni.x", Outcome::Pass}});
+    EXPECT_FALSE(r.met);
+    ASSERT_EQ(r.unmatchedGlobs.size(), 1u);
+    EXPECT_EQ(r.problems()[0], "expect.fail \"tls.chain.*\" names no failed check");
+}
+
+TEST(Expectations, SkippedCheckDoesNotSatisfyAGlob) {
+    auto r =
+        evaluateExpectations({"webservices.long-poll"}, {{"webservices.long-poll", Outcome::Skip}});
+    EXPECT_FALSE(r.met);
+    EXPECT_TRUE(r.unexpectedPasses.empty());
+    EXPECT_EQ(r.unmatchedGlobs.size(), 1u);
+}
