@@ -159,7 +159,7 @@ std::optional<std::string> webTicketUser(const SiteConfig& site, const Request& 
 
 // What a front end answers where an OAuth token is needed and none was sent:
 // its own challenge, which is how a client tells pass-through publishing from
-// proxy pre-authentication (DESIGN.md S2).
+// proxy pre-authentication (docs/design.md S2).
 Response oauthChallenge(const SiteConfig& site, const Request& req) {
     auto res =
         errorPage(req, http::status::unauthorized, "Access is denied due to invalid credentials.");
@@ -239,7 +239,7 @@ Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string
 
 // Where a real front end redirects, it builds Location from the Host it was
 // asked for and the port it listens on; behind a proxy that is an internal
-// URL the proxy must translate (DESIGN.md FACTS, Translation).
+// URL the proxy must translate (docs/design.md, Publishing).
 Response redirect(const SiteConfig& site, const Request& req, std::string_view path) {
     std::string location = "https://" + hostOnly(sv(req[http::field::host])) + ":" +
                            std::to_string(site.listenPort) + std::string(path);

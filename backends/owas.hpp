@@ -1,7 +1,7 @@
 // An Office Web Apps Server farm as Lync uses it: WOPI discovery and the
 // presentation pages. OWAS writes URLs built from the Host it was asked for
 // into headers and bodies; a proxy rewrites headers but never bodies, which is
-// why the seed's client saw the backend's name (DESIGN.md S5).
+// why the seed's client saw the backend's name (docs/design.md S5).
 #pragma once
 
 #include <string_view>

@@ -112,7 +112,7 @@ struct CheckDefinition {
     bool rootCause = false;
 };
 
-// WAP's application id, used in the netsh binding commands (DESIGN.md, Facts).
+// WAP's application id, used in the netsh binding commands (docs/design.md, Facts).
 inline constexpr const char* kWapAppId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
 
 // The five public names of the lab, web services first.

@@ -61,7 +61,7 @@ CheckDefinition owasNamesCheck(const provision::Lab& lab) {
                 }
             };
             for (auto& [name, value] : x->responseHeaders) {
-                // Lync's front end names itself here; that is expected (FACTS).
+                // Lync's front end names itself here; that is expected (docs/design.md, Facts).
                 if (name == "x-ms-server-fqdn") continue;
                 scan(value, x->url + " header " + name);
             }

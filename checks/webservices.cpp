@@ -131,7 +131,7 @@ CheckDefinition longPollCheck(const provision::Lab& lab, const Target& target) {
         for (auto& b : ctx.lab.backends)
             if (b.role == provision::BackendRole::LyncFrontEnd)
                 hold = std::max(hold, b.eventChannelHoldSec);
-        if (hold == 0) hold = 180;  // the front end's default hold (FACTS)
+        if (hold == 0) hold = 180;  // the front end's default hold (docs/design.md, Facts)
         std::vector<std::string> bad, ok;
         for (auto& a : ctx.lab.applications) {
             auto* b = backendFor(ctx.lab, a.backendServerUrl.host);

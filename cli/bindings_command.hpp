@@ -1,5 +1,5 @@
 // `edgelab bindings show|add|delete|set-default`: the proxy's binding store,
-// with netsh's layout and argument syntax (DESIGN.md S7).
+// with netsh's layout and argument syntax (docs/design.md S7).
 #pragma once
 
 #include <CLI/CLI.hpp>

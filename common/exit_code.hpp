@@ -1,4 +1,4 @@
-// Exit codes shared by every edgelab command (DESIGN.md, Command line).
+// Exit codes shared by every edgelab command (README, "The command").
 #pragma once
 
 namespace edgelab {

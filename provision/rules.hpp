@@ -1,6 +1,6 @@
 // The static rules: what can be told about a publishing from its lab
 // description alone, before anything runs. Each rule is one of the seed's
-// lessons (DESIGN.md, S1-S9).
+// lessons (docs/design.md, S1-S9).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // The proxy's TLS binding store, with the rules HTTP.sys applies to choose a
-// certificate for a handshake (DESIGN.md, "Binding store").
+// certificate for a handshake (docs/design.md, Binding lookup).
 //
 // Everything here is pure: values in, values out. The file I/O lives in
 // loadBindingStore/saveBindingStore at the bottom.

@@ -1,4 +1,4 @@
-// The lab's addresses on loopback, for both DNS views (DESIGN.md, Two DNS
+// The lab's addresses on loopback, for both DNS views (docs/design.md, the two DNS
 // views): the internal view gives each backend its own address, the external
 // view gives the proxy its own. Each lab run takes a /24 of its own inside
 // 127.64.0.0/10 so that labs run side by side (`--jobs`, parallel tests)

@@ -1,5 +1,5 @@
 // One lab from description to report (`edgelab run`), or to a lab left
-// running (`edgelab up`, `run --keep`): the steps of issue 6, each timed and
+// running (`edgelab up`, `run --keep`): the seven steps of README "The command", each timed and
 // printed, with every process stopped on a failed step, a dead child or a
 // signal.
 #pragma once

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <boost/process.hpp>
 #include <gtest/gtest.h>
+#include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
 namespace bp = boost::process;
@@ -86,8 +86,8 @@ struct PausedRun {
         bp::environment env = boost::this_process::environment();
         env["EDGELAB_PAUSE_FILE"] = (work / "resume").string();
         child = bp::child(kEdgelab.string(),
-                          bp::args = {"run", kSeedLab.string(), "--work-dir", (work / "lab").string(),
-                                      "--disk-sample-mib", "1"},
+                          bp::args = {"run", kSeedLab.string(), "--work-dir",
+                                      (work / "lab").string(), "--disk-sample-mib", "1"},
                           env, bp::std_out > out, bp::std_err > err);
         std::string line;
         while (std::getline(out, line)) {
@@ -221,16 +221,19 @@ TEST(RunnerProcess, SigintMidRunStopsEverything) {
 struct DownAtEnd {
     fs::path work;
     ~DownAtEnd() {
-        if (fs::exists(work / "state.json")) edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+        if (fs::exists(work / "state.json"))
+            edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     }
 };
 
 TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     auto work = freshDir("up-down") / "lab";
     DownAtEnd guard{work};
-    auto up = edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    auto up =
+        edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
-    EXPECT_NE(up.out.find("--connect-to lyncws.kloud.example:443:127."), std::string::npos) << up.out;
+    EXPECT_NE(up.out.find("--connect-to lyncws.kloud.example:443:127."), std::string::npos)
+        << up.out;
     // The printed down command names the folder given to up.
     EXPECT_NE(up.out.find("edgelab down " + kSeedLab.string() + " --work-dir " + work.string()),
               std::string::npos)
@@ -248,7 +251,8 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     EXPECT_TRUE(fs::exists(work / "state.json"));  // the refusal leaves the running lab alone
     for (int pid : pids) EXPECT_FALSE(gone(pid));
 
-    auto status = edgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+    auto status =
+        edgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
     EXPECT_EQ(status.code, 0) << status.out << status.err;
     auto s = nlohmann::json::parse(status.out);
     EXPECT_TRUE(s["healthy"].get<bool>());
@@ -257,7 +261,8 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     EXPECT_TRUE(fs::exists(s["caBundle"].get<std::string>()));
     EXPECT_EQ(s["bindingStore"], state["bindingStore"]);
 
-    auto check = edgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+    auto check =
+        edgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
     EXPECT_EQ(check.code, 0) << check.out << check.err;
 
     auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
@@ -273,9 +278,10 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
 TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
     auto dir = freshDir("many");
     auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-    auto f = edgelab({"run", (labs / "seed-lab.json").string(), (labs / "no-default-binding.json").string(),
-                      "--jobs", "2", "--work-dir", (dir / "work").string(), "--report-dir",
-                      (dir / "report").string(), "--disk-sample-mib", "1"});
+    auto f = edgelab({"run", (labs / "seed-lab.json").string(),
+                      (labs / "no-default-binding.json").string(), "--jobs", "2", "--work-dir",
+                      (dir / "work").string(), "--report-dir", (dir / "report").string(),
+                      "--disk-sample-mib", "1"});
     EXPECT_EQ(f.code, 0) << f.out << f.err;
     EXPECT_NE(f.out.find("[seed-lab] "), std::string::npos);
     EXPECT_NE(f.out.find("[no-default-binding] "), std::string::npos);
@@ -287,12 +293,12 @@ TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
     EXPECT_NE(text.find("<testsuite name=\"no-default-binding\""), std::string::npos);
     EXPECT_NE(text.find("id=\"1\""), std::string::npos);
     EXPECT_NE(text.find("expected failure"), std::string::npos);
-    auto schema = fs::path(EDGELAB_SOURCE_DIR).parent_path() / "shared/schemas/junit-ant.xsd";
-    if (fs::exists(schema)) {
-        int rc = std::system(("xmllint --noout --schema " + schema.string() + " " + xml.string() +
-                              " 2>/dev/null").c_str());
-        EXPECT_EQ(rc, 0) << "report.xml does not validate against the Ant JUnit schema";
-    }
+    auto schema = fs::path(EDGELAB_SOURCE_DIR) / "tests/fixtures/junit-ant.xsd";
+    ASSERT_TRUE(fs::exists(schema));
+    int rc = std::system(
+        ("xmllint --noout --schema " + schema.string() + " " + xml.string() + " 2>/dev/null")
+            .c_str());
+    EXPECT_EQ(rc, 0) << "report.xml does not validate against the Ant JUnit schema";
     EXPECT_TRUE(fs::exists(dir / "report/seed-lab/report.html"));
     auto summary = readJson(dir / "report/summary.json");
     EXPECT_EQ(summary["labs"].size(), 2u);
@@ -302,9 +308,10 @@ TEST(RunnerProcess, ShardsSplitTheLabs) {
     auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
     auto dir = freshDir("shard");
     // Shard 2 of 100 of two labs holds the second in name order only.
-    auto f = edgelab({"run", (labs / "seed-lab.json").string(), (labs / "edge-single-nic.json").string(),
-                      "--shard", "2/100", "--work-dir", (dir / "work").string(), "--report-dir",
-                      (dir / "report").string(), "--disk-sample-mib", "1"});
+    auto f =
+        edgelab({"run", (labs / "seed-lab.json").string(), (labs / "edge-single-nic.json").string(),
+                 "--shard", "2/100", "--work-dir", (dir / "work").string(), "--report-dir",
+                 (dir / "report").string(), "--disk-sample-mib", "1"});
     EXPECT_EQ(f.code, 0) << f.out << f.err;
     EXPECT_NE(f.out.find("seed-lab"), std::string::npos);
     EXPECT_EQ(f.out.find("edge-single-nic"), std::string::npos);
@@ -321,7 +328,8 @@ TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
     ASSERT_EQ(f.code, 0) << f.out << f.err;
     auto state = readJson(work / "state.json");
     const std::string proxy = state["proxyAddress"].get<std::string>();
-    EXPECT_NE(f.out.find("--connect-to owas.kloud.example:443:" + proxy), std::string::npos) << f.out;
+    EXPECT_NE(f.out.find("--connect-to owas.kloud.example:443:" + proxy), std::string::npos)
+        << f.out;
     EXPECT_NE(f.out.find("--cacert " + state["caBundle"].get<std::string>()), std::string::npos);
     EXPECT_NE(f.out.find(proxy.substr(0, proxy.rfind(':')) + " lyncdiscover.kloud.example"),
               std::string::npos)

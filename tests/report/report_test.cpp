@@ -93,8 +93,10 @@ TEST(Report, ConsoleHasALinePerCheckAndASummaryAndColourOnlyWhenAsked) {
 TEST(Report, JUnitValidatesAgainstTheAntSchema) {
     fs::path dir = tempDir();
     writeJUnit(dir / "junit.xml", sampleReport());
-    auto [code, out] = run("xmllint --noout --schema /work/shared/schemas/junit-ant.xsd " +
-                           (dir / "junit.xml").string());
+    auto [code, out] =
+        run("xmllint --noout --schema " +
+            (fs::path(EDGELAB_SOURCE_DIR) / "tests/fixtures/junit-ant.xsd").string() + " " +
+            (dir / "junit.xml").string());
     EXPECT_EQ(code, 0) << out;
     std::string xml = readFile(dir / "junit.xml");
     EXPECT_NE(xml.find("classname=\"lyncdiscover.kloud.example\""), std::string::npos);
