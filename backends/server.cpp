@@ -1,5 +1,7 @@
 #include "backends/server.hpp"
 
+#include "common/utc_time.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -96,18 +98,7 @@ std::string endpointText(const tcp::endpoint& ep) {
 
 namespace {
 
-std::string utcNow() {
-    auto now = std::chrono::system_clock::now();
-    auto t = std::chrono::system_clock::to_time_t(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    char out[48];
-    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms.count()));
-    return out;
-}
+std::string utcNow() { return utcMillis(std::chrono::system_clock::now()); }
 
 // One JSON object per line, appended and flushed as each answer is sent, so
 // a test or a check can read it while the backend runs.

@@ -1,5 +1,7 @@
 #include "backends/signin.hpp"
 
+#include "common/utc_time.hpp"
+
 #include <cstring>
 #include <ctime>
 
@@ -33,15 +35,6 @@ std::string tokenMac(const SiteConfig& site, std::string_view payload) {
 
 long long unixSeconds(SystemTime t) {
     return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-std::string isoTime(SystemTime t) {
-    std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 // The NetBIOS form of a DNS name, as Windows derives it: the first label,
@@ -322,10 +315,10 @@ Response issueWebTicket(const SiteConfig& site, const Request& req, std::string_
         "</trust:BinarySecret></trust:RequestedProofToken>"
         "<trust:Lifetime><wsu:Created xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/"
         "oasis-200401-wss-wssecurity-utility-1.0.xsd\">" +
-        isoTime(now) +
+        utcSeconds(now) +
         "</wsu:Created><wsu:Expires xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/"
         "oasis-200401-wss-wssecurity-utility-1.0.xsd\">" +
-        isoTime(now + kTokenLifetime) +
+        utcSeconds(now + kTokenLifetime) +
         "</wsu:Expires></trust:Lifetime>"
         "<trust:KeyType>http://docs.oasis-open.org/ws-sx/ws-trust/200512/SymmetricKey"
         "</trust:KeyType>"

@@ -55,15 +55,6 @@ std::string wholeDays(std::chrono::system_clock::duration d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::hours>(d).count() / 24);
 }
 
-std::string dateOf(std::chrono::system_clock::time_point t) {
-    std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
-
 CheckResult result(const CheckDefinition& d, Verdict v, std::string evidence, std::string remedy) {
     CheckResult r;
     r.id = d.id.str();

@@ -27,7 +27,6 @@ struct UrlParts {
 std::optional<UrlParts> parseUrl(const std::string& text);
 
 std::string wholeDays(std::chrono::system_clock::duration d);
-std::string dateOf(std::chrono::system_clock::time_point t);
 
 CheckResult result(const CheckDefinition& d, Verdict v, std::string evidence,
                    std::string remedy = {});

@@ -3,6 +3,7 @@
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
 #include "checks/support.hpp"
+#include "common/utc_time.hpp"
 
 #include <algorithm>
 
@@ -122,7 +123,7 @@ CheckDefinition sniCheck(const std::string& name) {
             return result(d, Verdict::Fail, "handshake completed without a certificate", remedy);
         auto& leaf = h->chain.front();
         std::string seen = h->protocol + " " + h->cipher + ", " + leafSummary(*h) + ", notAfter " +
-                           dateOf(leaf.notAfter);
+                           utcDate(leaf.notAfter);
         if (!certificateCovers(leaf, name))
             return result(d, Verdict::Fail, "certificate does not cover " + name + ": " + seen,
                           remedy);
@@ -133,7 +134,7 @@ CheckDefinition sniCheck(const std::string& name) {
             return result(
                 d, Verdict::Warn,
                 "certificate expires in " + wholeDays(leaf.notAfter - ctx.now) + " days: " + seen,
-                "renew the certificate before " + dateOf(leaf.notAfter));
+                "renew the certificate before " + utcDate(leaf.notAfter));
         return result(d, Verdict::Pass, seen);
     };
     return d;

@@ -1,5 +1,7 @@
 #include "proxy/access_log.hpp"
 
+#include "common/utc_time.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,21 +15,6 @@
 namespace edgelab::proxy {
 
 namespace {
-
-std::string nowIso8601() {
-    const auto now = std::chrono::system_clock::now();
-    const auto t = std::chrono::system_clock::to_time_t(now);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000;
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms));
-    return buf;
-}
 
 std::string dumpLine(const nlohmann::json& line) {
     return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -47,7 +34,7 @@ AccessLog::~AccessLog() {
 
 void AccessLog::write(nlohmann::json line) const {
     if (fd_ < 0) return;
-    line["time"] = nowIso8601();
+    line["time"] = utcMillis(std::chrono::system_clock::now());
     const std::string text = dumpLine(line) + "\n";
     [[maybe_unused]] auto n = ::write(fd_, text.data(), text.size());
 }

@@ -4,6 +4,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/markup.hpp"
+#include "common/utc_time.hpp"
 #include "report/report.hpp"
 
 namespace edgelab::report {
@@ -202,7 +203,7 @@ std::string htmlText(const Report& r) {
          "</span><span style=\"color:#6a1b9a\">" + std::to_string(c.blocked) +
          " blocked</span><span style=\"color:#9e9e9e\">" + std::to_string(c.skipped) +
          " skipped</span><span style=\"color:#ef8f00\">" + std::to_string(c.warned) +
-         " warnings</span> started " + isoTime(r.started) + ", " + num(r.seconds) + " s</p>\n";
+         " warnings</span> started " + utcSeconds(r.started) + ", " + num(r.seconds) + " s</p>\n";
     if (!s.failures.empty()) {
         h += "<section id=\"failures\"><h2>What to fix</h2>\n";
         for (auto* x : s.failures) h += failureCard(r, *x);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
+#include "common/utc_time.hpp"
 #include "report/report.hpp"
 
 namespace edgelab::report {
@@ -15,7 +16,7 @@ std::string jsonText(const Report& r) {
     ordered_json doc;
     doc["schemaVersion"] = 1;
     doc["lab"] = r.labName;
-    doc["startedAt"] = isoTime(r.started);
+    doc["startedAt"] = utcSeconds(r.started);
     doc["durationSeconds"] = std::round(r.seconds * 1000.0) / 1000.0;
     // What the run means: a consumer need not re-judge the lab's expectations.
     doc["outcome"] = outcomeOf(r);

@@ -5,6 +5,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/markup.hpp"
+#include "common/utc_time.hpp"
 #include "report/report.hpp"
 
 namespace edgelab::report {
@@ -19,7 +20,7 @@ std::string seconds3(double v) {
 
 // The Ant schema's timestamp has no zone designator.
 std::string antTimestamp(std::chrono::system_clock::time_point t) {
-    std::string s = isoTime(t);
+    std::string s = utcSeconds(t);
     if (!s.empty() && s.back() == 'Z') s.pop_back();
     return s;
 }
@@ -39,7 +40,7 @@ std::string junitText(const Report& r, const std::string& hostname) {
          antTimestamp(r.started) + "\" hostname=\"" +
          escapeXmlAttribute(hostname.empty() ? "localhost" : hostname) + "\">\n";
     x += "    <properties>\n      <property name=\"lab\" value=\"" + escapeXmlAttribute(r.labName) +
-         "\"/>\n      <property name=\"startedAt\" value=\"" + isoTime(r.started) +
+         "\"/>\n      <property name=\"startedAt\" value=\"" + utcSeconds(r.started) +
          "\"/>\n    </properties>\n";
     std::string warnings;
     for (auto& t : r.results) {

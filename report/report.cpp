@@ -72,15 +72,6 @@ std::size_t blockedBy(const Report& r, const std::string& id) {
     }));
 }
 
-std::string isoTime(std::chrono::system_clock::time_point t) {
-    std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 namespace {
 
 std::string lowerOf(std::string s) {

@@ -76,8 +76,6 @@ LabDrawing drawingOf(const provision::Lab&);
 // SKIP); Skip when none match.
 checks::Verdict edgeVerdict(const Report&, const DrawingEdge&);
 
-std::string isoTime(std::chrono::system_clock::time_point);  // 2026-11-27T11:22:40Z
-
 // Writers: text, then files written atomically.
 // `quiet`: the failures and the summary only.
 std::string consoleText(const Report&, bool color, bool quiet = false);

@@ -1,5 +1,7 @@
 #include "runner/runner.hpp"
 
+#include "common/utc_time.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -290,8 +292,7 @@ std::string LabRun::startBackends() {
             usersFile = work_ / ("backend-" + b.name + "-users.json");
             usersFiles.files.push_back(usersFile);
             try {
-                writeFileAtomic(usersFile, users,
-                                           fs::perms::owner_read | fs::perms::owner_write);
+                writeFileAtomic(usersFile, users, fs::perms::owner_read | fs::perms::owner_write);
             } catch (const std::exception& e) {
                 fail(std::string("users file: ") + e.what());
             }
@@ -468,7 +469,7 @@ void LabRun::fillState() {
     state_.lab = lab_.name;
     state_.labFile = fs::absolute(labFile_).string();
     state_.workDir = work_.string();
-    state_.startedAt = report::isoTime(started_);
+    state_.startedAt = utcSeconds(started_);
     state_.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
     state_.caBundle = fs::absolute(pki_.rootCert).string();
     state_.bindingStore = bindingStore_.string();
