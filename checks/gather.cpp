@@ -106,46 +106,46 @@ CertificateInfo describe(X509* x) {
 
 CertificateInfo describeCertificate(X509* x) { return describe(x); }
 
-namespace {
-
-// ---------------------------------------------------------------- HTTP
-
-struct Transfer {
-    ProbeId id;
-    HttpExchange* x;
-    std::size_t limit;
-    curl_slist* headers = nullptr;
-    char errbuf[CURL_ERROR_SIZE] = {};
-};
-
-std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
-    std::size_t len = size * n;
-    std::size_t room = t->limit > t->x->body.size() ? t->limit - t->x->body.size() : 0;
-    t->x->body.append(data, std::min(room, len));
-    if (len > room) t->x->bodyTruncated = true;
+std::size_t recordBody(char* data, std::size_t size, std::size_t n, void* recording) {
+    auto* r = static_cast<ResponseRecording*>(recording);
+    const std::size_t len = size * n;
+    const std::size_t room = r->limit > r->x->body.size() ? r->limit - r->x->body.size() : 0;
+    r->x->body.append(data, std::min(room, len));
+    if (len > room) r->x->bodyTruncated = true;
     return len;
 }
 
-std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* t = static_cast<Transfer*>(user);
+std::size_t recordHeader(char* data, std::size_t size, std::size_t n, void* recording) {
+    auto* r = static_cast<ResponseRecording*>(recording);
     std::string_view line(data, size * n);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-    // A status line starts a new response (after 100 Continue, for one).
+    // A status line starts a new response: after 100 Continue, or NTLM's 401
+    // before its 200.
     if (line.rfind("HTTP/", 0) == 0) {
-        t->x->responseHeaders.clear();
+        r->x->responseHeaders.clear();
         return size * n;
     }
-    auto colon = line.find(':');
+    const auto colon = line.find(':');
     if (colon == std::string_view::npos) return size * n;
     std::string name(line.substr(0, colon));
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
-    t->x->responseHeaders.emplace(std::move(name), std::string(value));
+    r->x->responseHeaders.emplace(std::move(name), std::string(value));
     return size * n;
 }
+
+namespace {
+
+// ---------------------------------------------------------------- HTTP
+
+struct Transfer {
+    ProbeId id;
+    ResponseRecording recording;
+    curl_slist* headers = nullptr;
+    char errbuf[CURL_ERROR_SIZE] = {};
+};
 
 void readCertInfo(CURL* easy, HttpExchange& x) {
     curl_certinfo* ci = nullptr;
@@ -164,9 +164,8 @@ void readCertInfo(CURL* easy, HttpExchange& x) {
         }
 }
 
-
 void finish(CURL* easy, CURLcode code, Transfer& t) {
-    HttpExchange& x = *t.x;
+    HttpExchange& x = *t.recording.x;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x.status);
     curl_off_t us = 0;
     curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &us);
@@ -215,8 +214,7 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
         x.requestHeaders = p->headers;
         auto t = std::make_unique<Transfer>();
         t->id = p->id;
-        t->x = &x;
-        t->limit = opt.bodyLimit;
+        t->recording = {&x, opt.bodyLimit};
         for (auto& [k, v] : p->headers)
             t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
         CURL* e = curl_easy_init();
@@ -234,10 +232,10 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
                          static_cast<long>(opt.connectTimeout.count()));
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.requestTimeout.count()));
         curl_easy_setopt(e, CURLOPT_USERAGENT, "edgelab-check/0.1");
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, onBody);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, onHeader);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, recordBody);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->recording);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, recordHeader);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->recording);
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
         curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
         curl_easy_setopt(e, CURLOPT_SHARE, share);

@@ -43,6 +43,17 @@ Evidence gather(const ProbePlan&, const Target&, const GatherOptions& = {},
 // read from files, e.g. by `edgelab audit --cert`).
 CertificateInfo describeCertificate(X509* certificate);
 
+// Where a libcurl transfer records its answer: the body up to `limit` (the
+// rest is counted, not kept) and the header fields of the last response,
+// names in lower case. Both gatherers (the probes and the sign-in flows)
+// hand libcurl these two callbacks with a ResponseRecording as their data.
+struct ResponseRecording {
+    HttpExchange* x = nullptr;
+    std::size_t limit = 0;
+};
+std::size_t recordBody(char* data, std::size_t size, std::size_t n, void* recording);
+std::size_t recordHeader(char* data, std::size_t size, std::size_t n, void* recording);
+
 // How a libcurl transfer that got no answer failed, for the root causes.
 TransportError transportError(CURLcode code, bool connected);
 

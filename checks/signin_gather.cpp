@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
+#include "checks/gather.hpp"
 #include "checks/signin.hpp"
 #include "provision/ntlm.hpp"
 
@@ -25,39 +26,6 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kBusyHandshakes = 24;  // other clients starting NTLM meanwhile
-
-struct Recording {
-    HttpExchange* x;
-    std::size_t limit;
-};
-
-std::size_t onBody(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* r = static_cast<Recording*>(user);
-    const std::size_t len = size * n;
-    const std::size_t room = r->limit > r->x->body.size() ? r->limit - r->x->body.size() : 0;
-    r->x->body.append(data, std::min(room, len));
-    if (len > room) r->x->bodyTruncated = true;
-    return len;
-}
-
-std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* r = static_cast<Recording*>(user);
-    std::string_view line(data, size * n);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-    if (line.rfind("HTTP/", 0) == 0) {
-        r->x->responseHeaders.clear();  // a new response (NTLM's 401 before the 200)
-        return size * n;
-    }
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos) return size * n;
-    std::string name(line.substr(0, colon));
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-    r->x->responseHeaders.emplace(std::move(name), std::string(value));
-    return size * n;
-}
 
 // Credentials in headers are recorded by their length only.
 Headers recorded(const Headers& headers) {
@@ -89,8 +57,8 @@ class Client {
         curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
                          static_cast<long>(opt.connectTimeout.count()));
         curl_easy_setopt(easy_, CURLOPT_USERAGENT, "edgelab-check/0.1 (Lync sign-in)");
-        curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, onBody);
-        curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, onHeader);
+        curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, recordBody);
+        curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, recordHeader);
     }
     ~Client() {
         curl_easy_cleanup(easy_);
@@ -114,7 +82,7 @@ class Client {
         x.method = method;
         x.url = url;
         x.requestHeaders = recorded(headers);
-        Recording rec{&x, opt_.bodyLimit};
+        ResponseRecording rec{&x, opt_.bodyLimit};
         curl_slist* list = nullptr;
         for (const auto& [k, v] : headers) list = curl_slist_append(list, (k + ": " + v).c_str());
         char errbuf[CURL_ERROR_SIZE] = {};
