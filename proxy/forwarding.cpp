@@ -19,8 +19,6 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using beast::error_code;
 
-auto withError(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 // A body retried on a new connection must still be at hand; beyond this it
 // is streamed without a copy and a failure is a 502.
 constexpr std::size_t kReplayLimit = 64 * 1024;

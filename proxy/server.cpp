@@ -23,8 +23,6 @@ using asio::awaitable;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
-auto withError(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 // Errors of accept(2) that free descriptors or memory cure, not a retry:
 // the pending connection stays in the backlog, the acceptor stays readable,
 // and an immediate retry spins a core.

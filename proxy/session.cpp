@@ -19,8 +19,6 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using beast::error_code;
 
-auto withError(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
-
 void resetConnection(beast::ssl_stream<beast::tcp_stream>& stream) {
     auto& socket = beast::get_lowest_layer(stream).socket();
     error_code ignored;
@@ -193,10 +191,10 @@ awaitable<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time
     const auto* req = request_ && request_->is_header_done() ? &request_->get() : nullptr;
     const unsigned code = static_cast<unsigned>(refusal.status);
     logRequest(req, static_cast<int>(code), nullptr, start, refusal.reason);
-    local_ = localReply(refusal.status,
-                        errorPage(code, toStd(http::obsolete_reason(refusal.status)),
-                                  escapeMarkup(refusal.reason)),
-                        req ? req->version() : 11, false);
+    local_ = localReply(
+        refusal.status,
+        errorPage(code, toStd(http::obsolete_reason(refusal.status)), escapeMarkup(refusal.reason)),
+        req ? req->version() : 11, false);
     co_await writeLocal();
     // After a refusal the framing of what follows cannot be trusted.
     co_return false;
@@ -272,11 +270,11 @@ awaitable<bool> ClientSession::routeRequest(Clock::time_point start) {
         hs_.certificate ? hs_.certificate->dnsNames : kNoNames);
     if (decision.outcome == RouteOutcome::UnknownHost) {
         logRequest(&req, 404, nullptr, start);
-        local_ = localReply(
-            http::status::not_found,
-            errorPage(404, "Not Found",
-                      "No application is published for " + escapeMarkup(host) + "."),
-            version, localKeepAlive);
+        local_ =
+            localReply(http::status::not_found,
+                       errorPage(404, "Not Found",
+                                 "No application is published for " + escapeMarkup(host) + "."),
+                       version, localKeepAlive);
         co_return co_await writeLocal();
     }
     const PublishingRule& rule = *decision.rule;

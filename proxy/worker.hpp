@@ -13,6 +13,12 @@
 
 namespace edgelab::proxy {
 
+// Every awaited operation of the proxy reports its error into `ec` instead
+// of throwing: no exception on the data path.
+inline auto withError(boost::system::error_code& ec) {
+    return boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+}
+
 struct Worker {
     Worker(const ProxyConfig& c, const AccessLog& l)
         : cfg(c),
