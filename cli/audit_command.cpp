@@ -10,6 +10,7 @@
 #include "audit/audit.hpp"
 #include "audit/certificates.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/report_options.hpp"
 #include "common/atomic_file.hpp"
 #include "common/exit_code.hpp"
 #include "proxy/netsh_show.hpp"
@@ -27,7 +28,7 @@ struct AuditArgs {
     std::string netsh, wap, lab, emitLab, matchHost;
     std::vector<std::string> certs;
     std::string format = "console";
-    std::string reportJson, reportJunit, reportHtml;
+    report::ReportFiles reports;
 };
 
 [[noreturn]] void badInput(const std::string& message) {
@@ -119,9 +120,7 @@ void run(const AuditArgs& a) {
     report::Report rep{in.name, started, 0, results, {}};
     if (!a.lab.empty()) rep.drawing = report::drawingOf(loadLabOrExit(a.lab));
     try {
-        if (!a.reportJson.empty()) report::writeJson(a.reportJson, rep);
-        if (!a.reportJunit.empty()) report::writeJUnit(a.reportJunit, rep);
-        if (!a.reportHtml.empty()) report::writeHtml(a.reportHtml, rep);
+        report::writeReports(a.reports, rep);
     } catch (const std::exception& e) {
         badInput(e.what());
     }
@@ -154,9 +153,7 @@ void addAuditCommand(CLI::App& app) {
     cmd->add_option("--emit-lab", args->emitLab,
                     "Write a lab description that replays the capture (edgelab run FILE)");
     cmd->add_option("--format", args->format, "Standard output: console or json");
-    cmd->add_option("--report-json", args->reportJson, "Write the JSON report to FILE");
-    cmd->add_option("--report-junit", args->reportJunit, "Write the JUnit XML report to FILE");
-    cmd->add_option("--report-html", args->reportHtml, "Write the HTML report to FILE");
+    addReportFileOptions(*cmd, args->reports);
     cmd->callback([args] { run(*args); });
 }
 

@@ -10,6 +10,7 @@
 #include "checks/gather.hpp"
 #include "checks/run_checks.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/report_options.hpp"
 #include "common/atomic_file.hpp"
 #include "common/exit_code.hpp"
 #include "report/report.hpp"
@@ -32,7 +33,7 @@ struct CheckArgs {
     int retryDelayMs = 1000;
     double timeoutSeconds = 0;  // 0: the gatherer's defaults
     std::string workDir;
-    std::string reportJson, reportJunit, reportHtml;
+    report::ReportFiles reports;
     std::string format = "console";
     std::string user;
     std::string passwordFile;
@@ -157,9 +158,7 @@ void run(const CheckArgs& a) {
     report::Report rep{lab.name, result.started, result.seconds, result.results,
                        report::drawingOf(lab)};
     try {
-        if (!a.reportJson.empty()) report::writeJson(a.reportJson, rep);
-        if (!a.reportJunit.empty()) report::writeJUnit(a.reportJunit, rep);
-        if (!a.reportHtml.empty()) report::writeHtml(a.reportHtml, rep);
+        report::writeReports(a.reports, rep);
     } catch (const std::exception& e) {
         badInput(e.what(), a.format);
     }
@@ -202,9 +201,7 @@ void addCheckCommand(CLI::App& app) {
                     "(default 5 for connections and handshakes, 15 for answers)");
     cmd->add_option("--work-dir", args->workDir,
                     "Running lab's folder with state.json (default .edgelab/<lab name>)");
-    cmd->add_option("--report-json", args->reportJson, "Write the JSON report to FILE");
-    cmd->add_option("--report-junit", args->reportJunit, "Write the JUnit XML report to FILE");
-    cmd->add_option("--report-html", args->reportHtml, "Write the HTML report to FILE");
+    addReportFileOptions(*cmd, args->reports);
     cmd->add_option("--format", args->format, "Standard output: console or json");
     cmd->add_option("--user", args->user,
                     "Test user's SIP address for the sign-in checks (default: the lab's first "

@@ -215,6 +215,12 @@ std::string htmlText(const Report& r) {
     return h;
 }
 
+void writeReports(const ReportFiles& files, const Report& r) {
+    if (!files.json.empty()) writeJson(files.json, r);
+    if (!files.junit.empty()) writeJUnit(files.junit, r);
+    if (!files.html.empty()) writeHtml(files.html, r);
+}
+
 void writeHtml(const std::filesystem::path& file, const Report& r) {
     writeFileAtomic(file, htmlText(r));
 }

@@ -87,6 +87,12 @@ void writeJson(const std::filesystem::path&, const Report&);
 void writeJUnit(const std::filesystem::path&, const Report&);
 void writeHtml(const std::filesystem::path&, const Report&);
 
+// The report files a command was asked for (empty: not wanted).
+struct ReportFiles {
+    std::string json, junit, html;
+};
+void writeReports(const ReportFiles&, const Report&);
+
 // Colour on a terminal unless NO_COLOR is set (https://no-color.org).
 bool colorWanted(int fd);
 
