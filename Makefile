@@ -7,7 +7,7 @@ LAB ?= scenarios/labs/seed-lab.json
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 45
 
-.PHONY: all deps configure build run test bench clean format fuzz fuzz-deps
+.PHONY: all deps configure build run test bench clean format format-check fuzz fuzz-deps
 
 all: build
 
@@ -44,8 +44,15 @@ fuzz: fuzz-deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+# clang-format's major version is pinned: another major formats differently.
+CLANG_FORMAT ?= clang-format-14
+
+format: deps
+	$(CLANG_FORMAT) -i $$(git ls-files '*.cpp' '*.hpp')
+
+# Fails, naming the files, when any C++ file differs from `make format`.
+format-check: deps
+	$(CLANG_FORMAT) --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -94,8 +94,7 @@ checks::CheckResult skipped(checks::CheckResult r, std::string why) {
 
 std::string addSslcert(const std::string& keyword, const std::string& key, const Bound& source) {
     std::string command = "netsh http add sslcert " + keyword + "=" + key +
-                          " certhash=" + asciiLower(source.hash) +
-                          " appid=" + source.appid;
+                          " certhash=" + asciiLower(source.hash) + " appid=" + source.appid;
     if (keyword == "hostnameport") command += " certstorename=MY";
     return command;
 }

@@ -60,7 +60,8 @@ const char* const kXmlPreamble =
     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" AccessLocation=\"External\">\r\n";
 
 std::string xmlLink(std::string_view token, std::string_view href) {
-    return "    <Link token=\"" + escapeMarkup(token) + "\" href=\"" + escapeMarkup(href) + "\"/>\r\n";
+    return "    <Link token=\"" + escapeMarkup(token) + "\" href=\"" + escapeMarkup(href) +
+           "\"/>\r\n";
 }
 
 // MS-OCDISCWS root resource; every link names the external web services FQDN,
@@ -172,8 +173,8 @@ Response oauthChallenge(const SiteConfig& site, const Request& req) {
 
 Response page(const Request& req, std::string_view title, std::string_view content) {
     std::string body = "<!DOCTYPE html>\r\n<html><head><meta charset=\"utf-8\"><title>" +
-                       escapeMarkup(title) + "</title></head>\r\n<body>\r\n" + std::string(content) +
-                       "\r\n</body></html>\r\n";
+                       escapeMarkup(title) + "</title></head>\r\n<body>\r\n" +
+                       std::string(content) + "\r\n</body></html>\r\n";
     return makeResponse(req, http::status::ok, "text/html; charset=utf-8", std::move(body));
 }
 
@@ -232,7 +233,7 @@ Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string
         "\">Join using Lync Web App</a></p>\r\n"
         "<p><a id=\"join-client\" href=\"" +
         escapeMarkup("conf:sip:" + organizer +
-                  ";gruu;opaque=app:conf:focus:id:" + std::string(conference)) +
+                     ";gruu;opaque=app:conf:focus:id:" + std::string(conference)) +
         "\">Join using the Lync client</a></p>";
     return page(req, "Join Lync Meeting", content);
 }

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "provision/lab.hpp"
 #include "net/asio.hpp"
+#include "provision/lab.hpp"
 
 namespace edgelab::backends {
 

@@ -38,7 +38,8 @@ std::vector<HttpProbe> httpProbes(const provision::Lab& lab) {
     p.push_back({probe::meetUser(), "https://" + n.meet + "/edgelab", {}});
     p.push_back({probe::dialin(), "https://" + n.dialin + "/", {}});
     p.push_back({probe::owasDiscovery(), "https://" + n.owas + "/hosting/discovery", {}});
-    // WopiSrc as Lync sends it: the WOPI URL percent-encoded twice (docs/design.md, Office Web Apps).
+    // WopiSrc as Lync sends it: the WOPI URL percent-encoded twice (docs/design.md, Office Web
+    // Apps).
     const std::string wopiSrc =
         "https%253A%252F%252F" + n.webServices + "%252Fwopi%252Ffiles%252Fedgelab";
     p.push_back({probe::owasPresenter(),

@@ -74,7 +74,8 @@ std::vector<CheckId> prerequisitesFromProbes(const CheckDefinition& d, const Evi
         if (auto* x = ev.exchange(p)) add(prerequisitesOf(*x));
         if (auto* h = ev.handshake(p)) add(prerequisitesOf(*h));
         // A sign-in stops at its first unanswered step: that step says why.
-        if (auto* f = ev.flow(p); f && !f->steps.empty()) add(prerequisitesOf(f->steps.back().exchange));
+        if (auto* f = ev.flow(p); f && !f->steps.empty())
+            add(prerequisitesOf(f->steps.back().exchange));
     }
     return out;
 }

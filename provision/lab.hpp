@@ -48,22 +48,22 @@ struct PublicNames {
 };
 
 struct CertificateSpec {
-    std::string subject;            // CN; default the web services FQDN
-    std::vector<std::string> san;   // default every public name
+    std::string subject;           // CN; default the web services FQDN
+    std::vector<std::string> san;  // default every public name
     KeyType keyType = KeyType::EcdsaP256;
     int validityDays = 365;
-    bool sendChain = true;          // the proxy sends the issuing CA with its leaf
+    bool sendChain = true;                         // the proxy sends the issuing CA with its leaf
     std::optional<std::filesystem::path> pemCert;  // an existing certificate instead
     std::optional<std::filesystem::path> pemKey;
 };
 
 struct Backend {
-    std::string name;               // short id, e.g. "fe1"
+    std::string name;  // short id, e.g. "fe1"
     BackendRole role;
-    std::string host;               // the server's own FQDN, e.g. lyncfe1.DOMAIN
-    std::uint16_t port;             // lync-frontend default 4443, owas 443
-    bool publicNamesInCertificate = true;  // S4
-    std::vector<std::string> serves;       // public FQDNs the internal view maps here
+    std::string host;                        // the server's own FQDN, e.g. lyncfe1.DOMAIN
+    std::uint16_t port;                      // lync-frontend default 4443, owas 443
+    bool publicNamesInCertificate = true;    // S4
+    std::vector<std::string> serves;         // public FQDNs the internal view maps here
     std::optional<std::string> internalUrl;  // OWAS farm InternalURL
     double eventChannelHoldSec = 180;        // UCWA event channel hold (lync-frontend)
 };
@@ -88,7 +88,7 @@ struct DefaultBinding {
 };
 
 struct ClientProfile {
-    std::string name;        // browser, lync-mobile, activesync, or a custom name
+    std::string name;  // browser, lync-mobile, activesync, or a custom name
     bool sendsSni = true;
     std::string minTls = "1.2";  // "1.0", "1.1", "1.2", "1.3"
     std::string maxTls = "1.3";
@@ -177,12 +177,12 @@ struct LabError {
 };
 
 class LabParseError : public std::runtime_error {
-public:
+  public:
     LabParseError(std::string file, std::vector<LabError> errors);
     const std::vector<LabError>& errors() const { return errors_; }
     const std::string& file() const { return file_; }
 
-private:
+  private:
     std::string file_;
     std::vector<LabError> errors_;
 };

@@ -49,8 +49,8 @@ std::string emitPowerShell(const Lab& lab, std::string_view proxyThumbprint) {
     if (lab.defaultBinding) {
         ps << "\n# Clients without SNI (Lync mobile, ActiveSync) need a default IP:port binding.\n"
            << "netsh http add sslcert ipport=" << lab.defaultBinding->ipport
-           << " certhash=" << asciiLower(std::string(proxyThumbprint)) << " appid="
-           << kWapApplicationId << "\n"
+           << " certhash=" << asciiLower(std::string(proxyThumbprint))
+           << " appid=" << kWapApplicationId << "\n"
            << "netsh http show sslcert ipport=" << lab.defaultBinding->ipport << "\n";
     }
 

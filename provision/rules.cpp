@@ -8,9 +8,12 @@ namespace edgelab::provision {
 
 std::string to_string(Verdict v) {
     switch (v) {
-        case Verdict::Pass: return "PASS";
-        case Verdict::Fail: return "FAIL";
-        case Verdict::Skip: return "SKIP";
+        case Verdict::Pass:
+            return "PASS";
+        case Verdict::Fail:
+            return "FAIL";
+        case Verdict::Skip:
+            return "SKIP";
     }
     return "?";
 }
@@ -69,8 +72,9 @@ RuleResult namespacesPublished(const Lab& lab) {
     auto r = rule("lab.namespaces", "S1", "every public namespace is published");
     std::vector<std::string> missing;
     for (const auto& name : lab.names.all()) {
-        const bool published = std::any_of(lab.applications.begin(), lab.applications.end(),
-                                           [&](const Application& a) { return a.externalUrl.host == name; });
+        const bool published =
+            std::any_of(lab.applications.begin(), lab.applications.end(),
+                        [&](const Application& a) { return a.externalUrl.host == name; });
         if (!published) missing.push_back(name);
     }
     if (missing.empty()) {
@@ -133,14 +137,16 @@ RuleResult backendPort(const Lab& lab) {
 }
 
 RuleResult owasSameHost(const Lab& lab) {
-    auto r = rule("lab.owas-url", "S5", "OWAS is published with the same external and backend host");
+    auto r =
+        rule("lab.owas-url", "S5", "OWAS is published with the same external and backend host");
     std::vector<std::string> bad;
     int owas = 0;
     for (const auto& a : lab.applications) {
         if (!isOwasApplication(lab, a)) continue;
         ++owas;
         if (a.externalUrl.host != a.backendServerUrl.host)
-            bad.push_back(quoted(a.name) + ": " + a.externalUrl.str() + " -> " + a.backendServerUrl.str());
+            bad.push_back(quoted(a.name) + ": " + a.externalUrl.str() + " -> " +
+                          a.backendServerUrl.str());
     }
     if (owas == 0) {
         r.verdict = Verdict::Skip;
@@ -149,8 +155,10 @@ RuleResult owasSameHost(const Lab& lab) {
         r.evidence = std::to_string(owas) + " OWAS application(s) keep the host name";
     } else {
         fail(r, join(bad, "; "),
-             "OWAS writes URLs built from the host it was asked for into its bodies, which the proxy "
-             "does not rewrite: make -BackendServerUrl the same as -ExternalUrl (and let the internal "
+             "OWAS writes URLs built from the host it was asked for into its bodies, which the "
+             "proxy "
+             "does not rewrite: make -BackendServerUrl the same as -ExternalUrl (and let the "
+             "internal "
              "DNS resolve that name to the OWAS farm)");
     }
     return r;
@@ -162,7 +170,8 @@ RuleResult certificateCoversNames(const Lab& lab) {
     const auto& c = lab.certificate;
     if (c.pemCert) {
         r.verdict = Verdict::Skip;
-        r.evidence = "an existing certificate is used: its names are checked on the wire (tls.sni.*)";
+        r.evidence =
+            "an existing certificate is used: its names are checked on the wire (tls.sni.*)";
         return r;
     }
     std::vector<std::string> hosts;
@@ -171,16 +180,19 @@ RuleResult certificateCoversNames(const Lab& lab) {
             hosts.push_back(a.externalUrl.host);
     std::vector<std::string> missing;
     for (const auto& h : hosts) {
-        const bool covered = std::any_of(c.san.begin(), c.san.end(),
-                                         [&](const std::string& n) { return certificateNameCovers(n, h); });
+        const bool covered = std::any_of(c.san.begin(), c.san.end(), [&](const std::string& n) {
+            return certificateNameCovers(n, h);
+        });
         if (!covered) missing.push_back(h);
     }
     if (missing.empty()) {
-        r.evidence = "SAN " + join(c.san) + " covers " + std::to_string(hosts.size()) + " host names";
+        r.evidence =
+            "SAN " + join(c.san) + " covers " + std::to_string(hosts.size()) + " host names";
     } else {
         fail(r, "not in the SAN: " + join(missing),
              "issue the proxy certificate with every external host name in its subject "
-             "alternative names: add " + join(missing));
+             "alternative names: add " +
+                 join(missing));
     }
     return r;
 }
@@ -245,7 +257,8 @@ RuleResult defaultBinding(const Lab& lab) {
         fail(r, join(noSni) + " send no SNI and the lab has no IP:port binding",
              "add the default binding: netsh http add sslcert ipport=0.0.0.0:443 certhash=<the "
              "published certificate's hash> appid={f955c070-e044-456c-ac00-e9e4275b3f04} (edgelab "
-             "bindings set-default --match-host " + lab.names.webServices + ")");
+             "bindings set-default --match-host " +
+                 lab.names.webServices + ")");
     }
     return r;
 }
@@ -259,8 +272,9 @@ RuleResult dataDisk(const Lab& lab) {
         return r;
     }
     const auto& d = *lab.dataDisk;
-    const double needed = std::accumulate(d.databases.begin(), d.databases.end(), 0.0,
-                                          [](double s, const Database& db) { return s + db.dataGB + db.logGB; });
+    const double needed =
+        std::accumulate(d.databases.begin(), d.databases.end(), 0.0,
+                        [](double s, const Database& db) { return s + db.dataGB + db.logGB; });
     // The seed's databases took 8 GB and 10 GB was enough for a test: keep a
     // quarter on top of the files, and never less than 10 GB.
     const double required = std::max(10.0, needed * 1.25);
@@ -271,14 +285,16 @@ RuleResult dataDisk(const Lab& lab) {
     std::vector<std::string> remedies;
     if (d.hostCache != HostCache::None) {
         problems.push_back("host cache " + to_string(d.hostCache));
-        remedies.push_back("attach a data disk with host caching None (write-through): SQL "
-                           "creating rtcxds times out on a write-cached disk");
+        remedies.push_back(
+            "attach a data disk with host caching None (write-through): SQL "
+            "creating rtcxds times out on a write-cached disk");
     }
     if (d.sizeGB < required) {
         std::ostringstream p;
         p << d.sizeGB << " GB is less than " << required << " GB";
         problems.push_back(p.str());
-        remedies.push_back("make the data disk at least " + std::to_string(static_cast<int>(required + 0.999)) + " GB");
+        remedies.push_back("make the data disk at least " +
+                           std::to_string(static_cast<int>(required + 0.999)) + " GB");
     }
     if (problems.empty()) {
         r.evidence = ev.str();
@@ -296,10 +312,12 @@ RuleResult edgeNics(const Lab& lab) {
         r.verdict = Verdict::Skip;
         r.evidence = "no Edge role in the lab";
     } else if (lab.platform.nics >= 2) {
-        r.evidence = "platform " + lab.platform.name + " has " + std::to_string(lab.platform.nics) + " NICs";
+        r.evidence =
+            "platform " + lab.platform.name + " has " + std::to_string(lab.platform.nics) + " NICs";
     } else {
-        fail(r, "platform " + lab.platform.name + " gives the Edge role " +
-                    std::to_string(lab.platform.nics) + " NIC",
+        fail(r,
+             "platform " + lab.platform.name + " gives the Edge role " +
+                 std::to_string(lab.platform.nics) + " NIC",
              "the Edge server needs one interface for internal and one for external traffic: host "
              "it on a platform with two NICs (not a single-NIC cloud VM)");
     }
@@ -309,9 +327,15 @@ RuleResult edgeNics(const Lab& lab) {
 }  // namespace
 
 std::vector<RuleResult> evaluateRules(const Lab& lab) {
-    return {namespacesPublished(lab), passThrough(lab),          backendPort(lab),
-            owasSameHost(lab),        certificateCoversNames(lab), certificateSubject(lab),
-            backendCertificates(lab), defaultBinding(lab),       dataDisk(lab),
+    return {namespacesPublished(lab),
+            passThrough(lab),
+            backendPort(lab),
+            owasSameHost(lab),
+            certificateCoversNames(lab),
+            certificateSubject(lab),
+            backendCertificates(lab),
+            defaultBinding(lab),
+            dataDisk(lab),
             edgeNics(lab)};
 }
 

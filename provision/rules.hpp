@@ -14,9 +14,9 @@ enum class Verdict { Pass, Fail, Skip };
 std::string to_string(Verdict);
 
 struct RuleResult {
-    std::string id;        // stable, e.g. "lab.default-binding"
-    std::string lesson;    // "S6"
-    std::string title;     // what the rule asks
+    std::string id;      // stable, e.g. "lab.default-binding"
+    std::string lesson;  // "S6"
+    std::string title;   // what the rule asks
     Verdict verdict = Verdict::Pass;
     std::string evidence;  // one line: what in the lab decided it
     std::string remedy;    // what to change, when it fails

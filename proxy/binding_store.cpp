@@ -93,8 +93,8 @@ std::string_view describe(NoBindingReason reason) {
 BindingLookup selectBinding(const BindingStore& store, std::optional<std::string_view> sni,
                             std::string_view listenerAddress, std::uint16_t publishedPort) {
     if (sni) {
-        if (const Binding* b = store.find(BindingKey{BindingKind::HostnamePort,
-                                                     asciiLower(*sni), publishedPort})) {
+        if (const Binding* b = store.find(
+                BindingKey{BindingKind::HostnamePort, asciiLower(*sni), publishedPort})) {
             return {b, NoBindingReason::UnknownSni};
         }
     }

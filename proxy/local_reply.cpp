@@ -19,9 +19,8 @@ std::string backendFailurePage(const PublishingRule& rule, http::status status,
                                        " s (inactiveTransactionsTimeoutSec)."
                                  : "could not be reached: " + escapeMarkup(why) + ".";
     return errorPage(code, toStd(http::obsolete_reason(status)),
-                     "The backend of application <b>" + escapeMarkup(rule.name) +
-                         "</b> (" + escapeMarkup(rule.backendServerUrl.hostHeader()) +
-                         ") " + what);
+                     "The backend of application <b>" + escapeMarkup(rule.name) + "</b> (" +
+                         escapeMarkup(rule.backendServerUrl.hostHeader()) + ") " + what);
 }
 
 http::response<http::string_body> localReply(http::status status, std::string body,

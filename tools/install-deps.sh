@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxml2-dev zlib1g-dev
   libgtest-dev libgmock-dev
   openssl curl nginx-light wrk libxml2-utils chromium python3
+  clang-format-14
 )
 
 # `make fuzz` only: clang++ and its libFuzzer/ASan runtimes.

@@ -118,7 +118,8 @@ TEST(LyncFrontEnd, UserResourceWithTokenListsExternalLinksOnThePublicName) {
                                 "href=\"https://lyncws.example.test/Reach/sip.svc\"/>"));
 
     req.set(http::field::accept, "application/json");
-    json doc = json::parse(handle(provision::BackendRole::LyncFrontEnd, lyncSite(), req).response.body());
+    json doc =
+        json::parse(handle(provision::BackendRole::LyncFrontEnd, lyncSite(), req).response.body());
     int external = 0;
     for (const auto& link : doc["Links"]) {
         std::string token = link["token"];
@@ -135,7 +136,8 @@ TEST(LyncFrontEnd, WindowsAuthenticationServicesChallengeWithNegotiateAndNtlm) {
     for (const char* path :
          {"/abs/handler", "/groupexpansion/service.svc", "/CertProv/CertProvisioningService.svc",
           "/WebTicket/WebTicketService.svc"}) {
-        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
+                          get("lyncws.example.test", path))
                        .response;
         EXPECT_EQ(res.result(), http::status::unauthorized) << path;
         EXPECT_THAT(challenges(res), ElementsAre("Negotiate", "NTLM")) << path;
@@ -144,7 +146,8 @@ TEST(LyncFrontEnd, WindowsAuthenticationServicesChallengeWithNegotiateAndNtlm) {
 
 TEST(LyncFrontEnd, OAuthServicesChallengeWithMsRtcOAuth) {
     for (const char* path : {"/ucwa/v1/applications", "/Mcx/McxService.svc"}) {
-        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
+                          get("lyncws.example.test", path))
                        .response;
         EXPECT_EQ(res.result(), http::status::unauthorized) << path;
         EXPECT_THAT(challenges(res), Contains(StartsWith("MsRtcOAuth href="))) << path;
@@ -154,7 +157,8 @@ TEST(LyncFrontEnd, OAuthServicesChallengeWithMsRtcOAuth) {
 TEST(LyncFrontEnd, PagesAnswer200) {
     for (const char* path : {"/Reach/sip.svc", "/Scheduler", "/lwa/WebPages/LwaClient.aspx",
                              "/Autodiscover/XFrame/XFrame.html"}) {
-        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("lyncws.example.test", path))
+        auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
+                          get("lyncws.example.test", path))
                        .response;
         EXPECT_EQ(res.result(), http::status::ok) << path;
     }
@@ -173,9 +177,9 @@ TEST(LyncFrontEnd, EventChannelIsHeldForTheConfiguredTime) {
 }
 
 TEST(LyncFrontEnd, MeetSimpleUrlNamesTheConferenceAndLinksTheWebApp) {
-    auto res =
-        handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("meet.example.test", "/alice/K7QP2X"))
-            .response;
+    auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
+                      get("meet.example.test", "/alice/K7QP2X"))
+                   .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_THAT(res.body(), HasSubstr("K7QP2X"));
     EXPECT_THAT(res.body(),
@@ -184,7 +188,8 @@ TEST(LyncFrontEnd, MeetSimpleUrlNamesTheConferenceAndLinksTheWebApp) {
 
 TEST(LyncFrontEnd, MeetRedirectIsBuiltFromTheRequestHostAndTheListeningPort) {
     auto res =
-        handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("meet.example.test", "/alice")).response;
+        handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("meet.example.test", "/alice"))
+            .response;
     ASSERT_EQ(res.result(), http::status::found);
     EXPECT_THAT(header(res, http::field::location),
                 MatchesRegex("https://meet\\.example\\.test:4443/alice/[A-Z0-9]{8}"));
@@ -199,7 +204,8 @@ TEST(LyncFrontEnd, MeetRedirectIsBuiltFromTheRequestHostAndTheListeningPort) {
 
 TEST(LyncFrontEnd, DialinPageListsAccessNumbers) {
     auto res =
-        handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("dialin.example.test", "/")).response;
+        handle(provision::BackendRole::LyncFrontEnd, lyncSite(), get("dialin.example.test", "/"))
+            .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_THAT(res.body(), HasSubstr("id=\"access-numbers\""));
     EXPECT_THAT(res.body(), HasSubstr("+1 (425) 555-0100"));
@@ -207,9 +213,10 @@ TEST(LyncFrontEnd, DialinPageListsAccessNumbers) {
 
 TEST(LyncFrontEnd, AnythingElseIs404) {
     auto site = lyncSite();
-    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", "/nothing"))
-                  .response.result(),
-              http::status::not_found);
+    EXPECT_EQ(
+        handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", "/nothing"))
+            .response.result(),
+        http::status::not_found);
     EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, get("elsewhere.example.test", "/"))
                   .response.result(),
               http::status::not_found);

@@ -16,7 +16,8 @@ using ::testing::Not;
 constexpr auto kWopiSrc = "https%253A%252F%252Flyncws.example.test%252Fwopi%252Ffiles%252F1";
 
 TEST(Owas, DiscoveryHasBothZonesAndActionsOnTheRequestHost) {
-    auto res = handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/hosting/discovery"))
+    auto res = handle(provision::BackendRole::Owas, owasSite(),
+                      get("owas.example.test", "/hosting/discovery"))
                    .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_EQ(res.count(http::field::www_authenticate), 0u);
@@ -39,9 +40,9 @@ TEST(Owas, DiscoveryHasBothZonesAndActionsOnTheRequestHost) {
 }
 
 TEST(Owas, DiscoveryAskedByTheServerNameNamesTheServer) {
-    auto res =
-        handle(provision::BackendRole::Owas, owasSite(), get("owas1.corp.example.test", "/hosting/discovery"))
-            .response;
+    auto res = handle(provision::BackendRole::Owas, owasSite(),
+                      get("owas1.corp.example.test", "/hosting/discovery"))
+                   .response;
     EXPECT_THAT(res.body(), HasSubstr("urlsrc=\"https://owas1.corp.example.test/"));
     EXPECT_THAT(res.body(), Not(HasSubstr("https://owas.example.test/")));
 }
@@ -79,7 +80,8 @@ TEST(Owas, WopiSrcDecodedOnTheWayIs400) {
                 .response;
         EXPECT_EQ(res.result(), http::status::bad_request) << wopiSrc;
     }
-    EXPECT_EQ(handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/m/Presenter.aspx"))
+    EXPECT_EQ(handle(provision::BackendRole::Owas, owasSite(),
+                     get("owas.example.test", "/m/Presenter.aspx"))
                   .response.result(),
               http::status::bad_request);
 }
@@ -93,7 +95,8 @@ TEST(Owas, WopiSrcRule) {
 }
 
 TEST(Owas, PresentationRootRedirectsOnTheRequestHost) {
-    auto res = handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/m/")).response;
+    auto res =
+        handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/m/")).response;
     ASSERT_EQ(res.result(), http::status::found);
     std::string location = header(res, http::field::location);
     EXPECT_THAT(location, StartsWith("https://owas.example.test/m/Presenter.aspx?WopiSrc="));
@@ -102,9 +105,9 @@ TEST(Owas, PresentationRootRedirectsOnTheRequestHost) {
 }
 
 TEST(Owas, AnythingElseIs404) {
-    EXPECT_EQ(
-        handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/x")).response.result(),
-        http::status::not_found);
+    EXPECT_EQ(handle(provision::BackendRole::Owas, owasSite(), get("owas.example.test", "/x"))
+                  .response.result(),
+              http::status::not_found);
 }
 
 }  // namespace

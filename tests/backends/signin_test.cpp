@@ -199,11 +199,13 @@ TEST(OAuthToken, UcwaSignInCreatesAnApplicationWhoseFirstEventsComeAtOnce) {
     auto app = handle(provision::BackendRole::LyncFrontEnd, site, create).response;
     ASSERT_EQ(app.result(), http::status::created);
     const std::string events = json::parse(app.body())["_links"]["events"]["href"];
-    auto first = handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", events));
+    auto first =
+        handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", events));
     EXPECT_EQ(first.response.result(), http::status::ok);
     EXPECT_EQ(first.holdFor.count(), 0);
     const std::string next = json::parse(first.response.body())["_links"]["next"]["href"];
-    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", next)).holdFor,
+    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", next))
+                  .holdFor,
               std::chrono::seconds(7));
 
     // A token signed with another key, or tampered with, is no token.

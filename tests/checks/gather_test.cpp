@@ -119,8 +119,7 @@ class GatherTls : public ::testing::Test {
         // The same leaf sent alone: the chain a misconfigured server sends.
         std::string full = readFile(pki_->proxy.certFile);
         std::string end = "-----END CERTIFICATE-----\n";
-        writeFileAtomic(dir_ / "leaf-only.pem",
-                                   full.substr(0, full.find(end) + end.size()));
+        writeFileAtomic(dir_ / "leaf-only.pem", full.substr(0, full.find(end) + end.size()));
     }
     static void TearDownTestSuite() { fs::remove_all(dir_); }
 

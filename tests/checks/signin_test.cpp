@@ -230,8 +230,9 @@ TEST_F(SignIn, ASignInThatReachedNobodyNamesTheReachCheckAsItsCause) {
     CheckContext ctx{lab, target};
     for (auto& r : evaluateAll(catalogue(lab, target), ev, ctx))
         if (r.id == "signin.webticket") {
-            EXPECT_NE(std::find(r.prerequisites.begin(), r.prerequisites.end(), check::reachConnect()),
-                      r.prerequisites.end());
+            EXPECT_NE(
+                std::find(r.prerequisites.begin(), r.prerequisites.end(), check::reachConnect()),
+                r.prerequisites.end());
             EXPECT_GT(r.seconds, 0);
         }
 }

@@ -68,7 +68,9 @@ const RuleCase kCases[] = {
      [](json& d) { d["applications"][3]["externalPreAuthentication"] = "ADFS"; },
      "'Lync Meet' uses ADFS", "-ExternalPreAuthentication PassThrough"},
     {"backend_port", "lab.backend-port",
-     [](json& d) { d["applications"][1]["backendServerUrl"] = "https://lyncdiscover.kloud.example/"; },
+     [](json& d) {
+         d["applications"][1]["backendServerUrl"] = "https://lyncdiscover.kloud.example/";
+     },
      "'Lync Lyncdiscover' -> https://lyncdiscover.kloud.example/", "https://HOST:4443/"},
     {"owas_url", "lab.owas-url",
      [](json& d) { d["applications"][4]["backendServerUrl"] = "https://owas1.kloud.example/"; },
@@ -94,8 +96,7 @@ const RuleCase kCases[] = {
     {"data_disk_size", "lab.data-disk", [](json& d) { d["dataDisk"]["sizeGB"] = 8; },
      "8 GB, host cache None, databases 8 GB (needs 10 GB): 8 GB is less than 10 GB",
      "at least 10 GB"},
-    {"edge_nics", "lab.edge-nics",
-     [](json& d) { d["platform"]["roles"].push_back("edge"); },
+    {"edge_nics", "lab.edge-nics", [](json& d) { d["platform"]["roles"].push_back("edge"); },
      "platform azure gives the Edge role 1 NIC", "two NICs"},
     {"namespaces", "lab.namespaces", [](json& d) { d["applications"].erase(2); },
      "not published: dialin.kloud.example", "https://NAME/"},

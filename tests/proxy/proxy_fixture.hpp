@@ -29,10 +29,10 @@
 #include <boost/process/extend.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/bindings_command.hpp"
 #include "common/atomic_file.hpp"
 #include "net/asio.hpp"
 #include "proxy/binding_store.hpp"
-#include "cli/bindings_command.hpp"
 #include "tls_fixture.hpp"
 
 namespace edgelab::proxy::test {
