@@ -48,11 +48,13 @@ void BindingReloader::reload(const char* why) {
 }
 
 // A stat poll rather than inotify: it sees a rename over the file (a new
-// inode) and an in-place write alike, and costs one stat a quarter second.
+// inode) and an in-place write alike, and costs one stat per interval
+// (250 ms unless `bindingStorePollMs` says otherwise).
 asio::awaitable<void> BindingReloader::watch() {
+    if (cfg_.bindingStorePollMs == 0) co_return;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
-        timer.expires_after(std::chrono::milliseconds(250));
+        timer.expires_after(std::chrono::milliseconds(cfg_.bindingStorePollMs));
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;

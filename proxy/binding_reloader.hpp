@@ -29,7 +29,8 @@ class BindingReloader {
                     std::shared_ptr<const TlsSnapshot> current);
 
     void reload(const char* why);
-    // Polls the store's stamp every 250 ms on the calling executor.
+    // Polls the store's stamp every `bindingStorePollMs` (never when 0) on the
+    // calling executor.
     boost::asio::awaitable<void> watch();
 
   private:

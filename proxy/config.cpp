@@ -134,6 +134,11 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
     if (auto* v = get(doc, "", "connectionAffinity", bool{})) {
         cfg.connectionAffinity = v->get<bool>();
     }
+    if (auto* v = get(doc, "", "bindingStorePollMs", 0)) {
+        if (v->get<std::uint64_t>() > 3'600'000)
+            throw fail("/bindingStorePollMs", "expected 0..3600000");
+        cfg.bindingStorePollMs = v->get<int>();
+    }
     if (doc.contains("internalDns")) {
         if (!doc["internalDns"].is_object()) throw fail("/internalDns", "expected an object");
         for (const auto& [name, addr] : doc["internalDns"].items()) {

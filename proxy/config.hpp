@@ -83,6 +83,9 @@ struct ProxyConfig {
     // connection until either closes, as WAP does; false shares the pool
     // (a broken lab: connection-oriented authentication fails).
     bool connectionAffinity = true;
+    // How often the binding store's stamp is polled; 0 leaves SIGHUP as the
+    // only reload trigger (a test that must tell the two triggers apart).
+    int bindingStorePollMs = 250;
 };
 
 class ConfigError : public std::runtime_error {

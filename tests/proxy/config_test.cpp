@@ -42,6 +42,17 @@ TEST(ProxyConfig, Minimal) {
     EXPECT_EQ(cfg.limits.backendIdleTimeoutSec, 30);
     EXPECT_EQ(cfg.limits.responseHeaderBlockBytes, 65536u);
     EXPECT_TRUE(cfg.connectionAffinity);
+    EXPECT_EQ(cfg.bindingStorePollMs, 250);
+}
+
+TEST(ProxyConfig, BindingStorePollCanBeTurnedOff) {
+    auto doc = minimal();
+    doc["bindingStorePollMs"] = 0u;
+    EXPECT_EQ(parseProxyConfig(doc, "/etc/edgelab").bindingStorePollMs, 0);
+    doc["bindingStorePollMs"] = -1;
+    EXPECT_NE(errorOf(doc).find("/bindingStorePollMs"), std::string::npos);
+    doc["bindingStorePollMs"] = 3'600'001u;
+    EXPECT_NE(errorOf(doc).find("/bindingStorePollMs"), std::string::npos);
 }
 
 TEST(ProxyConfig, AffinityAndBackendIdleTimeout) {

@@ -134,15 +134,26 @@ TEST_F(ProxyEndToEnd, SetDefaultServesClientsWithoutSniWhileRunning) {
 }
 
 TEST_F(ProxyEndToEnd, SighupReloadsTheStore) {
-    startProxy();
+    // Polling off: only SIGHUP can make the proxy see the new store.
+    startProxy([](nlohmann::json& cfg) { cfg["bindingStorePollMs"] = 0; });
     BindingStore store = loadBindingStore(dir / "bindings.json");
     store.bindings.push_back(
         {{BindingKind::IpPort, kProxyAddress, 443}, thumbprint, std::string(kWapApplicationId)});
-    // Written in place with the same size and mtime second would be missed
-    // by a poll alone; SIGHUP covers it either way.
     saveBindingStore(dir / "bindings.json", store);
+    // Not yet reloaded: the client without SNI still finds no default binding.
+    EXPECT_FALSE(client(std::nullopt)->connected);
+    EXPECT_EQ(slurp(dir / "access.log").find("binding-store-loaded"), std::string::npos);
     ::kill(proxy->child.id(), SIGHUP);
-    EXPECT_TRUE(eventually([&] { return client(std::nullopt)->connected; }));
+    EXPECT_TRUE(eventually([&] {
+        std::istringstream log(slurp(dir / "access.log"));
+        for (std::string line; std::getline(log, line);) {
+            auto event = nlohmann::json::parse(line);
+            if (event.value("event", "") == "binding-store-loaded")
+                return event.value("trigger", "") == "SIGHUP";
+        }
+        return false;
+    })) << slurp(dir / "access.log");
+    EXPECT_TRUE(client(std::nullopt)->connected);
 }
 
 TEST_F(ProxyEndToEnd, HeadersAreTranslatedBodiesAreNot) {
