@@ -2,6 +2,7 @@
 
 #include "common/utc_time.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -158,6 +159,10 @@ struct BackendServer::State : std::enable_shared_from_this<BackendServer::State>
     std::mutex faultMutex;
     Fault fault;
 
+    // Requests answered later (the event channel's hold, a slow fault),
+    // reported by /healthz so a test can see them held at once.
+    std::atomic<int> held{0};
+
     std::mutex sessionsMutex;
     std::unordered_map<const void*, std::weak_ptr<TlsSession>> sessions;
 
@@ -270,6 +275,7 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
         if (wait.count() > 0) {
             // Held without a thread: the session just waits on its timer.
             beast::get_lowest_layer(stream_).expires_never();
+            ++state_->held;
             timer_.expires_after(wait);
             timer_.async_wait(beast::bind_front_handler(&TlsSession::onHeld, shared_from_this()));
             return;
@@ -278,6 +284,7 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
     }
 
     void onHeld(beast::error_code ec) {
+        --state_->held;
         if (ec) return;  // aborted
         doWrite();
     }
@@ -504,7 +511,8 @@ Response BackendServer::State::answerControl(const Request& req) {
                     {"listen", "https://" + endpointText(bound)},
                     {"listening", f.mode != FaultMode::Stop},
                     {"mode", to_string(f.mode)},
-                    {"delayMs", f.delay.count()}};
+                    {"delayMs", f.delay.count()},
+                    {"held", held.load()}};
     };
     if (path == "/healthz" && isGetOrHead(req)) return answer(http::status::ok, describe());
     if (path == "/fault" && req.method() == http::verb::get)

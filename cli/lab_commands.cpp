@@ -36,6 +36,7 @@ struct RunArgs {
     int jobs = 1;
     std::string shard;
     double diskSampleMiB = 16;
+    std::optional<double> diskRateMBps;
 };
 
 [[noreturn]] void exitWith(int code) { throw CLI::RuntimeError(code); }
@@ -45,10 +46,11 @@ struct RunArgs {
     exitWith(kExitBadInput);
 }
 
-RunnerOptions baseOptions(double diskSampleMiB) {
+RunnerOptions baseOptions(const RunArgs& a) {
     RunnerOptions o;
     o.binDir = executableDir();
-    o.diskSample.maxBytes = static_cast<std::uint64_t>(diskSampleMiB * (1 << 20));
+    o.diskSample.maxBytes = static_cast<std::uint64_t>(a.diskSampleMiB * (1 << 20));
+    o.diskRateMBps = a.diskRateMBps;
     if (const char* pause = std::getenv("EDGELAB_PAUSE_FILE"); pause && *pause)
         o.pauseFile = fs::absolute(pause);
     return o;
@@ -155,7 +157,7 @@ void runCommand(const RunArgs& a, Mode mode) {
         a.reportDir.empty() ? fs::path(".edgelab") / "report" : fs::path(a.reportDir);
 
     auto runOne = [&](std::size_t i) {
-        RunnerOptions o = baseOptions(a.diskSampleMiB);
+        RunnerOptions o = baseOptions(a);
         if (many) {
             o.workDir =
                 a.workDir.empty() ? defaultWorkDir(names[i]) : fs::path(a.workDir) / names[i];
@@ -213,9 +215,7 @@ void runCommand(const RunArgs& a, Mode mode) {
                                        {"reportDir", o.reportDir.string()}});
         }
         fs::create_directories(reportRoot);
-        char host[256] = {};
-        if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-        writeFileAtomic(reportRoot / "report.xml", combinedJUnit(reports, host));
+        report::writeJUnit(reportRoot / "report.xml", reports);
         writeFileAtomic(reportRoot / "summary.json", summary.dump(2) + "\n");
         table +=
             "reports: " + fs::absolute(reportRoot).string() + "/report.xml, summary.json, <lab>/\n";
@@ -396,6 +396,10 @@ void addRunCommands(CLI::App& app) {
     run->add_option("--disk-sample-mib", args->diskSampleMiB,
                     "Write-through sample on the data disk image, MiB (bounded to 0.5 s)")
         ->check(CLI::PositiveNumber);
+    run->add_option("--disk-rate-mbps", args->diskRateMBps,
+                    "Model the data disk at this write-through rate (MB/s) instead of measuring "
+                    "it: a verdict that does not depend on this machine's load")
+        ->check(CLI::PositiveNumber);
     run->callback([args] { runCommand(*args, args->keep ? Mode::RunKeep : Mode::Run); });
 
     auto upArgs = std::make_shared<RunArgs>();
@@ -406,6 +410,9 @@ void addRunCommands(CLI::App& app) {
     up->add_option("lab", upArgs->labs, "Lab description (JSON)")->required()->expected(1);
     up->add_option("--work-dir", upArgs->workDir, "The lab's folder (default .edgelab/<lab name>)");
     up->add_option("--disk-sample-mib", upArgs->diskSampleMiB, "Write-through sample, MiB")
+        ->check(CLI::PositiveNumber);
+    up->add_option("--disk-rate-mbps", upArgs->diskRateMBps,
+                   "Model the data disk at this rate (MB/s) instead of measuring it")
         ->check(CLI::PositiveNumber);
     up->callback([upArgs] { runCommand(*upArgs, Mode::Up); });
 

@@ -2,12 +2,13 @@
 
 # edgelab_test(NAME SOURCES... LIBS ...): one GoogleTest executable, its tests
 # registered with CTest one by one. Tests find the built programs through
-# EDGELAB_BIN_DIR and the source tree through EDGELAB_SOURCE_DIR.
+# EDGELAB_BIN_DIR and the source tree through EDGELAB_SOURCE_DIR, and link
+# tests/support (temporary directories, the seed lab, `eventually`).
 include(GoogleTest)
 function(edgelab_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_link_libraries(${name} PRIVATE ${T_LIBS} edgelab_test_support GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE
     EDGELAB_BIN_DIR="${PROJECT_BINARY_DIR}/bin"
     EDGELAB_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

@@ -81,10 +81,13 @@ checks::Verdict edgeVerdict(const Report&, const DrawingEdge&);
 std::string consoleText(const Report&, bool color, bool quiet = false);
 std::string jsonText(const Report&);
 std::string junitText(const Report&, const std::string& hostname);
+// One JUnit document, a <testsuite> per lab (ids from 0), for a run of many.
+std::string junitText(const std::vector<Report>&, const std::string& hostname);
 std::string htmlText(const Report&);
 
 void writeJson(const std::filesystem::path&, const Report&);
 void writeJUnit(const std::filesystem::path&, const Report&);
+void writeJUnit(const std::filesystem::path&, const std::vector<Report>&);
 void writeHtml(const std::filesystem::path&, const Report&);
 
 // The report files a command was asked for (empty: not wanted).

@@ -33,6 +33,10 @@ struct RunnerOptions {
     fs::path reportDir;  // empty: WORKDIR/report
     fs::path binDir;     // where edgelab-backend and edgelab-proxy are
     WriteThroughSample diskSample;
+    // Given: the data disk is modelled at this write-through rate (MB/s)
+    // instead of one measured on a machine whose load varies; a run whose
+    // verdict must not depend on the machine (CI, the lab tests).
+    std::optional<double> diskRateMBps;
     std::chrono::milliseconds readyTimeout{10000};  // per process, and for the binding pickup
     // Test hook (EDGELAB_PAUSE_FILE): after the proxy is up, wait until this
     // file exists, so a test can kill a process or send a signal mid-run.
@@ -82,9 +86,6 @@ LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& optio
 // skipped test ("expected failure: ..."), not a failed one; the expectations
 // themselves are one more test that fails when they are not met.
 report::Report junitView(const report::Report& report, const std::vector<std::string>& expectFail);
-
-// One JUnit document with a testsuite per lab (Ant schema: ids from 0).
-std::string combinedJUnit(const std::vector<report::Report>& reports, const std::string& hostname);
 
 // One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
 // handshake code): whether the proxy serves the default binding, whether a

@@ -15,6 +15,7 @@
 #include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 #include "proxy/netsh_show.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -25,13 +26,6 @@ namespace {
 const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
 const fs::path kCaptures = fs::path(EDGELAB_SOURCE_DIR) / "tests/audit/captures";
 const fs::path kLabs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-
-fs::path freshDir(const std::string& name) {
-    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
 
 struct Finished {
     int code = -1;
@@ -62,7 +56,7 @@ TEST(AuditCommand, ExitCodesSayTheKind) {
     EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "seed-lab.json").string()}).code, 0);
     EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "no-default-binding.json").string()}).code, 1);
     EXPECT_EQ(edgelab({"audit"}).code, 2);
-    const auto dir = freshDir("audit-exit");
+    const edgelab::test::TempDir dir("audit-exit");
     writeFileAtomic(dir / "garbage.txt", "not netsh\nat all\n");
     const auto garbage = edgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
     EXPECT_EQ(garbage.code, 2);
@@ -87,7 +81,7 @@ TEST(AuditCommand, FindingPrintsTheSeedsFix) {
 // on the wire too, and meets the lab's expectations (exit 0).
 void expectReplay(const std::string& netsh, const std::set<std::string>& auditFails,
                   const std::string& wireGlobPrefix) {
-    const auto dir = freshDir("audit-replay-" + fs::path(netsh).stem().stem().string());
+    const edgelab::test::TempDir dir("audit-replay-" + fs::path(netsh).stem().stem().string());
     const auto lab = dir / "replay.json";
     const auto audit =
         edgelab({"audit", "--netsh", capture(netsh), "--wap", capture("wap-seed.json"), "--cert",
@@ -122,7 +116,7 @@ TEST(AuditCommand, ReplaysACaptureWithTheDefaultBinding) {
 // `bindings show` prints netsh's labels and spacing: the audit's parser reads
 // back exactly the store.
 TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
-    const auto dir = freshDir("audit-bindings-show");
+    const edgelab::test::TempDir dir("audit-bindings-show");
     const auto store = (dir / "bindings.json").string();
     const std::string hash = "C0A130DF59A376F3155636845CAE1190F59BEE65";
     const std::string appid = "appid={f955c070-e044-456c-ac00-e9e4275b3f04}";

@@ -8,6 +8,7 @@
 #include "checks/gather.hpp"
 #include "provision/lab.hpp"
 #include "provision/rules.hpp"
+#include "tests/support/seed_lab.hpp"
 
 namespace edgelab::checks {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using provision::Lab;
 
-Lab seedLab() { return provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json"); }
+using test::seedLab;
 
 const auto kNow = std::chrono::system_clock::now();
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "provision/lab.hpp"
+#include "tests/support/seed_lab.hpp"
 
 namespace edgelab::checks {
 namespace {
@@ -12,7 +13,7 @@ using provision::Lab;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-Lab seedLab() { return provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json"); }
+using test::seedLab;
 
 HttpExchange answer(long status, std::string body = "") {
     HttpExchange x;

@@ -19,20 +19,15 @@
 #include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/seed_lab.hpp"
+
 namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
-const fs::path kSeedLab = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs/seed-lab.json";
-
-fs::path freshDir(const std::string& name) {
-    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
+const fs::path kSeedLab = edgelab::test::seedLabFile();
 
 struct Finished {
     int code = -1;
@@ -40,7 +35,7 @@ struct Finished {
     std::string err;
 };
 
-Finished edgelab(const std::vector<std::string>& args) {
+Finished runEdgelab(const std::vector<std::string>& args) {
     bp::ipstream out, err;
     bp::child c(kEdgelab.string(), bp::args = args, bp::std_out > out, bp::std_err > err);
     Finished f;
@@ -73,6 +68,7 @@ bool gone(int pid) {
 // A run paused after its proxy is up (EDGELAB_PAUSE_FILE): the test reads
 // the pids from the state file and disturbs the run.
 struct PausedRun {
+    edgelab::test::TempDir scratch;
     fs::path work;
     bp::ipstream out;
     bp::ipstream err;
@@ -80,7 +76,7 @@ struct PausedRun {
     std::string seen;
     nlohmann::json state;
 
-    explicit PausedRun(const std::string& name) : work(freshDir(name)) {
+    explicit PausedRun(const std::string& name) : scratch(name), work(scratch.path()) {
         // A copy: this_process::environment() itself would setenv() in the
         // test process and pause every later edgelab it starts.
         bp::environment env = boost::this_process::environment();
@@ -122,16 +118,16 @@ struct PausedRun {
 }  // namespace
 
 TEST(RunnerProcess, HelpExplainsTheCommand) {
-    auto f = edgelab({"--help"});
+    auto f = runEdgelab({"--help"});
     EXPECT_EQ(f.code, 0);
     EXPECT_NE(f.out.find("run"), std::string::npos);
     EXPECT_NE(f.out.find("Exit codes"), std::string::npos);
-    auto bad = edgelab({"run"});
+    auto bad = runEdgelab({"run"});
     EXPECT_EQ(bad.code, 2);
 }
 
 TEST(RunnerProcess, AMissingLabFileIsBadInput) {
-    auto f = edgelab({"run", "/nonexistent/lab.json"});
+    auto f = runEdgelab({"run", "/nonexistent/lab.json"});
     EXPECT_EQ(f.code, 2);
     EXPECT_NE(f.err.find("/nonexistent/lab.json"), std::string::npos);
 }
@@ -151,7 +147,7 @@ TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
         {{"validate", kSeedLab.parent_path().string()}, "is a directory"},
     };
     for (const auto& c : cases) {
-        auto f = edgelab(c.args);
+        auto f = runEdgelab(c.args);
         EXPECT_EQ(f.code, 2) << c.args[0] << " " << c.args[1] << "\n" << f.out << f.err;
         EXPECT_NE(f.err.find(c.message), std::string::npos) << f.err;
         EXPECT_EQ(f.out, "") << c.args[0];
@@ -160,7 +156,7 @@ TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
 
 TEST(RunnerProcess, BadInputIsJsonWhenJsonIsAsked) {
     for (const std::string command : {"check", "validate"}) {
-        auto f = edgelab({command, kSeedLab.parent_path().string(), "--format", "json"});
+        auto f = runEdgelab({command, kSeedLab.parent_path().string(), "--format", "json"});
         EXPECT_EQ(f.code, 2) << f.err;
         auto doc = nlohmann::json::parse(f.out, nullptr, false);
         ASSERT_FALSE(doc.is_discarded()) << command << ": " << f.out;
@@ -171,15 +167,15 @@ TEST(RunnerProcess, BadInputIsJsonWhenJsonIsAsked) {
     }
     // One vocabulary: console or json, for every command.
     for (const std::string command : {"check", "validate", "status"}) {
-        auto f = edgelab({command, kSeedLab.string(), "--format", "text"});
+        auto f = runEdgelab({command, kSeedLab.string(), "--format", "text"});
         EXPECT_EQ(f.code, 2) << command << f.out;
-        auto ok = edgelab({command, kSeedLab.string(), "--format", "console", "--help"});
+        auto ok = runEdgelab({command, kSeedLab.string(), "--format", "console", "--help"});
         EXPECT_EQ(ok.code, 0) << command;
     }
 }
 
 TEST(RunnerProcess, VersionIsPrinted) {
-    auto f = edgelab({"--version"});
+    auto f = runEdgelab({"--version"});
     EXPECT_EQ(f.code, 0) << f.err;
     EXPECT_EQ(f.out.rfind("edgelab ", 0), 0u) << f.out;
     EXPECT_NE(f.out.find('.'), std::string::npos) << f.out;
@@ -222,15 +218,16 @@ struct DownAtEnd {
     fs::path work;
     ~DownAtEnd() {
         if (fs::exists(work / "state.json"))
-            edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+            runEdgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     }
 };
 
 TEST(RunnerProcess, UpStatusCheckDownInSequence) {
-    auto work = freshDir("up-down") / "lab";
+    const edgelab::test::TempDir scratch("up-down");
+    auto work = scratch / "lab";
     DownAtEnd guard{work};
-    auto up =
-        edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    auto up = runEdgelab(
+        {"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
     EXPECT_NE(up.out.find("--connect-to lyncws.kloud.example:443:127."), std::string::npos)
         << up.out;
@@ -244,7 +241,7 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     ASSERT_EQ(pids.size(), 3u);
     for (int pid : pids) EXPECT_FALSE(gone(pid));
 
-    auto again = edgelab({"up", kSeedLab.string(), "--work-dir", work.string()});
+    auto again = runEdgelab({"up", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(again.code, 2);
     EXPECT_NE(again.err.find("is already up"), std::string::npos) << again.err;
     EXPECT_NE(again.err.find("edgelab down"), std::string::npos) << again.err;
@@ -252,7 +249,7 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     for (int pid : pids) EXPECT_FALSE(gone(pid));
 
     auto status =
-        edgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+        runEdgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
     EXPECT_EQ(status.code, 0) << status.out << status.err;
     auto s = nlohmann::json::parse(status.out);
     EXPECT_TRUE(s["healthy"].get<bool>());
@@ -262,26 +259,26 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     EXPECT_EQ(s["bindingStore"], state["bindingStore"]);
 
     auto check =
-        edgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
+        runEdgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
     EXPECT_EQ(check.code, 0) << check.out << check.err;
 
-    auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+    auto down = runEdgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(down.code, 0) << down.out << down.err;
     for (int pid : pids) EXPECT_TRUE(gone(pid)) << pid;
     EXPECT_FALSE(fs::exists(work / "state.json"));
     EXPECT_TRUE(fs::exists(work / "pki"));  // down keeps the work folder
 
-    auto after = edgelab({"status", kSeedLab.string(), "--work-dir", work.string()});
+    auto after = runEdgelab({"status", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(after.code, 3);
 }
 
 TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
-    auto dir = freshDir("many");
-    auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-    auto f = edgelab({"run", (labs / "seed-lab.json").string(),
-                      (labs / "no-default-binding.json").string(), "--jobs", "2", "--work-dir",
-                      (dir / "work").string(), "--report-dir", (dir / "report").string(),
-                      "--disk-sample-mib", "1"});
+    const edgelab::test::TempDir dir("many");
+    auto labs = edgelab::test::labsDir();
+    auto f = runEdgelab({"run", (labs / "seed-lab.json").string(),
+                         (labs / "no-default-binding.json").string(), "--jobs", "2", "--work-dir",
+                         (dir / "work").string(), "--report-dir", (dir / "report").string(),
+                         "--disk-rate-mbps", "100"});
     EXPECT_EQ(f.code, 0) << f.out << f.err;
     EXPECT_NE(f.out.find("[seed-lab] "), std::string::npos);
     EXPECT_NE(f.out.find("[no-default-binding] "), std::string::npos);
@@ -305,26 +302,27 @@ TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
 }
 
 TEST(RunnerProcess, ShardsSplitTheLabs) {
-    auto labs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-    auto dir = freshDir("shard");
+    auto labs = edgelab::test::labsDir();
+    const edgelab::test::TempDir dir("shard");
     // Shard 2 of 100 of two labs holds the second in name order only.
-    auto f =
-        edgelab({"run", (labs / "seed-lab.json").string(), (labs / "edge-single-nic.json").string(),
-                 "--shard", "2/100", "--work-dir", (dir / "work").string(), "--report-dir",
-                 (dir / "report").string(), "--disk-sample-mib", "1"});
+    auto f = runEdgelab({"run", (labs / "seed-lab.json").string(),
+                         (labs / "edge-single-nic.json").string(), "--shard", "2/100", "--work-dir",
+                         (dir / "work").string(), "--report-dir", (dir / "report").string(),
+                         "--disk-rate-mbps", "100"});
     EXPECT_EQ(f.code, 0) << f.out << f.err;
     EXPECT_NE(f.out.find("seed-lab"), std::string::npos);
     EXPECT_EQ(f.out.find("edge-single-nic"), std::string::npos);
-    auto empty = edgelab({"run", (labs / "seed-lab.json").string(), "--shard", "3/100"});
+    auto empty = runEdgelab({"run", (labs / "seed-lab.json").string(), "--shard", "3/100"});
     EXPECT_EQ(empty.code, 0);
     EXPECT_NE(empty.out.find("no labs"), std::string::npos);
 }
 
 TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
-    auto work = freshDir("keep") / "lab";
+    const edgelab::test::TempDir scratch("keep");
+    auto work = scratch / "lab";
     DownAtEnd guard{work};
-    auto f = edgelab({"run", kSeedLab.string(), "--keep", "--work-dir", work.string(),
-                      "--disk-sample-mib", "1"});
+    auto f = runEdgelab({"run", kSeedLab.string(), "--keep", "--work-dir", work.string(),
+                         "--disk-rate-mbps", "100"});
     ASSERT_EQ(f.code, 0) << f.out << f.err;
     auto state = readJson(work / "state.json");
     const std::string proxy = state["proxyAddress"].get<std::string>();
@@ -335,7 +333,7 @@ TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
               std::string::npos)
         << f.out;
     for (const auto& p : state["processes"]) EXPECT_FALSE(gone(p["pid"].get<int>()));
-    auto down = edgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
+    auto down = runEdgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(down.code, 0);
     for (const auto& p : state["processes"]) EXPECT_TRUE(gone(p["pid"].get<int>()));
 }
@@ -402,8 +400,8 @@ TEST(RunnerProcess, CheckShowsOneRootCauseWhenTheTargetCannotBeReached) {
         {"::" + std::string(64, 'a') + ".invalid:443", "reach.resolve"},
     };
     for (const auto& c : cases) {
-        auto f = edgelab({"check", kSeedLab.string(), "--connect-to", c.connectTo, "--timeout", "1",
-                          "--format", "json"});
+        auto f = runEdgelab({"check", kSeedLab.string(), "--connect-to", c.connectTo, "--timeout",
+                             "1", "--format", "json"});
         EXPECT_EQ(f.code, 3) << c.root << "\n" << f.err;
         auto v = verdictsOf(f.out);
         EXPECT_EQ(v.failed, std::vector<std::string>{c.root}) << f.out;
@@ -413,15 +411,15 @@ TEST(RunnerProcess, CheckShowsOneRootCauseWhenTheTargetCannotBeReached) {
 }
 
 TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
-    auto dir = freshDir("wrong-root");
+    const edgelab::test::TempDir dir("wrong-root");
     auto work = dir / "lab";
     DownAtEnd guard{work};
     // A second PKI for the same lab: its root did not issue the proxy's chain.
-    auto other = edgelab({"emit", "powershell", kSeedLab.string(), "--work-dir",
-                          (dir / "other").string(), "-o", (dir / "other.ps1").string()});
+    auto other = runEdgelab({"emit", "powershell", kSeedLab.string(), "--work-dir",
+                             (dir / "other").string(), "-o", (dir / "other.ps1").string()});
     ASSERT_EQ(other.code, 0) << other.err;
-    auto up =
-        edgelab({"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    auto up = runEdgelab(
+        {"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
     std::vector<std::string> args{"check",    kSeedLab.string(),
                                   "--cacert", (dir / "other/pki/root.pem").string(),
@@ -432,7 +430,7 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
         args.push_back("--connect-to");
         args.push_back(c.get<std::string>());
     }
-    auto f = edgelab(args);
+    auto f = runEdgelab(args);
     EXPECT_EQ(f.code, 1) << f.err;
     auto v = verdictsOf(f.out);
     EXPECT_EQ(v.failed, std::vector<std::string>{"tls.trust"}) << f.out;

@@ -1,6 +1,7 @@
 // writeFileAtomic under kill -9: the file is always one whole version, and
 // the temporaries of killed writers are removed by the next writer.
 #include "common/atomic_file.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <signal.h>
 
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 
 namespace edgelab::provision {
 namespace {
-
-fs::path freshDir(const std::string& name) {
-    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
 
 // A state.json-like document of about 256 KiB, so a write takes long enough
 // to be killed in the middle of it.
@@ -46,7 +40,7 @@ std::size_t temporariesIn(const fs::path& dir) {
 }
 
 TEST(AtomicFile, KillNineAtRandomMomentsLeavesOneWholeVersion) {
-    const auto dir = freshDir("atomic-kill");
+    const edgelab::test::TempDir dir("atomic-kill");
     const std::string a = document('a'), b = document('b');
     writeFileAtomic(dir / "a.src", a);
     writeFileAtomic(dir / "b.src", b);

@@ -11,17 +11,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/seed_lab.hpp"
+
 namespace edgelab::provision {
 namespace {
 
 using json = nlohmann::json;
 
-const std::filesystem::path kLabs = std::filesystem::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-
-json seedJson() {
-    std::ifstream in(kLabs / "seed-lab.json");
-    return json::parse(in);
-}
+const std::filesystem::path kLabs = test::labsDir();
+using test::seedLabJson;
 
 // The errors a lab document gives, as the lines a user reads.
 std::vector<std::string> errorsOf(const json& doc) {
@@ -82,7 +80,7 @@ TEST(LabParser, DefaultsFillAMinimalLab) {
 }
 
 TEST(LabParser, ErrorsNameTheJsonPathAndWhatWasExpected) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["applications"][2]["backendServerUrl"] = "lyncws:4443";
     doc["applications"][0]["externalPreAuthentication"] = "Passthru";
     doc["backends"][0]["port"] = 70000;
@@ -101,7 +99,7 @@ TEST(LabParser, ErrorsNameTheJsonPathAndWhatWasExpected) {
 }
 
 TEST(LabParser, UnknownKeysAreErrorsWithTheLikelyKey) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["applications"][1]["backendServerURL"] = doc["applications"][1]["backendServerUrl"];
     doc["applications"][1].erase("backendServerUrl");
     doc["defaultBindings"] = doc["defaultBinding"];
@@ -127,7 +125,7 @@ TEST(LabParser, MissingRequiredFieldsAreAllReported) {
 }
 
 TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["applications"][3]["backendServerUrl"] = "https://nowhere.kloud.example:4443/";
     EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
                                  "/applications/3/backendServerUrl: no backend serves "
@@ -136,7 +134,7 @@ TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
 }
 
 TEST(LabParser, AWildcardSubjectIsRefused) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["certificate"]["subject"] = "*.kloud.example";
     EXPECT_EQ(errorsOf(doc),
               (std::vector<std::string>{"/certificate/subject: a wildcard is allowed in the SAN "
@@ -167,7 +165,7 @@ TEST(LabParser, AnUnreadableFileIsNamed) {
 }
 
 TEST(LabParser, AnEmptyLabNameIsRefused) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["name"] = "";
     auto errors = errorsOf(doc);
     ASSERT_EQ(errors.size(), 1u);
@@ -175,7 +173,7 @@ TEST(LabParser, AnEmptyLabNameIsRefused) {
 }
 
 TEST(LabParser, EmptyAndDuplicateApplicationNamesAreRefused) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["applications"][1]["name"] = "";
     doc["applications"][3]["name"] = doc["applications"][2]["name"];
     auto errors = errorsOf(doc);
@@ -230,7 +228,7 @@ TEST(LabParser, ADirectoryGivenAsTheLabIsNamed) {
 }
 
 TEST(LabUsers, ALiteralPasswordAndTheAccountsTwoForms) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["users"] = {
         {{"sipUri", "sip:Alice@kloud.example"},
          {"account", "KLOUD\\alice"},
@@ -248,11 +246,11 @@ TEST(LabUsers, ALiteralPasswordAndTheAccountsTwoForms) {
     EXPECT_EQ(lab.user("alice@KLOUD.example"), &lab.users[0]);
     EXPECT_EQ(lab.user("carol@kloud.example"), nullptr);
     EXPECT_FALSE(lab.proxy.connectionAffinity);
-    EXPECT_TRUE(parseLab(seedJson()).proxy.connectionAffinity);
+    EXPECT_TRUE(parseLab(seedLabJson()).proxy.connectionAffinity);
 }
 
 TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["users"] = {
         {{"sipUri", "alice"}, {"account", "alice"}},
         {{"sipUri", "bob@kloud.example"},
@@ -277,10 +275,8 @@ TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
 }
 
 TEST(LabUsers, APasswordFileIsReadRelativeToTheLabAndNamedWhenMissing) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("edgelab-lab-users-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    json doc = seedJson();
+    const test::TempDir dir("lab-users");
+    json doc = seedLabJson();
     doc["users"] = {{{"sipUri", "alice@kloud.example"},
                      {"account", "KLOUD\\alice"},
                      {"passwordFile", "alice.pw"}}};
@@ -299,7 +295,6 @@ TEST(LabUsers, APasswordFileIsReadRelativeToTheLabAndNamedWhenMissing) {
         EXPECT_EQ(e.errors()[0].path, "/users/0/passwordFile");
         EXPECT_NE(e.errors()[0].message.find("alice.pw"), std::string::npos);
     }
-    std::filesystem::remove_all(dir);
 }
 
 TEST(Url, ParsesWhatWapTakes) {

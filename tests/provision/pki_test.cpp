@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/atomic_file.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace edgelab::provision {
 namespace {
@@ -142,17 +143,7 @@ Lab seedLab() {
 
 class PkiTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        std::random_device rd;
-        work_ = fs::temp_directory_path() /
-                ("edgelab-pki-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(work_);
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(work_, ec);
-    }
-    fs::path work_;
+    test::TempDir work_{"pki-test"};
 };
 
 TEST_F(PkiTest, ProxyCertificateVerifiesThroughTheIssuingCa) {

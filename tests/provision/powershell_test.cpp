@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/atomic_file.hpp"
+#include "tests/support/seed_lab.hpp"
 
 namespace edgelab::provision {
 namespace {
@@ -16,7 +17,7 @@ const std::filesystem::path kSource(EDGELAB_SOURCE_DIR);
 constexpr const char* kSeedThumbprint = "F7F6B300FE4D569FD598E1C9722571CF9AD780DD";
 
 TEST(PowerShell, SeedLabMatchesTheGoldenScript) {
-    const Lab lab = loadLab(kSource / "scenarios/labs/seed-lab.json");
+    const Lab lab = test::seedLab();
     const std::string script = emitPowerShell(lab, kSeedThumbprint);
     const auto golden = kSource / "tests/provision/golden/seed-lab.ps1";
     if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(golden, script);
@@ -24,7 +25,7 @@ TEST(PowerShell, SeedLabMatchesTheGoldenScript) {
 }
 
 TEST(PowerShell, CarriesTheSeedsCommands) {
-    const Lab lab = loadLab(kSource / "scenarios/labs/seed-lab.json");
+    const Lab lab = test::seedLab();
     const std::string script = emitPowerShell(lab, kSeedThumbprint);
     EXPECT_NE(script.find("Add-WebApplicationProxyApplication -Name 'Lync Web Services' "
                           "-ExternalPreAuthentication PassThrough -ExternalUrl "
@@ -41,7 +42,7 @@ TEST(PowerShell, CarriesTheSeedsCommands) {
 }
 
 TEST(PowerShell, FlagsAndQuotesFollowTheLab) {
-    Lab lab = loadLab(kSource / "scenarios/labs/seed-lab.json");
+    Lab lab = test::seedLab();
     lab.applications[0].name = "Lync's Web Services";
     lab.applications[0].disableTranslateUrlInResponseHeaders = true;
     lab.applications[0].inactiveTransactionsTimeoutSec = 900;

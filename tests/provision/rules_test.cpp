@@ -7,17 +7,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/seed_lab.hpp"
+
 namespace edgelab::provision {
 namespace {
 
 using json = nlohmann::json;
 
-const std::filesystem::path kLabs = std::filesystem::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-
-json seedJson() {
-    std::ifstream in(kLabs / "seed-lab.json");
-    return json::parse(in);
-}
+const std::filesystem::path kLabs = test::labsDir();
+using test::seedLabJson;
 
 const RuleResult& ruleOf(const std::vector<RuleResult>& results, const std::string& id) {
     for (const auto& r : results)
@@ -33,7 +31,7 @@ std::set<std::string> failing(const Lab& lab) {
 }
 
 TEST(Rules, SeedLabPassesEveryRule) {
-    const auto results = evaluateRules(parseLab(seedJson()));
+    const auto results = evaluateRules(parseLab(seedLabJson()));
     for (const auto& r : results) EXPECT_NE(r.verdict, Verdict::Fail) << r.id << ": " << r.evidence;
     EXPECT_EQ(ruleOf(results, "lab.passthrough").verdict, Verdict::Pass);
     EXPECT_EQ(ruleOf(results, "lab.default-binding").verdict, Verdict::Pass);
@@ -106,7 +104,7 @@ class RuleFails : public ::testing::TestWithParam<RuleCase> {};
 
 TEST_P(RuleFails, WithEvidenceAndRemedy) {
     const RuleCase& c = GetParam();
-    json doc = seedJson();
+    json doc = seedLabJson();
     c.breakIt(doc);
     const Lab lab = parseLab(doc);
     const auto results = evaluateRules(lab);
@@ -125,13 +123,13 @@ TEST(Rules, AWildcardInTheSanCoversOneLabel) {
     EXPECT_FALSE(certificateNameCovers("*.kloud.example", "a.meet.kloud.example"));
     EXPECT_FALSE(certificateNameCovers("*.kloud.example", "kloud.example"));
     EXPECT_TRUE(certificateNameCovers("meet.kloud.example", "meet.kloud.example"));
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc["certificate"]["san"] = {"lyncws.kloud.example", "*.kloud.example"};
     EXPECT_EQ(failing(parseLab(doc)), std::set<std::string>{});
 }
 
 TEST(Rules, AnyNoSniProfileNeedsTheDefaultBinding) {
-    json doc = seedJson();
+    json doc = seedLabJson();
     doc.erase("defaultBinding");
     doc["clients"] = {"browser"};
     const auto results = evaluateRules(parseLab(doc));

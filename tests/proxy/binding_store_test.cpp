@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/atomic_file.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace edgelab::proxy {
 namespace {
@@ -261,15 +262,7 @@ TEST(StoreFile, MalformedNamesTheFileAndThePath) {
 
 class StoreOnDisk : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir = fs::temp_directory_path() /
-              ("edgelab-bstore-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-    }
-    void TearDown() override { fs::remove_all(dir); }
-    fs::path dir;
+    edgelab::test::TempDir dir{"binding-store"};
 };
 
 TEST_F(StoreOnDisk, MissingFileIsRefusedUnlessTheCallerAllowsIt) {

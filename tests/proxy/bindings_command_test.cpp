@@ -16,6 +16,7 @@
 
 #include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
@@ -25,13 +26,6 @@ namespace {
 
 const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
 const std::string kHash = "0123456789ABCDEF0123456789ABCDEF01234567";
-
-fs::path freshDir(const std::string& name) {
-    auto d = fs::path(EDGELAB_BIN_DIR).parent_path() / "test-work" / name;
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
-}
 
 std::vector<std::string> addArgs(const fs::path& store, int i) {
     return {"bindings",
@@ -57,7 +51,7 @@ std::vector<fs::path> temporaries(const fs::path& dir) {
 }
 
 TEST(BindingsCommand, ConcurrentAddsAllLand) {
-    const auto dir = freshDir("bindings-concurrent");
+    const edgelab::test::TempDir dir("bindings-concurrent");
     const auto store = dir / "bindings.json";
     constexpr int kWriters = 40;
     std::vector<bp::child> writers;
@@ -77,7 +71,7 @@ TEST(BindingsCommand, ConcurrentAddsAllLand) {
 // Kills `edgelab bindings add` at random moments of its run (the range is one
 // whole run, measured first) and checks the store after each kill.
 TEST(BindingsCommand, KillNineAtRandomMomentsNeverTearsTheStore) {
-    const auto dir = freshDir("bindings-kill");
+    const edgelab::test::TempDir dir("bindings-kill");
     const auto store = dir / "bindings.json";
     const auto t0 = std::chrono::steady_clock::now();
     auto first = start(addArgs(store, 0));

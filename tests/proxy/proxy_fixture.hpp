@@ -33,6 +33,8 @@
 #include "common/atomic_file.hpp"
 #include "net/asio.hpp"
 #include "proxy/binding_store.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tls_fixture.hpp"
 
 namespace edgelab::proxy::test {
@@ -224,13 +226,9 @@ inline std::string get(const std::string& host, const std::string& target,
 }
 
 template <class Predicate>
-inline bool eventually(Predicate p, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (p()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return p();
+inline ::testing::AssertionResult eventually(
+    Predicate p, std::chrono::milliseconds hangGuard = edgelab::test::kHangGuard) {
+    return edgelab::test::eventually(p, "the condition", hangGuard);
 }
 
 inline std::string slurp(const fs::path& file) {
@@ -255,10 +253,6 @@ inline std::uint16_t unusedPort(const std::string& address) {
 class ProxyEndToEnd : public ::testing::Test {
   protected:
     void SetUp() override {
-        dir = fs::temp_directory_path() /
-              ("edgelab-proxy-e2e-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(dir);
         fs::create_directories(dir / "backend");
         ca = test::issue("edgelab test root", {}, nullptr);
         test::writeText(dir / "root.pem", test::pemOf(ca.cert.get()));
@@ -277,7 +271,6 @@ class ProxyEndToEnd : public ::testing::Test {
         proxy.reset();
         fe.reset();
         owas.reset();
-        if (!HasFailure()) fs::remove_all(dir);
     }
 
     void startBackend(std::unique_ptr<Process>& p, const std::string& host,
@@ -366,7 +359,8 @@ class ProxyEndToEnd : public ::testing::Test {
         app.parse(static_cast<int>(cargv.size()), cargv.data());
     }
 
-    fs::path dir;
+    edgelab::test::TempDir scratch{"proxy-e2e"};
+    fs::path dir = scratch.path();
     test::KeyPair ca;
     std::string thumbprint;
     nlohmann::json internalDns = nlohmann::json::object();

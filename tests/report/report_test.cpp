@@ -15,6 +15,7 @@
 
 #include "common/atomic_file.hpp"
 #include "provision/lab.hpp"
+#include "tests/support/seed_lab.hpp"
 
 namespace edgelab::report {
 namespace {
@@ -23,11 +24,11 @@ namespace fs = std::filesystem;
 using checks::CheckResult;
 using checks::Verdict;
 
-const fs::path kGolden = fs::path(EDGELAB_SOURCE_DIR) / "tests/report/golden";
+const fs::path kGolden = test::sourceDir() / "tests/report/golden";
 
 // A fixed report: one result of each verdict, text that needs escaping.
 Report sampleReport() {
-    provision::Lab lab = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json");
+    provision::Lab lab = test::seedLab();
     Report r;
     r.labName = lab.name;
     r.started = std::chrono::system_clock::from_time_t(1795780800);  // 2026-11-27T12:00:00Z
@@ -48,15 +49,6 @@ Report sampleReport() {
     };
     r.drawing = drawingOf(lab);
     return r;
-}
-
-fs::path tempDir() {
-    fs::path d = fs::temp_directory_path() /
-                 ("edgelab-report-" + std::to_string(getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(d);
-    fs::create_directories(d);
-    return d;
 }
 
 // Runs a command line, returns its exit status and output.
@@ -91,12 +83,11 @@ TEST(Report, ConsoleHasALinePerCheckAndASummaryAndColourOnlyWhenAsked) {
 }
 
 TEST(Report, JUnitValidatesAgainstTheAntSchema) {
-    fs::path dir = tempDir();
+    const test::TempDir dir("report");
     writeJUnit(dir / "junit.xml", sampleReport());
-    auto [code, out] =
-        run("xmllint --noout --schema " +
-            (fs::path(EDGELAB_SOURCE_DIR) / "tests/fixtures/junit-ant.xsd").string() + " " +
-            (dir / "junit.xml").string());
+    auto [code, out] = run("xmllint --noout --schema " +
+                           (test::sourceDir() / "tests/fixtures/junit-ant.xsd").string() + " " +
+                           (dir / "junit.xml").string());
     EXPECT_EQ(code, 0) << out;
     std::string xml = readFile(dir / "junit.xml");
     EXPECT_NE(xml.find("classname=\"lyncdiscover.kloud.example\""), std::string::npos);
@@ -106,7 +97,35 @@ TEST(Report, JUnitValidatesAgainstTheAntSchema) {
     EXPECT_NE(xml.find("remedy: netsh http add sslcert"), std::string::npos);
     EXPECT_NE(xml.find("<skipped message="), std::string::npos);
     EXPECT_NE(xml.find("tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""), std::string::npos);
-    fs::remove_all(dir);
+}
+
+TEST(Report, ManyLabsAreOneJUnitDocumentWithASuiteEach) {
+    const test::TempDir dir("report");
+    Report second = sampleReport();
+    second.labName = "no-default-binding";
+    second.results.resize(1);
+    writeJUnit(dir / "junit.xml", std::vector<Report>{sampleReport(), second});
+    auto [code, out] = run("xmllint --noout --schema " +
+                           (test::sourceDir() / "tests/fixtures/junit-ant.xsd").string() + " " +
+                           (dir / "junit.xml").string());
+    EXPECT_EQ(code, 0) << out;
+    const std::string xml = readFile(dir / "junit.xml");
+    EXPECT_EQ(xml.rfind("<?xml ", 0), 0u);
+    const auto first =
+        xml.find("<testsuite name=\"seed-lab\" package=\"edgelab.seed-lab\" id=\"0\"");
+    const auto next = xml.find(
+        "<testsuite name=\"no-default-binding\" package=\"edgelab.no-default-binding\" id=\"1\" "
+        "tests=\"1\"");
+    ASSERT_NE(first, std::string::npos) << xml;
+    ASSERT_NE(next, std::string::npos) << xml;
+    EXPECT_LT(first, next);
+    // Each suite's own cases, and one document: one prolog, one root.
+    EXPECT_EQ(xml.find("<?xml ", 1), std::string::npos);
+    EXPECT_EQ(xml.find("<testsuites>", xml.find("<testsuites>") + 1), std::string::npos);
+    EXPECT_NE(xml.find("tls.no-sni.lync-mobile", first), std::string::npos);
+    EXPECT_EQ(xml.find("tls.no-sni.lync-mobile", next), std::string::npos);
+    // The single-lab document is the one-lab case of the same writer.
+    EXPECT_EQ(junitText(sampleReport(), "h"), junitText(std::vector<Report>{sampleReport()}, "h"));
 }
 
 // Decodes an 8-bit RGB or RGBA non-interlaced PNG (what Chromium writes) and
@@ -197,7 +216,7 @@ std::string chromium(const fs::path& dir, const std::string& what, const fs::pat
 }
 
 TEST(Report, HtmlIsSelfContainedAndRendersInHeadlessChromium) {
-    fs::path dir = tempDir();
+    const test::TempDir dir("report");
     Report r = sampleReport();
     writeHtml(dir / "report.html", r);
     std::string html = readFile(dir / "report.html");
@@ -230,7 +249,6 @@ TEST(Report, HtmlIsSelfContainedAndRendersInHeadlessChromium) {
     // Text, table borders, verdict colours and edges: many colours and ink.
     EXPECT_GT(decoded->colours, 20u);
     EXPECT_GT(decoded->nonWhite, 1400u * 900u / 100);
-    if (!std::getenv("EDGELAB_KEEP")) fs::remove_all(dir);
 }
 
 // A run with several failures, long unbroken evidence and a blocked check,
@@ -298,10 +316,10 @@ TEST(Report, ExpectedFailuresAreMarkedEverywhere) {
 }
 
 TEST(Report, TheDrawingShowsOnlyBindingsThatExist) {
-    auto lab = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/no-default-binding.json");
+    auto lab = provision::loadLab(test::labsDir() / "no-default-binding.json");
     ASSERT_FALSE(lab.defaultBinding);
     for (auto& n : drawingOf(lab).nodes) EXPECT_EQ(n.label.find("(default)"), std::string::npos);
-    auto seed = provision::loadLab(EDGELAB_SOURCE_DIR "/scenarios/labs/seed-lab.json");
+    auto seed = test::seedLab();
     int defaults = 0;
     for (auto& n : drawingOf(seed).nodes)
         defaults += n.label.find("(default)") != std::string::npos;
@@ -313,7 +331,7 @@ TEST(Report, TheDrawingShowsOnlyBindingsThatExist) {
 // copy of the report with a script that writes the layout into the DOM,
 // which headless Chromium then dumps.
 TEST(Report, TheFirstScreenShowsTheVerdictFailuresAndRemedies) {
-    fs::path dir = tempDir();
+    const test::TempDir dir("report");
     std::string html = htmlText(failingReport());
     const std::string probe =
         "<script>(function(){var o=[];"
@@ -350,7 +368,6 @@ TEST(Report, TheFirstScreenShowsTheVerdictFailuresAndRemedies) {
     EXPECT_EQ(remedies, 3) << layout;
     EXPECT_GT(scrollWidth, 0);
     EXPECT_LE(scrollWidth, 1400) << "the page scrolls sideways";
-    if (!std::getenv("EDGELAB_KEEP")) fs::remove_all(dir);
 }
 
 TEST(Report, DrawingConnectsClientsBindingsApplicationsAndBackends) {

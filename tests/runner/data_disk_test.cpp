@@ -4,12 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_dir.hpp"
+
 using namespace edgelab::runner;
 namespace fs = std::filesystem;
 
 TEST(DataDisk, ImageIsSparseAtTheLabsSizeAndTheRateIsMeasured) {
-    fs::path dir = fs::temp_directory_path() / ("edgelab-disk-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    const edgelab::test::TempDir dir("disk");
     WriteThroughSample sample;
     sample.maxBytes = 2ull << 20;  // tiny: the model, not the disk, is under test
     sample.blockBytes = 256 << 10;
@@ -18,7 +19,6 @@ TEST(DataDisk, ImageIsSparseAtTheLabsSizeAndTheRateIsMeasured) {
     EXPECT_EQ(m.bytesWritten, 2ull << 20);
     EXPECT_LT(m.allocatedBytes, 1ull << 30);  // sparse: only the sample is on disk
     EXPECT_GT(m.mbPerSec, 0);
-    fs::remove_all(dir);
 }
 
 TEST(DataDisk, UnwritableImageNamesTheFile) {
