@@ -400,6 +400,42 @@ void step(Handshake& h, SSL_CTX* ctx, X509_STORE* store) {
     settle(h, HandshakeOutcome::OtherError, reason ? reason : "handshake failed");
 }
 
+// Drives every started handshake with poll(2) until each has settled or
+// the deadline has passed (the rest then time out).
+void awaitHandshakes(std::vector<Handshake>& hs, const std::vector<const HandshakeProbe*>& probes,
+                     Clock::time_point deadline, const GatherOptions& opt, SSL_CTX* ctx,
+                     X509_STORE* store, Progress& progress) {
+    for (;;) {
+        std::vector<pollfd> fds;
+        std::vector<std::size_t> which;
+        for (std::size_t i = 0; i < hs.size(); ++i)
+            if (!hs[i].done) {
+                fds.push_back({hs[i].fd, hs[i].events, 0});
+                which.push_back(i);
+            }
+        if (fds.empty()) break;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            for (auto i : which) {
+                settle(hs[i], HandshakeOutcome::Timeout,
+                       std::string(hs[i].connecting ? "TCP connect" : "TLS handshake") +
+                           " did not finish in " + std::to_string(opt.handshakeTimeout.count()) +
+                           " ms");
+                progress.tick(probes[i]->id);
+            }
+            break;
+        }
+        int n = poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) break;
+        for (std::size_t k = 0; n > 0 && k < fds.size(); ++k) {
+            if (!fds[k].revents) continue;
+            Handshake& h = hs[which[k]];
+            step(h, ctx, store);
+            if (h.done) progress.tick(probes[which[k]]->id);
+        }
+    }
+}
+
 void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& target,
                const GatherOptions& opt, Evidence& ev, Progress& progress,
                std::vector<TlsHandshake>& results) {
@@ -456,35 +492,7 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
     for (std::size_t i = 0; i < hs.size(); ++i)
         if (hs[i].done) progress.tick(probes[i]->id);
 
-    for (;;) {
-        std::vector<pollfd> fds;
-        std::vector<std::size_t> which;
-        for (std::size_t i = 0; i < hs.size(); ++i)
-            if (!hs[i].done) {
-                fds.push_back({hs[i].fd, hs[i].events, 0});
-                which.push_back(i);
-            }
-        if (fds.empty()) break;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            for (auto i : which) {
-                settle(hs[i], HandshakeOutcome::Timeout,
-                       std::string(hs[i].connecting ? "TCP connect" : "TLS handshake") +
-                           " did not finish in " + std::to_string(opt.handshakeTimeout.count()) +
-                           " ms");
-                progress.tick(probes[i]->id);
-            }
-            break;
-        }
-        int n = poll(fds.data(), fds.size(), static_cast<int>(left.count()));
-        if (n < 0 && errno != EINTR) break;
-        for (std::size_t k = 0; n > 0 && k < fds.size(); ++k) {
-            if (!fds[k].revents) continue;
-            Handshake& h = hs[which[k]];
-            step(h, ctx, store);
-            if (h.done) progress.tick(probes[which[k]]->id);
-        }
-    }
+    awaitHandshakes(hs, probes, deadline, opt, ctx, store, progress);
     X509_STORE_free(store);
     SSL_CTX_free(ctx);
     (void)ev;

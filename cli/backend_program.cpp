@@ -97,40 +97,111 @@ void loadCertificate(ssl::context& tls, const std::string& cert, const std::stri
         throw BadInput("--key: " + key + " does not match the certificate in " + cert);
 }
 
-}  // namespace
-
-int runBackend(int argc, char** argv) {
-    CLI::App app{"edgelab-backend: a Lync 2013 front end or Office Web Apps Server simulator"};
-    app.set_help_flag("-h,--help", "Print this help and exit");
-
+// The command line as given; checked when the server is built from it.
+struct BackendArgs {
     std::string role, listen, cert, key, serverFqdn, domain, webServices, meet, dialin,
         lyncdiscover, owas, owasInternalUrl, accessLog, control, usersFile;
     double eventHoldSec = 180;
     int threads = 2;
-    app.add_option("--role", role, "lync-frontend or owas")
+};
+
+void addBackendOptions(CLI::App& app, BackendArgs& a) {
+    app.set_help_flag("-h,--help", "Print this help and exit");
+    app.add_option("--role", a.role, "lync-frontend or owas")
         ->required()
         ->check(CLI::IsMember({"lync-frontend", "owas"}));
-    app.add_option("--listen", listen, "ADDR:PORT to listen on with TLS (port 0 = any)")
+    app.add_option("--listen", a.listen, "ADDR:PORT to listen on with TLS (port 0 = any)")
         ->required();
-    app.add_option("--cert", cert, "PEM certificate (leaf, then its chain)")->required();
-    app.add_option("--key", key, "PEM private key")->required();
-    app.add_option("--server-fqdn", serverFqdn, "the server's own FQDN")->required();
-    app.add_option("--domain", domain, "the SIP domain")->required();
-    app.add_option("--web-services", webServices, "external web services FQDN (lyncws.DOMAIN)");
-    app.add_option("--meet", meet, "meet simple URL FQDN (meet.DOMAIN)");
-    app.add_option("--dialin", dialin, "dial-in simple URL FQDN (dialin.DOMAIN)");
-    app.add_option("--lyncdiscover", lyncdiscover, "lyncdiscover FQDN (lyncdiscover.DOMAIN)");
-    app.add_option("--owas", owas, "Office Web Apps FQDN (owas.DOMAIN)");
-    app.add_option("--owas-internal-url", owasInternalUrl, "the OWAS farm InternalURL");
-    app.add_option("--event-hold-sec", eventHoldSec,
+    app.add_option("--cert", a.cert, "PEM certificate (leaf, then its chain)")->required();
+    app.add_option("--key", a.key, "PEM private key")->required();
+    app.add_option("--server-fqdn", a.serverFqdn, "the server's own FQDN")->required();
+    app.add_option("--domain", a.domain, "the SIP domain")->required();
+    app.add_option("--web-services", a.webServices, "external web services FQDN (lyncws.DOMAIN)");
+    app.add_option("--meet", a.meet, "meet simple URL FQDN (meet.DOMAIN)");
+    app.add_option("--dialin", a.dialin, "dial-in simple URL FQDN (dialin.DOMAIN)");
+    app.add_option("--lyncdiscover", a.lyncdiscover, "lyncdiscover FQDN (lyncdiscover.DOMAIN)");
+    app.add_option("--owas", a.owas, "Office Web Apps FQDN (owas.DOMAIN)");
+    app.add_option("--owas-internal-url", a.owasInternalUrl, "the OWAS farm InternalURL");
+    app.add_option("--event-hold-sec", a.eventHoldSec,
                    "seconds the UCWA event channel is held (default 180; fractions allowed)")
         ->check(CLI::Range(0.0, 86400.0));
-    app.add_option("--users-file", usersFile,
+    app.add_option("--users-file", a.usersFile,
                    "JSON file with the test users who can sign in (lync-frontend)");
-    app.add_option("--access-log", accessLog, "append one JSON line per answered request");
-    app.add_option("--control", control, "ADDR:PORT of the plain-HTTP fault control listener");
-    app.add_option("--threads", threads, "I/O threads (default 2)")->check(CLI::Range(1, 64));
+    app.add_option("--access-log", a.accessLog, "append one JSON line per answered request");
+    app.add_option("--control", a.control, "ADDR:PORT of the plain-HTTP fault control listener");
+    app.add_option("--threads", a.threads, "I/O threads (default 2)")->check(CLI::Range(1, 64));
+}
 
+// The names and users the simulator answers for; throws BadInput naming
+// the flag.
+SiteConfig siteOf(const BackendArgs& a) {
+    SiteConfig site;
+    site.domain = asciiLower(a.domain);
+    site.serverFqdn = asciiLower(a.serverFqdn);
+    auto orDefault = [&](const std::string& given, const char* prefix) {
+        return given.empty() ? prefix + site.domain : asciiLower(given);
+    };
+    site.webServices = orDefault(a.webServices, "lyncws.");
+    site.meet = orDefault(a.meet, "meet.");
+    site.dialin = orDefault(a.dialin, "dialin.");
+    site.lyncdiscover = orDefault(a.lyncdiscover, "lyncdiscover.");
+    site.owas = orDefault(a.owas, "owas.");
+    site.owasInternalUrl = a.owasInternalUrl;
+    site.eventHold = std::chrono::milliseconds(std::llround(a.eventHoldSec * 1000));
+    const std::pair<const char*, const std::string*> names[] = {
+        {"--domain", &site.domain},
+        {"--server-fqdn", &site.serverFqdn},
+        {"--web-services", &site.webServices},
+        {"--meet", &site.meet},
+        {"--dialin", &site.dialin},
+        {"--lyncdiscover", &site.lyncdiscover},
+        {"--owas", &site.owas}};
+    for (const auto& [flag, value] : names)
+        if (!plainHostName(*value))
+            throw BadInput(std::string(flag) + ": expected a DNS name, got \"" + *value + "\"");
+    if (!a.owasInternalUrl.empty() && !istartsWith(a.owasInternalUrl, "https://") &&
+        !istartsWith(a.owasInternalUrl, "http://"))
+        throw BadInput("--owas-internal-url: expected an http(s) URL, got \"" + a.owasInternalUrl +
+                       "\"");
+    if (!a.usersFile.empty()) site.users = loadUsers(a.usersFile);
+    site.tokenKey = freshTokenKey();
+    return site;
+}
+
+// Listens, prints READY (and CONTROL), and serves until SIGINT or SIGTERM.
+int serve(ServerOptions options, ssl::context& tls, int threads) {
+    asio::io_context ioc{threads};
+    std::optional<BackendServer> server;
+    try {
+        server.emplace(ioc, tls, std::move(options));
+    } catch (const ListenError& e) {
+        std::cerr << "edgelab-backend: " << e.what() << std::endl;
+        return kExitLabDown;
+    }
+    server->start();
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) { ioc.stop(); });
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::cout << "READY https://" << endpointText(server->endpoint()) << "\n";
+    if (auto c = server->controlEndpoint())
+        std::cout << "CONTROL http://" << endpointText(*c) << "\n";
+    std::cout.flush();
+
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    return kExitOk;
+}
+
+}  // namespace
+
+int runBackend(int argc, char** argv) {
+    CLI::App app{"edgelab-backend: a Lync 2013 front end or Office Web Apps Server simulator"};
+    BackendArgs a;
+    addBackendOptions(app, a);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -143,76 +214,23 @@ int runBackend(int argc, char** argv) {
     try {
         ServerOptions options;
         options.role =
-            role == "owas" ? provision::BackendRole::Owas : provision::BackendRole::LyncFrontEnd;
-        auto ep = parseEndpoint(listen);
-        if (!ep) throw BadInput("--listen: expected ADDR:PORT, got \"" + listen + "\"");
+            a.role == "owas" ? provision::BackendRole::Owas : provision::BackendRole::LyncFrontEnd;
+        auto ep = parseEndpoint(a.listen);
+        if (!ep) throw BadInput("--listen: expected ADDR:PORT, got \"" + a.listen + "\"");
         options.listen = *ep;
-        if (!control.empty()) {
-            auto cep = parseEndpoint(control);
-            if (!cep) throw BadInput("--control: expected ADDR:PORT, got \"" + control + "\"");
+        if (!a.control.empty()) {
+            auto cep = parseEndpoint(a.control);
+            if (!cep) throw BadInput("--control: expected ADDR:PORT, got \"" + a.control + "\"");
             options.control = *cep;
         }
-        SiteConfig& site = options.site;
-        site.domain = asciiLower(domain);
-        site.serverFqdn = asciiLower(serverFqdn);
-        auto orDefault = [&](const std::string& given, const char* prefix) {
-            return given.empty() ? prefix + site.domain : asciiLower(given);
-        };
-        site.webServices = orDefault(webServices, "lyncws.");
-        site.meet = orDefault(meet, "meet.");
-        site.dialin = orDefault(dialin, "dialin.");
-        site.lyncdiscover = orDefault(lyncdiscover, "lyncdiscover.");
-        site.owas = orDefault(owas, "owas.");
-        site.owasInternalUrl = owasInternalUrl;
-        site.eventHold = std::chrono::milliseconds(std::llround(eventHoldSec * 1000));
-        const std::pair<const char*, const std::string*> names[] = {
-            {"--domain", &site.domain},
-            {"--server-fqdn", &site.serverFqdn},
-            {"--web-services", &site.webServices},
-            {"--meet", &site.meet},
-            {"--dialin", &site.dialin},
-            {"--lyncdiscover", &site.lyncdiscover},
-            {"--owas", &site.owas}};
-        for (const auto& [flag, value] : names)
-            if (!plainHostName(*value))
-                throw BadInput(std::string(flag) + ": expected a DNS name, got \"" + *value + "\"");
-        if (!owasInternalUrl.empty() && !istartsWith(owasInternalUrl, "https://") &&
-            !istartsWith(owasInternalUrl, "http://"))
-            throw BadInput("--owas-internal-url: expected an http(s) URL, got \"" +
-                           owasInternalUrl + "\"");
-        options.accessLog = accessLog;
-        if (!usersFile.empty()) site.users = loadUsers(usersFile);
-        site.tokenKey = freshTokenKey();
+        options.site = siteOf(a);
+        options.accessLog = a.accessLog;
 
         ssl::context tls{ssl::context::tls_server};
         tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                         ssl::context::no_sslv3 | ssl::context::single_dh_use);
-        loadCertificate(tls, cert, key);
-
-        asio::io_context ioc{threads};
-        std::optional<BackendServer> server;
-        try {
-            server.emplace(ioc, tls, std::move(options));
-        } catch (const ListenError& e) {
-            std::cerr << "edgelab-backend: " << e.what() << std::endl;
-            return kExitLabDown;
-        }
-        server->start();
-
-        asio::signal_set signals(ioc, SIGINT, SIGTERM);
-        signals.async_wait([&](const boost::system::error_code&, int) { ioc.stop(); });
-        std::signal(SIGPIPE, SIG_IGN);
-
-        std::cout << "READY https://" << endpointText(server->endpoint()) << "\n";
-        if (auto c = server->controlEndpoint())
-            std::cout << "CONTROL http://" << endpointText(*c) << "\n";
-        std::cout.flush();
-
-        std::vector<std::thread> pool;
-        for (int i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-        ioc.run();
-        for (auto& t : pool) t.join();
-        return kExitOk;
+        loadCertificate(tls, a.cert, a.key);
+        return serve(std::move(options), tls, a.threads);
     } catch (const BadInput& e) {
         std::cerr << "edgelab-backend: " << e.what() << std::endl;
         return kExitBadInput;

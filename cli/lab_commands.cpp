@@ -120,31 +120,79 @@ int combinedExit(const std::vector<LabOutcome>& outcomes) {
     return worst;
 }
 
-void runCommand(const RunArgs& a, Mode mode) {
-    const std::string command = mode == Mode::Up ? "up" : "run";
+// The labs of this run (this shard's), each read and named.
+struct LabSelection {
     std::vector<std::string> files;
+    std::vector<std::string> names;
+    std::vector<std::vector<std::string>> expectFail;
+};
+
+LabSelection selectLabs(const RunArgs& a, const std::string& command) {
+    LabSelection labs;
     try {
-        files = selectShard(a.labs, a.shard);
+        labs.files = selectShard(a.labs, a.shard);
     } catch (const std::invalid_argument& e) {
         badInput(command, e.what());
     }
     if (a.jobs < 1) badInput(command, "--jobs " + std::to_string(a.jobs) + ": expected at least 1");
-    if (files.empty()) {
-        std::cout << "shard " << a.shard << ": no labs\n";
-        return;
-    }
     // Every lab is read before any starts: a typo in the fifth file stops
     // the run before the first lab takes a minute.
-    std::vector<std::string> names;
-    std::vector<std::vector<std::string>> expectFail;
     std::set<std::string> seen;
-    for (const auto& f : files) {
+    for (const auto& f : labs.files) {
         auto lab = loadLabOrExit(f);
         if (!seen.insert(lab.name).second)
             badInput(command,
                      "two labs are named \"" + lab.name + "\" and would share a work folder: " + f);
-        names.push_back(lab.name);
-        expectFail.push_back(lab.expect.fail);
+        labs.names.push_back(lab.name);
+        labs.expectFail.push_back(lab.expect.fail);
+    }
+    return labs;
+}
+
+// A run of many labs: the table on the console, one JUnit document with a
+// suite per lab, and summary.json.
+void writeRunSummary(const std::vector<LabOutcome>& outcomes, const LabSelection& labs,
+                     const fs::path& reportRoot, Console& console) {
+    std::vector<report::Report> reports;
+    nlohmann::json summary = {{"labs", nlohmann::json::array()}};
+    std::string table = "\nlab                               result                 time\n";
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        if (o.report) reports.push_back(junitView(*o.report, labs.expectFail[i]));
+        std::string result = o.exitCode == 0   ? "expectations met"
+                             : o.exitCode == 1 ? "expectations NOT met"
+                             : o.exitCode == 2 ? "bad input"
+                             : o.exitCode == 3 ? "not brought up"
+                                               : "interrupted";
+        char line[160];
+        std::snprintf(line, sizeof line, "%-33s %-22s %6.2f s\n", o.labName.c_str(), result.c_str(),
+                      o.seconds);
+        table += line;
+        summary["labs"].push_back({{"lab", o.labName},
+                                   {"labFile", o.labFile.string()},
+                                   {"exitCode", o.exitCode},
+                                   {"result", result},
+                                   {"seconds", o.seconds},
+                                   {"problems", o.expectations.problems()},
+                                   {"error", o.error},
+                                   {"reportDir", o.reportDir.string()}});
+    }
+    fs::create_directories(reportRoot);
+    report::writeJUnit(reportRoot / "report.xml", reports);
+    writeFileAtomic(reportRoot / "summary.json", summary.dump(2) + "\n");
+    table +=
+        "reports: " + fs::absolute(reportRoot).string() + "/report.xml, summary.json, <lab>/\n";
+    console.block(table);
+}
+
+void runCommand(const RunArgs& a, Mode mode) {
+    const std::string command = mode == Mode::Up ? "up" : "run";
+    const LabSelection labs = selectLabs(a, command);
+    const auto& files = labs.files;
+    const auto& names = labs.names;
+    if (files.empty()) {
+        std::cout << "shard " << a.shard << ": no labs\n";
+        return;
     }
     const bool many = files.size() > 1;
     if (many && mode == Mode::Up) badInput(command, "one lab at a time");
@@ -189,38 +237,7 @@ void runCommand(const RunArgs& a, Mode mode) {
     worker();
     for (auto& t : pool) t.join();
 
-    if (many) {
-        std::vector<report::Report> reports;
-        nlohmann::json summary = {{"labs", nlohmann::json::array()}};
-        std::string table = "\nlab                               result                 time\n";
-        for (std::size_t i = 0; i < outcomes.size(); ++i) {
-            const auto& o = outcomes[i];
-            if (o.report) reports.push_back(junitView(*o.report, expectFail[i]));
-            std::string result = o.exitCode == 0   ? "expectations met"
-                                 : o.exitCode == 1 ? "expectations NOT met"
-                                 : o.exitCode == 2 ? "bad input"
-                                 : o.exitCode == 3 ? "not brought up"
-                                                   : "interrupted";
-            char line[160];
-            std::snprintf(line, sizeof line, "%-33s %-22s %6.2f s\n", o.labName.c_str(),
-                          result.c_str(), o.seconds);
-            table += line;
-            summary["labs"].push_back({{"lab", o.labName},
-                                       {"labFile", o.labFile.string()},
-                                       {"exitCode", o.exitCode},
-                                       {"result", result},
-                                       {"seconds", o.seconds},
-                                       {"problems", o.expectations.problems()},
-                                       {"error", o.error},
-                                       {"reportDir", o.reportDir.string()}});
-        }
-        fs::create_directories(reportRoot);
-        report::writeJUnit(reportRoot / "report.xml", reports);
-        writeFileAtomic(reportRoot / "summary.json", summary.dump(2) + "\n");
-        table +=
-            "reports: " + fs::absolute(reportRoot).string() + "/report.xml, summary.json, <lab>/\n";
-        console.block(table);
-    }
+    if (many) writeRunSummary(outcomes, labs, reportRoot, console);
     int code = combinedExit(outcomes);
     if (code != 0) exitWith(code);
 }

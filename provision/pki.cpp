@@ -305,6 +305,53 @@ struct Profile {
     std::string extendedKeyUsage;  // empty: none
 };
 
+// The profile's extensions, the key identifiers among them.
+void addExtensions(X509* cert, const Authority* issuer, const Profile& profile,
+                   const std::string& cn) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer ? issuer->cert.get() : cert, cert, nullptr, nullptr, 0);
+    // The subject key identifier goes first: the authority key identifier of a
+    // self-signed root is computed from it.
+    std::vector<std::pair<int, std::string>> extensions = {
+        {NID_basic_constraints, profile.basicConstraints},
+        {NID_key_usage, profile.keyUsage},
+        {NID_subject_key_identifier, "hash"},
+        {NID_authority_key_identifier, "keyid:always"},
+    };
+    if (!profile.extendedKeyUsage.empty())
+        extensions.emplace_back(NID_ext_key_usage, profile.extendedKeyUsage);
+    for (const auto& [nid, value] : extensions) {
+        ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+        if (!ext || X509_add_ext(cert, ext.get(), -1) != 1)
+            fail("cannot add " + std::string(OBJ_nid2sn(nid)) + " to " + cn);
+    }
+}
+
+void addSubjectAltNames(X509* cert, const std::vector<std::string>& dnsNames,
+                        const std::string& cn) {
+    // Built as GENERAL_NAMES rather than a "DNS:a,DNS:b" string, so no name
+    // is ever parsed as configuration syntax.
+    GeneralNamesPtr san(sk_GENERAL_NAME_new_null());
+    if (!san) fail("cannot allocate subjectAltName for " + cn);
+    for (const auto& name : dnsNames) {
+        ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+        GENERAL_NAME* gn = GENERAL_NAME_new();
+        if (!ia5 || !gn || ASN1_STRING_set(ia5, name.data(), static_cast<int>(name.size())) != 1) {
+            ASN1_IA5STRING_free(ia5);
+            GENERAL_NAME_free(gn);
+            fail("cannot encode the DNS name " + name);
+        }
+        GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+        if (sk_GENERAL_NAME_push(san.get(), gn) == 0) {
+            GENERAL_NAME_free(gn);
+            fail("cannot encode the DNS name " + name);
+        }
+    }
+    if (X509_add1_ext_i2d(cert, NID_subject_alt_name, san.get(), 0, X509V3_ADD_DEFAULT) != 1)
+        fail("cannot add subjectAltName to " + cn);
+}
+
 // A v3 certificate for `subjectKey`, signed by `issuer` (itself when null).
 X509Ptr signCertificate(const std::string& cn, EVP_PKEY* subjectKey, const Authority* issuer,
                         int validityDays, const Profile& profile,
@@ -344,49 +391,8 @@ X509Ptr signCertificate(const std::string& cn, EVP_PKEY* subjectKey, const Autho
     }
     if (X509_set_pubkey(cert.get(), subjectKey) != 1) fail("cannot set the key of " + cn);
 
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer ? issuer->cert.get() : cert.get(), cert.get(), nullptr, nullptr, 0);
-    // The subject key identifier goes first: the authority key identifier of a
-    // self-signed root is computed from it.
-    std::vector<std::pair<int, std::string>> extensions = {
-        {NID_basic_constraints, profile.basicConstraints},
-        {NID_key_usage, profile.keyUsage},
-        {NID_subject_key_identifier, "hash"},
-        {NID_authority_key_identifier, "keyid:always"},
-    };
-    if (!profile.extendedKeyUsage.empty())
-        extensions.emplace_back(NID_ext_key_usage, profile.extendedKeyUsage);
-    for (const auto& [nid, value] : extensions) {
-        ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-        if (!ext || X509_add_ext(cert.get(), ext.get(), -1) != 1)
-            fail("cannot add " + std::string(OBJ_nid2sn(nid)) + " to " + cn);
-    }
-
-    if (!dnsNames.empty()) {
-        // Built as GENERAL_NAMES rather than a "DNS:a,DNS:b" string, so no name
-        // is ever parsed as configuration syntax.
-        GeneralNamesPtr san(sk_GENERAL_NAME_new_null());
-        if (!san) fail("cannot allocate subjectAltName for " + cn);
-        for (const auto& name : dnsNames) {
-            ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
-            GENERAL_NAME* gn = GENERAL_NAME_new();
-            if (!ia5 || !gn ||
-                ASN1_STRING_set(ia5, name.data(), static_cast<int>(name.size())) != 1) {
-                ASN1_IA5STRING_free(ia5);
-                GENERAL_NAME_free(gn);
-                fail("cannot encode the DNS name " + name);
-            }
-            GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
-            if (sk_GENERAL_NAME_push(san.get(), gn) == 0) {
-                GENERAL_NAME_free(gn);
-                fail("cannot encode the DNS name " + name);
-            }
-        }
-        if (X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, san.get(), 0, X509V3_ADD_DEFAULT) !=
-            1)
-            fail("cannot add subjectAltName to " + cn);
-    }
+    addExtensions(cert.get(), issuer, profile, cn);
+    if (!dnsNames.empty()) addSubjectAltNames(cert.get(), dnsNames, cn);
 
     if (X509_sign(cert.get(), issuer ? issuer->key.get() : subjectKey, EVP_sha256()) <= 0)
         fail("cannot sign the certificate of " + cn);

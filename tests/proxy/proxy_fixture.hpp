@@ -80,11 +80,9 @@ struct Process {
         std::error_code ec;
         if (!child.valid() || !child.running(ec)) return;
         ::kill(child.id(), SIGTERM);
-        const auto deadline = std::chrono::steady_clock::now() + 3s;
-        while (child.running(ec) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(10ms);
-        }
-        if (child.running(ec)) child.terminate(ec);
+        const bool exited = edgelab::test::eventually([&] { return !child.running(ec); },
+                                                      "the process exits on SIGTERM", 10s);
+        if (!exited) child.terminate(ec);
         child.wait(ec);
     }
 };
