@@ -28,18 +28,31 @@ namespace {
 
 constexpr int kSteps = 7;
 
-// A step could not be done: exit 3, with where and why.
-struct BringUpError {
+// Why the run stops at a step, as a value: the runner's control flow
+// throws nothing (CONTRIBUTING.md).
+struct Stop {
+    enum class Kind {
+        BadInput,     // the lab cannot be run as asked (exit 2), e.g. it is already up
+        LabDown,      // a step could not be done (exit 3), with where and why
+        Interrupted,  // SIGINT or SIGTERM (exit 128 + the signal)
+    };
+    Kind kind = Kind::LabDown;
     std::string message;
-    std::string process;  // empty when no process is at fault
-    fs::path log;
+    fs::path log;  // the log of the process at fault, when one is
 };
 
-struct Interrupted {};
+// What a step did: the line it prints, or why the run stops there.
+class StepOutcome {
+  public:
+    StepOutcome(std::string detail) : detail_(std::move(detail)) {}  // NOLINT: done
+    StepOutcome(const char* detail) : detail_(detail) {}             // NOLINT: done
+    StepOutcome(Stop stop) : stop_(std::move(stop)) {}               // NOLINT: stopped
+    const std::optional<Stop>& stop() const { return stop_; }
+    const std::string& detail() const { return detail_; }
 
-// The lab cannot be run as asked (exit 2), e.g. it is already up.
-struct BadRequest {
-    std::string message;
+  private:
+    std::string detail_;
+    std::optional<Stop> stop_;
 };
 
 double msSince(Clock::time_point t) {
@@ -145,23 +158,36 @@ class LabRun {
 
     void say(const std::string& text) { console_.line(out_.labName, text); }
 
+    // Runs one step; what stops the run is returned, not thrown. A typed
+    // exception from below (a lab that does not parse, a file system error)
+    // becomes the step's stop here.
     template <class F>
-    void step(int n, const std::string& name, F&& body) {
+    std::optional<Stop> step(int n, const std::string& name, F&& body) {
         currentStep_ = n;
         currentName_ = name;
-        if (Interrupt::signal()) throw Interrupted{};
+        if (Interrupt::signal()) return interrupted();
         auto t = Clock::now();
-        std::string detail = body();
+        std::optional<StepOutcome> done;
+        try {
+            done.emplace(body());
+        } catch (const provision::LabParseError& e) {
+            return Stop{Stop::Kind::BadInput, e.what(), {}};
+        } catch (const std::exception& e) {
+            return fail(e.what());
+        }
+        if (done->stop()) return done->stop();
         double ms = msSince(t);
-        out_.steps.push_back({n, name, ms, detail});
+        out_.steps.push_back({n, name, ms, done->detail()});
         char head[64];
         std::snprintf(head, sizeof head, "%d/%d %-16s", n, kSteps, name.c_str());
-        say(std::string(head) + fmtMs(ms) + "  " + detail);
+        say(std::string(head) + fmtMs(ms) + "  " + done->detail());
+        return std::nullopt;
     }
 
-    [[noreturn]] void fail(const std::string& message, Supervised* p = nullptr) {
-        throw BringUpError{message, p ? p->name() : "", p ? p->log() : fs::path()};
+    static Stop fail(const std::string& message, Supervised* p = nullptr) {
+        return {Stop::Kind::LabDown, message, p ? p->log() : fs::path()};
     }
+    static Stop interrupted() { return {Stop::Kind::Interrupted, "", {}}; }
 
     static std::string exitedText(Supervised& p) {
         return p.name() + " (pid " + std::to_string(p.pid()) + ") exited" +
@@ -170,35 +196,37 @@ class LabRun {
     }
 
     // A wait that did not end in Ready becomes the step's failure.
-    [[noreturn]] void failWait(const WaitResult& r, Supervised& waitedFor,
-                               const std::string& what) {
-        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
+    Stop failWait(const WaitResult& r, Supervised& waitedFor, const std::string& what) {
+        if (r.status == WaitStatus::Interrupted) return interrupted();
         if (r.status == WaitStatus::Died) {
             Supervised* culprit = r.process.empty() ? &waitedFor : sup_.find(r.process);
-            fail(exitedText(*culprit) + " " + what, culprit);
+            return fail(exitedText(*culprit) + " " + what, culprit);
         }
-        fail(waitedFor.name() + " (pid " + std::to_string(waitedFor.pid()) + ") " +
-                 to_string(r.status) + " " + what,
-             &waitedFor);
+        return fail(waitedFor.name() + " (pid " + std::to_string(waitedFor.pid()) + ") " +
+                        to_string(r.status) + " " + what,
+                    &waitedFor);
     }
 
-    void checkAlive() {
-        if (Interrupt::signal()) throw Interrupted{};
+    std::optional<Stop> checkAlive() {
+        if (Interrupt::signal()) return interrupted();
         if (auto dead = sup_.firstDead()) {
             Supervised* p = sup_.find(*dead);
-            fail(exitedText(*p) + " while the lab was running", p);
+            return fail(exitedText(*p) + " while the lab was running", p);
         }
+        return std::nullopt;
     }
 
     std::string load();
-    std::string provisionLab();
-    std::string startBackends();
-    std::string deployProxy();
-    std::string setDefaultBinding();
-    std::string runChecks(std::vector<checks::CheckResult>& results);
+    StepOutcome provisionLab();
+    StepOutcome startBackends();
+    StepOutcome deployProxy();
+    StepOutcome setDefaultBinding();
+    StepOutcome runChecks(std::vector<checks::CheckResult>& results);
     void writeReports(std::vector<checks::CheckResult> results);
     void fillState();
     bool noSniHandshakeServed();
+    std::optional<Stop> runSteps();
+    void record(const Stop& stop);
 };
 
 std::string LabRun::load() {
@@ -217,7 +245,7 @@ std::string LabRun::load() {
            (failed ? " (" + join(failedIds, ", ") + ")" : "");
 }
 
-std::string LabRun::provisionLab() {
+StepOutcome LabRun::provisionLab() {
     work_ = fs::absolute(opt_.workDir.empty() ? defaultWorkDir(lab_.name) : opt_.workDir);
     out_.workDir = work_;
     if (auto state = readState(work_)) {
@@ -225,9 +253,11 @@ std::string LabRun::provisionLab() {
         if (!alive.empty()) {
             std::string pids;
             for (const auto& p : alive) pids += " " + p.name + "=" + std::to_string(p.pid);
-            throw BadRequest{"lab " + lab_.name + " is already up in " + work_.string() + " (" +
-                             pids.substr(1) + "); stop it with `edgelab down " + labFile_.string() +
-                             "` first"};
+            return Stop{Stop::Kind::BadInput,
+                        "lab " + lab_.name + " is already up in " + work_.string() + " (" +
+                            pids.substr(1) + "); stop it with `edgelab down " + labFile_.string() +
+                            "` first",
+                        {}};
         }
         fs::remove(stateFile(work_));  // left by a lab that is gone
     }
@@ -236,7 +266,7 @@ std::string LabRun::provisionLab() {
     try {
         pki_ = provision::provisionPki(lab_, work_);
     } catch (const std::exception& e) {
-        fail(std::string("PKI: ") + e.what());
+        return fail(std::string("PKI: ") + e.what());
     }
     std::random_device rd;
     std::mt19937_64 random((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
@@ -244,7 +274,7 @@ std::string LabRun::provisionLab() {
     try {
         plan_ = chooseAddressPlan(lab_, random);
     } catch (const std::exception& e) {
-        fail(std::string("address plan: ") + e.what());
+        return fail(std::string("address plan: ") + e.what());
     }
     std::string detail = work_.string() + ", PKI (proxy " + pki_.proxy.thumbprint.substr(0, 8) +
                          "...), " + plan_.subnet;
@@ -261,7 +291,7 @@ std::string LabRun::provisionLab() {
                                         static_cast<std::uint64_t>(d.sizeGB * double(1ull << 30)),
                                         opt_.diskSample);
             } catch (const std::exception& e) {
-                fail(std::string("data disk: ") + e.what());
+                return fail(std::string("data disk: ") + e.what());
             }
         }
         auto v = evaluateDataDisk(d, m.mbPerSec);
@@ -280,7 +310,7 @@ std::string LabRun::provisionLab() {
     return detail;
 }
 
-std::string LabRun::startBackends() {
+StepOutcome LabRun::startBackends() {
     const fs::path exe = opt_.binDir / "edgelab-backend";
     std::vector<Supervised*> started;
     // Each front end reads its users before READY; the passwords stay on disk
@@ -295,7 +325,8 @@ std::string LabRun::startBackends() {
     for (std::size_t i = 0; i < lab_.backends.size(); ++i) {
         const auto& b = lab_.backends[i];
         auto cert = pki_.backends.find(b.name);
-        if (cert == pki_.backends.end()) fail("PKI has no certificate for backend " + b.name);
+        if (cert == pki_.backends.end())
+            return fail("PKI has no certificate for backend " + b.name);
         fs::path usersFile;
         if (auto users = backendUsersFile(lab_, b); !users.empty()) {
             usersFile = work_ / ("backend-" + b.name + "-users.json");
@@ -303,7 +334,7 @@ std::string LabRun::startBackends() {
             try {
                 writeFileAtomic(usersFile, users, fs::perms::owner_read | fs::perms::owner_write);
             } catch (const std::exception& e) {
-                fail(std::string("users file: ") + e.what());
+                return fail(std::string("users file: ") + e.what());
             }
         }
         auto args =
@@ -313,7 +344,7 @@ std::string LabRun::startBackends() {
             started.push_back(&sup_.start(
                 {"backend-" + b.name, exe, args, work_ / "logs" / ("backend-" + b.name + ".log")}));
         } catch (const std::exception& e) {
-            fail(e.what());
+            return fail(e.what());
         }
     }
     // Started together, waited for in turn: the slowest sets the pace.
@@ -326,7 +357,7 @@ std::string LabRun::startBackends() {
             *started[i],
             [&](const std::string& l) { return (port = backendReadyPort(l)).has_value(); },
             deadline);
-        if (r.status != WaitStatus::Ready) failWait(r, *started[i], "before READY");
+        if (r.status != WaitStatus::Ready) return failWait(r, *started[i], "before READY");
         started[i]->address = plan_.backends[i].address + ":" + std::to_string(*port);
         realPorts[lab_.backends[i].name] = *port;
         where.push_back(lab_.backends[i].name + " " + started[i]->address);
@@ -335,7 +366,7 @@ std::string LabRun::startBackends() {
     return join(where, ", ");
 }
 
-std::string LabRun::deployProxy() {
+StepOutcome LabRun::deployProxy() {
     bindingStore_ = work_ / "proxy" / "bindings.json";
     proxyConfig_ = work_ / "proxy" / "proxy.json";
     try {
@@ -345,7 +376,7 @@ std::string LabRun::deployProxy() {
             {pki_.storeDir, bindingStore_, pki_.rootCert, work_ / "logs" / "proxy-access.log"});
         writeFileAtomic(proxyConfig_, cfg.dump(2) + "\n");
     } catch (const std::exception& e) {
-        fail(std::string("proxy configuration: ") + e.what());
+        return fail(std::string("proxy configuration: ") + e.what());
     }
     Supervised* p = nullptr;
     try {
@@ -354,7 +385,7 @@ std::string LabRun::deployProxy() {
                          {"--config", proxyConfig_.string()},
                          work_ / "logs" / "proxy.log"});
     } catch (const std::exception& e) {
-        fail(e.what());
+        return fail(e.what());
     }
     std::optional<std::pair<std::string, std::uint16_t>> listener;
     auto r = sup_.waitForLine(
@@ -364,8 +395,8 @@ std::string LabRun::deployProxy() {
             return l == "READY";
         },
         Clock::now() + opt_.readyTimeout);
-    if (r.status != WaitStatus::Ready) failWait(r, *p, "before READY");
-    if (!listener) fail("proxy said READY without a listener line", p);
+    if (r.status != WaitStatus::Ready) return failWait(r, *p, "before READY");
+    if (!listener) return fail("proxy said READY without a listener line", p);
     proxyAddress_ = listener->first;
     proxyPort_ = listener->second;
     p->address = proxyAddress_ + ":" + std::to_string(proxyPort_);
@@ -383,14 +414,14 @@ bool LabRun::noSniHandshakeServed() {
            checks::HandshakeOutcome::Ok;
 }
 
-std::string LabRun::setDefaultBinding() {
+StepOutcome LabRun::setDefaultBinding() {
     if (opt_.pauseFile) {
         say("paused: waiting for " + opt_.pauseFile->string());
         auto r = sup_.waitForFileOrEvent(*opt_.pauseFile, Clock::now() + std::chrono::minutes(5));
-        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
+        if (r.status == WaitStatus::Interrupted) return interrupted();
         if (r.status == WaitStatus::Died) {
             Supervised* p = sup_.find(r.process);
-            failWait(r, *p, "while the lab was running");
+            return failWait(r, *p, "while the lab was running");
         }
     }
     if (!lab_.defaultBinding) {
@@ -403,9 +434,9 @@ std::string LabRun::setDefaultBinding() {
     try {
         change = proxy::setDefaultBinding(proxy::loadBindingStore(bindingStore_), match, key);
     } catch (const std::exception& e) {
-        fail(std::string("binding store: ") + e.what());
+        return fail(std::string("binding store: ") + e.what());
     }
-    if (!change.store) fail("set-default --match-host " + match + ": " + change.error);
+    if (!change.store) return fail("set-default --match-host " + match + ": " + change.error);
     proxy::saveBindingStore(bindingStore_, *change.store);
     // SIGHUP reloads at once; the proxy's own file watch would get there too,
     // later (proxy/README.md).
@@ -422,17 +453,18 @@ std::string LabRun::setDefaultBinding() {
     while (!noSniHandshakeServed()) {
         auto r = sup_.waitForFileOrEvent(
             work_ / ".never", std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
-        if (r.status == WaitStatus::Interrupted) throw Interrupted{};
-        if (r.status == WaitStatus::Died) failWait(r, *proxy, "before serving the default binding");
+        if (r.status == WaitStatus::Interrupted) return interrupted();
+        if (r.status == WaitStatus::Died)
+            return failWait(r, *proxy, "before serving the default binding");
         if (Clock::now() >= deadline)
-            fail("the proxy did not serve the new default binding within " +
-                     std::to_string(opt_.readyTimeout.count()) + " ms",
-                 proxy);
+            return fail("the proxy did not serve the new default binding within " +
+                            std::to_string(opt_.readyTimeout.count()) + " ms",
+                        proxy);
     }
     return detail;
 }
 
-std::string LabRun::runChecks(std::vector<checks::CheckResult>& results) {
+StepOutcome LabRun::runChecks(std::vector<checks::CheckResult>& results) {
     checks::Target target;
     target.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
     target.caFile = pki_.rootCert;
@@ -442,10 +474,11 @@ std::string LabRun::runChecks(std::vector<checks::CheckResult>& results) {
             target.backendAddresses[p->name().substr(8)] = p->address;
     }
     auto run = checks::runChecks(lab_, target);
-    checkAlive();
+    if (auto stop = checkAlive()) return *stop;
     if (run.targetUnreachable)
-        fail("no probe reached the proxy at " + proxyAddress_ + ":" + std::to_string(proxyPort_),
-             sup_.find("proxy"));
+        return fail(
+            "no probe reached the proxy at " + proxyAddress_ + ":" + std::to_string(proxyPort_),
+            sup_.find("proxy"));
     for (const auto& r : rules_) results.push_back(fromRule(r));
     if (disk_) results.push_back(*disk_);
     for (auto& r : run.results) results.push_back(std::move(r));
@@ -467,10 +500,7 @@ void LabRun::writeReports(std::vector<checks::CheckResult> results) {
     fs::create_directories(out_.reportDir);
     report::writeJson(out_.reportDir / "report.json", rep);
     report::writeHtml(out_.reportDir / "report.html", rep);
-    char host[256] = {};
-    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-    writeFileAtomic(out_.reportDir / "report.xml",
-                    report::junitText(junitView(rep, lab_.expect.fail), host));
+    report::writeJUnit(out_.reportDir / "report.xml", junitView(rep, lab_.expect.fail));
     out_.report = std::move(rep);
 }
 
@@ -498,58 +528,68 @@ void LabRun::fillState() {
             recordOf(*p, opt_.binDir / "edgelab-proxy", lab_.names.webServices));
 }
 
+std::optional<Stop> LabRun::runSteps() {
+    if (auto stop = step(1, "load+validate", [&] { return StepOutcome(load()); })) return stop;
+    if (auto stop = step(2, "provision", [&] { return provisionLab(); })) return stop;
+    if (auto stop = step(3, "backends", [&] { return startBackends(); })) return stop;
+    if (auto stop = step(4, "proxy", [&] { return deployProxy(); })) return stop;
+    if (auto stop = step(5, "default binding", [&] { return setDefaultBinding(); })) return stop;
+    if (mode_ != Mode::Up) {
+        std::vector<checks::CheckResult> results;
+        if (auto stop = step(6, "checks", [&] { return runChecks(results); })) return stop;
+        auto report = [&] {
+            writeReports(std::move(results));
+            return StepOutcome(out_.reportDir.string() + "/report.{json,xml,html}");
+        };
+        if (auto stop = step(7, "report", report)) return stop;
+        out_.exitCode = out_.expectations.met ? kExitOk : kExitCheckFailed;
+    }
+    if (mode_ == Mode::Run) {
+        int n = sup_.stopAll();
+        fs::remove(stateFile(work_));
+        say("stopped " + std::to_string(n) + " processes");
+    } else {
+        fillState();
+        writeState(work_, state_);
+        sup_.release();
+        out_.state = state_;
+    }
+    return std::nullopt;
+}
+
+// The exit code and the message of a run that stopped at a step.
+void LabRun::record(const Stop& stop) {
+    const std::string where = "step " + std::to_string(currentStep_) + "/" +
+                              std::to_string(kSteps) + " (" + currentName_ + ")";
+    switch (stop.kind) {
+        case Stop::Kind::BadInput:
+            out_.exitCode = kExitBadInput;
+            out_.error = stop.message;
+            return;
+        case Stop::Kind::Interrupted:
+            out_.exitCode = 128 + Interrupt::signal();
+            out_.error =
+                "interrupted by signal " + std::to_string(Interrupt::signal()) + " during " + where;
+            return;
+        case Stop::Kind::LabDown:
+            out_.exitCode = kExitLabDown;
+            out_.error = "could not bring up " + out_.labName + ": " + where + ": " + stop.message;
+            if (!stop.log.empty())
+                out_.error += "\n  last lines of " + stop.log.string() + ":\n" + logTail(stop.log);
+            return;
+    }
+}
+
 LabOutcome LabRun::run() {
     say("lab " + labFile_.string());
+    std::optional<Stop> stop;
     try {
-        step(1, "load+validate", [&] { return load(); });
-        step(2, "provision", [&] { return provisionLab(); });
-        step(3, "backends", [&] { return startBackends(); });
-        step(4, "proxy", [&] { return deployProxy(); });
-        step(5, "default binding", [&] { return setDefaultBinding(); });
-        if (mode_ != Mode::Up) {
-            std::vector<checks::CheckResult> results;
-            step(6, "checks", [&] { return runChecks(results); });
-            step(7, "report", [&] {
-                writeReports(std::move(results));
-                return out_.reportDir.string() + "/report.{json,xml,html}";
-            });
-            out_.exitCode = out_.expectations.met ? kExitOk : kExitCheckFailed;
-        }
-        if (mode_ == Mode::Run) {
-            int n = sup_.stopAll();
-            fs::remove(stateFile(work_));
-            say("stopped " + std::to_string(n) + " processes");
-        } else {
-            fillState();
-            writeState(work_, state_);
-            sup_.release();
-            out_.state = state_;
-        }
-    } catch (const provision::LabParseError& e) {
-        out_.exitCode = kExitBadInput;
-        out_.error = e.what();
-    } catch (const BadRequest& e) {
-        out_.exitCode = kExitBadInput;
-        out_.error = e.message;
-    } catch (const BringUpError& e) {
-        out_.exitCode = kExitLabDown;
-        std::ostringstream m;
-        m << "could not bring up " << out_.labName << ": step " << currentStep_ << "/" << kSteps
-          << " (" << currentName_ << "): " << e.message;
-        if (!e.log.empty()) {
-            m << "\n  last lines of " << e.log.string() << ":\n" << logTail(e.log);
-        }
-        out_.error = m.str();
-    } catch (const Interrupted&) {
-        out_.exitCode = 128 + Interrupt::signal();
-        out_.error = "interrupted by signal " + std::to_string(Interrupt::signal()) +
-                     " during step " + std::to_string(currentStep_) + "/" + std::to_string(kSteps) +
-                     " (" + currentName_ + ")";
+        stop = runSteps();
     } catch (const std::exception& e) {
-        out_.exitCode = kExitLabDown;
-        out_.error = "could not bring up " + out_.labName + ": step " +
-                     std::to_string(currentStep_) + " (" + currentName_ + "): " + e.what();
+        // Stopping the processes or writing the state after the last step.
+        stop = fail(e.what());
     }
+    if (stop) record(*stop);
     if (out_.exitCode != kExitOk && out_.exitCode != kExitCheckFailed) {
         int n = sup_.stopAll();
         if (wroteState_) {
