@@ -23,8 +23,17 @@ def run(*command, **kw):
     return subprocess.run([str(c) for c in command], capture_output=True, text=True, **kw)
 
 
+LOGS = []  # the lab's log folder, once the lab is up
+
+
 def fail(message):
     print("FAIL: " + message)
+    # What the lab's processes said: a failure under load is read from here.
+    for folder in LOGS:
+        for log in sorted(folder.glob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()
+            print("---- last lines of %s" % log)
+            print("\n".join(lines[-40:]))
     sys.exit(1)
 
 
@@ -107,12 +116,15 @@ def main():
     if up.returncode != 0:
         print(up.stdout, up.stderr)
         fail("edgelab up exited %d" % up.returncode)
+    LOGS.append(work / "lab/logs")
     try:
         state = json.loads((work / "lab/state.json").read_text())
         if mode == "independent-client":
             independent_client(lab, state, work, source)
         else:
             password_never_written(lab, state, work, edgelab, lab_file)
+    except (OSError, ValueError, KeyError) as e:  # a file missing, JSON that does not read
+        fail("%s: %s" % (type(e).__name__, e))
     finally:
         run(edgelab, "down", lab_file, "--work-dir", work / "lab")
     print("PASS")
