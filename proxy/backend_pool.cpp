@@ -10,14 +10,15 @@ namespace {
 
 void closeQuietly(BackendConnection& conn) {
     boost::system::error_code ignored;
-    boost::beast::get_lowest_layer(conn.stream).socket().close(ignored);
+    conn.stream.socket().close(ignored);
 }
 
 }  // namespace
 
 bool showsNoCloseFromBackend(BackendConnection& conn) {
-    if (conn.buffer.size() > 0) return false;
-    auto& socket = boost::beast::get_lowest_layer(conn.stream).socket();
+    // Bytes OpenSSL has read ahead but not yet opened count as sent.
+    if (conn.buffer.size() > 0 || SSL_has_pending(conn.stream.native_handle())) return false;
+    auto& socket = conn.stream.socket();
     if (!socket.is_open()) return false;
     char c;
     const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);

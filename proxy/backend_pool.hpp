@@ -8,15 +8,13 @@
 #include <memory>
 
 #include "net/asio.hpp"
+#include "proxy/tls_stream.hpp"
 
 namespace edgelab::proxy {
 
-using BackendStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
-
 struct BackendConnection {
-    BackendConnection(boost::asio::io_context& ioc, boost::asio::ssl::context& ctx)
-        : stream(ioc, ctx) {}
-    BackendStream stream;
+    BackendConnection(boost::asio::io_context& ioc, SSL_CTX* ctx) : stream(ioc, ctx) {}
+    TlsStream stream;
     boost::beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point idleSince{};
 };

@@ -14,7 +14,6 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 using beast::error_code;
@@ -41,7 +40,7 @@ awaitable<ClientSession::RelayResult> ClientSession::relayMessage(
     // response, a client waiting for 100 Continue); otherwise it shares one
     // TLS record and one write with the first piece.
     if (!p.is_done() && inBuffer.size() == 0 && toReplay == 0) {
-        beast::get_lowest_layer(out).expires_after(writeTimeout);
+        out.expires_after(writeTimeout);
         co_await http::async_write_header(out, sr, withError(r.ec));
         if (r.ec) co_return r;
     }
@@ -63,7 +62,7 @@ awaitable<ClientSession::RelayResult> ClientSession::relayMessage(
             // (and so the records written) as large as the relay buffer.
             if (inBuffer.capacity() - inBuffer.size() < relayBuffer_.size())
                 inBuffer.reserve(inBuffer.size() + relayBuffer_.size());
-            beast::get_lowest_layer(in).expires_after(readTimeout);
+            in.expires_after(readTimeout);
             co_await http::async_read_some(in, inBuffer, p, withError(r.ec));
             if (r.ec == http::error::need_buffer) r.ec = {};
             if (r.ec) {
@@ -89,7 +88,7 @@ awaitable<ClientSession::RelayResult> ClientSession::relayMessage(
             body.size = 0;
             body.more = false;
         }
-        beast::get_lowest_layer(out).expires_after(writeTimeout);
+        out.expires_after(writeTimeout);
         co_await http::async_write(out, sr, withError(r.ec));
         if (r.ec == http::error::need_buffer) r.ec = {};
         if (r.ec) co_return r;
@@ -205,7 +204,7 @@ awaitable<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exch
 
 awaitable<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(
     const PublishingRule& rule, std::string& error) {
-    auto conn = std::make_unique<BackendConnection>(w_.ioc, w_.backendTls);
+    auto conn = std::make_unique<BackendConnection>(w_.ioc, w_.backendTls.native_handle());
     SSL* ssl = conn->stream.native_handle();
     const std::string& host = rule.backendServerUrl.host;
     SSL_set_tlsext_host_name(ssl, host.c_str());
@@ -215,18 +214,17 @@ awaitable<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(
     } else {
         SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
     }
-    auto& tcpStream = beast::get_lowest_layer(conn->stream);
-    tcpStream.expires_after(std::chrono::seconds(w_.cfg.limits.backendConnectTimeoutSec));
+    conn->stream.expires_after(std::chrono::seconds(w_.cfg.limits.backendConnectTimeoutSec));
     error_code ec;
     const auto& endpoint = w_.backendEndpoints[ruleIndex(rule)];
-    co_await tcpStream.async_connect(endpoint, withError(ec));
+    co_await conn->stream.async_connect(endpoint, withError(ec));
     if (ec) {
         error = "connect to " + endpoint.address().to_string() + ":" +
                 std::to_string(endpoint.port()) + ": " + ec.message();
         co_return nullptr;
     }
-    tcpStream.socket().set_option(tcp::no_delay(true), ec);
-    co_await conn->stream.async_handshake(ssl::stream_base::client, withError(ec));
+    conn->stream.socket().set_option(tcp::no_delay(true), ec);
+    co_await conn->stream.async_handshake(TlsStream::Side::Client, withError(ec));
     if (ec) {
         const long verify = SSL_get_verify_result(ssl);
         error = "TLS to " + host + ": " +
@@ -244,7 +242,7 @@ awaitable<ClientSession::Attempt> ClientSession::attempt(BackendConnection& conn
     if (ex.expectContinue && buffer_.size() == 0) {
         ex.expectContinue = false;
         static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        beast::get_lowest_layer(stream_).expires_after(idle);
+        stream_.expires_after(idle);
         co_await asio::async_write(stream_, asio::buffer(kContinue), withError(a.ec));
         if (a.ec) {
             a.clientFault = true;
@@ -279,7 +277,7 @@ awaitable<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnect
     Attempt a;
     for (;;) {
         configureResponseParser(ex);
-        beast::get_lowest_layer(conn.stream).expires_after(inactive);
+        conn.stream.expires_after(inactive);
         co_await http::async_read_header(conn.stream, conn.buffer, *response_, withError(a.ec));
         if (a.ec) {
             a.responseStarted = response_->got_some() || conn.buffer.size() > 0;
@@ -296,8 +294,7 @@ awaitable<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnect
         for (const auto& f : res) interim.insert(f.name_string(), f.value());
         stripHopByHop(interim, false);
         ex.interimSent = true;
-        beast::get_lowest_layer(stream_).expires_after(
-            std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
+        stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
         error_code ec;
         co_await http::async_write(stream_, interim, withError(ec));
         if (ec) {
@@ -320,7 +317,7 @@ awaitable<bool> ClientSession::answerClientFault(const Attempt& a, Exchange& ex)
         co_return co_await refuse(refusal, ex.start);
     }
     if (a.ec == beast::error::timeout) {
-        // tcp_stream has closed the socket: the log line is what remains.
+        // The connection ends without a word: the log line is what remains.
         logRequest(&req, 408, ex.rule, ex.start, "body timeout");
         co_return false;
     }
@@ -350,17 +347,17 @@ template <class In, class Out>
 awaitable<void> pump(In& in, beast::flat_buffer& pending, Out& out, std::chrono::seconds idle) {
     error_code ec;
     if (pending.size() > 0) {
-        beast::get_lowest_layer(out).expires_after(idle);
+        out.expires_after(idle);
         co_await asio::async_write(out, pending.data(), withError(ec));
         pending.consume(pending.size());
         if (ec) co_return;
     }
     std::vector<char> buf(16 * 1024);
     for (;;) {
-        beast::get_lowest_layer(in).expires_after(idle);
+        in.expires_after(idle);
         const std::size_t n = co_await in.async_read_some(asio::buffer(buf), withError(ec));
         if (ec) co_return;
-        beast::get_lowest_layer(out).expires_after(idle);
+        out.expires_after(idle);
         co_await asio::async_write(out, asio::buffer(buf.data(), n), withError(ec));
         if (ec) co_return;
     }
@@ -432,7 +429,7 @@ awaitable<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, 
     head.set(http::field::connection, "upgrade");
     const auto idle = std::chrono::seconds(ex.rule->inactiveTransactionsTimeoutSec);
     error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(idle);
+    stream_.expires_after(idle);
     co_await http::async_write(stream_, head, withError(ec));
     logRequest(&req, 101, ex.rule, ex.start, ec ? "client: " + ec.message() : "tunnel");
     if (ec) co_return false;
@@ -440,8 +437,8 @@ awaitable<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, 
     int running = 2;
     auto onEnd = [&](std::exception_ptr) {
         error_code ignored;
-        beast::get_lowest_layer(stream_).socket().cancel(ignored);
-        beast::get_lowest_layer(conn->stream).socket().cancel(ignored);
+        stream_.socket().cancel(ignored);
+        conn->stream.socket().cancel(ignored);
         if (--running == 0) joined.cancel();
     };
     asio::co_spawn(w_.ioc, pump(stream_, buffer_, conn->stream, idle), onEnd);

@@ -14,13 +14,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 using beast::error_code;
 
-void resetConnection(beast::ssl_stream<beast::tcp_stream>& stream) {
-    auto& socket = beast::get_lowest_layer(stream).socket();
+void resetConnection(TlsStream& stream) {
+    auto& socket = stream.socket();
     error_code ignored;
     socket.set_option(asio::socket_base::linger(true, 0), ignored);
     socket.close(ignored);
@@ -34,9 +33,9 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 }  // namespace
 
 ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& listener)
-    : w_(w), stream_(std::move(socket), w.front), headerTimer_(w.ioc) {
+    : w_(w), stream_(std::move(socket), w.front.native_handle()) {
     error_code ec;
-    auto remote = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    auto remote = stream_.socket().remote_endpoint(ec);
     clientAddress_ = ec ? "?" : remote.address().to_string();
     clientPort_ = ec ? 0 : remote.port();
     hs_.snapshot = &w.tls;
@@ -48,9 +47,8 @@ ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& list
 
 awaitable<void> ClientSession::run() {
     error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
-    co_await stream_.async_handshake(ssl::stream_base::server, withError(ec));
+    stream_.expires_after(std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
+    co_await stream_.async_handshake(TlsStream::Side::Server, withError(ec));
     if (ec) {
         refuseHandshake(ec);
         co_return;
@@ -61,9 +59,12 @@ awaitable<void> ClientSession::run() {
         resetConnection(stream_);
         co_return;
     }
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-    co_await stream_.async_shutdown(withError(ec));
-    beast::get_lowest_layer(stream_).socket().close(ec);
+    // A client past its deadline is not waited for again: closed, no close_notify.
+    if (!stream_.expired()) {
+        stream_.expires_after(std::chrono::seconds(2));
+        co_await stream_.async_shutdown(withError(ec));
+    }
+    stream_.socket().close(ec);
 }
 
 void ClientSession::refuseHandshake(const error_code& ec) {
@@ -94,29 +95,37 @@ std::string_view ClientSession::received() const {
     return {static_cast<const char*>(d.data()), d.size()};
 }
 
-// tcp_stream's own timeout closes the socket, which leaves nothing to send a
-// 408 on; this timer cancels the read instead.
-awaitable<std::size_t> ClientSession::readSomeBefore(Clock::time_point deadline, bool& timedOut,
-                                                     error_code& ec) {
-    const std::uint64_t read = ++headerReads_;
-    auto fired = std::make_shared<bool>(false);
-    headerTimer_.expires_at(deadline);
-    headerTimer_.async_wait([self = shared_from_this(), read, fired](const error_code& e) {
-        if (e || self->headerReads_ != read) return;
-        *fired = true;
-        error_code ignored;
-        beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
-    });
-    beast::get_lowest_layer(stream_).expires_never();
-    const auto space =
-        std::max<std::size_t>(4096, w_.cfg.limits.headerBlockBytes + 4 -
-                                        std::min(buffer_.size(), w_.cfg.limits.headerBlockBytes));
-    const std::size_t n = co_await stream_.async_read_some(buffer_.prepare(space), withError(ec));
-    buffer_.commit(n);
-    ++headerReads_;
-    headerTimer_.cancel();
-    timedOut = *fired;
-    co_return n;
+// Reads what has arrived into buffer_ through this thread's record-sized
+// scratch. While nothing has, an idle connection holds no buffer of its own:
+// OpenSSL's are released, buffer_ and the relay buffer are freed.
+awaitable<void> ClientSession::receive(error_code& ec) {
+    const std::size_t limit = w_.cfg.limits.headerBlockBytes;
+    const std::size_t room =
+        std::min(kTlsRecordPlaintext,
+                 std::max<std::size_t>(4096, limit + 4 - std::min(buffer_.size(), limit)));
+    char* scratch = tlsRecordScratch();
+    for (;;) {
+        const auto step = stream_.readStep(asio::buffer(scratch, room));
+        if (step.want == TlsStream::Want::Nothing) {
+            ec = step.ec;
+            if (!ec) {
+                asio::buffer_copy(buffer_.prepare(step.bytes), asio::buffer(scratch, step.bytes));
+                buffer_.commit(step.bytes);
+            }
+            co_return;
+        }
+        if (buffer_.size() == 0) releaseIdleMemory();
+        co_await stream_.async_wait(step.want, withError(ec));
+        if (ec) co_return;
+    }
+}
+
+void ClientSession::releaseIdleMemory() {
+    buffer_.shrink_to_fit();
+    relayBuffer_.release();
+    request_.reset();
+    response_.reset();
+    local_ = {};
 }
 
 // Until its first byte a later request on a connection waits as long as an
@@ -137,12 +146,12 @@ awaitable<ClientSession::HeadOutcome> ClientSession::readRequestHead(
             co_return HeadOutcome::Ready;
         }
         if (buffer_.size() >= limits.headerBlockBytes) co_return HeadOutcome::TooLarge;
-        bool timedOut = false;
         error_code ec;
-        co_await readSomeBefore(deadline, timedOut, ec);
+        stream_.expires_at(deadline);
+        co_await receive(ec);
         // An idle keep-alive connection closes quietly (RFC 9112 9.8); a
         // request that has begun, or the first one, gets its 408.
-        if (timedOut)
+        if (ec == beast::error::timeout)
             co_return started || !waitsAsIdle ? HeadOutcome::TimedOut : HeadOutcome::Closed;
         if (ec) co_return HeadOutcome::Closed;
         if (!started) {
@@ -156,8 +165,7 @@ awaitable<ClientSession::HeadOutcome> ClientSession::readRequestHead(
 // g++ 12 destroys such temporaries twice (a double free here).
 awaitable<bool> ClientSession::writeLocal() {
     error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
+    stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
     co_await http::async_write(stream_, local_, withError(ec));
     co_return !ec && local_.keep_alive();
 }

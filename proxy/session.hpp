@@ -11,9 +11,26 @@
 #include <string>
 
 #include "proxy/publishing.hpp"
+#include "proxy/tls_stream.hpp"
 #include "proxy/worker.hpp"
 
 namespace edgelab::proxy {
+
+// The body pieces a relay holds between a read and a write: allocated when a
+// body is relayed, released while the connection is idle.
+class RelayBuffer {
+  public:
+    static constexpr std::size_t kSize = 16 * 1024;
+    char* data() {
+        if (!bytes_) bytes_ = std::make_unique<char[]>(kSize);
+        return bytes_.get();
+    }
+    std::size_t size() const { return kSize; }
+    void release() { bytes_.reset(); }
+
+  private:
+    std::unique_ptr<char[]> bytes_;
+};
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
   public:
@@ -22,7 +39,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   private:
     using Clock = std::chrono::steady_clock;
-    using ClientStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+    using ClientStream = TlsStream;
     using RequestParser = http::request_parser<http::buffer_body>;
     using ResponseParser = http::response_parser<http::buffer_body>;
 
@@ -58,8 +75,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
     void refuseHandshake(const boost::system::error_code& ec);
     std::string_view received() const;
-    boost::asio::awaitable<std::size_t> readSomeBefore(Clock::time_point deadline, bool& timedOut,
-                                                       boost::system::error_code& ec);
+    boost::asio::awaitable<void> receive(boost::system::error_code& ec);
+    void releaseIdleMemory();
     boost::asio::awaitable<HeadOutcome> readRequestHead(std::size_t& end,
                                                         std::optional<RequestRefusal>& why);
     boost::asio::awaitable<bool> serveOne();
@@ -110,12 +127,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     boost::beast::flat_buffer buffer_;
     std::optional<RequestParser> request_;
     std::optional<ResponseParser> response_;
-    std::array<char, 16 * 1024> relayBuffer_;
+    RelayBuffer relayBuffer_;
     http::response<http::string_body> local_;
     std::size_t requests_ = 0;
-    boost::asio::steady_timer headerTimer_;
-    std::uint64_t headerReads_ = 0;  // tells a late timer from the read it was set for
-    bool resetClient_ = false;       // end with a TCP reset: what was sent is incomplete
+    bool resetClient_ = false;  // end with a TCP reset: what was sent is incomplete
     // NTLM/Negotiate affinity: the backend connection this client keeps.
     std::unique_ptr<BackendConnection> pinned_;
     std::size_t pinnedRule_ = 0;

@@ -1,0 +1,194 @@
+#include "proxy/tls_stream.hpp"
+
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <new>
+
+namespace edgelab::proxy {
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// OpenSSL's socket BIO writes with write(2), which raises SIGPIPE on a
+// connection the peer has reset; send(2) with MSG_NOSIGNAL reports EPIPE.
+int sendWithoutSignal(BIO* bio, const char* data, int size) {
+    const int fd = static_cast<int>(BIO_get_fd(bio, nullptr));
+    const auto n = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+    BIO_clear_retry_flags(bio);
+    if (n <= 0 && BIO_sock_should_retry(static_cast<int>(n))) BIO_set_retry_write(bio);
+    return static_cast<int>(n);
+}
+
+BIO_METHOD* socketWithoutSignal() {
+    static BIO_METHOD* const method = [] {
+        const BIO_METHOD* socket = BIO_s_socket();
+        BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, send without SIGPIPE");
+        BIO_meth_set_write(m, sendWithoutSignal);
+        BIO_meth_set_read(m, BIO_meth_get_read(socket));
+        BIO_meth_set_puts(m, BIO_meth_get_puts(socket));
+        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
+        BIO_meth_set_create(m, BIO_meth_get_create(socket));
+        BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
+        return m;
+    }();
+    return method;
+}
+
+error_code sslError(unsigned long e) {
+    return {static_cast<int>(e), asio::error::get_ssl_category()};
+}
+
+}  // namespace
+
+char* tlsRecordScratch() {
+    thread_local std::array<char, kTlsRecordPlaintext> scratch;
+    return scratch.data();
+}
+
+struct TlsStream::Watch {
+    explicit Watch(const executor_type& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    Clock::time_point deadline = Clock::time_point::max();
+    Clock::time_point armedFor = Clock::time_point::max();  // max: no wait pending
+    bool expired = false;
+    Socket* socket = nullptr;  // null once the stream is gone
+};
+
+TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
+    if (!ssl_) throw std::bad_alloc();
+    // Read-ahead: one recv(2) brings a whole record (and what follows) instead of
+    // a header read and a body read per record.
+    SSL_set_read_ahead(ssl_, 1);
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                           SSL_MODE_RELEASE_BUFFERS);
+    if (socket_.is_open()) attachSocket();
+}
+
+TlsStream::TlsStream(asio::io_context& ioc, SSL_CTX* ctx) : TlsStream(Socket(ioc), ctx) {}
+
+TlsStream::~TlsStream() {
+    if (watch_) {
+        watch_->socket = nullptr;
+        watch_->timer.cancel();
+    }
+    SSL_free(ssl_);
+}
+
+void TlsStream::attachSocket() {
+    error_code ignored;
+    socket_.non_blocking(true, ignored);
+    BIO* bio = BIO_new(socketWithoutSignal());
+    BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);
+    SSL_set_bio(ssl_, bio, bio);
+}
+
+// Arming is the only timer work: the wait is left pending while the
+// deadline only moves later, and re-armed when it fires early.
+void TlsStream::expires_at(Clock::time_point when) {
+    if (!watch_) {
+        if (when == Clock::time_point::max()) return;
+        watch_ = std::make_shared<Watch>(socket_.get_executor());
+        watch_->socket = &socket_;
+    }
+    watch_->deadline = when;
+    watch_->expired = false;
+    if (when < watch_->armedFor) arm(watch_);
+}
+
+void TlsStream::arm(const std::shared_ptr<Watch>& w) {
+    w->armedFor = w->deadline;
+    w->timer.expires_at(w->deadline);
+    w->timer.async_wait([w](const error_code& ec) {
+        if (ec || !w->socket) return;
+        w->armedFor = Clock::time_point::max();
+        if (w->deadline == Clock::time_point::max()) return;
+        if (Clock::now() < w->deadline) return arm(w);
+        w->expired = true;
+        error_code ignored;
+        w->socket->cancel(ignored);
+    });
+}
+
+bool TlsStream::expired() const { return watch_ && watch_->expired; }
+
+error_code TlsStream::afterWait(const error_code& ec) const {
+    if (ec == asio::error::operation_aborted && expired()) return boost::beast::error::timeout;
+    return ec;
+}
+
+TlsStream::Step TlsStream::classify(int ret) {
+    const int systemError = errno;
+    switch (SSL_get_error(ssl_, ret)) {
+        case SSL_ERROR_WANT_READ:
+            return {Want::Read, {}, 0};
+        case SSL_ERROR_WANT_WRITE:
+            return {Want::Write, {}, 0};
+        case SSL_ERROR_ZERO_RETURN:  // the peer's close_notify
+            return {Want::Nothing, asio::error::eof, 0};
+        case SSL_ERROR_SYSCALL:
+            if (const unsigned long e = ERR_get_error()) return {Want::Nothing, sslError(e), 0};
+            if (systemError)
+                return {Want::Nothing, {systemError, boost::system::system_category()}, 0};
+            return {Want::Nothing, asio::ssl::error::stream_truncated, 0};
+        case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+            // The ClientHello callback refused the handshake without an alert.
+            return {Want::Nothing, asio::error::connection_refused, 0};
+        default: {
+            const unsigned long e = ERR_get_error();
+            ERR_clear_error();
+            // OpenSSL 3 reports a close without close_notify as an error; as
+            // Asio's stream does, it is a truncated stream.
+            if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                return {Want::Nothing, asio::ssl::error::stream_truncated, 0};
+            return {Want::Nothing, sslError(e), 0};
+        }
+    }
+}
+
+TlsStream::Step TlsStream::handshakeStep() {
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_do_handshake(ssl_);
+    return r == 1 ? Step{} : classify(r);
+}
+
+TlsStream::Step TlsStream::readStep(asio::mutable_buffer into) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    if (SSL_read_ex(ssl_, into.data(), into.size(), &n) == 1) return {Want::Nothing, {}, n};
+    return classify(0);
+}
+
+TlsStream::Step TlsStream::writeStep(asio::const_buffer from, bool fromScratch) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    if (SSL_write_ex(ssl_, from.data(), from.size(), &n) == 1) {
+        retry_.clear();
+        return {Want::Nothing, {}, n};
+    }
+    Step step = classify(0);
+    // OpenSSL has sealed the record and must be called again with the same
+    // bytes; the thread's gather buffer will be someone else's by then.
+    if (step.want != Want::Nothing && fromScratch) {
+        retry_.assign(static_cast<const char*>(from.data()), from.size());
+    }
+    return step;
+}
+
+TlsStream::Step TlsStream::shutdownStep() {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_shutdown(ssl_);
+    // 0: our close_notify is out; the second call reads the peer's.
+    if (r == 0) r = SSL_shutdown(ssl_);
+    return r == 1 ? Step{} : classify(r);
+}
+
+}  // namespace edgelab::proxy

@@ -1,0 +1,248 @@
+// A TLS connection driven the way nginx drives one: OpenSSL reads and writes
+// the non-blocking socket itself (SSL_set_fd), and when it wants the socket
+// readable or writable the stream waits for that with Asio. There is no
+// memory BIO pair and no copy of every byte through it, and OpenSSL's record
+// buffers are freed while the connection is idle (SSL_MODE_RELEASE_BUFFERS),
+// so an idle connection holds little more than its SSL object.
+//
+// It is an Asio AsyncReadStream and AsyncWriteStream, so Beast's HTTP reads
+// and writes work on it, and it carries one deadline for the connection:
+// setting it stores a time (the timer is armed again only when it fires
+// before the deadline), and an operation still waiting when the deadline
+// passes ends with beast::error::timeout.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "net/asio.hpp"
+
+namespace edgelab::proxy {
+
+class TlsStream {
+  public:
+    using Clock = std::chrono::steady_clock;
+    using Socket = boost::asio::ip::tcp::socket;
+    using executor_type = Socket::executor_type;
+    enum class Side { Client, Server };
+
+    // What one non-blocking attempt came to: done (with an error or the
+    // bytes moved), or the socket state it waits for.
+    enum class Want { Nothing, Read, Write };
+    struct Step {
+        Want want = Want::Nothing;
+        boost::system::error_code ec;
+        std::size_t bytes = 0;
+    };
+
+    // A connected socket (a server's accepted connection) or an unopened one
+    // (a client's, connected with async_connect).
+    TlsStream(Socket socket, SSL_CTX* ctx);
+    TlsStream(boost::asio::io_context& ioc, SSL_CTX* ctx);
+    TlsStream(const TlsStream&) = delete;
+    TlsStream& operator=(const TlsStream&) = delete;
+    ~TlsStream();
+
+    executor_type get_executor() { return socket_.get_executor(); }
+    Socket& socket() { return socket_; }
+    SSL* native_handle() { return ssl_; }
+
+    void expires_after(Clock::duration d) { expires_at(Clock::now() + d); }
+    void expires_at(Clock::time_point when);
+    void expires_never() { expires_at(Clock::time_point::max()); }
+
+    // One attempt each, never blocking.
+    Step handshakeStep();
+    Step readStep(boost::asio::mutable_buffer into);
+    Step writeStep(boost::asio::const_buffer from, bool fromScratch);
+    Step shutdownStep();
+
+    // Waits until the socket is as `want` says (or the deadline passes).
+    template <class Token>
+    auto async_wait(Want want, Token&& token);
+
+    template <class Token>
+    auto async_connect(const boost::asio::ip::tcp::endpoint& to, Token&& token);
+    template <class Token>
+    auto async_handshake(Side side, Token&& token);
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token);
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token);
+    // Sends close_notify and waits for the peer's (or its close).
+    template <class Token>
+    auto async_shutdown(Token&& token);
+
+    // Several small buffers (a header and a body piece) go out as one TLS
+    // record: gathered here, at most one record's worth.
+    template <class ConstBuffers>
+    boost::asio::const_buffer gather(const ConstBuffers& buffers, bool& fromScratch);
+
+    bool expired() const;
+    boost::system::error_code afterWait(const boost::system::error_code& ec) const;
+
+  private:
+    struct Watch;
+    template <class Attempt, bool withBytes>
+    struct Operation;
+    struct ConnectOperation;
+
+    void attachSocket();
+    static void arm(const std::shared_ptr<Watch>& w);
+    Step classify(int ret);
+
+    Socket socket_;
+    SSL* ssl_ = nullptr;
+    std::shared_ptr<Watch> watch_;  // created by the first deadline
+    std::string retry_;             // a gathered record OpenSSL must be given again
+};
+
+// The most one TLS record carries (RFC 8446 5.1).
+inline constexpr std::size_t kTlsRecordPlaintext = 16384;
+// This thread's kTlsRecordPlaintext bytes, for a copy made and used up within
+// one call (never across a wait).
+char* tlsRecordScratch();
+
+template <class ConstBuffers>
+boost::asio::const_buffer TlsStream::gather(const ConstBuffers& buffers, bool& fromScratch) {
+    fromScratch = false;
+    if (!retry_.empty()) return boost::asio::buffer(retry_);
+    auto it = boost::asio::buffer_sequence_begin(buffers);
+    const auto end = boost::asio::buffer_sequence_end(buffers);
+    while (it != end && boost::asio::const_buffer(*it).size() == 0) ++it;
+    if (it == end) return {};
+    const boost::asio::const_buffer first(*it);
+    if (first.size() >= kTlsRecordPlaintext || std::next(it) == end) return first;
+    char* scratch = tlsRecordScratch();
+    std::size_t n = 0;
+    for (; it != end && n < kTlsRecordPlaintext; ++it) {
+        const boost::asio::const_buffer b(*it);
+        const std::size_t take = std::min(b.size(), kTlsRecordPlaintext - n);
+        std::memcpy(scratch + n, b.data(), take);
+        n += take;
+    }
+    fromScratch = true;
+    return {scratch, n};
+}
+
+// One operation: attempts until done, waiting on the socket in between. A
+// result at the first attempt is posted, never delivered inside the
+// initiating call.
+template <class Attempt, bool withBytes>
+struct TlsStream::Operation {
+    TlsStream& stream;
+    Attempt attempt;
+    enum { Starting, Waiting, Posted } state = Starting;
+    Step result{};
+
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}) {
+        if (state == Posted) return finish(self, result);
+        if (state == Waiting && ec) return finish(self, {Want::Nothing, stream.afterWait(ec), 0});
+        Step step = stream.expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0}
+                                     : attempt(stream);
+        if (step.want == Want::Nothing) {
+            if (state == Waiting) return finish(self, step);
+            state = Posted;
+            result = step;
+            return boost::asio::post(stream.get_executor(), std::move(self));
+        }
+        state = Waiting;
+        stream.socket_.async_wait(step.want == Want::Read ? Socket::wait_read : Socket::wait_write,
+                                  std::move(self));
+    }
+
+    template <class Self>
+    static void finish(Self& self, const Step& s) {
+        if constexpr (withBytes) {
+            self.complete(s.ec, s.bytes);
+        } else {
+            self.complete(s.ec);
+        }
+    }
+};
+
+struct TlsStream::ConnectOperation {
+    TlsStream& stream;
+    boost::asio::ip::tcp::endpoint to;
+    bool started = false;
+
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}) {
+        if (!started) {
+            started = true;
+            return stream.socket_.async_connect(to, std::move(self));
+        }
+        if (ec) return self.complete(stream.afterWait(ec));
+        stream.attachSocket();
+        self.complete(ec);
+    }
+};
+
+template <class Token>
+auto TlsStream::async_wait(Want want, Token&& token) {
+    auto attempt = [want, waited = false](TlsStream&) mutable {
+        // The first attempt asks for the wait, the second reports it done.
+        if (waited) return Step{};
+        waited = true;
+        return Step{want, {}, 0};
+    };
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        Operation<decltype(attempt), false>{*this, std::move(attempt)}, token, socket_);
+}
+
+template <class Token>
+auto TlsStream::async_connect(const boost::asio::ip::tcp::endpoint& to, Token&& token) {
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        ConnectOperation{*this, to}, token, socket_);
+}
+
+template <class Token>
+auto TlsStream::async_handshake(Side side, Token&& token) {
+    if (side == Side::Server) {
+        SSL_set_accept_state(ssl_);
+    } else {
+        SSL_set_connect_state(ssl_);
+    }
+    auto attempt = [](TlsStream& s) { return s.handshakeStep(); };
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        Operation<decltype(attempt), false>{*this, attempt}, token, socket_);
+}
+
+template <class MutableBuffers, class Token>
+auto TlsStream::async_read_some(const MutableBuffers& buffers, Token&& token) {
+    auto attempt = [buffers](TlsStream& s) {
+        auto it = boost::asio::buffer_sequence_begin(buffers);
+        const auto end = boost::asio::buffer_sequence_end(buffers);
+        while (it != end && boost::asio::mutable_buffer(*it).size() == 0) ++it;
+        if (it == end) return Step{};
+        return s.readStep(boost::asio::mutable_buffer(*it));
+    };
+    return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
+        Operation<decltype(attempt), true>{*this, std::move(attempt)}, token, socket_);
+}
+
+template <class ConstBuffers, class Token>
+auto TlsStream::async_write_some(const ConstBuffers& buffers, Token&& token) {
+    auto attempt = [buffers](TlsStream& s) {
+        bool fromScratch = false;
+        const auto piece = s.gather(buffers, fromScratch);
+        if (piece.size() == 0) return Step{};
+        return s.writeStep(piece, fromScratch);
+    };
+    return boost::asio::async_compose<Token, void(boost::system::error_code, std::size_t)>(
+        Operation<decltype(attempt), true>{*this, std::move(attempt)}, token, socket_);
+}
+
+template <class Token>
+auto TlsStream::async_shutdown(Token&& token) {
+    auto attempt = [](TlsStream& s) { return s.shutdownStep(); };
+    return boost::asio::async_compose<Token, void(boost::system::error_code)>(
+        Operation<decltype(attempt), false>{*this, attempt}, token, socket_);
+}
+
+}  // namespace edgelab::proxy
