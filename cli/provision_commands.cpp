@@ -99,56 +99,96 @@ void addValidateCommand(CLI::App& app) {
     });
 }
 
+namespace {
+
+struct EmitOptions {
+    std::string file, thumbprint, workDir, output, outDir;
+};
+
+// The thumbprint given, or the lab PKI's (made in the work folder when missing).
+std::string proxyThumbprintFor(const Lab& lab, const EmitOptions& o) {
+    const std::string& given = o.thumbprint;
+    if (!given.empty()) {
+        if (given.size() != 40 || !std::all_of(given.begin(), given.end(), [](char c) {
+                return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+            })) {
+            std::cerr << "edgelab emit powershell: --thumbprint " << given
+                      << ": expected 40 hex digits (the certificate's SHA-1 thumbprint)\n";
+            throw CLI::RuntimeError(kExitBadInput);
+        }
+        return given;
+    }
+    const auto dir = o.workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
+                                       : std::filesystem::path(o.workDir);
+    try {
+        return provisionPki(lab, dir).proxy.thumbprint;
+    } catch (const std::exception& e) {
+        std::cerr << "edgelab: cannot make the lab PKI: " << e.what() << "\n";
+        throw CLI::RuntimeError(kExitLabDown);
+    }
+}
+
+// One file per server role in `dir`, each written atomically.
+void writeScripts(const std::vector<WindowsScript>& scripts, const std::filesystem::path& dir) {
+    try {
+        std::filesystem::create_directories(dir);
+        for (const auto& s : scripts) {
+            writeFileAtomic(dir / s.fileName, s.text);
+            std::cout << (dir / s.fileName).string() << ": run on " << s.server << "\n";
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "edgelab emit powershell: --out-dir " << dir.string() << ": " << e.what()
+                  << "\n";
+        throw CLI::RuntimeError(kExitBadInput);
+    }
+}
+
+void emitPowerShellCommand(const EmitOptions& o) {
+    const Lab lab = loadLabOrExit(o.file, "console", "edgelab emit powershell");
+    if (auto problems = windowsScriptProblems(lab); !problems.empty()) {
+        std::string message = o.file + ": the scripts cannot be written as the lab stands";
+        for (const auto& p : problems) message += "\n  " + p.str();
+        refuseInput("edgelab emit powershell", message, "console", o.file, problems);
+    }
+    const std::string thumbprint = proxyThumbprintFor(lab, o);
+    if (!o.outDir.empty()) return writeScripts(emitWindowsScripts(lab, thumbprint), o.outDir);
+    const std::string all = emitPowerShell(lab, thumbprint);
+    if (o.output.empty()) {
+        std::cout << all;
+        return;
+    }
+    try {
+        writeFileAtomic(o.output, all);
+    } catch (const std::exception& e) {
+        std::cerr << "edgelab: " << e.what() << "\n";
+        throw CLI::RuntimeError(kExitBadInput);
+    }
+}
+
+}  // namespace
+
 void addEmitCommand(CLI::App& app) {
     auto* emit = app.add_subcommand("emit", "Write what the lab describes for other systems");
     emit->require_subcommand(1);
     auto* ps = emit->add_subcommand(
         "powershell",
-        "The Windows side of the lab: Add-WebApplicationProxyApplication per application, the "
-        "default binding (netsh http add sslcert), and Install-CsDatabase for the data disk");
-    struct Options {
-        std::string file, thumbprint, workDir, output;
-    };
-    auto o = std::make_shared<Options>();
+        "The Windows side of the lab, one script per server: the WAP server's "
+        "(Add-WebApplicationProxyApplication per application, the default binding with netsh "
+        "http add sslcert) and the Lync front end's (Install-CsDatabase on the data disk). "
+        "Each stops at the first error and can be run again.");
+    auto o = std::make_shared<EmitOptions>();
     ps->add_option("LAB.json", o->file, "the lab description")->required();
     ps->add_option("--thumbprint", o->thumbprint,
                    "the proxy certificate's thumbprint (default: the lab PKI's, created in the "
                    "work folder when missing)");
     ps->add_option("--work-dir", o->workDir, "the lab's work folder (default .edgelab/LABNAME)");
-    ps->add_option("-o,--output", o->output, "write the script to this file (default stdout)");
-    ps->callback([o] {
-        const Lab lab = loadLabOrExit(o->file);
-        std::string thumbprint = o->thumbprint;
-        if (!thumbprint.empty() && (thumbprint.size() != 40 ||
-                                    !std::all_of(thumbprint.begin(), thumbprint.end(), [](char c) {
-                                        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-                                    }))) {
-            std::cerr << "edgelab emit powershell: --thumbprint " << thumbprint
-                      << ": expected 40 hex digits (the certificate's SHA-1 thumbprint)\n";
-            throw CLI::RuntimeError(kExitBadInput);
-        }
-        if (thumbprint.empty()) {
-            const auto dir = o->workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
-                                                : std::filesystem::path(o->workDir);
-            try {
-                thumbprint = provisionPki(lab, dir).proxy.thumbprint;
-            } catch (const std::exception& e) {
-                std::cerr << "edgelab: cannot make the lab PKI: " << e.what() << "\n";
-                throw CLI::RuntimeError(kExitLabDown);
-            }
-        }
-        const std::string script = emitPowerShell(lab, thumbprint);
-        if (o->output.empty()) {
-            std::cout << script;
-        } else {
-            try {
-                writeFileAtomic(o->output, script);
-            } catch (const std::exception& e) {
-                std::cerr << "edgelab: " << e.what() << "\n";
-                throw CLI::RuntimeError(kExitBadInput);
-            }
-        }
-    });
+    auto* output = ps->add_option("-o,--output", o->output,
+                                  "write every script to this file (default stdout)");
+    ps->add_option("--out-dir", o->outDir,
+                   "write one script per server role into this folder (wap-server.ps1, "
+                   "lync-frontend.ps1)")
+        ->excludes(output);
+    ps->callback([o] { emitPowerShellCommand(*o); });
 }
 
 }  // namespace edgelab::cli

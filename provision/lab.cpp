@@ -628,6 +628,12 @@ void readApplications(LabContext& cx) {
                           {"ADFS", PreAuthentication::ADFS},
                           {"ClientCertificate", PreAuthentication::ClientCertificate}})
                         .value_or(PreAuthentication::ADFS);
+                a.adfsRelyingPartyName = r.string("adfsRelyingPartyName").value_or("");
+                if (r.get("adfsRelyingPartyName") &&
+                    a.externalPreAuthentication != PreAuthentication::ADFS)
+                    r.error("adfsRelyingPartyName",
+                            "given only with externalPreAuthentication \"ADFS\", got \"" +
+                                to_string(a.externalPreAuthentication) + "\"");
                 a.externalCertificateThumbprint =
                     r.string("externalCertificateThumbprint").value_or("");
                 if (!a.externalCertificateThumbprint.empty() &&
@@ -772,6 +778,12 @@ void readDataDisk(LabContext& cx) {
                                                         {"ReadWrite", HostCache::ReadWrite}})
                           .value_or(d.hostCache);
         d.path = r.string("path").value_or(d.path);
+        d.logPath = r.string("logPath").value_or(d.path);
+        d.dataPath = r.string("dataPath").value_or(d.path);
+        for (const auto& [key, value] :
+             {std::pair{"path", d.path}, {"logPath", d.logPath}, {"dataPath", d.dataPath}})
+            if (r.get(key) && r.get(key)->is_string() && value.empty())
+                r.error(key, "expected a folder such as \"F:\\\\CsData\", got \"\"");
         d.installerTimeoutSec = r.integer("installerTimeoutSec", 1, 86400).value_or(600);
         if (const json* dbs = r.get("databases")) {
             if (!dbs->is_array()) {

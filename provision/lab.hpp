@@ -73,6 +73,9 @@ struct Application {
     Url externalUrl;
     Url backendServerUrl;
     PreAuthentication externalPreAuthentication = PreAuthentication::ADFS;  // WAP's default
+    // The AD FS relying party trust WAP asks for ADFS pre-authentication
+    // (Add-WebApplicationProxyApplication -ADFSRelyingPartyName); "" = none.
+    std::string adfsRelyingPartyName;
     std::string externalCertificateThumbprint;  // "" = the lab's proxy certificate
     bool backendServerCertificateValidation = true;
     bool disableTranslateUrlInRequestHeaders = false;
@@ -111,6 +114,10 @@ struct DataDisk {
     double sizeGB = 10;
     HostCache hostCache = HostCache::None;
     std::string path = "F:\\CsData";
+    // Where SQL Server puts the log and the data files (Install-CsDatabase
+    // -DatabasePaths LOG,DATA); each defaults to `path`.
+    std::string logPath = path;
+    std::string dataPath = path;
     std::vector<Database> databases;  // default rtcxds 4 + 4
     int installerTimeoutSec = 600;    // the seed's installer gave up after 10 minutes
 };

@@ -1,9 +1,12 @@
-// The Windows side of a lab: the PowerShell and netsh commands that build the
-// same publishing on a real Web Application Proxy and Lync server.
+// The Windows side of a lab: one PowerShell script per server role that
+// builds the same publishing on a real Web Application Proxy and Lync front
+// end. Each script stops at the first error, checks before it adds (so it can
+// be run again), and quotes every value it takes from the lab.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "provision/lab.hpp"
 
@@ -13,8 +16,32 @@ namespace edgelab::provision {
 // {5d89a20c-beab-4389-9447-324788eb944a}.
 inline constexpr std::string_view kWapApplicationId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
 
-// The script, in the seed's syntax. `proxyThumbprint` is the lab proxy
-// certificate's (applications that name their own thumbprint keep it).
+// One script and the server it runs on.
+struct WindowsScript {
+    std::string role;      // "wap-server", "lync-frontend"
+    std::string server;    // "the Web Application Proxy server", "lyncfe1.kloud.example"
+    std::string fileName;  // "wap-server.ps1"
+    std::string text;
+};
+
+// What the lab lacks for the scripts to be run as written: an ADFS
+// application without a relying party name, a ClientCertificate one (the
+// lab has no pre-authentication thumbprint to give). Empty when none.
+std::vector<LabError> windowsScriptProblems(const Lab& lab);
+
+// The scripts: the WAP server's (applications and the default binding), and
+// the Lync front end's when the lab has a data disk. `proxyThumbprint` is
+// the lab proxy certificate's (applications that name their own keep it).
+// Throws LabParseError when windowsScriptProblems is not empty.
+std::vector<WindowsScript> emitWindowsScripts(const Lab& lab, std::string_view proxyThumbprint);
+
+// Every script, one after the other, each headed by the server it runs on.
 std::string emitPowerShell(const Lab& lab, std::string_view proxyThumbprint);
+
+// A PowerShell single-quoted string literal holding `value` exactly: each
+// single-quote character (', and the typographic quotes U+2018 to U+201B,
+// which PowerShell also takes as single quotes) is doubled. Nothing is
+// expanded inside one. (PowerShell Language Specification 3.0, 2.3.5.2.)
+std::string psQuote(std::string_view value);
 
 }  // namespace edgelab::provision

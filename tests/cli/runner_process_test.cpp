@@ -154,6 +154,46 @@ TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
     }
 }
 
+TEST(RunnerProcess, EmitWritesOneScriptPerServerRole) {
+    const edgelab::test::TempDir scratch("emit");
+    const fs::path dir = scratch.path();
+    const std::string thumbprint = "F7F6B300FE4D569FD598E1C9722571CF9AD780DD";
+    auto all = runEdgelab({"emit", "powershell", kSeedLab.string(), "--thumbprint", thumbprint});
+    ASSERT_EQ(all.code, 0) << all.err;
+    auto files = runEdgelab({"emit", "powershell", kSeedLab.string(), "--thumbprint", thumbprint,
+                             "--out-dir", (dir / "scripts").string()});
+    ASSERT_EQ(files.code, 0) << files.err;
+    std::string joined;
+    for (const char* name : {"wap-server.ps1", "lync-frontend.ps1"}) {
+        std::ifstream in(dir / "scripts" / name);
+        ASSERT_TRUE(in) << name;
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        EXPECT_EQ(text.rfind(std::string("# ===== ") + name + ": run on ", 0), 0u) << text;
+        joined += (joined.empty() ? "" : "\n") + text;
+        EXPECT_NE(files.out.find(name), std::string::npos) << files.out;
+    }
+    // Standard output carries the same scripts, one after the other.
+    EXPECT_EQ(all.out, joined);
+    auto both = runEdgelab({"emit", "powershell", kSeedLab.string(), "--thumbprint", thumbprint,
+                            "--out-dir", (dir / "x").string(), "-o", (dir / "x.ps1").string()});
+    EXPECT_EQ(both.code, 2) << both.err;
+}
+
+TEST(RunnerProcess, EmitRefusesAdfsWithoutARelyingPartyNamingThePath) {
+    const edgelab::test::TempDir scratch("emit-adfs");
+    const fs::path dir = scratch.path();
+    auto lab = readJson(kSeedLab);
+    lab["applications"][3]["externalPreAuthentication"] = "ADFS";
+    std::ofstream(dir / "adfs.json") << lab.dump(2);
+    auto f = runEdgelab({"emit", "powershell", (dir / "adfs.json").string(), "--thumbprint",
+                         "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
+    EXPECT_EQ(f.code, 2) << f.err;
+    EXPECT_NE(f.err.find("/applications/3/adfsRelyingPartyName"), std::string::npos) << f.err;
+    EXPECT_EQ(f.out, "");
+    // validate still accepts the lab: only the script needs the name.
+    EXPECT_NE(runEdgelab({"validate", (dir / "adfs.json").string()}).code, 2);
+}
+
 TEST(RunnerProcess, BadInputIsJsonWhenJsonIsAsked) {
     for (const std::string command : {"check", "validate"}) {
         auto f = runEdgelab({command, kSeedLab.parent_path().string(), "--format", "json"});

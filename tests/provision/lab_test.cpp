@@ -172,6 +172,25 @@ TEST(LabParser, AnEmptyLabNameIsRefused) {
     EXPECT_NE(errors[0].find("/name: expected a non-empty name"), std::string::npos) << errors[0];
 }
 
+TEST(LabParser, TheWindowsScriptsFieldsAreReadAndChecked) {
+    json doc = seedLabJson();
+    doc["applications"][0]["externalPreAuthentication"] = "ADFS";
+    doc["applications"][0]["adfsRelyingPartyName"] = "Lync Web Services";
+    doc["dataDisk"]["logPath"] = "G:\\CsLog";
+    const Lab lab = parseLab(doc);
+    EXPECT_EQ(lab.applications[0].adfsRelyingPartyName, "Lync Web Services");
+    EXPECT_EQ(lab.dataDisk->logPath, "G:\\CsLog");
+    EXPECT_EQ(lab.dataDisk->dataPath, "F:\\CsData");  // the disk's path by default
+
+    doc["applications"][1]["adfsRelyingPartyName"] = "Lync";  // a PassThrough one
+    doc["dataDisk"]["dataPath"] = "";
+    EXPECT_EQ(errorsOf(doc),
+              (std::vector<std::string>{
+                  "/applications/1/adfsRelyingPartyName: given only with "
+                  "externalPreAuthentication \"ADFS\", got \"PassThrough\"",
+                  "/dataDisk/dataPath: expected a folder such as \"F:\\\\CsData\", got \"\""}));
+}
+
 TEST(LabParser, EmptyAndDuplicateApplicationNamesAreRefused) {
     json doc = seedLabJson();
     doc["applications"][1]["name"] = "";
