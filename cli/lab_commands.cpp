@@ -33,6 +33,7 @@ struct RunArgs {
     std::string workDir;
     bool keep = false;
     bool quiet = false;
+    bool list = false;
     int jobs = 1;
     std::string shard;
     double diskSampleMiB = 16;
@@ -190,6 +191,12 @@ void runCommand(const RunArgs& a, Mode mode) {
     const LabSelection labs = selectLabs(a, command);
     const auto& files = labs.files;
     const auto& names = labs.names;
+    if (a.list) {
+        // What this shard would run, read and checked, nothing started: a CI
+        // matrix can be checked against the whole set without running it.
+        for (const auto& f : files) std::cout << f << "\n";
+        return;
+    }
     if (files.empty()) {
         std::cout << "shard " << a.shard << ": no labs\n";
         return;
@@ -410,6 +417,9 @@ void addRunCommands(CLI::App& app) {
     run->add_option(
         "--shard", args->shard,
         "I/N: only the labs at positions I-1, I-1+N, ... in file-name order (CI matrix)");
+    run->add_flag("--list", args->list,
+                  "Print the lab files this run (this shard) would run, one a line, after reading "
+                  "each; start nothing");
     run->add_option("--disk-sample-mib", args->diskSampleMiB,
                     "Write-through sample on the data disk image, MiB (bounded to 0.5 s)")
         ->check(CLI::PositiveNumber);
