@@ -1,5 +1,6 @@
 #include "proxy/server.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -80,9 +81,21 @@ awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acceptor, const Listener& l
     }
 }
 
-// Pooled backend connections past the backend idle timeout are closed even
-// when no request comes to take them.
-awaitable<void> closeExpiredBackends(Worker& w) {
+// glibc keeps what many closed connections freed (its trim threshold only
+// looks at the top of each heap); once most of a crowd of connections has
+// gone, the freed pages go back to the system.
+constexpr std::size_t kCrowd = 256;
+
+void returnFreedMemory(Worker& w) {
+    if (w.sessionsHigh < w.sessions + kCrowd || w.sessions > w.sessionsHigh / 2) return;
+    malloc_trim(0);
+    w.sessionsHigh = w.sessions;
+}
+
+// Once a period: pooled backend connections past the backend idle timeout
+// are closed even when no request comes to take them, and memory freed by
+// closed connections is given back.
+awaitable<void> keepHouse(Worker& w) {
     const auto maxIdle = std::chrono::seconds(w.cfg.limits.backendIdleTimeoutSec);
     const auto period = std::min<Clock::duration>(std::chrono::seconds(1), maxIdle / 2);
     asio::steady_timer timer(w.ioc);
@@ -92,6 +105,7 @@ awaitable<void> closeExpiredBackends(Worker& w) {
         co_await timer.async_wait(withError(ec));
         if (ec) co_return;
         for (auto& pool : w.pools) pool.closeExpired(Clock::now());
+        returnFreedMemory(w);
     }
 }
 
@@ -201,7 +215,7 @@ int runProxy(const ProxyConfig& cfg, const ServerOptions& options, std::ostream&
             asio::co_spawn(w->ioc, acceptLoop(*w, *w->acceptors[l], cfg.listeners[l]),
                            asio::detached);
         }
-        asio::co_spawn(w->ioc, closeExpiredBackends(*w), asio::detached);
+        asio::co_spawn(w->ioc, keepHouse(*w), asio::detached);
     }
 
     BindingReloader reloader(cfg, log, workers, snapshot);

@@ -43,7 +43,10 @@ ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& list
     hs_.publishedPort = listener.publishedPort;
     listenerName_ = listener.address + ":" + std::to_string(listener.publishedPort);
     attachHandshakeState(stream_.native_handle(), &hs_);
+    w_.sessionsHigh = std::max(w_.sessionsHigh, ++w_.sessions);
 }
+
+ClientSession::~ClientSession() { --w_.sessions; }
 
 awaitable<void> ClientSession::run() {
     error_code ec;
@@ -60,11 +63,22 @@ awaitable<void> ClientSession::run() {
         co_return;
     }
     // A client past its deadline is not waited for again: closed, no close_notify.
-    if (!stream_.expired()) {
-        stream_.expires_after(std::chrono::seconds(2));
-        co_await stream_.async_shutdown(withError(ec));
-    }
+    if (!stream_.expired()) co_await closeTls();
     stream_.socket().close(ec);
+}
+
+// The side that closes need not wait for the peer's close_notify (RFC 8446
+// 6.1), and nginx does not. The proxy waits only when the client has sent
+// bytes it has not read: closing then would reset the connection, which can
+// destroy the answer still on its way (RFC 9112 9.6).
+awaitable<void> ClientSession::closeTls() {
+    if (buffer_.size() == 0 && !stream_.hasUnreadBytes() &&
+        stream_.closeNotifyStep().want == TlsStream::Want::Nothing) {
+        co_return;
+    }
+    error_code ec;
+    stream_.expires_after(std::chrono::seconds(2));
+    co_await stream_.async_shutdown(withError(ec));
 }
 
 void ClientSession::refuseHandshake(const error_code& ec) {

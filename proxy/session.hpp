@@ -22,7 +22,7 @@ class RelayBuffer {
   public:
     static constexpr std::size_t kSize = 16 * 1024;
     char* data() {
-        if (!bytes_) bytes_ = std::make_unique<char[]>(kSize);
+        if (!bytes_) bytes_ = std::make_unique_for_overwrite<char[]>(kSize);
         return bytes_.get();
     }
     std::size_t size() const { return kSize; }
@@ -35,6 +35,7 @@ class RelayBuffer {
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
   public:
     ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
+    ~ClientSession();
     boost::asio::awaitable<void> run();
 
   private:
@@ -74,6 +75,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     };
 
     void refuseHandshake(const boost::system::error_code& ec);
+    boost::asio::awaitable<void> closeTls();
     std::string_view received() const;
     boost::asio::awaitable<void> receive(boost::system::error_code& ec);
     void releaseIdleMemory();

@@ -102,6 +102,10 @@ std::shared_ptr<const CertificateEntry> loadCertificate(const ProxyConfig& cfg,
     }
     SSL_CTX* ctx = entry->context->native_handle();
     applyProtocolPolicy(ctx, cfg);
+    // The file holds the leaf and its chain, sent as they are: OpenSSL would
+    // otherwise build a chain from its store on every handshake when the
+    // file holds a leaf alone.
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
     entry->dnsNames = dnsNamesOf(SSL_CTX_get0_certificate(ctx));
     return entry;
 }

@@ -191,4 +191,17 @@ TlsStream::Step TlsStream::shutdownStep() {
     return r == 1 ? Step{} : classify(r);
 }
 
+TlsStream::Step TlsStream::closeNotifyStep() {
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_shutdown(ssl_);
+    return r >= 0 ? Step{} : classify(r);
+}
+
+bool TlsStream::hasUnreadBytes() {
+    if (SSL_has_pending(ssl_)) return true;
+    char c;
+    return ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 }  // namespace edgelab::proxy

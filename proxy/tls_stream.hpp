@@ -50,6 +50,10 @@ class TlsStream {
     executor_type get_executor() { return socket_.get_executor(); }
     Socket& socket() { return socket_; }
     SSL* native_handle() { return ssl_; }
+    // Keeps OpenSSL's record buffers between records: for a connection that
+    // is busy far more than idle, where freeing and allocating two 17 KiB
+    // buffers per record would cost more than the memory they hold.
+    void keepRecordBuffers() { SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS); }
 
     void expires_after(Clock::duration d) { expires_at(Clock::now() + d); }
     void expires_at(Clock::time_point when);
@@ -60,6 +64,11 @@ class TlsStream {
     Step readStep(boost::asio::mutable_buffer into);
     Step writeStep(boost::asio::const_buffer from, bool fromScratch);
     Step shutdownStep();
+    // Sends close_notify without waiting for the peer's.
+    Step closeNotifyStep();
+    // Whether the peer has sent bytes nobody has read yet (in OpenSSL's
+    // buffer or the socket's).
+    bool hasUnreadBytes();
 
     // Waits until the socket is as `want` says (or the deadline passes).
     template <class Token>

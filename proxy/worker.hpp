@@ -35,6 +35,8 @@ struct Worker {
     std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
     std::vector<BackendPool> pools;                                // by application index
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
+    std::size_t sessions = 0;      // client connections open on this thread
+    std::size_t sessionsHigh = 0;  // the most open since memory was last given back
 };
 
 }  // namespace edgelab::proxy
