@@ -46,7 +46,7 @@ AuditInput auditInputOf(const provision::Lab& lab) {
         WapApplication w;
         w.name = a.name;
         w.externalUrl = a.externalUrl.str();
-        w.backendServerUrl = a.backendServerUrl.str();
+        w.backendServerUrl = a.hasBackendServerUrl() ? a.backendServerUrl.str() : "";
         w.externalPreauthentication = provision::to_string(a.externalPreAuthentication);
         w.externalCertificateThumbprint = thumbprintOf(a);
         in.applications->push_back(w);

@@ -141,6 +141,11 @@ LabSelection selectLabs(const RunArgs& a, const std::string& command) {
     std::set<std::string> seen;
     for (const auto& f : labs.files) {
         auto lab = loadLabOrExit(f);
+        if (auto problems = labModeProblems(lab); !problems.empty()) {
+            std::string message = f + ": cannot be built on loopback";
+            for (const auto& p : problems) message += "\n  " + p.str();
+            badInput(command, message);
+        }
         if (!seen.insert(lab.name).second)
             badInput(command,
                      "two labs are named \"" + lab.name + "\" and would share a work folder: " + f);

@@ -93,6 +93,21 @@ std::vector<std::string> PublicNames::all() const {
     return {webServices, meet, dialin, lyncdiscover, owas};
 }
 
+std::vector<LabError> labModeProblems(const Lab& lab) {
+    std::vector<LabError> problems;
+    if (lab.backends.empty())
+        problems.push_back({"/backends",
+                            "a lab built on loopback needs its backends (the "
+                            "servers it simulates); without them it describes a "
+                            "real site: check it with edgelab check"});
+    for (std::size_t i = 0; i < lab.applications.size(); ++i)
+        if (!lab.applications[i].hasBackendServerUrl())
+            problems.push_back({"/applications/" + std::to_string(i) + "/backendServerUrl",
+                                "a lab built on loopback needs where the application is "
+                                "published to (an https URL a backend serves)"});
+    return problems;
+}
+
 std::string farmInternalUrl(const Backend& b) {
     return b.internalUrl ? *b.internalUrl : "https://" + b.host + "/";
 }
@@ -590,9 +605,8 @@ void readBackends(LabContext& cx) {
                 lab.backends.push_back(std::move(b));
             }
         }
-    } else {
-        root.error("backends", "required, expected an array of backends");
     }
+    // Absent: a real site to check, whose servers edgelab does not simulate.
 }
 
 // Applications: the WAP publishing rules.
@@ -610,15 +624,17 @@ void readApplications(LabContext& cx) {
                 if (!isObject(&(*v)[i], path, errors)) continue;
                 ObjectReader r((*v)[i], path, errors);
                 Application a;
-                a.name = r.string("name", true).value_or("");
+                a.name = r.string("name").value_or("");
+                auto ext = readUrl(r, "externalUrl", true);
+                auto back = readUrl(r, "backendServerUrl", false);
+                // A real site's lab may name an application by its URL alone.
+                if (!r.get("name") && ext) a.name = ext->str();
                 // WAP names applications with -Name; an empty or repeated
                 // name is emitted as such and is ambiguous on the server.
                 if (r.get("name") && r.get("name")->is_string() && a.name.empty())
                     r.error("name", "expected a non-empty application name, got \"\"");
                 else if (!a.name.empty() && !names.insert(a.name).second)
                     r.error("name", "another application is already named \"" + a.name + "\"");
-                auto ext = readUrl(r, "externalUrl", true);
-                auto back = readUrl(r, "backendServerUrl", true);
                 if (ext) a.externalUrl = *ext;
                 if (back) a.backendServerUrl = *back;
                 a.externalPreAuthentication =

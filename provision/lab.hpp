@@ -69,9 +69,12 @@ struct Backend {
 };
 
 struct Application {
-    std::string name;
+    std::string name;  // default: the external URL
     Url externalUrl;
+    // Required to build the lab; a lab that describes a real site to check
+    // may leave it out (then its host is empty).
     Url backendServerUrl;
+    bool hasBackendServerUrl() const { return !backendServerUrl.host.empty(); }
     PreAuthentication externalPreAuthentication = PreAuthentication::ADFS;  // WAP's default
     // The AD FS relying party trust WAP asks for ADFS pre-authentication
     // (Add-WebApplicationProxyApplication -ADFSRelyingPartyName); "" = none.
@@ -182,6 +185,11 @@ struct LabError {
     std::string message;  // "expected an https URL, got \"lyncws:4443\""
     std::string str() const { return path.empty() ? message : path + ": " + message; }
 };
+
+// What a lab lacks to be built on loopback (`run`, `up`): backends, and a
+// backend URL for every application. A lab without them describes a real
+// site, which `check` and `validate` take as it is. Empty when none.
+std::vector<LabError> labModeProblems(const Lab& lab);
 
 class LabParseError : public std::runtime_error {
   public:

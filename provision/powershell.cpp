@@ -177,6 +177,10 @@ std::vector<LabError> windowsScriptProblems(const Lab& lab) {
             problems.push_back({path + "/adfsRelyingPartyName",
                                 "ADFS pre-authentication needs the AD FS relying party trust's "
                                 "name (Add-WebApplicationProxyApplication -ADFSRelyingPartyName)"});
+        if (!a.hasBackendServerUrl())
+            problems.push_back({path + "/backendServerUrl",
+                                "Add-WebApplicationProxyApplication needs -BackendServerUrl, where "
+                                "the application is published to"});
         if (a.externalPreAuthentication == PreAuthentication::ClientCertificate)
             problems.push_back({path + "/externalPreAuthentication",
                                 "ClientCertificate pre-authentication needs a client certificate "

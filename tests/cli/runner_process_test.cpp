@@ -145,6 +145,8 @@ TEST(RunnerProcess, BadInputIsRefusedNamingTheValue) {
         {{"emit", "powershell", kSeedLab.string(), "--thumbprint", "nothex"},
          "--thumbprint nothex: expected 40 hex digits"},
         {{"validate", kSeedLab.parent_path().string()}, "is a directory"},
+        {{"check", kSeedLab.string(), "--connect-to", "lyncws.kloud.example:443:127.0.0.1:99999"},
+         "--connect-to lyncws.kloud.example:443:127.0.0.1:99999"},
     };
     for (const auto& c : cases) {
         auto f = runEdgelab(c.args);
@@ -476,4 +478,26 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     EXPECT_EQ(v.failed, std::vector<std::string>{"tls.trust"}) << f.out;
     EXPECT_EQ(v.blockedBy, std::set<std::string>{"tls.trust"});
     EXPECT_NE(f.out.find("2 certificates"), std::string::npos);
+}
+
+// A real site's lab (no backends) is checked and validated, never built.
+TEST(RunnerProcess, ARealSiteLabIsCheckedNotBuilt) {
+    const fs::path site = edgelab::test::sourceDir() / "scenarios/sites/contoso-site.json";
+    for (const std::string command : {"run", "up"}) {
+        auto f = runEdgelab({command, site.string()});
+        EXPECT_EQ(f.code, 2) << command << f.out << f.err;
+        EXPECT_NE(f.err.find("/backends: a lab built on loopback needs its backends"),
+                  std::string::npos)
+            << f.err;
+        EXPECT_NE(f.err.find("/applications/0/backendServerUrl"), std::string::npos) << f.err;
+    }
+    EXPECT_EQ(runEdgelab({"validate", site.string()}).code, 0);
+    // check takes it: a port on loopback that refuses is "not reached" (3),
+    // not bad input (2).
+    LoopbackSocket refusing(false);
+    ASSERT_GT(refusing.port, 0);
+    auto f = runEdgelab({"check", site.string(), "--connect-to",
+                         "::127.0.0.1:" + std::to_string(refusing.port), "--format", "json"});
+    EXPECT_EQ(f.code, 3) << f.err;
+    EXPECT_NE(f.out.find("\"reach.connect\""), std::string::npos);
 }

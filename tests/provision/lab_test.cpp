@@ -106,7 +106,6 @@ TEST(LabParser, UnknownKeysAreErrorsWithTheLikelyKey) {
     doc.erase("defaultBinding");
     doc["frobnicate"] = 1;
     EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
-                                 "/applications/1/backendServerUrl: required, expected a string",
                                  "/applications/1/backendServerURL: unknown key (did you mean "
                                  "\"backendServerUrl\"?)",
                                  "/defaultBindings: unknown key (did you mean \"defaultBinding\"?)",
@@ -119,9 +118,30 @@ TEST(LabParser, MissingRequiredFieldsAreAllReported) {
               (std::vector<std::string>{
                   "/name: required, expected a string",
                   "/domain: required, expected a string",
-                  "/backends: required, expected an array of backends",
                   "/applications: required, expected an array of WAP applications",
               }));
+}
+
+// A real site to check: the domain, the external URLs and the clients;
+// no backends, no backend URLs, no application names.
+TEST(LabParser, ARealSiteNeedsNoBackends) {
+    const Lab lab = parseLab(json::parse(R"({
+        "name": "site", "domain": "contoso.com",
+        "applications": [{"externalUrl": "https://lyncws.contoso.com/"},
+                         {"name": "OWAS", "externalUrl": "https://owas.contoso.com/"}],
+        "clients": ["lync-mobile"]})"));
+    EXPECT_TRUE(lab.backends.empty());
+    EXPECT_EQ(lab.applications[0].name, "https://lyncws.contoso.com/");
+    EXPECT_FALSE(lab.applications[0].hasBackendServerUrl());
+    std::vector<std::string> problems;
+    for (const auto& p : labModeProblems(lab)) problems.push_back(p.path);
+    EXPECT_EQ(problems, (std::vector<std::string>{"/backends", "/applications/0/backendServerUrl",
+                                                  "/applications/1/backendServerUrl"}));
+    const Lab example = loadLab(kLabs.parent_path() / "sites/contoso-site.json");
+    EXPECT_TRUE(example.backends.empty());
+    EXPECT_EQ(labModeProblems(example).size(), 1u + example.applications.size());
+    for (const char* file : {"seed-lab.json", "adfs-preauth.json"})
+        EXPECT_TRUE(labModeProblems(loadLab(kLabs / file)).empty()) << file;
 }
 
 TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {

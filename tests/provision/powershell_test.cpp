@@ -112,6 +112,14 @@ TEST(PowerShell, AdfsWithoutARelyingPartyIsRefusedNamingThePath) {
               std::string::npos);
 }
 
+TEST(PowerShell, AnApplicationWithoutABackendUrlIsRefusedNamingThePath) {
+    Lab lab = seedLab();
+    lab.applications[4].backendServerUrl = Url{};
+    const auto problems = windowsScriptProblems(lab);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].path, "/applications/4/backendServerUrl");
+}
+
 TEST(PowerShell, PassThroughCarriesNoRelyingParty) {
     const auto wap = emitPowerShell(seedLab(), kSeedThumbprint);
     EXPECT_EQ(wap.find("ADFSRelyingPartyName"), std::string::npos);

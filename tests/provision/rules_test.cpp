@@ -38,6 +38,17 @@ TEST(Rules, SeedLabPassesEveryRule) {
     EXPECT_EQ(ruleOf(results, "lab.edge-nics").verdict, Verdict::Skip);
 }
 
+// A real site's lab has no backends: the rules about them have nothing to
+// judge and say so, the others judge what the lab does describe.
+TEST(Rules, ARealSiteSkipsTheBackendRules) {
+    const auto results = evaluateRules(loadLab(kLabs.parent_path() / "sites/contoso-site.json"));
+    for (const char* id :
+         {"lab.passthrough", "lab.backend-port", "lab.owas-url", "lab.backend-certificate"})
+        EXPECT_EQ(ruleOf(results, id).verdict, Verdict::Skip) << id;
+    EXPECT_EQ(ruleOf(results, "lab.namespaces").verdict, Verdict::Pass);
+    EXPECT_EQ(ruleOf(results, "lab.default-binding").verdict, Verdict::Pass);
+}
+
 // Every broken lab fails exactly the static rules its expectations name.
 TEST(Rules, EachBrokenLabFailsExactlyTheRuleItNames) {
     int broken = 0;
