@@ -7,17 +7,21 @@
 # (48 bytes, 1 KiB, 64 KiB), so it costs the same for both. Loaded in the
 # same run by wrk over TLS with SNI, each row printing edgelab/nginx:
 #   keep-alive, keep-alive 1 KiB, keep-alive 64 KiB   (P-256 certificate)
-#   close (a full handshake per request, wrk does not resume sessions),
+#   close (a new TCP and TLS connection per request; wrk keeps each
+#     connection's TLS session and offers it again, so where the proxy
+#     accepts the ticket this is a TLS 1.3 resumption, not a full handshake),
 #     once with a P-256 and once with an RSA-2048 proxy certificate, beside
 #     the `openssl speed` sign rate of that key, the ceiling of full
 #     handshakes per second on THREADS cores
 #   idle: IDLE keep-alive TLS connections held open, resident memory per
 #     connection, and what is given back once they close.
+#   allocs: heap allocations per keep-alive request in edgelab-proxy (a
+#     second instance, one thread, with a counting malloc preloaded).
 #
 # Usage: bench/proxy.sh [BUILD_DIR]   (default: build; builds edgelab-proxy if missing)
 #   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
 #   IDLE=5000 (connections in the idle row)  KEYS="p256 rsa2048"
-#   ROWS="keep-alive close 1k 64k idle" (a subset runs faster)
+#   ROWS="keep-alive close 1k 64k idle allocs" (a subset runs faster)
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
 
@@ -29,7 +33,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 IDLE=${IDLE:-5000}
 KEYS=${KEYS:-p256 rsa2048}
-ROWS=${ROWS:-keep-alive close 1k 64k idle}
+ROWS=${ROWS:-keep-alive close 1k 64k idle allocs}
 ADDR_BACKEND=127.4.200.1
 ADDR_NGINX=127.4.200.2
 ADDR_EDGELAB=127.4.200.3
@@ -288,6 +292,25 @@ run_wrk() {  # ADDR PORT PATH [HEADER]
         END { printf "%.0f %.2f %.2f\n", rps, p50, p99; if (errors != "") print "wrk:" errors > "/dev/stderr" }
     ' wrk.out
 }
+# perf stat over a row: context switches and CPU migrations per request
+# (software counters; a VM often exposes no hardware ones such as cycles).
+PERF_OK=0
+if command -v perf >/dev/null 2>&1 && perf stat -e context-switches true >/dev/null 2>&1; then PERF_OK=1; fi
+perf_start() {  # OUT PIDS...: counts for DURATION seconds in the background
+    local out=$1
+    shift
+    rm -f "$out"
+    [ $PERF_OK = 1 ] || return 0
+    perf stat -x, -e context-switches,cpu-migrations -p "$(echo "$@" | tr -s ' ' ',' | sed 's/,$//')" \
+        -o "$out" -- sleep "$DURATION" >/dev/null 2>&1 &
+    PERF_PID=$!
+}
+perf_wait() { [ $PERF_OK = 1 ] && wait "$PERF_PID" 2>/dev/null; return 0; }
+switches_per_req() {  # OUT RPS
+    [ -s "$1" ] || { echo "n/a"; return; }
+    awk -F, -v r="$2" -v d="$DURATION" '$3 == "context-switches" { cs = $1 }
+        END { if (r > 0 && cs != "") printf "%.2f", cs / (r * d); else print "n/a" }' "$1"
+}
 # CPU time of the proxy alone per request: steadier than req/s on a shared machine.
 us_per_req() {  # TICKS RPS
     awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
@@ -303,18 +326,23 @@ throughput_row() {  # LABEL PATH HEADER KEY
     DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header" >/dev/null 2>&1
     DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header" >/dev/null 2>&1
     t0=$(cpu_ticks $(nginx_pids))
+    perf_start perf-nginx.csv $(nginx_pids)
     read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header")
+    perf_wait
     n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
     n_rss=$(sum_status_kb VmHWM $(nginx_pids))
     t0=$(cpu_ticks "$EDGELAB_PID")
+    perf_start perf-edgelab.csv "$EDGELAB_PID"
     read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header")
+    perf_wait
     e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
     e_rss=$(sum_status_kb VmHWM "$EDGELAB_PID")
     [ "$header" = "Connection: close" ] && HANDSHAKES[$4]="$n_rps $e_rps"
-    printf '| %s | nginx | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$n_p50" "$n_p99" \
-        "$(us_per_req "$n_cpu" "$n_rps")" "$(mib "$n_rss")"
-    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" "$e_p50" \
-        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(mib "$e_rss")" "$(ratio "$e_rps" "$n_rps")"
+    printf '| %s | nginx | %s | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$n_p50" "$n_p99" \
+        "$(us_per_req "$n_cpu" "$n_rps")" "$(switches_per_req perf-nginx.csv "$n_rps")" "$(mib "$n_rss")"
+    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" "$e_p50" \
+        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(switches_per_req perf-edgelab.csv "$e_rps")" \
+        "$(mib "$e_rss")" "$(ratio "$e_rps" "$n_rps")"
 }
 
 # Resident memory (KiB) of PIDS before, while IDLE connections are held, and
@@ -349,6 +377,68 @@ idle_row() {
         "$(mib "$ea")" "$(ratio "$(per "$eh" "$eb")" "$(per "$nh" "$nb")")"
 }
 
+# A malloc that counts (malloc, calloc, realloc) and writes the count to
+# ALLOC_COUNT_FILE on SIGUSR2; glibc's own functions do the work.
+cat > allocs.c <<'EOF'
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+extern void* __libc_malloc(size_t);
+extern void* __libc_calloc(size_t, size_t);
+extern void* __libc_realloc(void*, size_t);
+static unsigned long count;
+static const char* path;
+void* malloc(size_t n) { __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED); return __libc_malloc(n); }
+void* calloc(size_t a, size_t b) { __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED); return __libc_calloc(a, b); }
+void* realloc(void* p, size_t n) { __atomic_fetch_add(&count, 1, __ATOMIC_RELAXED); return __libc_realloc(p, n); }
+static void report(int sig) {
+    char buf[32];
+    int i = sizeof buf;
+    unsigned long v = __atomic_load_n(&count, __ATOMIC_RELAXED);
+    (void)sig;
+    buf[--i] = '\n';
+    do { buf[--i] = (char)('0' + v % 10); v /= 10; } while (v);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) { if (write(fd, buf + i, sizeof buf - i) < 0) {} close(fd); }
+}
+__attribute__((constructor)) static void init(void) {
+    path = getenv("ALLOC_COUNT_FILE");
+    if (path) signal(SIGUSR2, report);
+}
+EOF
+alloc_count() {  # PID: the count so far
+    rm -f allocs.count
+    kill -USR2 "$1"
+    for _ in $(seq 100); do grep -q . allocs.count 2>/dev/null && break; sleep 0.05; done
+    cat allocs.count
+}
+alloc_row() {  # KEY
+    local key=$1 pid port="" c0 c1 n
+    cc -shared -fPIC -O2 -o allocs.so allocs.c || { echo "allocs row: no C compiler" >&2; return 0; }
+    rm -f allocs.out; mkfifo allocs.out
+    ALLOC_COUNT_FILE=$WORK/allocs.count LD_PRELOAD=$WORK/allocs.so "$BUILD/bin/edgelab-proxy" \
+        --config "edgelab-$key.json" --threads 1 > allocs.out 2> allocs.err &
+    pid=$!
+    PIDS+=($pid)
+    while read -r line; do
+        case "$line" in
+            "READY $ADDR_EDGELAB:"*) port=${line#READY $ADDR_EDGELAB:}; port=${port%% *} ;;
+            READY) break ;;
+        esac
+    done < allocs.out
+    [ -n "$port" ] || { echo "allocs row: edgelab-proxy did not start" >&2; return 0; }
+    CONNECTIONS=1 DURATION=2 run_wrk $ADDR_EDGELAB "$port" / "" >/dev/null 2>&1
+    c0=$(alloc_count "$pid")
+    CONNECTIONS=1 run_wrk $ADDR_EDGELAB "$port" / "" >/dev/null 2>&1
+    c1=$(alloc_count "$pid")
+    n=$(awk '/requests in/ { print $1 }' wrk.out)
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    printf '\nHeap allocations per keep-alive request in edgelab-proxy (malloc, calloc and realloc, OpenSSL included; one thread, wrk -c1, %s requests): **%s**\n' \
+        "$n" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "n/a" }')"
+}
+
 # `openssl speed`'s signatures per second on one core for a key type.
 sign_rate() {  # KEY
     local alg
@@ -360,10 +450,11 @@ wants() { case " $ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 printf 'edgelab-proxy vs nginx %s, %s worker threads each, wrk -t1 -c%s -d%ss over TLS 1.3 with SNI, %s\n' \
     "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNECTIONS" "$DURATION" "$(date -u +%F)"
-printf '| row | proxy | req/s | p50 ms | p99 ms | proxy CPU µs/req | peak RSS MiB | edgelab/nginx req/s |\n'
-printf '|---|---|---:|---:|---:|---:|---:|---:|\n'
+printf '| row | proxy | req/s | p50 ms | p99 ms | proxy CPU µs/req | context switches/req | peak RSS MiB | edgelab/nginx req/s |\n'
+printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
 first=1
 IDLE_TABLE=""
+ALLOC_LINE=""
 for key in $KEYS; do
     start_proxies "$key"
     if [ $first = 1 ]; then
@@ -371,12 +462,14 @@ for key in $KEYS; do
         wants 1k && throughput_row "keep-alive 1 KiB ($key)" /1k "" "$key"
         wants 64k && throughput_row "keep-alive 64 KiB ($key)" /64k "" "$key"
     fi
-    wants close && throughput_row "close, full handshake ($key)" / "Connection: close" "$key"
+    wants close && throughput_row "close, new connection ($key)" / "Connection: close" "$key"
     if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
+    if [ $first = 1 ] && wants allocs; then ALLOC_LINE=$(alloc_row "$key"); fi
     stop_proxies
     first=0
 done
 [ -n "$IDLE_TABLE" ] && printf '%s\n' "$IDLE_TABLE"
+[ -n "$ALLOC_LINE" ] && printf '%s\n' "$ALLOC_LINE"
 
 if wants close; then
     printf '\nFull handshakes per second against the ceiling of `openssl speed` signatures on %s cores\n' "$THREADS"

@@ -1,6 +1,8 @@
 #include "proxy/server.hpp"
 
 #include <malloc.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -151,6 +153,12 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
                                                  unsigned threads,
                                                  std::shared_ptr<const TlsSnapshot> snapshot) {
     const auto endpoints = backendEndpointsOf(cfg);
+    // One set of session ticket keys for every worker: SO_REUSEPORT hands a
+    // client's next connection to any worker, and a ticket only the worker
+    // that issued it can open turns that resumption into a full handshake
+    // (nginx's workers share theirs, made before the fork).
+    unsigned char ticketKeys[80];
+    if (RAND_bytes(ticketKeys, sizeof ticketKeys) != 1) throw std::runtime_error("no random bytes");
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned i = 0; i < threads; ++i) {
         auto w = std::make_unique<Worker>(cfg, log);
@@ -158,6 +166,7 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
         SSL_CTX* front = w->front.native_handle();
         applyProtocolPolicy(front, cfg);
         installClientHello(front);
+        SSL_CTX_set_tlsext_ticket_keys(front, ticketKeys, sizeof ticketKeys);
         error_code ec;
         w->backendTls.load_verify_file(cfg.caBundle.string(), ec);
         if (ec) throw ConfigError("/caBundle: " + cfg.caBundle.string() + ": " + ec.message());
@@ -168,6 +177,7 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
         }
         workers.push_back(std::move(w));
     }
+    OPENSSL_cleanse(ticketKeys, sizeof ticketKeys);
     return workers;
 }
 
