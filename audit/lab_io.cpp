@@ -226,6 +226,10 @@ json applicationsJson(const Model& m) {
              {"disableTranslateUrlInResponseHeaders", a.disableTranslateUrlInResponseHeaders},
              {"inactiveTransactionsTimeoutSec",
               std::clamp(a.inactiveTransactionsTimeoutSec, 1, 86400)}});
+        // The relying party the server has, so that emit powershell can
+        // publish the application the same way.
+        if (apps.back()["externalPreAuthentication"] == "ADFS" && !a.adfsRelyingPartyName.empty())
+            apps.back()["adfsRelyingPartyName"] = a.adfsRelyingPartyName;
     }
     return apps;
 }

@@ -63,6 +63,7 @@ const char* const kKnown[] = {"Name",
                               "ExternalUrl",
                               "BackendServerUrl",
                               "ExternalPreauthentication",
+                              "ADFSRelyingPartyName",
                               "ExternalCertificateThumbprint",
                               "BackendServerCertificateValidation",
                               "DisableTranslateUrlInRequestHeaders",
@@ -89,6 +90,7 @@ WapApplication applicationOf(const json& object, const std::string& path, std::s
     if (a.backendServerUrl.empty())
         r.fail("BackendServerUrl", "missing: every application has one");
     a.externalPreauthentication = r.text("ExternalPreauthentication", "ADFS");
+    a.adfsRelyingPartyName = r.text("ADFSRelyingPartyName");
     const std::string thumb = r.text("ExternalCertificateThumbprint");
     a.externalCertificateThumbprint = proxy::normaliseThumbprint(thumb).value_or(thumb);
     a.backendServerCertificateValidation = r.text("BackendServerCertificateValidation", "None");

@@ -19,6 +19,7 @@ struct WapApplication {
     std::string externalUrl;                         // as printed
     std::string backendServerUrl;                    // as printed
     std::string externalPreauthentication = "ADFS";  // WAP's default when absent
+    std::string adfsRelyingPartyName;                // "" when none
     std::string externalCertificateThumbprint;       // 40 upper-case hex digits, or as printed
     std::string backendServerCertificateValidation = "None";
     bool disableTranslateUrlInRequestHeaders = false;

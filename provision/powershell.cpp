@@ -101,6 +101,14 @@ std::string driveOf(const std::string& path) {
     return "";
 }
 
+// The log folder and the data folder, quoted; one folder holds both when
+// the lab gives no separate log folder.
+std::string databaseFolders(const DataDisk& disk) {
+    std::string folders = psQuote(disk.logPath);
+    if (disk.dataPath != disk.logPath) folders += "," + psQuote(disk.dataPath);
+    return folders;
+}
+
 // Install-CsDatabase -LocalDatabases installs the databases the topology
 // gives this server; without -Clean it leaves databases that exist alone,
 // so the script can be run again. -DatabasePaths takes the log folder first
@@ -133,13 +141,10 @@ std::string lyncFrontEndScript(const Lab& lab, const DataDisk& disk) {
             ps << "Assert-FreeSpace -Drive " << psQuote(drive) << " -NeededGB " << gbNumber(gb)
                << "\n";
 
-    // One folder holds both when the lab gives no separate log folder.
-    std::string folders = psQuote(disk.logPath);
-    if (disk.dataPath != disk.logPath) folders += "," + psQuote(disk.dataPath);
-    ps << "\nforeach ($folder in " << folders << ") {\n"
+    ps << "\nforeach ($folder in " << databaseFolders(disk) << ") {\n"
        << "    New-Item -ItemType Directory -Force -Path $folder | Out-Null\n"
        << "}\n"
-       << "Install-CsDatabase -LocalDatabases -DatabasePaths " << folders << "\n";
+       << installDatabasesCommand(disk) << "\n";
     return ps.str();
 }
 
@@ -165,6 +170,10 @@ std::string psQuote(std::string_view value) {
         }
     }
     return out + "'";
+}
+
+std::string installDatabasesCommand(const DataDisk& disk) {
+    return "Install-CsDatabase -LocalDatabases -DatabasePaths " + databaseFolders(disk);
 }
 
 std::vector<LabError> windowsScriptProblems(const Lab& lab) {

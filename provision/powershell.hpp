@@ -38,6 +38,12 @@ std::vector<WindowsScript> emitWindowsScripts(const Lab& lab, std::string_view p
 // Every script, one after the other, each headed by the server it runs on.
 std::string emitPowerShell(const Lab& lab, std::string_view proxyThumbprint);
 
+// The command that installs the Lync databases on the lab's data disk:
+// Install-CsDatabase -LocalDatabases -DatabasePaths 'LOG','DATA' (one path
+// when log and data share a folder), every path quoted. The scripts run it,
+// and the remedies of the data-disk verdicts quote it.
+std::string installDatabasesCommand(const DataDisk& disk);
+
 // A PowerShell single-quoted string literal holding `value` exactly: each
 // single-quote character (', and the typographic quotes U+2018 to U+201B,
 // which PowerShell also takes as single quotes) is doubled. Nothing is

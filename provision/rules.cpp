@@ -4,6 +4,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "provision/powershell.hpp"
+
 namespace edgelab::provision {
 
 std::string to_string(Verdict v) {
@@ -302,7 +304,7 @@ RuleResult dataDisk(const Lab& lab) {
     if (problems.empty()) {
         r.evidence = ev.str();
     } else {
-        remedies.push_back("then Install-CsDatabase -LocalDatabases -DatabasePaths " + d.path);
+        remedies.push_back("then " + installDatabasesCommand(d));
         fail(r, ev.str() + ": " + join(problems, "; "), join(remedies, "; "));
     }
     return r;

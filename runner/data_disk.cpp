@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "provision/powershell.hpp"
+
 namespace edgelab::runner {
 
 namespace {
@@ -77,9 +79,8 @@ DiskVerdict evaluateDataDisk(const provision::DataDisk& disk, double measuredMBp
     const std::string rate = fixed(measuredMBps, 1) + " MB/s write-through measured";
     const std::string timeout = std::to_string(disk.installerTimeoutSec) + " s installer timeout";
     v.remedy =
-        "attach an empty data disk of at least 10 GB with host cache None, format it (F:), then "
-        "Install-CsDatabase -LocalDatabases -DatabasePaths F:\\CsData and re-run step 2 of the "
-        "Deployment Wizard";
+        "attach an empty data disk of at least 10 GB with host cache None, format it, then " +
+        provision::installDatabasesCommand(disk) + " and re-run step 2 of the Deployment Wizard";
 
     if (disk.hostCache == provision::HostCache::ReadWrite) {
         v.passed = false;

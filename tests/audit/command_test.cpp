@@ -143,3 +143,32 @@ TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
 
 }  // namespace
 }  // namespace edgelab
+
+namespace edgelab {
+namespace {
+
+// An ADFS application's relying party goes from the capture into the lab, so
+// that the lab's Windows script publishes it as the server has it.
+TEST(AuditCommand, TheEmittedLabKeepsTheAdfsRelyingParty) {
+    const test::TempDir dir("audit-adfs-relying-party");
+    auto wap = nlohmann::json::parse(readFile(capture("wap-broken-lync.json")));
+    ASSERT_EQ(wap[0]["ExternalPreauthentication"], "ADFS");
+    wap[0]["ADFSRelyingPartyName"] = "Lync Web Services RP";
+    writeFileAtomic(dir / "wap.json", wap.dump(2));
+    const auto lab = dir / "replay.json";
+    const auto audit =
+        edgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
+                 (dir / "wap.json").string(), "--emit-lab", lab.string(), "--format", "json"});
+    ASSERT_TRUE(fs::exists(lab)) << audit.out << audit.err;
+    const auto emitted = nlohmann::json::parse(readFile(lab));
+    EXPECT_EQ(emitted["applications"][0]["adfsRelyingPartyName"], "Lync Web Services RP")
+        << emitted.dump(2);
+    const auto script = edgelab({"emit", "powershell", lab.string(), "--thumbprint",
+                                 "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
+    EXPECT_EQ(script.code, 0) << script.err;
+    EXPECT_NE(script.out.find("-ADFSRelyingPartyName 'Lync Web Services RP'"), std::string::npos)
+        << script.out;
+}
+
+}  // namespace
+}  // namespace edgelab

@@ -101,7 +101,7 @@ const RuleCase kCases[] = {
      "netsh http add sslcert ipport=0.0.0.0:443"},
     {"data_disk_cache", "lab.data-disk", [](json& d) { d["dataDisk"]["hostCache"] = "ReadWrite"; },
      "10 GB, host cache ReadWrite, databases 8 GB (needs 10 GB): host cache ReadWrite",
-     "Install-CsDatabase -LocalDatabases -DatabasePaths F:\\CsData"},
+     "Install-CsDatabase -LocalDatabases -DatabasePaths 'F:\\CsData'"},
     {"data_disk_size", "lab.data-disk", [](json& d) { d["dataDisk"]["sizeGB"] = 8; },
      "8 GB, host cache None, databases 8 GB (needs 10 GB): 8 GB is less than 10 GB",
      "at least 10 GB"},

@@ -53,7 +53,7 @@ TEST(DataDisk, ReadWriteCacheFailsWithTheSeedsRemedy) {
     auto v = evaluateDataDisk(disk, 1000.0);  // fast disk: the cache still fails it
     EXPECT_FALSE(v.passed);
     EXPECT_NE(v.evidence.find("timed out"), std::string::npos);
-    EXPECT_NE(v.remedy.find("Install-CsDatabase -LocalDatabases -DatabasePaths F:\\CsData"),
+    EXPECT_NE(v.remedy.find("Install-CsDatabase -LocalDatabases -DatabasePaths 'F:\\CsData'"),
               std::string::npos);
     EXPECT_NE(v.remedy.find("host cache None"), std::string::npos);
 }
