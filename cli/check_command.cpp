@@ -185,7 +185,8 @@ void addCheckCommand(CLI::App& app) {
         "check", "Run the checks against the lab's running proxy or any deployment");
     cmd->add_option("lab", args->labFile, "Lab description (JSON)")->required();
     cmd->add_option("--connect-to", args->connectTo,
-                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable)")
+                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable); ::ADDR:PORT sends "
+                    "every public name to ADDR:PORT")
         ->allow_extra_args(false);
     cmd->add_option("--cacert", args->cacert, "Trusted root(s) in PEM (default: the system's)");
     cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)")
