@@ -36,17 +36,16 @@ std::string to_string(FaultMode mode) {
     return "none";
 }
 
-std::optional<Fault> parseFault(std::string_view body, std::string& error) {
+Parsed<Fault> parseFault(std::string_view body) {
     json doc = json::parse(body, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
-        error = "expected a JSON object {\"mode\":\"none|slow|reset|stop\",\"delayMs\":N}";
-        return std::nullopt;
+        return Parsed<Fault>::failure(
+            "expected a JSON object {\"mode\":\"none|slow|reset|stop\",\"delayMs\":N}");
     }
     Fault fault;
     auto mode = doc.find("mode");
     if (mode == doc.end() || !mode->is_string()) {
-        error = "/mode: expected one of none, slow, reset, stop";
-        return std::nullopt;
+        return Parsed<Fault>::failure("/mode: expected one of none, slow, reset, stop");
     }
     const auto& m = mode->get_ref<const std::string&>();
     if (m == "none")
@@ -58,14 +57,13 @@ std::optional<Fault> parseFault(std::string_view body, std::string& error) {
     else if (m == "stop")
         fault.mode = FaultMode::Stop;
     else {
-        error = "/mode: expected one of none, slow, reset, stop, got \"" + m + "\"";
-        return std::nullopt;
+        return Parsed<Fault>::failure("/mode: expected one of none, slow, reset, stop, got \"" + m +
+                                      "\"");
     }
     if (auto delay = doc.find("delayMs"); delay != doc.end()) {
         if (!delay->is_number_integer() || delay->get<long long>() < 0 ||
             delay->get<long long>() > 3'600'000) {
-            error = "/delayMs: expected an integer from 0 to 3600000";
-            return std::nullopt;
+            return Parsed<Fault>::failure("/delayMs: expected an integer from 0 to 3600000");
         }
         fault.delay = std::chrono::milliseconds(delay->get<long long>());
     }
@@ -518,9 +516,8 @@ Response BackendServer::State::answerControl(const Request& req) {
     if (path == "/fault" && req.method() == http::verb::get)
         return answer(http::status::ok, describe());
     if (path == "/fault" && req.method() == http::verb::post) {
-        std::string error;
-        auto fault = parseFault(req.body(), error);
-        if (!fault) return answer(http::status::bad_request, json{{"error", error}});
+        auto fault = parseFault(req.body());
+        if (!fault) return answer(http::status::bad_request, json{{"error", fault.error()}});
         applyFault(*fault);
         return answer(http::status::ok, describe());
     }

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "backends/site.hpp"
+#include "common/parsed.hpp"
 #include "net/asio.hpp"
 
 namespace edgelab::backends {
@@ -36,9 +37,9 @@ struct Fault {
 
 std::string to_string(FaultMode mode);
 
-// Parses the control body {"mode":"none|slow|reset|stop","delayMs":N}; on
-// failure returns nullopt and says why in `error`.
-std::optional<Fault> parseFault(std::string_view body, std::string& error);
+// Parses the control body {"mode":"none|slow|reset|stop","delayMs":N}; the
+// failure names the JSON path.
+Parsed<Fault> parseFault(std::string_view body);
 
 // "127.0.0.1:4443", "[::1]:0"; nullopt when not an address and a port.
 std::optional<tcp::endpoint> parseEndpoint(std::string_view text);

@@ -52,8 +52,8 @@ StoreUpdate update(const std::string& file,
 
 NetshArguments arguments(const std::vector<std::string>& words) {
     auto parsed = parseNetshArguments(words);
-    if (!parsed.arguments) refuse(parsed.error);
-    return *parsed.arguments;
+    if (!parsed) refuse(parsed.error());
+    return *parsed;
 }
 
 }  // namespace

@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& p : show.problems)
         if (p.message.empty()) std::abort();  // a problem always says what was expected
     for (const auto& e : show.entries) {
-        std::string why;
-        (void)edgelab::proxy::bindingOf(e, &why);
+        const auto b = edgelab::proxy::bindingOf(e);
+        if (!b && b.error().empty()) std::abort();  // a refusal always says why
     }
     (void)edgelab::proxy::parseNetshShow(bytes);
     return 0;

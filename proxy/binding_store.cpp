@@ -135,21 +135,17 @@ std::string formatNetshShow(const BindingStore& store) {
     return out.str();
 }
 
-std::optional<Binding> bindingOf(const NetshEntry& entry, std::string* error) {
-    if (entry.kind == NetshKeyKind::CentralCertificateStore) {
-        if (error) *error = "a Central Certificate Store binding is not emulated";
-        return std::nullopt;
-    }
+Parsed<Binding> bindingOf(const NetshEntry& entry) {
+    if (entry.kind == NetshKeyKind::CentralCertificateStore)
+        return Parsed<Binding>::failure("a Central Certificate Store binding is not emulated");
     const auto kind =
         entry.kind == NetshKeyKind::IpPort ? BindingKind::IpPort : BindingKind::HostnamePort;
-    auto key = BindingKey::parse(kind, entry.key, error);
-    if (!key) return std::nullopt;
+    std::string error;
+    auto key = BindingKey::parse(kind, entry.key, &error);
+    if (!key) return Parsed<Binding>::failure(error);
     const std::string* hash = entry.field("Certificate Hash");
     auto thumbprint = hash ? normaliseThumbprint(*hash) : std::nullopt;
-    if (!thumbprint) {
-        if (error) *error = entry.key + ": no readable Certificate Hash";
-        return std::nullopt;
-    }
+    if (!thumbprint) return Parsed<Binding>::failure(entry.key + ": no readable Certificate Hash");
     const std::string* appid = entry.field("Application ID");
     const std::string* storeName = entry.field("Certificate Store Name");
     Binding b{*key, *thumbprint, appid ? asciiLower(*appid) : "",
@@ -167,45 +163,46 @@ BindingStore parseNetshShow(std::string_view text) {
     return store;
 }
 
-NetshParse parseNetshArguments(const std::vector<std::string>& words) {
+Parsed<NetshArguments> parseNetshArguments(const std::vector<std::string>& words) {
+    using Failure = Parsed<NetshArguments>;
     NetshArguments args;
     bool haveKey = false;
     for (const auto& word : words) {
         const auto eq = word.find('=');
         if (eq == std::string::npos) {
-            return {std::nullopt, "expected keyword=value, got '" + word + "'"};
+            return Failure::failure("expected keyword=value, got '" + word + "'");
         }
         const std::string keyword = asciiLower(word.substr(0, eq));
         const std::string value = word.substr(eq + 1);
         if (keyword == "hostnameport" || keyword == "ipport") {
-            if (haveKey) return {std::nullopt, "give one of hostnameport= or ipport=, once"};
+            if (haveKey) return Failure::failure("give one of hostnameport= or ipport=, once");
             std::string error;
             auto key = BindingKey::parse(
                 keyword == "ipport" ? BindingKind::IpPort : BindingKind::HostnamePort, value,
                 &error);
-            if (!key) return {std::nullopt, error};
+            if (!key) return Failure::failure(error);
             args.key = *key;
             haveKey = true;
         } else if (keyword == "certhash") {
             auto hash = normaliseThumbprint(value);
-            if (!hash) return {std::nullopt, "certhash=" + value + ": expected 40 hex digits"};
+            if (!hash) return Failure::failure("certhash=" + value + ": expected 40 hex digits");
             args.certhash = *hash;
         } else if (keyword == "appid") {
             if (!isGuidInBraces(value)) {
-                return {std::nullopt, "appid=" + value + ": expected a GUID in braces, {...}"};
+                return Failure::failure("appid=" + value + ": expected a GUID in braces, {...}");
             }
             args.appid = asciiLower(value);
         } else if (keyword == "certstorename") {
-            if (value.empty()) return {std::nullopt, "certstorename= needs a name"};
+            if (value.empty()) return Failure::failure("certstorename= needs a name");
             args.certstorename = value;
         } else {
-            return {std::nullopt, "unknown keyword '" + keyword +
-                                      "' (expected hostnameport, ipport, certhash, appid, "
-                                      "certstorename)"};
+            return Failure::failure("unknown keyword '" + keyword +
+                                    "' (expected hostnameport, ipport, certhash, appid, "
+                                    "certstorename)");
         }
     }
-    if (!haveKey) return {std::nullopt, "missing hostnameport=NAME:PORT or ipport=ADDR:PORT"};
-    return {args, ""};
+    if (!haveKey) return Failure::failure("missing hostnameport=NAME:PORT or ipport=ADDR:PORT");
+    return args;
 }
 
 std::vector<std::string> formatNetshArguments(const NetshArguments& a) {

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/parsed.hpp"
+
 namespace edgelab::proxy {
 
 // The application id WAP registers its bindings with.
@@ -78,10 +80,10 @@ BindingLookup selectBinding(const BindingStore& store, std::optional<std::string
 // heading, dashed line, one block per binding (proxy/netsh_show.hpp).
 std::string formatNetshShow(const BindingStore& store);
 
-// A binding of a netsh capture (proxy/netsh_show.hpp) as the store holds it;
-// nullopt with *error set for what the store cannot hold (a Central
-// Certificate Store entry, an IPv6 key, no readable hash).
-std::optional<Binding> bindingOf(const NetshEntry& entry, std::string* error = nullptr);
+// A binding of a netsh capture (proxy/netsh_show.hpp) as the store holds it,
+// or why the store cannot hold it (a Central Certificate Store entry, an
+// IPv6 key, no readable hash).
+Parsed<Binding> bindingOf(const NetshEntry& entry);
 
 // Reads netsh's output back (real captures too: UTF-16 or UTF-8, CRLF or LF),
 // keeping the bindings the store can hold; the first of a repeated key wins.
@@ -97,12 +99,7 @@ struct NetshArguments {
     std::optional<std::string> certstorename;
 };
 
-struct NetshParse {
-    std::optional<NetshArguments> arguments;
-    std::string error;  // set when arguments is empty
-};
-
-NetshParse parseNetshArguments(const std::vector<std::string>& words);
+Parsed<NetshArguments> parseNetshArguments(const std::vector<std::string>& words);
 std::vector<std::string> formatNetshArguments(const NetshArguments& arguments);
 
 // The outcome of a change: the new store, or why it was refused.

@@ -6,27 +6,28 @@ namespace edgelab::backends {
 namespace {
 
 TEST(Fault, ParsesEveryMode) {
-    std::string error;
-    auto f = parseFault(R"({"mode":"slow","delayMs":250})", error);
-    ASSERT_TRUE(f) << error;
+    auto f = parseFault(R"({"mode":"slow","delayMs":250})");
+    ASSERT_TRUE(f) << f.error();
     EXPECT_EQ(f->mode, FaultMode::Slow);
     EXPECT_EQ(f->delay.count(), 250);
     for (auto [text, mode] : {std::pair{"none", FaultMode::None},
                               {"reset", FaultMode::Reset},
                               {"stop", FaultMode::Stop}}) {
-        auto g = parseFault(std::string(R"({"mode":")") + text + "\"}", error);
+        auto g = parseFault(std::string(R"({"mode":")") + text + "\"}");
         ASSERT_TRUE(g) << text;
         EXPECT_EQ(g->mode, mode);
     }
 }
 
 TEST(Fault, RejectionsNameTheField) {
-    std::string error;
-    EXPECT_FALSE(parseFault("{", error));
-    EXPECT_FALSE(parseFault(R"({"mode":"explode"})", error));
-    EXPECT_NE(error.find("/mode"), std::string::npos) << error;
-    EXPECT_FALSE(parseFault(R"({"mode":"slow","delayMs":-1})", error));
-    EXPECT_NE(error.find("/delayMs"), std::string::npos) << error;
+    EXPECT_FALSE(parseFault("{"));
+    const auto mode = parseFault(R"({"mode":"explode"})");
+    EXPECT_FALSE(mode);
+    EXPECT_NE(mode.error().find("/mode"), std::string::npos) << mode.error();
+    EXPECT_NE(mode.error().find("explode"), std::string::npos) << mode.error();
+    const auto delay = parseFault(R"({"mode":"slow","delayMs":-1})");
+    EXPECT_FALSE(delay);
+    EXPECT_NE(delay.error().find("/delayMs"), std::string::npos) << delay.error();
 }
 
 TEST(Endpoint, ParsesAddressAndPort) {

@@ -158,11 +158,11 @@ TEST(NetshArguments, RoundTrip) {
         "hostnameport=lyncws.contoso.com:443", "certhash=" + kHashA,
         "appid={f955c070-e044-456c-ac00-e9e4275b3f04}", "certstorename=MY"};
     auto parsed = parseNetshArguments(words);
-    ASSERT_TRUE(parsed.arguments) << parsed.error;
-    EXPECT_EQ(formatNetshArguments(*parsed.arguments), words);
-    auto again = parseNetshArguments(formatNetshArguments(*parsed.arguments));
-    ASSERT_TRUE(again.arguments);
-    EXPECT_EQ(again.arguments->key, parsed.arguments->key);
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(formatNetshArguments(*parsed), words);
+    auto again = parseNetshArguments(formatNetshArguments(*parsed));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->key, parsed->key);
 }
 
 TEST(NetshArguments, KeywordsAreCaseInsensitiveAndHashIsNormalised) {
@@ -171,37 +171,39 @@ TEST(NetshArguments, KeywordsAreCaseInsensitiveAndHashIsNormalised) {
                              "CertHash=" + std::string("01 23 45 67 89 ab cd ef 01 23 45 67 "
                                                        "89 ab cd ef 01 23 45 67"),
                              "AppId={F955C070-E044-456C-AC00-E9E4275B3F04}"});
-    ASSERT_TRUE(parsed.arguments) << parsed.error;
-    EXPECT_EQ(parsed.arguments->key, ip("0.0.0.0"));
-    EXPECT_EQ(*parsed.arguments->certhash, kHashA);
-    EXPECT_EQ(*parsed.arguments->appid, "{f955c070-e044-456c-ac00-e9e4275b3f04}");
+    ASSERT_TRUE(parsed) << parsed.error();
+    EXPECT_EQ(parsed->key, ip("0.0.0.0"));
+    EXPECT_EQ(*parsed->certhash, kHashA);
+    EXPECT_EQ(*parsed->appid, "{f955c070-e044-456c-ac00-e9e4275b3f04}");
 }
 
 TEST(NetshArguments, ErrorsNameTheArgument) {
-    EXPECT_NE(parseNetshArguments({"ipport=lyncws:443"}).error.find("IPv4"), std::string::npos);
-    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:99999"}).error.find("port"), std::string::npos);
-    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "certhash=12"}).error.find("certhash"),
+    EXPECT_NE(parseNetshArguments({"ipport=lyncws:443"}).error().find("IPv4"), std::string::npos);
+    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:99999"}).error().find("port"),
               std::string::npos);
-    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "appid=abc"}).error.find("appid"),
+    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "certhash=12"}).error().find("certhash"),
               std::string::npos);
-    EXPECT_NE(parseNetshArguments({"certhash=" + kHashA}).error.find("missing"), std::string::npos);
-    EXPECT_NE(parseNetshArguments({"frob=1"}).error.find("frob"), std::string::npos);
+    EXPECT_NE(parseNetshArguments({"ipport=0.0.0.0:443", "appid=abc"}).error().find("appid"),
+              std::string::npos);
+    EXPECT_NE(parseNetshArguments({"certhash=" + kHashA}).error().find("missing"),
+              std::string::npos);
+    EXPECT_NE(parseNetshArguments({"frob=1"}).error().find("frob"), std::string::npos);
 }
 
 TEST(StoreChanges, AddRefusesAnExistingKeyAndNeedsHashAndAppId) {
     auto args = parseNetshArguments({"hostnameport=lyncws.contoso.com:443", "certhash=" + kHashB,
                                      "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"});
-    auto r = addBinding(labStore(), *args.arguments);
+    auto r = addBinding(labStore(), *args);
     EXPECT_FALSE(r.store);
     EXPECT_NE(r.error.find("183"), std::string::npos);
     auto noHash = parseNetshArguments({"ipport=0.0.0.0:443"});
-    EXPECT_NE(addBinding(labStore(), *noHash.arguments).error.find("certhash"), std::string::npos);
+    EXPECT_NE(addBinding(labStore(), *noHash).error.find("certhash"), std::string::npos);
 }
 
 TEST(StoreChanges, AddThenDelete) {
     auto args = parseNetshArguments({"ipport=0.0.0.0:443", "certhash=" + kHashB,
                                      "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"});
-    auto added = addBinding(labStore(), *args.arguments);
+    auto added = addBinding(labStore(), *args);
     ASSERT_TRUE(added.store) << added.error;
     EXPECT_EQ(added.store->bindings.size(), 3u);
     EXPECT_EQ(added.store->find(ip("0.0.0.0"))->certificateStoreName, "MY");
@@ -279,15 +281,15 @@ TEST_F(StoreOnDisk, MissingFileIsRefusedUnlessTheCallerAllowsIt) {
 TEST_F(StoreOnDisk, UpdateCreatesAMissingStoreAndLeavesItOnARefusedChange) {
     auto args = parseNetshArguments(
         {"ipport=0.0.0.0:443", "certhash=" + kHashA, "appid=" + std::string(kWapApplicationId)});
-    ASSERT_TRUE(args.arguments);
-    auto first = updateBindingStore(
-        dir / "b.json", [&](const BindingStore& s) { return addBinding(s, *args.arguments); });
+    ASSERT_TRUE(args);
+    auto first = updateBindingStore(dir / "b.json",
+                                    [&](const BindingStore& s) { return addBinding(s, *args); });
     ASSERT_TRUE(first.change.store);
     EXPECT_TRUE(first.before.bindings.empty());
     EXPECT_EQ(loadBindingStore(dir / "b.json").bindings.size(), 1u);
     const std::string written = readFile(dir / "b.json");
-    auto again = updateBindingStore(
-        dir / "b.json", [&](const BindingStore& s) { return addBinding(s, *args.arguments); });
+    auto again = updateBindingStore(dir / "b.json",
+                                    [&](const BindingStore& s) { return addBinding(s, *args); });
     EXPECT_FALSE(again.change.store);
     EXPECT_NE(again.change.error.find("183"), std::string::npos);
     EXPECT_EQ(readFile(dir / "b.json"), written);

@@ -140,9 +140,9 @@ TEST(NetshText, StoreKeepsWhatItCanHold) {
     ASSERT_EQ(store.bindings.size(), 2u);  // the Central Certificate Store entry is not held
     EXPECT_EQ(store.bindings[1].key.kind, BindingKind::IpPort);
     EXPECT_EQ(store.bindings[1].certificateHash, "F7F6B300FE4D569FD598E1C9722571CF9AD780DD");
-    std::string why;
-    EXPECT_FALSE(bindingOf(parseNetshText(kCapture).entries[1], &why));
-    EXPECT_NE(why.find("Central Certificate Store"), std::string::npos);
+    const auto ccs = bindingOf(parseNetshText(kCapture).entries[1]);
+    EXPECT_FALSE(ccs);
+    EXPECT_NE(ccs.error().find("Central Certificate Store"), std::string::npos);
 }
 
 }  // namespace
