@@ -213,6 +213,10 @@ def main(argv):
         note = " (allowed for now)" if f"{path}:{name}" in allowed else ""
         print(f"{path}:{start}: {name} ({size} lines){note}")
     too_long = [o for o in over if o[0] > args.limit and f"{o[1]}:{o[3]}" not in allowed]
+    still_long = {f"{o[1]}:{o[3]}" for o in over if o[0] > args.limit}
+    for entry in sorted(allowed - still_long):
+        print(f"function_sizes: {entry} is allowed but within the limit: remove it from {args.allow}",
+              file=sys.stderr)
     if too_long:
         print(f"function_sizes: {len(too_long)} function(s) over {args.limit} lines", file=sys.stderr)
         return 1
