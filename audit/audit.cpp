@@ -39,11 +39,11 @@ CheckResult defaultBinding(const Model& m) {
     if (missing.empty() && present.empty())
         return skipped(r, "no Hostname:port binding in the netsh capture");
     if (missing.empty()) {
-        r.evidence = join(present) + " serves clients without SNI";
+        r.evidence = join(present, "; ") + " serves clients without SNI";
         return r;
     }
     r.verdict = Verdict::Fail;
-    r.evidence = join(missing);
+    r.evidence = join(missing, "; ");
     r.remedy = join(fixes, "\n");
     return r;
 }
@@ -86,7 +86,7 @@ CheckResult defaultCertificate(const Model& m) {
     std::vector<std::string> all = bad;
     all.insert(all.end(), differs.begin(), differs.end());
     all.insert(all.end(), good.begin(), good.end());
-    r.evidence = join(all);
+    r.evidence = join(all, "; ");
     return r;
 }
 

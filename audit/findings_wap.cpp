@@ -32,7 +32,7 @@ CheckResult finish(CheckResult r, const std::vector<std::string>& bad,
         return r;
     }
     r.verdict = Verdict::Fail;
-    r.evidence = join(bad);
+    r.evidence = join(bad, "; ");
     r.remedy = join(fixes, "\n");
     return r;
 }
@@ -59,7 +59,7 @@ CheckResult captureReadable(const Model& m) {
         if (problems.size() > 5) lines.push_back(std::to_string(problems.size() - 5) + " more");
         if (!problems.empty()) {
             r.verdict = Verdict::Warn;
-            r.evidence = m.input.netshSource + " could not be read whole: " + join(lines);
+            r.evidence = m.input.netshSource + " could not be read whole: " + join(lines, "; ");
             r.remedy =
                 "Capture again with `netsh http show sslcert > sslcert.txt` on the proxy; "
                 "the findings below use only the bindings that were read.";
@@ -71,7 +71,7 @@ CheckResult captureReadable(const Model& m) {
                        std::to_string(countOf(m, AppRole::Lync)) + " Lync, " +
                        std::to_string(countOf(m, AppRole::Owas)) + " Office Web Apps)");
     for (const auto& c : m.input.certificates) read.push_back(c.source + ": " + c.thumbprint);
-    if (r.verdict == Verdict::Pass) r.evidence = join(read);
+    if (r.verdict == Verdict::Pass) r.evidence = join(read, "; ");
     return r;
 }
 
@@ -103,9 +103,10 @@ CheckResult backendPort(const Model& m) {
     if (countOf(m, AppRole::Lync) == 0) return skipped(r, "no application publishes Lync");
     std::vector<std::string> bad, fixes;
     for (const auto& p : m.apps) {
-        if (p.role != AppRole::Lync || !p.backend || p.backend->port == 4443) continue;
+        if (p.role != AppRole::Lync || !p.backend || p.backend->port == kLyncExternalWebPort)
+            continue;
         auto fixed = *p.backend;
-        fixed.port = 4443;
+        fixed.port = kLyncExternalWebPort;
         bad.push_back(ps(p.app->name) + " -> " + p.app->backendServerUrl);
         fixes.push_back(select(*p.app) + "Set-WebApplicationProxyApplication -BackendServerUrl " +
                         ps(fixed.str()));
@@ -145,7 +146,7 @@ CheckResult applicationBindings(const Model& m) {
         const auto& a = *p.app;
         const std::string key = p.external->host + ":" + std::to_string(p.external->port);
         Bound wanted{proxy::NetshKeyKind::HostnamePort, p.external->host, p.external->port,
-                     a.externalCertificateThumbprint, std::string(proxy::kWapApplicationId)};
+                     a.externalCertificateThumbprint, std::string(kWapApplicationId)};
         if (const Bound* b = m.hostname(p.external->host, p.external->port)) {
             if (b->hash == a.externalCertificateThumbprint) continue;
             bad.push_back(key + " is bound to " + b->hash + ", " + ps(a.name) + " names " +
@@ -205,8 +206,7 @@ CheckResult leftoverBindings(const Model& m) {
     if (!m.haveWap || !m.haveNetsh) return skipped(r, "needs both --netsh and --wap");
     std::vector<std::string> left, fixes;
     for (const auto& b : m.bindings) {
-        if (b.kind != proxy::NetshKeyKind::HostnamePort || b.appid != proxy::kWapApplicationId)
-            continue;
+        if (b.kind != proxy::NetshKeyKind::HostnamePort || b.appid != kWapApplicationId) continue;
         bool published = false;
         for (const auto& p : m.apps)
             published |= p.external && p.external->host == b.host && p.external->port == b.port;

@@ -40,7 +40,7 @@ AuditInput auditInputOf(const provision::Lab& lab) {
     in.webServicesName = lab.names.webServices;
     in.netsh.emplace();
     in.applications.emplace();
-    const std::string wap(proxy::kWapApplicationId);
+    const std::string wap(kWapApplicationId);
     std::set<std::string> bound;
     for (const auto& a : lab.applications) {
         WapApplication w;
@@ -169,7 +169,7 @@ json backendsJson(const Model& m, const Names& n) {
         backends.push_back({{"name", "fe1"},
                             {"role", "lync-frontend"},
                             {"host", feHost.empty() ? "lyncfe1." + n.domain : feHost},
-                            {"port", 4443},
+                            {"port", kLyncExternalWebPort},
                             {"serves", serves}});
     for (const auto& p : m.apps) {
         if (p.role != AppRole::Owas || !p.external || !p.backend) continue;

@@ -1,10 +1,12 @@
 #include "audit/model.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include "common/ascii.hpp"
+#include "common/endpoint.hpp"
+#include "common/lync_wap.hpp"
+#include "common/matching.hpp"
 #include "provision/rules.hpp"
 #include "proxy/binding_store.hpp"
 
@@ -24,16 +26,16 @@ std::optional<Bound> boundOf(const proxy::NetshEntry& e) {
     b.line = e.line;
     std::string_view portText = e.key;
     if (e.kind != proxy::NetshKeyKind::CentralCertificateStore) {
+        // HTTP.sys keeps a hostname binding's name as it was given, so it is
+        // not read as a DNS name: everything before the last colon.
         const auto colon = e.key.rfind(':');
         if (colon == std::string::npos) return std::nullopt;
         b.host = asciiLower(e.key.substr(0, colon));
         portText = std::string_view(e.key).substr(colon + 1);
     }
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 || port > 65535)
-        return std::nullopt;
-    b.port = static_cast<std::uint16_t>(port);
+    const auto port = parsePort(portText);
+    if (!port) return std::nullopt;
+    b.port = *port;
     const std::string* hash = e.field("Certificate Hash");
     b.hash = hash ? proxy::normaliseThumbprint(*hash).value_or(*hash) : "";
     const std::string* appid = e.field("Application ID");
@@ -56,25 +58,19 @@ std::string to_string(AppRole role) {
 }
 
 AppRole guessRole(const WapApplication& app) {
-    const auto external = provision::Url::parse(app.externalUrl);
-    const auto backend = provision::Url::parse(app.backendServerUrl);
+    const auto external = Url::parse(app.externalUrl);
+    const auto backend = Url::parse(app.backendServerUrl);
     const std::string label = external ? firstLabel(external->host) : "";
     for (std::string_view w : {"office web apps", "office online", "owas", "wac"})
         if (contains(app.name, w)) return AppRole::Owas;
     for (std::string_view w : {"owas", "wac", "oos", "officeonline"})
         if (label == w) return AppRole::Owas;
-    if (backend && backend->port == 4443) return AppRole::Lync;
+    if (backend && backend->port == kLyncExternalWebPort) return AppRole::Lync;
     for (std::string_view w : {"lync", "skype", "sfb"})
         if (contains(app.name, w)) return AppRole::Lync;
     for (std::string_view w : {"lyncws", "webext", "lyncweb", "meet", "dialin", "lyncdiscover"})
         if (label == w) return AppRole::Lync;
     return AppRole::Other;
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep) {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-    return out;
 }
 
 checks::CheckResult passing(std::string id, std::string title, std::string ns) {
@@ -100,11 +96,9 @@ std::string addSslcert(const std::string& keyword, const std::string& key, const
 }
 
 bool covers(const AuditCertificate& cert, const std::string& host) {
-    for (const auto& n : cert.dnsNames)
-        if (provision::certificateNameCovers(asciiLower(n), host)) return true;
+    if (dnsNamesCover(cert.dnsNames, host)) return true;
     // Clients fall back to the CN only when there is no dNSName (RFC 6125 6.4.4).
-    return cert.dnsNames.empty() &&
-           provision::certificateNameCovers(asciiLower(cert.subjectCn), host);
+    return cert.dnsNames.empty() && dnsNameCovers(cert.subjectCn, host);
 }
 
 Model::Model(const AuditInput& in) : input(in) {
@@ -117,8 +111,7 @@ Model::Model(const AuditInput& in) : input(in) {
         for (std::size_t i = 0; i < in.applications->size(); ++i) {
             const auto& a = (*in.applications)[i];
             apps.push_back({&a, i < in.roles.size() ? in.roles[i] : guessRole(a),
-                            provision::Url::parse(a.externalUrl),
-                            provision::Url::parse(a.backendServerUrl)});
+                            Url::parse(a.externalUrl), Url::parse(a.backendServerUrl)});
         }
     }
     webServicesName = asciiLower(in.webServicesName);
@@ -145,7 +138,7 @@ std::vector<std::uint16_t> Model::hostnamePorts() const {
     for (const auto& b : bindings) {
         if (b.kind != proxy::NetshKeyKind::HostnamePort) continue;
         all.insert(b.port);
-        if (b.appid == proxy::kWapApplicationId) wap.insert(b.port);
+        if (b.appid == kWapApplicationId) wap.insert(b.port);
     }
     std::set<std::uint16_t> ports = haveWap ? published : !wap.empty() ? wap : all;
     std::erase_if(ports, [&](std::uint16_t p) { return !all.count(p); });

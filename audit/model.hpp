@@ -26,8 +26,8 @@ struct Bound {
 struct Published {
     const WapApplication* app = nullptr;
     AppRole role = AppRole::Other;
-    std::optional<provision::Url> external;
-    std::optional<provision::Url> backend;
+    std::optional<edgelab::Url> external;
+    std::optional<edgelab::Url> backend;
 };
 
 class Model {
@@ -57,7 +57,6 @@ class Model {
 bool covers(const AuditCertificate&, const std::string& host);
 
 // Shared by the findings.
-std::string join(const std::vector<std::string>& items, const char* sep = "; ");
 checks::CheckResult passing(std::string id, std::string title, std::string ns);
 checks::CheckResult skipped(checks::CheckResult r, std::string why);
 // The netsh command that binds `key` as `source` is bound (the seed's

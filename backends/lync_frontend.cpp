@@ -242,7 +242,7 @@ Response meetingJoinPage(const SiteConfig& site, const Request& req, std::string
 // asked for and the port it listens on; behind a proxy that is an internal
 // URL the proxy must translate (docs/design.md, Publishing).
 Response redirect(const SiteConfig& site, const Request& req, std::string_view path) {
-    std::string location = "https://" + hostOnly(sv(req[http::field::host])) + ":" +
+    std::string location = "https://" + hostOfHostHeader(sv(req[http::field::host])) + ":" +
                            std::to_string(site.listenPort) + std::string(path);
     return objectMoved(req, location);
 }
@@ -424,7 +424,7 @@ std::string msRtcOAuthChallenge(const SiteConfig& site) {
 }
 
 Reply handleLyncFrontEnd(const SiteConfig& site, const Request& req, ConnectionAuth& connection) {
-    std::string host = hostOnly(sv(req[http::field::host]));
+    std::string host = hostOfHostHeader(sv(req[http::field::host]));
     Site where = siteFor(site, host);
     auto rawPath = splitTarget(sv(req.target())).path;
     switch (where) {

@@ -17,9 +17,7 @@ std::string farmInternalUrl(const SiteConfig& site) {
 
 // The front end name (X-OfficeFE): the server's short name, upper case.
 std::string frontEndName(const SiteConfig& site) {
-    std::string name = site.serverFqdn.substr(0, site.serverFqdn.find('.'));
-    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return name;
+    return asciiUpper(site.serverFqdn.substr(0, site.serverFqdn.find('.')));
 }
 
 // Placeholders as OWAS writes them into urlsrc: <name=VALUE&>, XML-escaped.
@@ -135,7 +133,7 @@ bool wopiSrcIntact(std::string_view raw) {
 Reply handleOwas(const SiteConfig& site, const Request& req) {
     // OWAS's IIS site is bound to every host name: it answers whatever Host it
     // is asked for, and writes that name back.
-    std::string host = hostOnly(sv(req[http::field::host]));
+    std::string host = hostOfHostHeader(sv(req[http::field::host]));
     std::string p = asciiLower(splitTarget(sv(req.target())).path);
     if (!isGetOrHead(req) && (p == "/hosting/discovery" || p.starts_with("/m/") || p == "/m")) {
         auto res = errorPage(req, http::status::method_not_allowed);

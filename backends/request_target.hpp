@@ -8,6 +8,7 @@
 
 #include "common/ascii.hpp"
 #include "common/markup.hpp"
+#include "common/url.hpp"
 
 namespace edgelab::backends {
 
@@ -23,14 +24,5 @@ std::optional<std::string_view> rawQueryParam(std::string_view query, std::strin
 
 // %XX and '+' decoded once; malformed escapes are kept as they are.
 std::string percentDecode(std::string_view text);
-// Everything but unreserved characters (RFC 3986 section 2.3) as %XX.
-std::string percentEncode(std::string_view text);
-
-// The host of a Host header value, lower case, without port or IPv6 brackets.
-std::string hostOnly(std::string_view hostHeader);
-
-bool iequals(std::string_view a, std::string_view b);
-bool istartsWith(std::string_view text, std::string_view prefix);
-bool icontains(std::string_view text, std::string_view needle);
 
 }  // namespace edgelab::backends

@@ -1,5 +1,6 @@
 #include "backends/server.hpp"
 
+#include "common/endpoint.hpp"
 #include "common/utc_time.hpp"
 
 #include <atomic>
@@ -71,22 +72,9 @@ Parsed<Fault> parseFault(std::string_view body) {
 }
 
 std::optional<tcp::endpoint> parseEndpoint(std::string_view text) {
-    auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
-        return std::nullopt;
-    std::string_view addr = text.substr(0, colon);
-    std::string_view port = text.substr(colon + 1);
-    if (addr.front() == '[') {
-        if (addr.back() != ']') return std::nullopt;
-        addr = addr.substr(1, addr.size() - 2);
-    }
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return std::nullopt;
-    boost::system::error_code aec;
-    auto address = asio::ip::make_address(std::string(addr), aec);
-    if (aec) return std::nullopt;
-    return tcp::endpoint(address, static_cast<unsigned short>(value));
+    const auto e = edgelab::parseEndpoint(text, EndpointHost::Address, PortZero::Any);
+    if (!e) return std::nullopt;
+    return tcp::endpoint(asio::ip::make_address(e->host), e->port);
 }
 
 std::string endpointText(const tcp::endpoint& ep) {

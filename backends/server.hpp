@@ -41,7 +41,8 @@ std::string to_string(FaultMode mode);
 // failure names the JSON path.
 Parsed<Fault> parseFault(std::string_view body);
 
-// "127.0.0.1:4443", "[::1]:0"; nullopt when not an address and a port.
+// "127.0.0.1:4443", "[::1]:0" (edgelab::parseEndpoint, port 0 allowed);
+// nullopt when not an address and a port.
 std::optional<tcp::endpoint> parseEndpoint(std::string_view text);
 // The inverse, with brackets around IPv6 addresses.
 std::string endpointText(const tcp::endpoint& ep);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/lync_wap.hpp"
 #include "net/asio.hpp"
 #include "provision/lab.hpp"
 
@@ -40,10 +41,10 @@ struct SiteConfig {
     std::string owas;             // owas.DOMAIN
     std::string serverFqdn;       // the server's own FQDN (lyncfe1.DOMAIN, owas1.DOMAIN)
     std::string owasInternalUrl;  // the OWAS farm InternalURL ("" = https://serverFqdn/)
-    std::chrono::milliseconds eventHold{std::chrono::seconds(180)};  // UCWA event channel
-    std::uint16_t listenPort = 4443;  // the port the backend really listens on
-    std::vector<SiteUser> users;      // who can sign in (front end); nobody by default
-    std::string tokenKey;             // signs the web tickets and OAuth tokens it issues
+    std::chrono::milliseconds eventHold{kUcwaEventChannelHold};  // UCWA event channel
+    std::uint16_t listenPort = kLyncExternalWebPort;  // the port the backend really listens on
+    std::vector<SiteUser> users;  // who can sign in (front end); nobody by default
+    std::string tokenKey;         // signs the web tickets and OAuth tokens it issues
 };
 
 // What one client connection has proven so far. NTLM authenticates the

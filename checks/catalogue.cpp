@@ -11,10 +11,9 @@
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
 #include "checks/support.hpp"
+#include "common/matching.hpp"
 
 namespace edgelab::checks {
-
-using support::lower;
 
 namespace {
 
@@ -101,7 +100,7 @@ std::vector<std::string> publicNames(const provision::Lab& lab) {
     std::vector<std::string> all;
     for (auto* n : {&lab.names.webServices, &lab.names.meet, &lab.names.dialin,
                     &lab.names.lyncdiscover, &lab.names.owas})
-        if (!n->empty()) all.push_back(lower(*n));
+        if (!n->empty()) all.push_back(asciiLower(*n));
     return all;
 }
 
@@ -152,29 +151,12 @@ const std::vector<std::string>& familyOrder() {
     return order;
 }
 
-bool globMatch(std::string_view p, std::string_view t) {
-    size_t pi = 0, ti = 0, star = std::string_view::npos, mark = 0;
-    while (ti < t.size()) {
-        if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
-            ++pi, ++ti;
-        } else if (pi < p.size() && p[pi] == '*') {
-            star = pi++, mark = ti;
-        } else if (star != std::string_view::npos) {
-            pi = star + 1, ti = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '*') ++pi;
-    return pi == p.size();
-}
-
 std::vector<CheckDefinition> selectChecks(std::vector<CheckDefinition> all,
                                           const std::vector<std::string>& only,
                                           const std::vector<std::string>& skip) {
     std::vector<CheckDefinition> out;
     for (auto& d : all) {
-        auto match = [&](const std::string& g) { return globMatch(g, d.id.str()); };
+        auto match = [&](const std::string& g) { return globMatches(g, d.id.str()); };
         if (!only.empty() && std::none_of(only.begin(), only.end(), match)) continue;
         if (std::any_of(skip.begin(), skip.end(), match)) continue;
         out.push_back(std::move(d));

@@ -14,6 +14,7 @@
 
 #include "checks/evidence.hpp"
 #include "checks/ids.hpp"
+#include "common/matching.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::checks {
@@ -112,9 +113,6 @@ struct CheckDefinition {
     bool rootCause = false;
 };
 
-// WAP's application id, used in the netsh binding commands (docs/design.md, Facts).
-inline constexpr const char* kWapAppId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
-
 // The five public names of the lab, web services first.
 std::vector<std::string> publicNames(const provision::Lab&);
 
@@ -136,8 +134,6 @@ std::vector<CheckDefinition> catalogue(const provision::Lab&, const Target&);
 std::string familyOf(std::string_view checkId);
 const std::vector<std::string>& familyOrder();
 
-// '*' and '?' globs, as --only and --skip take them.
-bool globMatch(std::string_view pattern, std::string_view text);
 std::vector<CheckDefinition> selectChecks(std::vector<CheckDefinition> all,
                                           const std::vector<std::string>& only,
                                           const std::vector<std::string>& skip);

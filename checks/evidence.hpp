@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "checks/ids.hpp"
+#include "common/ascii.hpp"
 
 namespace edgelab::checks {
 
@@ -65,16 +66,14 @@ struct HttpExchange {
     std::vector<CertificateInfo> chain;  // as sent by the server
 
     // The first value of a header (name in any case), or nullopt.
-    std::optional<std::string> header(std::string name) const {
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        auto it = responseHeaders.find(name);
+    std::optional<std::string> header(std::string_view name) const {
+        auto it = responseHeaders.find(asciiLower(name));
         if (it == responseHeaders.end()) return std::nullopt;
         return it->second;
     }
-    std::vector<std::string> headers(std::string name) const {
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::vector<std::string> headers(std::string_view name) const {
         std::vector<std::string> out;
-        auto [b, e] = responseHeaders.equal_range(name);
+        auto [b, e] = responseHeaders.equal_range(asciiLower(name));
         for (auto it = b; it != e; ++it) out.push_back(it->second);
         return out;
     }

@@ -1,6 +1,8 @@
 #include "checks/gather.hpp"
 
 #include "checks/signin.hpp"
+#include "common/ascii.hpp"
+#include "common/endpoint.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -127,8 +129,7 @@ std::size_t recordHeader(char* data, std::size_t size, std::size_t n, void* reco
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return size * n;
-    std::string name(line.substr(0, colon));
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = asciiLower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
@@ -464,16 +465,23 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
         std::string addr;
         std::uint16_t port = p.port;
         if (p.address) {
-            auto colon = p.address->rfind(':');
-            addr = p.address->substr(0, colon);
-            port = static_cast<std::uint16_t>(std::stoi(p.address->substr(colon + 1)));
+            // A running lab's state names the address; a hand-edited one
+            // may not read, and that is this probe's failure alone.
+            const auto e = parseEndpoint(*p.address, EndpointHost::AddressOrName);
+            if (!e) {
+                h.out->address = *p.address;
+                settle(h, HandshakeOutcome::Unresolved, e.error());
+                continue;
+            }
+            addr = e->host;
+            port = e->port;
         } else if (auto ct = connectToFor(target.connectTo, p.host, p.port)) {
             addr = ct->first;
             port = ct->second;
         } else {
             addr = p.host;
         }
-        h.out->address = addr + ":" + std::to_string(port);
+        h.out->address = Endpoint{addr, port}.str();
         socklen_t len = 0;
         std::string err;
         auto sa = resolve(addr, port, len, err);
@@ -572,11 +580,7 @@ std::vector<std::string> connectToParts(const std::string& entry) {
 // An empty port means "any" (first) or "the same" (second), as curl reads it.
 std::optional<std::uint16_t> connectToPort(std::string_view text, std::uint16_t ifEmpty) {
     if (text.empty()) return ifEmpty;
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535)
-        return std::nullopt;
-    return static_cast<std::uint16_t>(port);
+    return parsePort(text).optional();
 }
 
 }  // namespace
@@ -584,20 +588,13 @@ std::optional<std::uint16_t> connectToPort(std::string_view text, std::uint16_t 
 std::optional<std::string> connectToError(const std::string& entry) {
     const auto parts = connectToParts(entry);
     if (parts.size() != 4) return "expected HOST:PORT:ADDR:PORT";
-    if (!connectToPort(parts[1], 1) || !connectToPort(parts[3], 1))
-        return "a port must be empty or a number from 1 to 65535";
+    for (const auto& port : {parts[1], parts[3]})
+        if (auto p = parsePort(port); !port.empty() && !p) return p.error() + " (or empty)";
     return std::nullopt;
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     const std::vector<std::string>& connectTo, const std::string& host, std::uint16_t port) {
-    auto lowerEq = [](std::string_view a, std::string_view b) {
-        return a.size() == b.size() &&
-               std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                   return std::tolower(static_cast<unsigned char>(x)) ==
-                          std::tolower(static_cast<unsigned char>(y));
-               });
-    };
     for (auto& entry : connectTo) {
         const auto parts = connectToParts(entry);
         if (parts.size() != 4) continue;
@@ -606,7 +603,7 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
         const auto fromPort = connectToPort(parts[1], port);
         const auto toPort = connectToPort(parts[3], port);
         if (!fromPort || !toPort) continue;
-        if (!parts[0].empty() && !lowerEq(parts[0], host)) continue;
+        if (!parts[0].empty() && !iequals(parts[0], host)) continue;
         if (*fromPort != port) continue;
         return std::pair{parts[2].empty() ? host : parts[2], *toPort};
     }

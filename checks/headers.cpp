@@ -35,7 +35,7 @@ std::optional<std::string> cookieDomain(std::string_view setCookie) {
         if (eq != std::string_view::npos && iequals(trimmed(attribute.substr(0, eq)), "domain")) {
             std::string value = trimmed(attribute.substr(eq + 1));
             if (!value.empty() && value.front() == '.') value.erase(0, 1);
-            if (!value.empty()) domain = lower(value);
+            if (!value.empty()) domain = asciiLower(value);
         }
         semi = next == std::string_view::npos ? next : semi + 1 + next;
     }
@@ -62,13 +62,13 @@ CheckDefinition headersCheck(const provision::Lab& lab, std::vector<ProbeId> htt
                     ++looked;
                     if (v.find("://") == std::string::npos) continue;  // relative: same host
                     auto u = parseUrl(v);
-                    if (!u || !isPublic(ctx.lab, u->host) || u->port == 4443)
+                    if (!u || !isPublic(ctx.lab, u->host) || u->port == kLyncExternalWebPort)
                         bad.push_back(x->url + " " + h + ": " + v);
                 }
             for (auto& v : x->headers("set-cookie")) {
                 ++looked;
-                std::string lv = lower(v);
-                if (lv.find(":4443") != std::string::npos) {
+                std::string lv = asciiLower(v);
+                if (lv.find(":" + std::to_string(kLyncExternalWebPort)) != std::string::npos) {
                     bad.push_back(x->url + " set-cookie: " + v);
                     continue;
                 }

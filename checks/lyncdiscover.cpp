@@ -27,9 +27,9 @@ std::vector<std::string> badLinks(const std::vector<std::string>& hrefs, const s
 
 std::string checkDiscoverJson(const HttpExchange& x, const std::string& ws) {
     if (x.status != 200) return "JSON: " + describeExchange(x);
-    auto ct = lower(x.header("content-type").value_or(""));
-    if (!startsWithI(ct, "application/json") &&
-        !startsWithI(ct, "application/vnd.microsoft.rtc.autodiscover+json"))
+    auto ct = asciiLower(x.header("content-type").value_or(""));
+    if (!istartsWith(ct, "application/json") &&
+        !istartsWith(ct, "application/vnd.microsoft.rtc.autodiscover+json"))
         return "JSON: Content-Type " + (ct.empty() ? std::string("missing") : ct);
     auto doc = nlohmann::json::parse(x.body, nullptr, false);
     if (doc.is_discarded() || !doc.contains("_links") || !doc["_links"].is_object())
@@ -46,8 +46,8 @@ std::string checkDiscoverJson(const HttpExchange& x, const std::string& ws) {
 
 std::string checkDiscoverXml(const HttpExchange& x, const std::string& ws) {
     if (x.status != 200) return "XML: " + describeExchange(x);
-    auto ct = lower(x.header("content-type").value_or(""));
-    if (!startsWithI(ct, "application/vnd.microsoft.rtc.autodiscover+xml"))
+    auto ct = asciiLower(x.header("content-type").value_or(""));
+    if (!istartsWith(ct, "application/vnd.microsoft.rtc.autodiscover+xml"))
         return "XML: Content-Type " + (ct.empty() ? std::string("missing") : ct) +
                " (clients accept only application/vnd.microsoft.rtc.autodiscover+xml)";
     xmlDocPtr doc =

@@ -3,6 +3,7 @@
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
 #include "checks/support.hpp"
+#include "common/endpoint.hpp"
 
 #include <regex>
 #include <set>
@@ -109,8 +110,6 @@ CheckDefinition owasWopiSrcCheck(const provision::Lab& lab) {
 
 namespace edgelab::checks {
 
-using support::lower;
-
 std::vector<UrlMention> urlsIn(std::string_view text) {
     static const std::regex re(
         R"((?:https?):(?:\\?/){2}([A-Za-z0-9][A-Za-z0-9.\-]*)(?::([0-9]{1,5}))?[^\s"'<>]*)",
@@ -121,9 +120,11 @@ std::vector<UrlMention> urlsIn(std::string_view text) {
          ++it) {
         UrlMention m;
         m.url = (*it)[0].str();
-        m.host = lower((*it)[1].str());
+        m.host = asciiLower((*it)[1].str());
         while (!m.host.empty() && m.host.back() == '.') m.host.pop_back();
-        m.port = (*it)[2].matched ? std::stoi((*it)[2].str()) : 0;
+        // A port out of range ("99999") reads as none: the mention is still
+        // a host named to clients.
+        m.port = (*it)[2].matched ? parsePort((*it)[2].str()).optional().value_or(0) : 0;
         out.push_back(std::move(m));
     }
     return out;

@@ -16,8 +16,6 @@ namespace {
 
 using nlohmann::json;
 using provision::Lab;
-using support::join;
-using support::lower;
 using support::result;
 
 // The seed's lesson S2, word for word the remedy of auth.passthrough.
@@ -121,7 +119,8 @@ CheckResult evaluateWebTicket(const CheckDefinition& d, const Evidence& ev,
     for (const auto& a : sipAccessOf(user->exchange.body)) {
         access.push_back(a.element + " " + a.fqdn + ":" + a.port);
         const bool external = a.element.find("External") != std::string::npos;
-        if (external && ctx.lab.backendFor(lower(a.fqdn))) bad.push_back(a.element + " " + a.fqdn);
+        if (external && ctx.lab.backendFor(asciiLower(a.fqdn)))
+            bad.push_back(a.element + " " + a.fqdn);
     }
     if (access.empty())
         return result(d, Verdict::Fail, done + "; user 200 without SIP access points",
@@ -318,8 +317,9 @@ std::optional<CheckResult> measuredLongPoll(const CheckDefinition& d, const Evid
                   "event channel cut after " + seconds(poll->seconds) + " of a " + wanted +
                       " s hold: " + statusText(*poll),
                   "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec above the "
-                  "front end's event channel hold (180 s by default; WAP's default 300) on each "
-                  "Lync application");
+                  "front end's event channel hold (" +
+                      std::to_string(kUcwaEventChannelHold.count()) +
+                      " s by default; WAP's default 300) on each Lync application");
 }
 
 std::optional<SignInCredentials> signInUserOf(const Lab& lab, std::string_view sipUri) {

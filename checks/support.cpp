@@ -6,32 +6,9 @@
 
 #include <curl/curl.h>
 
+#include "common/endpoint.hpp"
+
 namespace edgelab::checks::support {
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-bool startsWithI(std::string_view text, std::string_view prefix) {
-    return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view sep) {
-    std::string out;
-    for (size_t i = 0; i < parts.size(); ++i) {
-        if (i) out += sep;
-        out += parts[i];
-    }
-    return out;
-}
 
 std::optional<UrlParts> parseUrl(const std::string& text) {
     CURLU* u = curl_url();
@@ -40,10 +17,11 @@ std::optional<UrlParts> parseUrl(const std::string& text) {
         UrlParts p;
         char* v = nullptr;
         if (curl_url_get(u, CURLUPART_SCHEME, &v, 0) == CURLUE_OK)
-            p.scheme = lower(v), curl_free(v);
-        if (curl_url_get(u, CURLUPART_HOST, &v, 0) == CURLUE_OK) p.host = lower(v), curl_free(v);
+            p.scheme = asciiLower(v), curl_free(v);
+        if (curl_url_get(u, CURLUPART_HOST, &v, 0) == CURLUE_OK)
+            p.host = asciiLower(v), curl_free(v);
         if (curl_url_get(u, CURLUPART_PORT, &v, CURLU_DEFAULT_PORT) == CURLUE_OK)
-            p.port = std::atoi(v), curl_free(v);
+            p.port = parsePort(v).optional().value_or(0), curl_free(v);
         if (curl_url_get(u, CURLUPART_PATH, &v, 0) == CURLUE_OK) p.path = v, curl_free(v);
         out = p;
     }

@@ -1,4 +1,4 @@
-// What the check families share: text helpers, the URL reader, the result
+// What the check families share: the URL reader, the result
 // builder and the one-line descriptions of evidence. Internal to checks/.
 #pragma once
 
@@ -10,14 +10,11 @@
 
 #include "checks/catalogue.hpp"
 #include "checks/evidence.hpp"
+#include "common/ascii.hpp"
+#include "common/lync_wap.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::checks::support {
-
-std::string lower(std::string s);
-bool iequals(std::string_view a, std::string_view b);
-bool startsWithI(std::string_view text, std::string_view prefix);
-std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 struct UrlParts {
     std::string scheme, host, path;

@@ -20,11 +20,11 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
     std::string hash = "<thumbprint of the certificate bound to " + lab.names.webServices + ":443>";
     if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
         h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
-        hash = lower(h->chain.front().thumbprint);
+        hash = asciiLower(h->chain.front().thumbprint);
     return "add a default (IP:port) binding with the certificate served for " +
            lab.names.webServices + ": netsh http add sslcert ipport=0.0.0.0:443 certhash=" + hash +
-           " appid=" + kWapAppId + "  (lab: edgelab bindings set-default --match-host " +
-           lab.names.webServices + ")";
+           " appid=" + std::string(kWapApplicationId) +
+           "  (lab: edgelab bindings set-default --match-host " + lab.names.webServices + ")";
 }
 
 // The chain as sent links each certificate to the next and ends at a root
@@ -112,7 +112,8 @@ CheckDefinition sniCheck(const std::string& name) {
         const std::string remedy =
             "bind a certificate whose subjectAltName includes " + name + " to " + name +
             ":443 (netsh http add sslcert hostnameport=" + name +
-            ":443 certhash=<thumbprint> appid=" + kWapAppId + " certstorename=MY)";
+            ":443 certhash=<thumbprint> appid=" + std::string(kWapApplicationId) +
+            " certstorename=MY)";
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         if (h->outcome != HandshakeOutcome::Ok) {
             auto below = connectionRemedy(*h);
@@ -253,23 +254,9 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
 
 namespace edgelab::checks {
 
-using support::lower;
-
-bool certificateCovers(const CertificateInfo& c, std::string_view nameIn) {
-    std::string name = lower(std::string(nameIn));
-    auto matches = [&](std::string pattern) {
-        pattern = lower(pattern);
-        if (pattern == name) return true;
-        // One wildcard label, leftmost only (RFC 6125 6.4.3).
-        if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.') {
-            auto dot = name.find('.');
-            return dot != std::string::npos && dot > 0 && name.substr(dot) == pattern.substr(1);
-        }
-        return false;
-    };
+bool certificateCovers(const CertificateInfo& c, std::string_view name) {
     // The subjectAltName only, as the proxy routes (a 421 for a name its
-    // certificate lacks): RFC 9525 section 6.3, which replaced RFC 6125, no
-    // longer lets a client fall back to the subject's CN, and browsers do not.
-    return std::any_of(c.dnsNames.begin(), c.dnsNames.end(), matches);
+    // certificate lacks).
+    return dnsNamesCover(c.dnsNames, name);
 }
 }  // namespace edgelab::checks

@@ -5,6 +5,7 @@
 #include "checks/ids.hpp"
 #include "checks/signin.hpp"
 #include "checks/support.hpp"
+#include "common/lync_wap.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -62,7 +63,7 @@ CheckDefinition authCheck(const provision::Lab& lab) {
             "authenticates its clients itself)";
         if (x->status == 401) {
             for (auto& c : x->headers("www-authenticate"))
-                if (startsWithI(c, "MsRtcOAuth"))
+                if (istartsWith(c, "MsRtcOAuth"))
                     return result(d, Verdict::Pass, "401 with WWW-Authenticate: " + c);
             return result(d, Verdict::Fail,
                           "401 without an MsRtcOAuth challenge: " +
@@ -131,7 +132,7 @@ CheckDefinition longPollCheck(const provision::Lab& lab, const Target& target) {
         for (auto& b : ctx.lab.backends)
             if (b.role == provision::BackendRole::LyncFrontEnd)
                 hold = std::max(hold, b.eventChannelHoldSec);
-        if (hold == 0) hold = 180;  // the front end's default hold (docs/design.md, Facts)
+        if (hold == 0) hold = kUcwaEventChannelHold.count();  // the front end's default
         std::vector<std::string> bad, ok;
         for (auto& a : ctx.lab.applications) {
             auto* b = backendFor(ctx.lab, a.backendServerUrl.host);
@@ -159,8 +160,6 @@ CheckDefinition longPollCheck(const provision::Lab& lab, const Target& target) {
 }  // namespace edgelab::checks::family
 
 namespace edgelab::checks {
-
-using support::lower;
 
 // Statuses a Lync 2013 front end's external web services give an anonymous
 // client (no ticket, no token). Pages answer 200; services challenge with
@@ -194,7 +193,7 @@ std::string slug(std::string_view path) {
     std::string s;
     for (char c : path) {
         if (std::isalnum(static_cast<unsigned char>(c)))
-            s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            s += asciiLowerChar(c);
         else if (!s.empty() && s.back() != '-')
             s += '-';
     }

@@ -17,7 +17,9 @@
 
 #include "backends/request_target.hpp"
 #include "backends/server.hpp"
+#include "common/endpoint.hpp"
 #include "common/exit_code.hpp"
+#include "common/lync_wap.hpp"
 
 namespace edgelab::cli {
 
@@ -101,7 +103,7 @@ void loadCertificate(ssl::context& tls, const std::string& cert, const std::stri
 struct BackendArgs {
     std::string role, listen, cert, key, serverFqdn, domain, webServices, meet, dialin,
         lyncdiscover, owas, owasInternalUrl, accessLog, control, usersFile;
-    double eventHoldSec = 180;
+    double eventHoldSec = kUcwaEventChannelHold.count();
     int threads = 2;
 };
 
@@ -123,7 +125,8 @@ void addBackendOptions(CLI::App& app, BackendArgs& a) {
     app.add_option("--owas", a.owas, "Office Web Apps FQDN (owas.DOMAIN)");
     app.add_option("--owas-internal-url", a.owasInternalUrl, "the OWAS farm InternalURL");
     app.add_option("--event-hold-sec", a.eventHoldSec,
-                   "seconds the UCWA event channel is held (default 180; fractions allowed)")
+                   "seconds the UCWA event channel is held (default " +
+                       std::to_string(kUcwaEventChannelHold.count()) + "; fractions allowed)")
         ->check(CLI::Range(0.0, 86400.0));
     app.add_option("--users-file", a.usersFile,
                    "JSON file with the test users who can sign in (lync-frontend)");
@@ -215,14 +218,13 @@ int runBackend(int argc, char** argv) {
         ServerOptions options;
         options.role =
             a.role == "owas" ? provision::BackendRole::Owas : provision::BackendRole::LyncFrontEnd;
-        auto ep = parseEndpoint(a.listen);
-        if (!ep) throw BadInput("--listen: expected ADDR:PORT, got \"" + a.listen + "\"");
-        options.listen = *ep;
-        if (!a.control.empty()) {
-            auto cep = parseEndpoint(a.control);
-            if (!cep) throw BadInput("--control: expected ADDR:PORT, got \"" + a.control + "\"");
-            options.control = *cep;
-        }
+        auto endpointOf = [](const char* flag, const std::string& text) {
+            const auto e = edgelab::parseEndpoint(text, EndpointHost::Address, PortZero::Any);
+            if (!e) throw BadInput(std::string(flag) + " " + e.error());
+            return *backends::parseEndpoint(text);
+        };
+        options.listen = endpointOf("--listen", a.listen);
+        if (!a.control.empty()) options.control = endpointOf("--control", a.control);
         options.site = siteOf(a);
         options.accessLog = a.accessLog;
 

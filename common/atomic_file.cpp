@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -39,14 +40,12 @@ void removeAbandonedTemporaries(const std::filesystem::path& dir, const std::str
         if (entry.rfind(prefix, 0) != 0) continue;
         const std::string rest = entry.substr(prefix.size());
         const auto dash = rest.find('-');
-        long pid = 0;
-        try {
-            pid = std::stol(rest.substr(0, dash));
-        } catch (const std::exception&) {
-            continue;
-        }
+        const std::string_view pidText = std::string_view(rest).substr(0, dash);
+        pid_t pid = 0;
+        const auto read = std::from_chars(pidText.data(), pidText.data() + pidText.size(), pid);
+        if (read.ec != std::errc() || read.ptr != pidText.data() + pidText.size()) continue;
         if (pid <= 0 || pid == ::getpid()) continue;
-        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        if (::kill(pid, 0) != 0 && errno == ESRCH) {
             std::error_code ignored;
             std::filesystem::remove(it->path(), ignored);
         }

@@ -10,54 +10,14 @@
 
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
+#include "common/endpoint.hpp"
+#include "common/lync_wap.hpp"
 
 namespace edgelab::provision {
 
 using json = nlohmann::json;
 
 // ---------------------------------------------------------------- Url
-
-std::string Url::hostPort() const { return host + ":" + std::to_string(port); }
-
-std::string Url::str() const {
-    std::string s = scheme + "://" + host;
-    const bool defaultPort = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
-    if (!defaultPort) s += ":" + std::to_string(port);
-    return s + path;
-}
-
-std::optional<Url> Url::parse(std::string_view text) {
-    Url u;
-    const auto sep = text.find("://");
-    if (sep == std::string_view::npos) return std::nullopt;
-    u.scheme = std::string(text.substr(0, sep));
-    std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(), ::tolower);
-    if (u.scheme != "https" && u.scheme != "http") return std::nullopt;
-    u.port = u.scheme == "https" ? 443 : 80;
-    std::string_view rest = text.substr(sep + 3);
-    const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
-    u.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-    const auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-        const std::string_view portText = authority.substr(colon + 1);
-        if (portText.empty() || portText.size() > 5 ||
-            !std::all_of(portText.begin(), portText.end(), ::isdigit))
-            return std::nullopt;
-        const int port = std::stoi(std::string(portText));
-        if (port < 1 || port > 65535) return std::nullopt;
-        u.port = static_cast<std::uint16_t>(port);
-        authority = authority.substr(0, colon);
-    }
-    if (authority.empty()) return std::nullopt;
-    for (char c : authority)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '*'))
-            return std::nullopt;
-    u.host = std::string(authority);
-    std::transform(u.host.begin(), u.host.end(), u.host.begin(), ::tolower);
-    return u;
-}
 
 // ---------------------------------------------------------------- enums
 
@@ -158,7 +118,7 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t up = row[j];
-            const bool same = std::tolower(a[i - 1]) == std::tolower(b[j - 1]);
+            const bool same = asciiLowerChar(a[i - 1]) == asciiLowerChar(b[j - 1]);
             row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
             diag = up;
         }
@@ -356,31 +316,6 @@ std::optional<Url> readUrl(ObjectReader& r, std::string_view key, bool required)
         return std::nullopt;
     }
     return u;
-}
-
-// An IPv4 address (or 0.0.0.0) and a port: "0.0.0.0:443".
-bool validIpPort(std::string_view s) {
-    const auto colon = s.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    std::string_view ip = s.substr(0, colon), port = s.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
-        return false;
-    const int p = std::stoi(std::string(port));
-    if (p < 1 || p > 65535) return false;
-    int parts = 0;
-    std::size_t start = 0;
-    while (start <= ip.size()) {
-        const auto dot = ip.find('.', start);
-        std::string_view part =
-            ip.substr(start, dot == std::string_view::npos ? ip.npos : dot - start);
-        if (part.empty() || part.size() > 3 || !std::all_of(part.begin(), part.end(), ::isdigit) ||
-            std::stoi(std::string(part)) > 255)
-            return false;
-        ++parts;
-        if (dot == std::string_view::npos) break;
-        start = dot + 1;
-    }
-    return parts == 4;
 }
 
 ClientProfile defaultProfile(const std::string& name, const PublicNames& n) {
@@ -585,7 +520,8 @@ void readBackends(LabContext& cx) {
                 if (!b.host.empty() && !validHostName(b.host))
                     r.error("host", "expected a host name, got \"" + b.host + "\"");
                 b.port = static_cast<std::uint16_t>(
-                    r.integer("port", 1, 65535).value_or(b.role == BackendRole::Owas ? 443 : 4443));
+                    r.integer("port", 1, 65535)
+                        .value_or(b.role == BackendRole::Owas ? 443 : kLyncExternalWebPort));
                 b.publicNamesInCertificate = r.boolean("publicNamesInCertificate").value_or(true);
                 if (r.get("serves")) {
                     for (auto& s : r.strings("serves")) b.serves.push_back(asciiLower(s));
@@ -600,7 +536,8 @@ void readBackends(LabContext& cx) {
                         r.error("internalUrl", "expected a URL, got \"" + *u + "\"");
                     b.internalUrl = *u;
                 }
-                b.eventChannelHoldSec = r.number("eventChannelHoldSec", 0.1, 1800).value_or(180);
+                b.eventChannelHoldSec = r.number("eventChannelHoldSec", 0.1, 1800)
+                                            .value_or(kUcwaEventChannelHold.count());
                 r.finish();
                 lab.backends.push_back(std::move(b));
             }
@@ -694,10 +631,12 @@ void readDefaultBinding(LabContext& cx) {
             ObjectReader r(*v, "/defaultBinding", errors);
             DefaultBinding d;
             d.ipport = r.string("ipport").value_or(d.ipport);
-            if (!validIpPort(d.ipport))
-                r.error("ipport",
-                        "expected an IPv4 address and port such as \"0.0.0.0:443\", got \"" +
-                            d.ipport + "\"");
+            // An IPv4 address (or 0.0.0.0) and a port: "0.0.0.0:443".
+            if (auto e = parseEndpoint(d.ipport); !e)
+                r.error("ipport", e.error());
+            else if (e->isIpv6())
+                r.error("ipport", "expected an IPv4 address such as \"0.0.0.0:443\", got \"" +
+                                      d.ipport + "\"");
             if (auto m = r.string("matchHost")) d.matchHost = asciiLower(*m);
             r.finish();
             lab.defaultBinding = d;

@@ -11,19 +11,12 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/lync_wap.hpp"
+#include "common/url.hpp"
+
 namespace edgelab::provision {
 
 // A URL as WAP takes it: scheme, host, port (explicit or the scheme's), path.
-struct Url {
-    std::string scheme;  // "https" or "http"
-    std::string host;    // lower case
-    std::uint16_t port = 443;
-    std::string path = "/";
-
-    std::string hostPort() const;  // "host:port"
-    std::string str() const;       // canonical, port omitted when default
-    static std::optional<Url> parse(std::string_view text);
-};
 
 enum class KeyType { EcdsaP256, Rsa2048 };
 enum class PreAuthentication { PassThrough, ADFS, ClientCertificate };
@@ -65,7 +58,7 @@ struct Backend {
     bool publicNamesInCertificate = true;    // S4
     std::vector<std::string> serves;         // public FQDNs the internal view maps here
     std::optional<std::string> internalUrl;  // OWAS farm InternalURL
-    double eventChannelHoldSec = 180;        // UCWA event channel hold (lync-frontend)
+    double eventChannelHoldSec = kUcwaEventChannelHold.count();  // lync-frontend
 };
 
 struct Application {

@@ -19,6 +19,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 
 namespace edgelab::provision {
@@ -78,18 +79,6 @@ std::string keyTypeName(KeyType type) {
     return type == KeyType::Rsa2048 ? "rsa-2048" : "ecdsa-p256";
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-std::string upper(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return s;
-}
-
 bool isThumbprint(std::string_view t) {
     return t.size() == 40 &&
            std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isxdigit(c); });
@@ -98,7 +87,7 @@ bool isThumbprint(std::string_view t) {
 // DNS names compare without regard to case (RFC 4343).
 std::set<std::string> nameSet(const std::vector<std::string>& names) {
     std::set<std::string> set;
-    for (const auto& n : names) set.insert(lower(n));
+    for (const auto& n : names) set.insert(asciiLower(n));
     return set;
 }
 
@@ -511,7 +500,7 @@ std::vector<std::string> withoutDuplicates(const std::vector<std::string>& names
     std::vector<std::string> out;
     std::set<std::string> seen;
     for (const auto& n : names)
-        if (!n.empty() && seen.insert(lower(n)).second) out.push_back(n);
+        if (!n.empty() && seen.insert(asciiLower(n)).second) out.push_back(n);
     return out;
 }
 
@@ -631,7 +620,7 @@ StoredCertificate importToStore(const fs::path& storeDir, const fs::path& certPe
 std::optional<StoredCertificate> findInStore(const fs::path& storeDir,
                                              std::string_view thumbprint) {
     if (!isThumbprint(thumbprint)) return std::nullopt;
-    const std::string name = upper(std::string(thumbprint));
+    const std::string name = asciiUpper(std::string(thumbprint));
     const fs::path certFile = storeDir / (name + ".pem");
     std::error_code ec;
     if (!fs::exists(certFile, ec)) return std::nullopt;

@@ -8,13 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/lync_wap.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::provision {
-
-// WAP registers its HTTP.sys bindings under this application id; AD FS uses
-// {5d89a20c-beab-4389-9447-324788eb944a}.
-inline constexpr std::string_view kWapApplicationId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
 
 // One script and the server it runs on.
 struct WindowsScript {

@@ -4,6 +4,9 @@
 #include <numeric>
 #include <sstream>
 
+#include "common/ascii.hpp"
+#include "common/lync_wap.hpp"
+#include "common/matching.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::provision {
@@ -18,14 +21,6 @@ std::string to_string(Verdict v) {
             return "SKIP";
     }
     return "?";
-}
-
-bool certificateNameCovers(std::string_view certName, std::string_view host) {
-    if (certName == host) return true;
-    if (certName.size() < 3 || certName.substr(0, 2) != "*.") return false;
-    const auto dot = host.find('.');
-    if (dot == std::string_view::npos || dot == 0) return false;
-    return host.substr(dot + 1) == certName.substr(2);
 }
 
 namespace {
@@ -47,12 +42,6 @@ bool isOwasApplication(const Lab& lab, const Application& app) {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-    std::string out;
-    for (const auto& i : items) out += (out.empty() ? "" : sep) + i;
-    return out;
-}
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
@@ -83,8 +72,9 @@ RuleResult namespacesPublished(const Lab& lab) {
         r.evidence = std::to_string(lab.names.all().size()) + " namespaces published by " +
                      std::to_string(lab.applications.size()) + " applications";
     } else {
-        fail(r, "not published: " + join(missing),
-             "add a WAP application whose ExternalUrl is https://NAME/ for each: " + join(missing));
+        fail(r, "not published: " + join(missing, ", "),
+             "add a WAP application whose ExternalUrl is https://NAME/ for each: " +
+                 join(missing, ", "));
     }
     return r;
 }
@@ -105,7 +95,7 @@ RuleResult passThrough(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(lync) + " Lync applications use PassThrough";
     } else {
-        fail(r, join(bad),
+        fail(r, join(bad, ", "),
              "Lync clients authenticate to the front end itself: publish these applications with "
              "-ExternalPreAuthentication PassThrough (remove and add them again)");
     }
@@ -119,11 +109,11 @@ RuleResult backendPort(const Lab& lab) {
     for (const auto& a : lab.applications) {
         if (!isLyncApplication(lab, a)) continue;
         ++lync;
-        if (a.backendServerUrl.port != 4443)
+        if (a.backendServerUrl.port != kLyncExternalWebPort)
             bad.push_back(quoted(a.name) + " -> " + a.backendServerUrl.str());
     }
     for (const auto& b : lab.backends)
-        if (b.role == BackendRole::LyncFrontEnd && b.port != 4443)
+        if (b.role == BackendRole::LyncFrontEnd && b.port != kLyncExternalWebPort)
             bad.push_back("backend " + quoted(b.name) + " listens on " + std::to_string(b.port));
     if (lync == 0 && bad.empty()) {
         r.verdict = Verdict::Skip;
@@ -182,19 +172,18 @@ RuleResult certificateCoversNames(const Lab& lab) {
             hosts.push_back(a.externalUrl.host);
     std::vector<std::string> missing;
     for (const auto& h : hosts) {
-        const bool covered = std::any_of(c.san.begin(), c.san.end(), [&](const std::string& n) {
-            return certificateNameCovers(n, h);
-        });
+        const bool covered = std::any_of(c.san.begin(), c.san.end(),
+                                         [&](const std::string& n) { return dnsNameCovers(n, h); });
         if (!covered) missing.push_back(h);
     }
     if (missing.empty()) {
         r.evidence =
-            "SAN " + join(c.san) + " covers " + std::to_string(hosts.size()) + " host names";
+            "SAN " + join(c.san, ", ") + " covers " + std::to_string(hosts.size()) + " host names";
     } else {
-        fail(r, "not in the SAN: " + join(missing),
+        fail(r, "not in the SAN: " + join(missing, ", "),
              "issue the proxy certificate with every external host name in its subject "
              "alternative names: add " +
-                 join(missing));
+                 join(missing, ", "));
     }
     return r;
 }
@@ -257,12 +246,14 @@ RuleResult defaultBinding(const Lab& lab) {
         r.verdict = Verdict::Skip;
         r.evidence = "every client profile sends SNI";
     } else if (lab.defaultBinding) {
-        r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni);
+        r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni, ", ");
     } else {
-        fail(r, join(noSni) + " send no SNI and the lab has no IP:port binding",
+        fail(r, join(noSni, ", ") + " send no SNI and the lab has no IP:port binding",
              "add the default binding: netsh http add sslcert ipport=0.0.0.0:443 certhash=<the "
-             "published certificate's hash> appid={f955c070-e044-456c-ac00-e9e4275b3f04} (edgelab "
-             "bindings set-default --match-host " +
+             "published certificate's hash> appid=" +
+                 std::string(kWapApplicationId) +
+                 " (edgelab "
+                 "bindings set-default --match-host " +
                  lab.names.webServices + ")");
     }
     return r;

@@ -25,10 +25,6 @@ struct RuleResult {
 // Every rule, in a fixed order.
 std::vector<RuleResult> evaluateRules(const Lab& lab);
 
-// Does a certificate name (possibly "*.domain") cover a host, as RFC 6125
-// section 6.4.3 allows: a wildcard stands for exactly one left-most label.
-bool certificateNameCovers(std::string_view certName, std::string_view host);
-
 // The applications published to a Lync front end, and to OWAS.
 bool isLyncApplication(const Lab& lab, const Application& app);
 bool isOwasApplication(const Lab& lab, const Application& app);

@@ -16,6 +16,7 @@
 
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
+#include "common/endpoint.hpp"
 #include "proxy/netsh_show.hpp"
 
 namespace edgelab::proxy {
@@ -50,13 +51,9 @@ std::optional<BindingKey> BindingKey::parse(BindingKind kind, std::string_view t
     if (colon == std::string_view::npos || colon == 0) return fail("expected HOST:PORT");
     const std::string_view host = text.substr(0, colon);
     const std::string_view portText = text.substr(colon + 1);
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
-    if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 ||
-        port > 65535) {
-        return fail("the port must be a number from 1 to 65535");
-    }
-    BindingKey key{kind, asciiLower(host), static_cast<std::uint16_t>(port)};
+    const auto port = parsePort(portText);
+    if (!port) return fail(port.error());
+    BindingKey key{kind, asciiLower(host), *port};
     if (kind == BindingKind::IpPort) {
         in_addr addr{};
         if (::inet_pton(AF_INET, key.host.c_str(), &addr) != 1) {
@@ -393,7 +390,7 @@ std::optional<std::string> normaliseThumbprint(std::string_view text) {
     for (char c : text) {
         if (c == ' ' || c == ':') continue;
         if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
-        out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        out += asciiUpperChar(c);
     }
     if (out.size() != 40) return std::nullopt;
     return out;

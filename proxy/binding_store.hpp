@@ -14,12 +14,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/lync_wap.hpp"
 #include "common/parsed.hpp"
 
 namespace edgelab::proxy {
 
-// The application id WAP registers its bindings with.
-inline constexpr std::string_view kWapApplicationId = "{f955c070-e044-456c-ac00-e9e4275b3f04}";
+// The application id WAP registers its bindings with (common/lync_wap.hpp).
+using edgelab::kWapApplicationId;
 
 struct NetshEntry;  // proxy/netsh_show.hpp
 

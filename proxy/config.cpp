@@ -1,71 +1,13 @@
 #include "proxy/config.hpp"
 
-#include <arpa/inet.h>
-
-#include <cctype>
-#include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
+#include "common/endpoint.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::proxy {
-
-namespace {
-
-std::optional<std::uint16_t> parsePort(std::string_view text) {
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535) {
-        return std::nullopt;
-    }
-    return static_cast<std::uint16_t>(port);
-}
-
-bool isIpv4(const std::string& s) {
-    in_addr a{};
-    return ::inet_pton(AF_INET, s.c_str(), &a) == 1;
-}
-
-}  // namespace
-
-std::string PublishedUrl::origin() const { return scheme + "://" + hostHeader(); }
-
-std::string PublishedUrl::hostHeader() const {
-    return defaultPort() ? host : host + ":" + std::to_string(port);
-}
-
-std::optional<PublishedUrl> PublishedUrl::parse(std::string_view text) {
-    PublishedUrl url;
-    const auto sep = text.find("://");
-    if (sep == std::string_view::npos) return std::nullopt;
-    url.scheme = asciiLower(text.substr(0, sep));
-    if (url.scheme != "https" && url.scheme != "http") return std::nullopt;
-    std::string_view rest = text.substr(sep + 3);
-    const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
-    url.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-    const auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-        auto port = parsePort(authority.substr(colon + 1));
-        if (!port) return std::nullopt;
-        url.port = *port;
-        authority = authority.substr(0, colon);
-    } else {
-        url.port = url.scheme == "https" ? 443 : 80;
-    }
-    if (authority.empty()) return std::nullopt;
-    for (char c : authority) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
-            return std::nullopt;
-        }
-    }
-    url.host = asciiLower(authority);
-    return url;
-}
 
 ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir) {
     auto fail = [](const std::string& at, const std::string& what) {
@@ -79,7 +21,9 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         bool ok = false;
         if constexpr (std::is_same_v<decltype(kind), std::string>) ok = v.is_string();
         if constexpr (std::is_same_v<decltype(kind), bool>) ok = v.is_boolean();
-        if constexpr (std::is_same_v<decltype(kind), int>) ok = v.is_number_unsigned();
+        // A document built in memory keeps a signed integer as signed.
+        if constexpr (std::is_same_v<decltype(kind), int>)
+            ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
         if (!ok) {
             const char* want = std::is_same_v<decltype(kind), std::string> ? "a string"
                                : std::is_same_v<decltype(kind), bool>      ? "true or false"
@@ -109,7 +53,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         if (!j.is_object()) throw fail(at, "expected an object");
         Listener l;
         l.address = requireString(j, at, "address");
-        if (!isIpv4(l.address)) throw fail(at + "/address", "expected an IPv4 address");
+        if (!isIpv4Address(l.address)) throw fail(at + "/address", "expected an IPv4 address");
         if (auto* v = get(j, at, "port", 0)) {
             if (v->get<unsigned>() > 65535) throw fail(at + "/port", "expected 0..65535");
             l.port = static_cast<std::uint16_t>(v->get<unsigned>());
@@ -127,7 +71,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
     if (auto* v = get(doc, "", "accessLog", std::string{}))
         cfg.accessLog = pathOf(v->get<std::string>());
     if (auto* v = get(doc, "", "adfsUrl", std::string{})) {
-        if (!PublishedUrl::parse(v->get<std::string>())) throw fail("/adfsUrl", "expected a URL");
+        if (!Url::parse(v->get<std::string>())) throw fail("/adfsUrl", "expected a URL");
         cfg.adfsUrl = v->get<std::string>();
     }
     if (auto* v = get(doc, "", "allowLegacyTls", bool{})) cfg.allowLegacyTls = v->get<bool>();
@@ -145,11 +89,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
             const std::string at = "/internalDns/" + name;
             if (!addr.is_string()) throw fail(at, "expected \"ADDR:PORT\"");
             const std::string a = addr.get<std::string>();
-            const auto colon = a.rfind(':');
-            if (colon == std::string::npos || !isIpv4(a.substr(0, colon)) ||
-                !parsePort(a.substr(colon + 1))) {
-                throw fail(at, "expected \"IPv4:PORT\", got \"" + a + "\"");
-            }
+            if (auto e = parseEndpoint(a); !e) throw fail(at, e.error());
             cfg.internalDns[asciiLower(name)] = a;
         }
     }
@@ -184,7 +124,7 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         r.name = requireString(j, at, "name");
         auto url = [&](const char* name) {
             const std::string text = requireString(j, at, name);
-            auto u = PublishedUrl::parse(text);
+            auto u = Url::parse(text);
             if (!u) throw fail(at + "/" + name, "expected https://HOST[:PORT]/PATH, got " + text);
             return *u;
         };
@@ -258,6 +198,73 @@ ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::p
         cfg.applications.push_back(std::move(r));
     }
     return cfg;
+}
+
+namespace {
+
+nlohmann::json toJson(const PublishingRule& r) {
+    return {
+        {"name", r.name},
+        {"externalUrl", r.externalUrl.str()},
+        {"backendServerUrl", r.backendServerUrl.str()},
+        {"externalPreAuthentication",
+         r.externalPreAuthentication == PreAuthentication::PassThrough ? "PassThrough" : "ADFS"},
+        {"externalCertificateThumbprint", r.externalCertificateThumbprint},
+        {"backendServerCertificateValidation",
+         r.backendServerCertificateValidation ? "ValidateCertificate" : "None"},
+        {"disableTranslateUrlInRequestHeaders", r.disableTranslateUrlInRequestHeaders},
+        {"disableTranslateUrlInResponseHeaders", r.disableTranslateUrlInResponseHeaders},
+        {"inactiveTransactionsTimeoutSec", r.inactiveTransactionsTimeoutSec},
+        {"requestBodyLimitBytes", r.requestBodyLimitBytes},
+    };
+}
+
+nlohmann::json toJson(const ProxyLimits& l) {
+    return {
+        {"headerBlockBytes", l.headerBlockBytes},
+        {"headerTimeoutSec", l.headerTimeoutSec},
+        {"idleTimeoutSec", l.idleTimeoutSec},
+        {"requestBodyLimitBytes", l.requestBodyLimitBytes},
+        {"backendConnectTimeoutSec", l.backendConnectTimeoutSec},
+        {"backendIdleTimeoutSec", l.backendIdleTimeoutSec},
+        {"responseHeaderBlockBytes", l.responseHeaderBlockBytes},
+    };
+}
+
+}  // namespace
+
+nlohmann::json toJson(const ProxyConfig& cfg) {
+    nlohmann::json listeners = nlohmann::json::array();
+    for (const auto& l : cfg.listeners)
+        listeners.push_back(
+            {{"address", l.address}, {"port", l.port}, {"publishedPort", l.publishedPort}});
+    nlohmann::json applications = nlohmann::json::array();
+    for (const auto& r : cfg.applications) applications.push_back(toJson(r));
+    nlohmann::json doc = {
+        {"listeners", listeners},
+        {"certificateStore", cfg.certificateStore.string()},
+        {"bindingStore", cfg.bindingStore.string()},
+        {"caBundle", cfg.caBundle.string()},
+        {"internalDns", cfg.internalDns},
+        {"applications", applications},
+        {"adfsUrl", cfg.adfsUrl},
+        {"limits", toJson(cfg.limits)},
+        {"allowLegacyTls", cfg.allowLegacyTls},
+        {"connectionAffinity", cfg.connectionAffinity},
+        {"bindingStorePollMs", cfg.bindingStorePollMs},
+    };
+    if (cfg.accessLog) doc["accessLog"] = cfg.accessLog->string();
+    return doc;
+}
+
+BindingStore withApplicationBindings(BindingStore store, const ProxyConfig& cfg) {
+    for (const auto& app : cfg.applications) {
+        BindingKey key{BindingKind::HostnamePort, app.externalUrl.host, app.externalUrl.port};
+        if (store.find(key)) continue;
+        store.bindings.push_back(
+            {key, app.externalCertificateThumbprint, std::string(kWapApplicationId), "MY"});
+    }
+    return store;
 }
 
 ProxyConfig loadProxyConfig(const std::filesystem::path& file) {

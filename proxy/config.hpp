@@ -13,31 +13,18 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/url.hpp"
+#include "proxy/binding_store.hpp"
+
 namespace edgelab::proxy {
-
-// A URL as WAP's -ExternalUrl / -BackendServerUrl take it.
-struct PublishedUrl {
-    std::string scheme;  // "https" (or "http")
-    std::string host;    // lower case
-    std::uint16_t port = 443;
-    std::string path = "/";
-
-    bool defaultPort() const { return port == (scheme == "https" ? 443 : 80); }
-    // "scheme://host[:port]" with the port left out when it is the scheme's.
-    std::string origin() const;
-    // "host[:port]" as a Host header carries it.
-    std::string hostHeader() const;
-    std::string str() const { return origin() + path; }
-    static std::optional<PublishedUrl> parse(std::string_view text);
-};
 
 enum class PreAuthentication { PassThrough, ADFS };
 
 // One Add-WebApplicationProxyApplication, fields in camelCase.
 struct PublishingRule {
     std::string name;
-    PublishedUrl externalUrl;
-    PublishedUrl backendServerUrl;
+    Url externalUrl;
+    Url backendServerUrl;
     PreAuthentication externalPreAuthentication = PreAuthentication::ADFS;  // WAP's default
     std::string externalCertificateThumbprint;  // 40 upper-case hex digits
     bool backendServerCertificateValidation = true;
@@ -45,12 +32,14 @@ struct PublishingRule {
     bool disableTranslateUrlInResponseHeaders = false;
     int inactiveTransactionsTimeoutSec = 300;  // WAP's default
     std::uint64_t requestBodyLimitBytes = 0;   // 0: ProxyLimits::requestBodyLimitBytes
+    bool operator==(const PublishingRule&) const = default;
 };
 
 struct Listener {
     std::string address;     // IPv4
     std::uint16_t port = 0;  // 0: any
     std::uint16_t publishedPort = 443;
+    bool operator==(const Listener&) const = default;
 };
 
 struct ProxyLimits {
@@ -66,6 +55,7 @@ struct ProxyLimits {
     int backendIdleTimeoutSec = 30;
     // A backend's response header block, 1xx interim answers included.
     std::size_t responseHeaderBlockBytes = 64 * 1024;
+    bool operator==(const ProxyLimits&) const = default;
 };
 
 struct ProxyConfig {
@@ -86,6 +76,7 @@ struct ProxyConfig {
     // How often the binding store's stamp is polled; 0 leaves SIGHUP as the
     // only reload trigger (a test that must tell the two triggers apart).
     int bindingStorePollMs = 250;
+    bool operator==(const ProxyConfig&) const = default;
 };
 
 class ConfigError : public std::runtime_error {
@@ -96,5 +87,16 @@ class ConfigError : public std::runtime_error {
 // Relative paths are taken from `baseDir`. Throws ConfigError("/path: why").
 ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir);
 ProxyConfig loadProxyConfig(const std::filesystem::path& file);
+
+// The document parseProxyConfig reads back into an equal ProxyConfig (paths
+// as they are: absolute ones read back unchanged). The runner writes a lab's
+// proxy.json with it, so that the lab and the proxy share one description.
+nlohmann::json toJson(const ProxyConfig& cfg);
+
+// The store with the hostnameport binding WAP creates when it publishes: one
+// per external host and port not bound yet, with the application's
+// certificate and WAP's application id. Never an ipport binding: adding the
+// default binding is the administrator's step (S6).
+BindingStore withApplicationBindings(BindingStore store, const ProxyConfig& cfg);
 
 }  // namespace edgelab::proxy

@@ -1,5 +1,8 @@
 #include "proxy/netsh_show.hpp"
 
+#include "common/ascii.hpp"
+#include "common/endpoint.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -85,7 +88,7 @@ std::string labelKey(std::string_view label) {
     std::string key;
     for (char c : label) {
         if (c == ' ' || c == '\t') continue;
-        key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        key += asciiLowerChar(c);
     }
     return key;
 }
@@ -98,11 +101,7 @@ std::optional<NetshKeyKind> keyKindOf(std::string_view label) {
     return std::nullopt;
 }
 
-bool isPort(std::string_view text) {
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
-}
+bool isPort(std::string_view text) { return static_cast<bool>(parsePort(text)); }
 
 // What a key's value must look like; empty when it does.
 std::string keyProblem(NetshKeyKind kind, std::string_view value) {

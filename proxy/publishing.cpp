@@ -4,21 +4,12 @@
 #include <cctype>
 
 #include "common/ascii.hpp"
+#include "common/endpoint.hpp"
+#include "common/matching.hpp"
 
 namespace edgelab::proxy {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-bool istartsWith(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -29,52 +20,10 @@ std::string_view trim(std::string_view s) {
 std::uint16_t portOfHostHeader(std::string_view hostHeader, std::uint16_t fallback) {
     const auto colon = hostHeader.rfind(':');
     if (colon == std::string_view::npos) return fallback;
-    unsigned port = 0;
-    for (char c : hostHeader.substr(colon + 1)) {
-        if (!std::isdigit(static_cast<unsigned char>(c))) return 0;
-        port = port * 10 + static_cast<unsigned>(c - '0');
-        if (port > 65535) return 0;
-    }
-    return static_cast<std::uint16_t>(port);
-}
-
-std::string percentEncode(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
+    return parsePort(hostHeader.substr(colon + 1)).optional().value_or(0);
 }
 
 }  // namespace
-
-std::string hostOfHostHeader(std::string_view hostHeader) {
-    hostHeader = trim(hostHeader);
-    const auto colon = hostHeader.rfind(':');
-    if (colon != std::string_view::npos) hostHeader = hostHeader.substr(0, colon);
-    if (!hostHeader.empty() && hostHeader.back() == '.') hostHeader.remove_suffix(1);
-    return asciiLower(hostHeader);
-}
-
-bool certificateCovers(const std::vector<std::string>& dnsNames, std::string_view host) {
-    const std::string h = asciiLower(host);
-    for (const auto& name : dnsNames) {
-        const std::string n = asciiLower(name);
-        if (n == h) return true;
-        if (n.size() > 2 && n.starts_with("*.")) {
-            const auto dot = h.find('.');
-            if (dot != std::string::npos && dot > 0 && h.substr(dot) == n.substr(1)) return true;
-        }
-    }
-    return false;
-}
 
 RouteDecision routeRequest(const std::vector<PublishingRule>& rules, std::string_view hostHeader,
                            std::string_view target, std::uint16_t publishedPort,
@@ -96,14 +45,13 @@ RouteDecision routeRequest(const std::vector<PublishingRule>& rules, std::string
         if (!best || rule.externalUrl.path.size() > best->externalUrl.path.size()) best = &rule;
     }
     if (!best) return {RouteOutcome::UnknownHost, nullptr};
-    if (!certificateCovers(certificateNames, host)) {
+    if (!dnsNamesCover(certificateNames, host)) {
         return {RouteOutcome::MisdirectedRequest, best};
     }
     return {RouteOutcome::Routed, best};
 }
 
-std::optional<std::string> translateUrl(std::string_view url, const PublishedUrl& from,
-                                        const PublishedUrl& to) {
+std::optional<std::string> translateUrl(std::string_view url, const Url& from, const Url& to) {
     const auto sep = url.find("://");
     if (sep == std::string_view::npos || !iequals(url.substr(0, sep), from.scheme)) {
         return std::nullopt;
@@ -272,7 +220,7 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
             return RequestRefusal{status::bad_request, "asterisk-form outside OPTIONS"};
         }
     } else if (!target.starts_with('/')) {
-        auto url = PublishedUrl::parse(target);
+        auto url = Url::parse(target);
         if (!url) return RequestRefusal{status::bad_request, "request target is not a URL"};
         const std::string hostHeader(header[http::field::host]);
         if (url->host != hostOfHostHeader(hostHeader)) {

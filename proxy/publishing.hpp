@@ -30,13 +30,6 @@ struct RouteDecision {
     const PublishingRule* rule = nullptr;
 };
 
-// The host of a Host header value, lower case, without the port.
-std::string hostOfHostHeader(std::string_view hostHeader);
-
-// Whether a certificate with these dNSName entries covers `host` (RFC 6125:
-// a wildcard stands for exactly the left-most label).
-bool certificateCovers(const std::vector<std::string>& dnsNames, std::string_view host);
-
 // Full-domain publishing: the application whose external URL has this host
 // and port and the longest path prefix of `target`.
 RouteDecision routeRequest(const std::vector<PublishingRule>& rules, std::string_view hostHeader,
@@ -45,8 +38,7 @@ RouteDecision routeRequest(const std::vector<PublishingRule>& rules, std::string
 
 // `url` with `from`'s origin and path prefix replaced by `to`'s; nullopt when
 // `url` is not under `from` (host compared without case, default port optional).
-std::optional<std::string> translateUrl(std::string_view url, const PublishedUrl& from,
-                                        const PublishedUrl& to);
+std::optional<std::string> translateUrl(std::string_view url, const Url& from, const Url& to);
 
 // A Set-Cookie value with its Domain attribute moved from `fromHost` to `toHost`.
 std::optional<std::string> translateSetCookieDomain(std::string_view setCookie,

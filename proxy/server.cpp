@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/endpoint.hpp"
 #include "proxy/binding_reloader.hpp"
 #include "proxy/session.hpp"
 
@@ -114,11 +115,10 @@ awaitable<void> keepHouse(Worker& w) {
 std::vector<tcp::endpoint> backendEndpointsOf(const ProxyConfig& cfg) {
     std::vector<tcp::endpoint> endpoints;
     for (const auto& app : cfg.applications) {
-        const std::string& a = cfg.internalDns.at(app.backendServerUrl.host + ":" +
-                                                  std::to_string(app.backendServerUrl.port));
-        const auto colon = a.rfind(':');
-        endpoints.emplace_back(asio::ip::make_address(a.substr(0, colon)),
-                               static_cast<std::uint16_t>(std::stoi(a.substr(colon + 1))));
+        // parseProxyConfig checked every internalDns value.
+        const Endpoint e =
+            parseEndpoint(cfg.internalDns.at(app.backendServerUrl.hostPort())).value();
+        endpoints.emplace_back(asio::ip::make_address(e.host), e.port);
     }
     return endpoints;
 }

@@ -138,16 +138,6 @@ std::shared_ptr<const TlsSnapshot> buildSnapshot(const ProxyConfig& cfg, Binding
     return snap;
 }
 
-BindingStore withApplicationBindings(BindingStore store, const ProxyConfig& cfg) {
-    for (const auto& app : cfg.applications) {
-        BindingKey key{BindingKind::HostnamePort, app.externalUrl.host, app.externalUrl.port};
-        if (store.find(key)) continue;
-        store.bindings.push_back(
-            {key, app.externalCertificateThumbprint, std::string(kWapApplicationId), "MY"});
-    }
-    return store;
-}
-
 void attachHandshakeState(SSL* ssl, HandshakeState* state) {
     SSL_set_ex_data(ssl, handshakeIndex(), state);
 }

@@ -41,9 +41,6 @@ std::shared_ptr<const CertificateEntry> loadCertificate(const ProxyConfig& cfg,
 std::shared_ptr<const TlsSnapshot> buildSnapshot(const ProxyConfig& cfg, BindingStore store,
                                                  const TlsSnapshot* previous, const AccessLog& log);
 
-// WAP creates a hostnameport binding for each published external host.
-BindingStore withApplicationBindings(BindingStore store, const ProxyConfig& cfg);
-
 // What the ClientHello callback learns about one handshake.
 struct HandshakeState {
     const std::shared_ptr<const TlsSnapshot>* snapshot = nullptr;  // the worker's current one

@@ -4,6 +4,9 @@
 #include <ctime>
 #include <set>
 
+#include "common/ascii.hpp"
+#include "common/matching.hpp"
+
 namespace edgelab::report {
 
 using checks::Verdict;
@@ -37,7 +40,7 @@ Counts countOf(const Report& r) {
 bool isExpected(const Report& r, const checks::CheckResult& x) {
     if (x.verdict != Verdict::Fail) return false;
     return std::any_of(r.expectFail.begin(), r.expectFail.end(),
-                       [&](const std::string& g) { return checks::globMatch(g, x.id); });
+                       [&](const std::string& g) { return globMatches(g, x.id); });
 }
 
 std::string outcomeOf(const Report& r) {
@@ -74,16 +77,11 @@ std::size_t blockedBy(const Report& r, const std::string& id) {
 
 namespace {
 
-std::string lowerOf(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 const provision::Backend* backendFor(const provision::Lab& lab, const std::string& host) {
     for (auto& b : lab.backends) {
-        if (lowerOf(b.host) == lowerOf(host)) return &b;
+        if (iequals(b.host, host)) return &b;
         for (auto& s : b.serves)
-            if (lowerOf(s) == lowerOf(host)) return &b;
+            if (iequals(s, host)) return &b;
     }
     return nullptr;
 }
@@ -125,16 +123,16 @@ LabDrawing drawingOf(const provision::Lab& lab) {
         if (c.sendsSni) {
             for (auto& n : cn)
                 d.edges.push_back({"client:" + c.name,
-                                   "binding:" + lowerOf(n),
-                                   {checks::check::tlsSni(lowerOf(n)).str(),
-                                    checks::check::tlsChain(lowerOf(n)).str()}});
+                                   "binding:" + asciiLower(n),
+                                   {checks::check::tlsSni(asciiLower(n)).str(),
+                                    checks::check::tlsChain(asciiLower(n)).str()}});
         } else if (defaultBinding) {
             d.edges.push_back(
                 {"client:" + c.name, "binding:" + ipport, {checks::check::tlsNoSni(c.name).str()}});
         }
     }
     for (auto& a : lab.applications) {
-        std::string host = lowerOf(a.externalUrl.host);
+        std::string host = asciiLower(a.externalUrl.host);
         auto globs = checksForName(lab, host);
         d.edges.push_back({"binding:" + host, "app:" + a.name, globs});
         if (defaultBinding) d.edges.push_back({"binding:" + ipport, "app:" + a.name, globs});
@@ -169,8 +167,7 @@ Verdict edgeVerdict(const Report& r, const DrawingEdge& e) {
     Verdict worst = Verdict::Skip;
     for (auto& res : r.results)
         for (auto& g : e.checks)
-            if (checks::globMatch(g, res.id) && rank(res.verdict) > rank(worst))
-                worst = res.verdict;
+            if (globMatches(g, res.id) && rank(res.verdict) > rank(worst)) worst = res.verdict;
     return worst;
 }
 

@@ -1,22 +1,14 @@
 #include "runner/deployment.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <sstream>
+
+#include "common/ascii.hpp"
+#include "common/endpoint.hpp"
 
 namespace edgelab::runner {
 
 namespace {
-
-std::optional<std::uint16_t> portOf(std::string_view hostPort) {
-    auto colon = hostPort.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    unsigned v = 0;
-    auto s = hostPort.substr(colon + 1);
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
-    return static_cast<std::uint16_t>(v);
-}
 
 // Seconds as a person writes them: "180", "0.25".
 std::string secondsText(double seconds) {
@@ -74,79 +66,78 @@ std::string backendUsersFile(const provision::Lab& lab, const provision::Backend
 std::optional<std::uint16_t> backendReadyPort(const std::string& line) {
     const std::string prefix = "READY https://";
     if (!line.starts_with(prefix)) return std::nullopt;
-    return portOf(std::string_view(line).substr(prefix.size()));
+    const auto e = parseEndpoint(std::string_view(line).substr(prefix.size()));
+    return e ? std::optional(e->port) : std::nullopt;
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> proxyListenerLine(const std::string& line) {
     if (!line.starts_with("READY ")) return std::nullopt;
     std::string_view rest = std::string_view(line).substr(6);
     auto space = rest.find(' ');
-    std::string_view hostPort = rest.substr(0, space);
-    auto port = portOf(hostPort);
-    if (!port) return std::nullopt;
-    return std::make_pair(std::string(hostPort.substr(0, hostPort.rfind(':'))), *port);
+    const auto e = parseEndpoint(rest.substr(0, space));
+    if (!e) return std::nullopt;
+    return std::make_pair(e->host, e->port);
 }
 
-nlohmann::json proxyConfig(const provision::Lab& lab, const AddressPlan& plan,
-                           const std::string& proxyThumbprint,
-                           const std::map<std::string, std::string>& internalDns,
-                           const ProxyPaths& paths) {
-    nlohmann::json apps = nlohmann::json::array();
-    for (const auto& a : lab.applications) {
-        apps.push_back({
-            {"name", a.name},
-            {"externalUrl", a.externalUrl.str()},
-            {"backendServerUrl", a.backendServerUrl.str()},
-            {"externalPreAuthentication", provision::to_string(a.externalPreAuthentication)},
-            {"externalCertificateThumbprint", a.externalCertificateThumbprint.empty()
-                                                  ? proxyThumbprint
-                                                  : a.externalCertificateThumbprint},
-            {"backendServerCertificateValidation",
-             a.backendServerCertificateValidation ? "ValidateCertificate" : "None"},
-            {"disableTranslateUrlInRequestHeaders", a.disableTranslateUrlInRequestHeaders},
-            {"disableTranslateUrlInResponseHeaders", a.disableTranslateUrlInResponseHeaders},
-            {"inactiveTransactionsTimeoutSec", a.inactiveTransactionsTimeoutSec},
-        });
+namespace {
+
+proxy::PublishingRule publishingRule(const provision::Application& a,
+                                     const std::string& proxyThumbprint) {
+    proxy::PublishingRule r;
+    r.name = a.name;
+    r.externalUrl = a.externalUrl;
+    r.backendServerUrl = a.backendServerUrl;
+    switch (a.externalPreAuthentication) {
+        case provision::PreAuthentication::PassThrough:
+            r.externalPreAuthentication = proxy::PreAuthentication::PassThrough;
+            break;
+        case provision::PreAuthentication::ADFS:
+            r.externalPreAuthentication = proxy::PreAuthentication::ADFS;
+            break;
+        case provision::PreAuthentication::ClientCertificate:
+            throw std::runtime_error(a.name +
+                                     ": ClientCertificate pre-authentication is not emulated");
     }
-    bool legacy = std::any_of(lab.clients.begin(), lab.clients.end(),
-                              [](const auto& c) { return c.minTls == "1.0" || c.minTls == "1.1"; });
-    return {
-        {"listeners",
-         {{{"address", plan.proxyAddress}, {"port", plan.proxyPort}, {"publishedPort", 443}}}},
-        {"certificateStore", paths.certificateStore.string()},
-        {"bindingStore", paths.bindingStore.string()},
-        {"caBundle", paths.caBundle.string()},
-        {"internalDns", internalDns},
-        {"applications", apps},
-        {"accessLog", paths.accessLog.string()},
-        {"allowLegacyTls", legacy},
-        {"connectionAffinity", lab.proxy.connectionAffinity},
-    };
+    const std::string& given =
+        a.externalCertificateThumbprint.empty() ? proxyThumbprint : a.externalCertificateThumbprint;
+    r.externalCertificateThumbprint = proxy::normaliseThumbprint(given).value_or(given);
+    r.backendServerCertificateValidation = a.backendServerCertificateValidation;
+    r.disableTranslateUrlInRequestHeaders = a.disableTranslateUrlInRequestHeaders;
+    r.disableTranslateUrlInResponseHeaders = a.disableTranslateUrlInResponseHeaders;
+    r.inactiveTransactionsTimeoutSec = a.inactiveTransactionsTimeoutSec;
+    return r;
 }
 
-proxy::BindingStore publishedBindings(const provision::Lab& lab,
-                                      const std::string& proxyThumbprint) {
-    proxy::BindingStore store;
-    for (const auto& a : lab.applications) {
-        proxy::BindingKey key{proxy::BindingKind::HostnamePort, a.externalUrl.host,
-                              a.externalUrl.port};
-        if (store.find(key)) continue;
-        store.bindings.push_back({key,
-                                  a.externalCertificateThumbprint.empty()
-                                      ? proxyThumbprint
-                                      : a.externalCertificateThumbprint,
-                                  std::string(proxy::kWapApplicationId), "MY"});
-    }
-    return store;
+}  // namespace
+
+proxy::ProxyConfig proxyConfig(const provision::Lab& lab, const AddressPlan& plan,
+                               const std::string& proxyThumbprint,
+                               const std::map<std::string, std::string>& internalDns,
+                               const ProxyPaths& paths) {
+    proxy::ProxyConfig cfg;
+    cfg.listeners = {{plan.proxyAddress, plan.proxyPort, 443}};
+    cfg.certificateStore = paths.certificateStore;
+    cfg.bindingStore = paths.bindingStore;
+    cfg.caBundle = paths.caBundle;
+    cfg.accessLog = paths.accessLog;
+    for (const auto& [hostPort, address] : internalDns)
+        cfg.internalDns[asciiLower(hostPort)] = address;
+    for (const auto& a : lab.applications)
+        cfg.applications.push_back(publishingRule(a, proxyThumbprint));
+    cfg.allowLegacyTls = std::any_of(lab.clients.begin(), lab.clients.end(), [](const auto& c) {
+        return c.minTls == "1.0" || c.minTls == "1.1";
+    });
+    cfg.connectionAffinity = lab.proxy.connectionAffinity;
+    return cfg;
 }
 
 proxy::BindingKey defaultBindingKey(const provision::DefaultBinding& binding,
                                     const std::string& proxyAddress) {
     proxy::BindingKey key{proxy::BindingKind::IpPort, "0.0.0.0", 443};
-    auto colon = binding.ipport.rfind(':');
-    std::string ip = binding.ipport.substr(0, colon);
-    if (auto port = portOf(binding.ipport)) key.port = *port;
-    key.host = (ip.empty() || ip == "0.0.0.0") ? "0.0.0.0" : proxyAddress;
+    // The lab's parser checked ipport.
+    const Endpoint ipport = parseEndpoint(binding.ipport).value();
+    key.port = ipport.port;
+    key.host = ipport.host == "0.0.0.0" ? "0.0.0.0" : proxyAddress;
     return key;
 }
 

@@ -17,6 +17,7 @@
 #include "provision/lab.hpp"
 #include "provision/pki.hpp"
 #include "proxy/binding_store.hpp"
+#include "proxy/config.hpp"
 #include "runner/address_plan.hpp"
 
 namespace edgelab::runner {
@@ -48,19 +49,16 @@ struct ProxyPaths {
     fs::path accessLog;
 };
 
-// proxy.json: one listener on the proxy's address standing for 443, the
-// applications as Add-WebApplicationProxyApplication has them (an empty
-// thumbprint is the lab's proxy certificate), the internal DNS view.
-nlohmann::json proxyConfig(const provision::Lab& lab, const AddressPlan& plan,
-                           const std::string& proxyThumbprint,
-                           const std::map<std::string, std::string>& internalDns,
-                           const ProxyPaths& paths);
-
-// The hostnameport bindings WAP adds when it publishes: one per external
-// host and port, with the application's certificate and WAP's application id.
-// No ipport binding: that is the seed's missing step (S6).
-proxy::BindingStore publishedBindings(const provision::Lab& lab,
-                                      const std::string& proxyThumbprint);
+// The proxy's configuration (written as proxy.json with proxy::toJson): one
+// listener on the proxy's address standing for 443, the applications as
+// Add-WebApplicationProxyApplication has them (an empty thumbprint is the
+// lab's proxy certificate), the internal DNS view. The hostname bindings WAP
+// adds when it publishes are proxy::withApplicationBindings of it. Throws
+// for what the proxy does not emulate (ClientCertificate pre-authentication).
+proxy::ProxyConfig proxyConfig(const provision::Lab& lab, const AddressPlan& plan,
+                               const std::string& proxyThumbprint,
+                               const std::map<std::string, std::string>& internalDns,
+                               const ProxyPaths& paths);
 
 // The ipport binding the lab asks for. Bindings speak published ports, so
 // the port stays the lab's; an address other than 0.0.0.0 is the Windows

@@ -1,30 +1,10 @@
 #include "runner/expectations.hpp"
 
+#include "common/matching.hpp"
+
 #include <algorithm>
 
 namespace edgelab::runner {
-
-bool matchesGlob(std::string_view glob, std::string_view id) {
-    // Iterative wildcard match with single-star backtracking: linear enough for
-    // check ids, and no fnmatch flags to get wrong about dots.
-    std::size_t g = 0, s = 0, starG = std::string_view::npos, starS = 0;
-    while (s < id.size()) {
-        if (g < glob.size() && (glob[g] == '?' || glob[g] == id[s])) {
-            ++g;
-            ++s;
-        } else if (g < glob.size() && glob[g] == '*') {
-            starG = g++;
-            starS = s;
-        } else if (starG != std::string_view::npos) {
-            g = starG + 1;
-            s = ++starS;
-        } else {
-            return false;
-        }
-    }
-    while (g < glob.size() && glob[g] == '*') ++g;
-    return g == glob.size();
-}
 
 ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFail,
                                        const std::vector<Verdict>& verdicts) {
@@ -33,7 +13,7 @@ ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFai
     for (const auto& v : verdicts) {
         bool named = false;
         for (std::size_t i = 0; i < expectFail.size(); ++i) {
-            if (matchesGlob(expectFail[i], v.id)) {
+            if (globMatches(expectFail[i], v.id)) {
                 named = true;
                 if (v.outcome == Outcome::Fail) globUsed[i] = true;
             }

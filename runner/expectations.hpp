@@ -28,10 +28,6 @@ struct ExpectationReport {
     std::vector<std::string> problems() const;
 };
 
-// Shell-style glob over check ids: `*` any run of characters (dots
-// included, so `tls.*` covers `tls.no-sni.lync-mobile`), `?` one character.
-bool matchesGlob(std::string_view glob, std::string_view id);
-
 // The run meets its expectations when exactly the checks the globs name fail:
 // every failure is named, nothing named passes, and every glob names at least
 // one failure (a glob that names nothing is a lab that no longer shows what it

@@ -1,5 +1,8 @@
 #include "runner/runner.hpp"
 
+#include "common/ascii.hpp"
+#include "common/endpoint.hpp"
+#include "common/matching.hpp"
 #include "common/utc_time.hpp"
 
 #include <signal.h>
@@ -63,12 +66,6 @@ std::string fmtMs(double ms) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%6.0f ms", ms);
     return buf;
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
-    return out;
 }
 
 checks::CheckResult fromRule(const provision::RuleResult& r) {
@@ -369,12 +366,16 @@ StepOutcome LabRun::startBackends() {
 StepOutcome LabRun::deployProxy() {
     bindingStore_ = work_ / "proxy" / "bindings.json";
     proxyConfig_ = work_ / "proxy" / "proxy.json";
+    std::size_t published = 0;
     try {
-        proxy::saveBindingStore(bindingStore_, publishedBindings(lab_, pki_.proxy.thumbprint));
-        auto cfg = proxyConfig(
+        const auto cfg = proxyConfig(
             lab_, plan_, pki_.proxy.thumbprint, dns_,
             {pki_.storeDir, bindingStore_, pki_.rootCert, work_ / "logs" / "proxy-access.log"});
-        writeFileAtomic(proxyConfig_, cfg.dump(2) + "\n");
+        // The hostname bindings WAP adds when it publishes, as the proxy derives them.
+        const proxy::BindingStore bindings = proxy::withApplicationBindings({}, cfg);
+        published = bindings.bindings.size();
+        proxy::saveBindingStore(bindingStore_, bindings);
+        writeFileAtomic(proxyConfig_, proxy::toJson(cfg).dump(2) + "\n");
     } catch (const std::exception& e) {
         return fail(std::string("proxy configuration: ") + e.what());
     }
@@ -404,8 +405,7 @@ StepOutcome LabRun::deployProxy() {
     writeState(work_, state_);
     wroteState_ = true;
     return p->address + " standing for 443, " + std::to_string(lab_.applications.size()) +
-           " applications, " + std::to_string(publishedBindings(lab_, "").bindings.size()) +
-           " hostname bindings";
+           " applications, " + std::to_string(published) + " hostname bindings";
 }
 
 bool LabRun::noSniHandshakeServed() {
@@ -633,7 +633,7 @@ report::Report junitView(const report::Report& r, const std::vector<std::string>
         verdicts.push_back({c.id, outcomeOf(c.verdict)});
         if (c.verdict != checks::Verdict::Fail) continue;
         for (const auto& g : expectFail) {
-            if (matchesGlob(g, c.id)) {
+            if (globMatches(g, c.id)) {
                 c.verdict = checks::Verdict::Skip;
                 c.evidence = "expected failure (expect.fail \"" + g + "\"): " + c.evidence;
                 break;
@@ -659,7 +659,8 @@ checks::TlsHandshake handshakeOnce(const std::string& address,
     checks::ProbePlan plan;
     checks::HandshakeProbe probe;
     probe.id = checks::ProbeId("handshake");
-    probe.host = sni.value_or(address.substr(0, address.rfind(':')));
+    const auto endpoint = parseEndpoint(address);
+    probe.host = sni.value_or(endpoint ? endpoint->host : address);
     probe.address = address;
     probe.sni = sni;
     probe.profile = sni ? "sni" : "no-sni";

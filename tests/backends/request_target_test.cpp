@@ -22,9 +22,9 @@ TEST(RequestTarget, DecodesAndEncodesPercentEscapes) {
 }
 
 TEST(RequestTarget, HostHeaderLosesPortCaseAndBrackets) {
-    EXPECT_EQ(hostOnly("Meet.Example.Test:4443"), "meet.example.test");
-    EXPECT_EQ(hostOnly("owas.example.test."), "owas.example.test");
-    EXPECT_EQ(hostOnly("[::1]:443"), "::1");
+    EXPECT_EQ(hostOfHostHeader("Meet.Example.Test:4443"), "meet.example.test");
+    EXPECT_EQ(hostOfHostHeader("owas.example.test."), "owas.example.test");
+    EXPECT_EQ(hostOfHostHeader("[::1]:443"), "::1");
 }
 
 }  // namespace

@@ -55,6 +55,62 @@ TEST(ProxyConfig, BindingStorePollCanBeTurnedOff) {
     EXPECT_NE(errorOf(doc).find("/bindingStorePollMs"), std::string::npos);
 }
 
+// Every field away from its default, so that a field toJson forgets (or
+// parseProxyConfig does not read back) makes the two differ.
+ProxyConfig everyFieldSet() {
+    ProxyConfig c;
+    c.listeners = {{"127.4.0.1", 0, 443}, {"127.4.0.2", 8443, 4443}};
+    c.certificateStore = "/w/store";
+    c.bindingStore = "/w/bindings.json";
+    c.caBundle = "/w/root.pem";
+    c.internalDns = {{"lyncfe1.contoso.local:4443", "127.4.1.1:34000"},
+                     {"owas1.contoso.local:443", "[::1]:34001"}};
+    PublishingRule r;
+    r.name = "Lync web services";
+    r.externalUrl = *Url::parse("https://lyncws.contoso.com/");
+    r.backendServerUrl = *Url::parse("https://lyncfe1.contoso.local:4443/");
+    r.externalPreAuthentication = PreAuthentication::PassThrough;
+    r.externalCertificateThumbprint = std::string(40, 'A');
+    r.backendServerCertificateValidation = false;
+    r.disableTranslateUrlInRequestHeaders = true;
+    r.disableTranslateUrlInResponseHeaders = true;
+    r.inactiveTransactionsTimeoutSec = 900;
+    r.requestBodyLimitBytes = 1024;
+    c.applications.push_back(r);
+    PublishingRule owas;
+    owas.name = "Office Web Apps";
+    owas.externalUrl = *Url::parse("https://owas.contoso.com/hosting/");
+    owas.backendServerUrl = *Url::parse("https://owas1.contoso.local/hosting/");
+    owas.externalCertificateThumbprint = std::string(40, 'B');
+    c.applications.push_back(owas);
+    c.accessLog = "/w/access.log";
+    c.adfsUrl = "https://adfs.contoso.com/adfs/ls/";
+    c.limits = {1024, 5, 6, 7, 8, 9, 2048};
+    c.allowLegacyTls = true;
+    c.connectionAffinity = false;
+    c.bindingStorePollMs = 0;
+    return c;
+}
+
+TEST(ProxyConfig, ParseReadsBackWhatToJsonWrites) {
+    const ProxyConfig c = everyFieldSet();
+    EXPECT_EQ(parseProxyConfig(toJson(c), "/elsewhere"), c);
+    // Through the text the runner writes to proxy.json, too.
+    EXPECT_EQ(parseProxyConfig(nlohmann::json::parse(toJson(c).dump(2)), "/elsewhere"), c);
+    // And a difference is seen: equality compares every field.
+    ProxyConfig other = c;
+    other.applications[1].requestBodyLimitBytes = 1;
+    EXPECT_FALSE(parseProxyConfig(toJson(other), "/elsewhere") == c);
+}
+
+TEST(ProxyConfig, AnInternalAddressWithABadPortIsNamed) {
+    auto doc = minimal();
+    doc["internalDns"]["lyncfe1.contoso.local:4443"] = "127.4.1.1:99999";
+    const std::string error = errorOf(doc);
+    EXPECT_NE(error.find("/internalDns/lyncfe1.contoso.local:4443"), std::string::npos) << error;
+    EXPECT_NE(error.find("\"99999\""), std::string::npos) << error;
+}
+
 TEST(ProxyConfig, AffinityAndBackendIdleTimeout) {
     auto doc = minimal();
     doc["connectionAffinity"] = false;

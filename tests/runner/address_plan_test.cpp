@@ -82,8 +82,8 @@ TEST(AddressPlan, ARuleOnAnotherPortResolvesTheNameButKeepsItsPort) {
     auto lab = fixtures::twoBackendLab();
     edgelab::provision::Application app;
     app.name = "Lync Web Services";
-    app.externalUrl = *edgelab::provision::Url::parse("https://lyncws.example.test/");
-    app.backendServerUrl = *edgelab::provision::Url::parse("https://lyncws.example.test/");  // 443
+    app.externalUrl = *edgelab::Url::parse("https://lyncws.example.test/");
+    app.backendServerUrl = *edgelab::Url::parse("https://lyncws.example.test/");  // 443
     lab.applications = {app};
     auto plan = planAddresses(lab, 100, 7, false);
     auto dns = internalDns(lab, plan, {{"fe1", 4443}, {"owas1", 40001}});

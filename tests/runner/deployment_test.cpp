@@ -14,13 +14,13 @@ provision::Lab publishedLab() {
     auto lab = fixtures::twoBackendLab();
     provision::Application ws;
     ws.name = "Lync Web Services";
-    ws.externalUrl = *provision::Url::parse("https://lyncws.example.test/");
-    ws.backendServerUrl = *provision::Url::parse("https://lyncws.example.test:4443/");
+    ws.externalUrl = *edgelab::Url::parse("https://lyncws.example.test/");
+    ws.backendServerUrl = *edgelab::Url::parse("https://lyncws.example.test:4443/");
     ws.externalPreAuthentication = provision::PreAuthentication::PassThrough;
     provision::Application owas = ws;
     owas.name = "Office Web Apps Server";
-    owas.externalUrl = *provision::Url::parse("https://owas.example.test/");
-    owas.backendServerUrl = *provision::Url::parse("https://owas.example.test/");
+    owas.externalUrl = *edgelab::Url::parse("https://owas.example.test/");
+    owas.backendServerUrl = *edgelab::Url::parse("https://owas.example.test/");
     owas.externalCertificateThumbprint = std::string(40, 'B');
     owas.disableTranslateUrlInResponseHeaders = true;
     lab.applications = {ws, owas};
@@ -69,17 +69,21 @@ TEST(Deployment, ProxyConfigCarriesTheWapRules) {
     auto cfg = proxyConfig(lab, plan, std::string(40, 'A'),
                            {{"lyncws.example.test:4443", "127.64.1.10:4443"}},
                            {"/w/store", "/w/bindings.json", "/w/root.pem", "/w/access.log"});
-    EXPECT_EQ(cfg["listeners"][0]["address"], "127.64.1.1");
-    EXPECT_EQ(cfg["listeners"][0]["port"], 0);
-    EXPECT_EQ(cfg["listeners"][0]["publishedPort"], 443);
-    EXPECT_EQ(cfg["internalDns"]["lyncws.example.test:4443"], "127.64.1.10:4443");
-    ASSERT_EQ(cfg["applications"].size(), 2u);
-    EXPECT_EQ(cfg["applications"][0]["externalPreAuthentication"], "PassThrough");
-    EXPECT_EQ(cfg["applications"][0]["backendServerUrl"], "https://lyncws.example.test:4443/");
-    EXPECT_EQ(cfg["applications"][0]["externalCertificateThumbprint"], std::string(40, 'A'));
-    EXPECT_EQ(cfg["applications"][1]["externalCertificateThumbprint"], std::string(40, 'B'));
-    EXPECT_EQ(cfg["applications"][1]["disableTranslateUrlInResponseHeaders"], true);
-    EXPECT_EQ(cfg["caBundle"], "/w/root.pem");
+    ASSERT_EQ(cfg.listeners.size(), 1u);
+    EXPECT_EQ(cfg.listeners[0].address, "127.64.1.1");
+    EXPECT_EQ(cfg.listeners[0].port, 0);
+    EXPECT_EQ(cfg.listeners[0].publishedPort, 443);
+    EXPECT_EQ(cfg.internalDns.at("lyncws.example.test:4443"), "127.64.1.10:4443");
+    ASSERT_EQ(cfg.applications.size(), 2u);
+    EXPECT_EQ(cfg.applications[0].externalPreAuthentication,
+              edgelab::proxy::PreAuthentication::PassThrough);
+    EXPECT_EQ(cfg.applications[0].backendServerUrl.str(), "https://lyncws.example.test:4443/");
+    EXPECT_EQ(cfg.applications[0].externalCertificateThumbprint, std::string(40, 'A'));
+    EXPECT_EQ(cfg.applications[1].externalCertificateThumbprint, std::string(40, 'B'));
+    EXPECT_TRUE(cfg.applications[1].disableTranslateUrlInResponseHeaders);
+    EXPECT_EQ(cfg.caBundle, "/w/root.pem");
+    // What the runner writes is what the proxy reads.
+    EXPECT_EQ(edgelab::proxy::parseProxyConfig(edgelab::proxy::toJson(cfg), "/elsewhere"), cfg);
 }
 
 TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
@@ -105,12 +109,17 @@ TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
     EXPECT_EQ(all.find("s3cret"), std::string::npos) << all;
 
     auto cfg = proxyConfig(lab, plan, std::string(40, 'A'), {}, {"/s", "/b", "/r", "/l"});
-    EXPECT_EQ(cfg["connectionAffinity"], false);
-    EXPECT_EQ(cfg.dump().find("s3cret"), std::string::npos);
+    EXPECT_FALSE(cfg.connectionAffinity);
+    EXPECT_EQ(edgelab::proxy::toJson(cfg).dump().find("s3cret"), std::string::npos);
 }
 
 TEST(Deployment, PublishingAddsHostnameBindingsOnlyAsWapDoes) {
-    auto store = publishedBindings(publishedLab(), std::string(40, 'A'));
+    auto lab = publishedLab();
+    auto plan = planAddresses(lab, 64, 1, false);
+    auto cfg =
+        proxyConfig(lab, plan, std::string(40, 'A'),
+                    {{"lyncws.example.test:4443", "127.64.1.10:4443"}}, {"/s", "/b", "/r", "/l"});
+    auto store = edgelab::proxy::withApplicationBindings({}, cfg);
     ASSERT_EQ(store.bindings.size(), 2u);
     for (const auto& b : store.bindings) {
         EXPECT_EQ(b.key.kind, edgelab::proxy::BindingKind::HostnamePort);

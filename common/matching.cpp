@@ -1,0 +1,58 @@
+#include "common/matching.hpp"
+
+#include "common/ascii.hpp"
+
+namespace edgelab {
+
+bool globMatches(std::string_view glob, std::string_view text) {
+    // Iterative match with single-star backtracking: linear enough for ids,
+    // and no fnmatch flags to get wrong about dots.
+    std::size_t g = 0, t = 0, star = std::string_view::npos, mark = 0;
+    while (t < text.size()) {
+        if (g < glob.size() && (glob[g] == '?' || glob[g] == text[t])) {
+            ++g, ++t;
+        } else if (g < glob.size() && glob[g] == '*') {
+            star = g++, mark = t;
+        } else if (star != std::string_view::npos) {
+            g = star + 1, t = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (g < glob.size() && glob[g] == '*') ++g;
+    return g == glob.size();
+}
+
+namespace {
+
+std::string_view withoutRootDot(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    return name;
+}
+
+}  // namespace
+
+bool dnsNameCovers(std::string_view certificateName, std::string_view host) {
+    certificateName = withoutRootDot(certificateName);
+    host = withoutRootDot(host);
+    if (certificateName.empty() || host.empty()) return false;
+    if (!certificateName.starts_with("*.")) {
+        return certificateName.find('*') == std::string_view::npos &&
+               iequals(certificateName, host);
+    }
+    const std::string_view parent = certificateName.substr(2);
+    // "*.com" would cover every name under a top-level domain.
+    if (parent.find('.') == std::string_view::npos || parent.find('*') != std::string_view::npos)
+        return false;
+    const auto dot = host.find('.');
+    if (dot == std::string_view::npos || dot == 0) return false;
+    return iequals(host.substr(dot + 1), parent);
+}
+
+bool dnsNamesCover(const std::vector<std::string>& certificateNames, std::string_view host) {
+    for (const auto& name : certificateNames)
+        if (dnsNameCovers(name, host)) return true;
+    return false;
+}
+
+}  // namespace edgelab
