@@ -9,193 +9,212 @@
 
 namespace edgelab::proxy {
 
-ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir) {
-    auto fail = [](const std::string& at, const std::string& what) {
-        return ConfigError(at + ": " + what);
-    };
-    if (!doc.is_object()) throw fail("/", "expected an object");
-    auto get = [&](const nlohmann::json& j, const std::string& at, const char* name,
-                   auto kind) -> const nlohmann::json* {
-        if (!j.contains(name)) return nullptr;
-        const auto& v = j[name];
-        bool ok = false;
-        if constexpr (std::is_same_v<decltype(kind), std::string>) ok = v.is_string();
-        if constexpr (std::is_same_v<decltype(kind), bool>) ok = v.is_boolean();
-        // A document built in memory keeps a signed integer as signed.
-        if constexpr (std::is_same_v<decltype(kind), int>)
-            ok = v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
-        if (!ok) {
-            const char* want = std::is_same_v<decltype(kind), std::string> ? "a string"
-                               : std::is_same_v<decltype(kind), bool>      ? "true or false"
-                                                                      : "a non-negative integer";
-            throw fail(at + "/" + name, std::string("expected ") + want);
-        }
-        return &v;
-    };
-    auto requireString = [&](const nlohmann::json& j, const std::string& at,
-                             const char* name) -> std::string {
-        auto* v = get(j, at, name, std::string{});
-        if (!v) throw fail(at + "/" + name, "required");
-        return v->get<std::string>();
-    };
-    auto pathOf = [&](const std::string& text) {
-        std::filesystem::path p(text);
-        return p.is_absolute() ? p : baseDir / p;
-    };
+namespace {
 
-    ProxyConfig cfg;
-    if (!doc.contains("listeners") || !doc["listeners"].is_array() || doc["listeners"].empty()) {
-        throw fail("/listeners", "expected a non-empty array");
+using json = nlohmann::json;
+
+ConfigError fail(const std::string& at, const std::string& what) {
+    return ConfigError(at + ": " + what);
+}
+
+enum class Kind { String, Bool, Count };
+
+// The member `name` of `j` (at JSON path `at`) when present; ConfigError
+// when it is there with another type.
+const json* member(const json& j, const std::string& at, const char* name, Kind kind) {
+    if (!j.contains(name)) return nullptr;
+    const auto& v = j[name];
+    // A document built in memory keeps a signed integer as signed.
+    const bool count =
+        v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+    const bool ok = kind == Kind::String ? v.is_string()
+                    : kind == Kind::Bool ? v.is_boolean()
+                                         : count;
+    if (!ok) {
+        const char* want = kind == Kind::String ? "a string"
+                           : kind == Kind::Bool ? "true or false"
+                                                : "a non-negative integer";
+        throw fail(at + "/" + name, std::string("expected ") + want);
     }
-    for (std::size_t i = 0; i < doc["listeners"].size(); ++i) {
-        const std::string at = "/listeners/" + std::to_string(i);
-        const auto& j = doc["listeners"][i];
-        if (!j.is_object()) throw fail(at, "expected an object");
-        Listener l;
-        l.address = requireString(j, at, "address");
-        if (!isIpv4Address(l.address)) throw fail(at + "/address", "expected an IPv4 address");
-        if (auto* v = get(j, at, "port", 0)) {
-            if (v->get<unsigned>() > 65535) throw fail(at + "/port", "expected 0..65535");
-            l.port = static_cast<std::uint16_t>(v->get<unsigned>());
-        }
-        if (auto* v = get(j, at, "publishedPort", 0)) {
-            const unsigned p = v->get<unsigned>();
-            if (p == 0 || p > 65535) throw fail(at + "/publishedPort", "expected 1..65535");
-            l.publishedPort = static_cast<std::uint16_t>(p);
-        }
-        cfg.listeners.push_back(l);
+    return &v;
+}
+
+std::string requireString(const json& j, const std::string& at, const char* name) {
+    const json* v = member(j, at, name, Kind::String);
+    if (!v) throw fail(at + "/" + name, "required");
+    return v->get<std::string>();
+}
+
+std::filesystem::path pathOf(const std::string& text, const std::filesystem::path& baseDir) {
+    std::filesystem::path p(text);
+    return p.is_absolute() ? p : baseDir / p;
+}
+
+Listener readListener(const json& j, const std::string& at) {
+    if (!j.is_object()) throw fail(at, "expected an object");
+    Listener l;
+    l.address = requireString(j, at, "address");
+    if (!isIpv4Address(l.address)) throw fail(at + "/address", "expected an IPv4 address");
+    if (const json* v = member(j, at, "port", Kind::Count)) {
+        if (v->get<std::uint64_t>() > 65535) throw fail(at + "/port", "expected 0..65535");
+        l.port = static_cast<std::uint16_t>(v->get<unsigned>());
     }
-    cfg.certificateStore = pathOf(requireString(doc, "", "certificateStore"));
-    cfg.bindingStore = pathOf(requireString(doc, "", "bindingStore"));
-    cfg.caBundle = pathOf(requireString(doc, "", "caBundle"));
-    if (auto* v = get(doc, "", "accessLog", std::string{}))
-        cfg.accessLog = pathOf(v->get<std::string>());
-    if (auto* v = get(doc, "", "adfsUrl", std::string{})) {
+    if (const json* v = member(j, at, "publishedPort", Kind::Count)) {
+        const std::uint64_t p = v->get<std::uint64_t>();
+        if (p == 0 || p > 65535) throw fail(at + "/publishedPort", "expected 1..65535");
+        l.publishedPort = static_cast<std::uint16_t>(p);
+    }
+    return l;
+}
+
+// The members outside listeners, internalDns, limits and applications.
+void readSettings(const json& doc, const std::filesystem::path& baseDir, ProxyConfig& cfg) {
+    cfg.certificateStore = pathOf(requireString(doc, "", "certificateStore"), baseDir);
+    cfg.bindingStore = pathOf(requireString(doc, "", "bindingStore"), baseDir);
+    cfg.caBundle = pathOf(requireString(doc, "", "caBundle"), baseDir);
+    if (const json* v = member(doc, "", "accessLog", Kind::String))
+        cfg.accessLog = pathOf(v->get<std::string>(), baseDir);
+    if (const json* v = member(doc, "", "adfsUrl", Kind::String)) {
         if (!Url::parse(v->get<std::string>())) throw fail("/adfsUrl", "expected a URL");
         cfg.adfsUrl = v->get<std::string>();
     }
-    if (auto* v = get(doc, "", "allowLegacyTls", bool{})) cfg.allowLegacyTls = v->get<bool>();
-    if (auto* v = get(doc, "", "connectionAffinity", bool{})) {
+    if (const json* v = member(doc, "", "allowLegacyTls", Kind::Bool))
+        cfg.allowLegacyTls = v->get<bool>();
+    if (const json* v = member(doc, "", "connectionAffinity", Kind::Bool))
         cfg.connectionAffinity = v->get<bool>();
-    }
-    if (auto* v = get(doc, "", "bindingStorePollMs", 0)) {
+    if (const json* v = member(doc, "", "bindingStorePollMs", Kind::Count)) {
         if (v->get<std::uint64_t>() > 3'600'000)
             throw fail("/bindingStorePollMs", "expected 0..3600000");
         cfg.bindingStorePollMs = v->get<int>();
     }
-    if (doc.contains("internalDns")) {
-        if (!doc["internalDns"].is_object()) throw fail("/internalDns", "expected an object");
-        for (const auto& [name, addr] : doc["internalDns"].items()) {
-            const std::string at = "/internalDns/" + name;
-            if (!addr.is_string()) throw fail(at, "expected \"ADDR:PORT\"");
-            const std::string a = addr.get<std::string>();
-            if (auto e = parseEndpoint(a); !e) throw fail(at, e.error());
-            cfg.internalDns[asciiLower(name)] = a;
+}
+
+std::map<std::string, std::string> readInternalDns(const json& doc) {
+    std::map<std::string, std::string> dns;
+    if (!doc.contains("internalDns")) return dns;
+    if (!doc["internalDns"].is_object()) throw fail("/internalDns", "expected an object");
+    for (const auto& [name, addr] : doc["internalDns"].items()) {
+        const std::string at = "/internalDns/" + name;
+        if (!addr.is_string()) throw fail(at, "expected \"ADDR:PORT\"");
+        const std::string a = addr.get<std::string>();
+        if (auto e = parseEndpoint(a); !e) throw fail(at, e.error());
+        dns[asciiLower(name)] = a;
+    }
+    return dns;
+}
+
+ProxyLimits readLimits(const json& doc) {
+    ProxyLimits limits;
+    if (!doc.contains("limits")) return limits;
+    const auto& j = doc["limits"];
+    if (!j.is_object()) throw fail("/limits", "expected an object");
+    auto positive = [&](const char* name, auto& field) {
+        if (const json* v = member(j, "/limits", name, Kind::Count)) {
+            if (v->get<std::uint64_t>() == 0)
+                throw fail(std::string("/limits/") + name, "expected a positive number");
+            field = static_cast<std::remove_reference_t<decltype(field)>>(v->get<std::uint64_t>());
         }
+    };
+    positive("headerBlockBytes", limits.headerBlockBytes);
+    positive("headerTimeoutSec", limits.headerTimeoutSec);
+    positive("idleTimeoutSec", limits.idleTimeoutSec);
+    positive("requestBodyLimitBytes", limits.requestBodyLimitBytes);
+    positive("backendConnectTimeoutSec", limits.backendConnectTimeoutSec);
+    positive("backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
+    positive("responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
+    return limits;
+}
+
+PreAuthentication readPreAuthentication(const json& j, const std::string& at) {
+    const json* v = member(j, at, "externalPreAuthentication", Kind::String);
+    if (!v) return PreAuthentication::ADFS;  // WAP's default
+    const std::string p = v->get<std::string>();
+    if (p == "PassThrough") return PreAuthentication::PassThrough;
+    if (p == "ADFS") return PreAuthentication::ADFS;
+    if (p == "ClientCertificate")
+        throw fail(at + "/externalPreAuthentication",
+                   "ClientCertificate pre-authentication is not emulated");
+    throw fail(at + "/externalPreAuthentication", "expected PassThrough or ADFS, got " + p);
+}
+
+bool readBackendValidation(const json& j, const std::string& at) {
+    if (!j.contains("backendServerCertificateValidation")) return true;
+    // WAP takes None | ValidateCertificate; a boolean reads the same.
+    const auto& v = j["backendServerCertificateValidation"];
+    if (v.is_boolean()) return v.get<bool>();
+    if (v == "None") return false;
+    if (v == "ValidateCertificate") return true;
+    throw fail(at + "/backendServerCertificateValidation", "expected None or ValidateCertificate");
+}
+
+// One application; what it needs of the others (internal DNS, the rules
+// already read) is checked by the caller.
+PublishingRule readApplication(const json& j, const std::string& at) {
+    if (!j.is_object()) throw fail(at, "expected an object");
+    PublishingRule r;
+    r.name = requireString(j, at, "name");
+    auto url = [&](const char* name) {
+        const std::string text = requireString(j, at, name);
+        auto u = Url::parse(text);
+        if (!u) throw fail(at + "/" + name, "expected https://HOST[:PORT]/PATH, got " + text);
+        return *u;
+    };
+    r.externalUrl = url("externalUrl");
+    r.backendServerUrl = url("backendServerUrl");
+    if (r.externalUrl.scheme != "https")
+        throw fail(at + "/externalUrl", "WAP publishes https only");
+    if (r.backendServerUrl.scheme != "https")
+        throw fail(at + "/backendServerUrl", "backends are reached over https");
+    r.externalPreAuthentication = readPreAuthentication(j, at);
+    auto thumb = normaliseThumbprint(requireString(j, at, "externalCertificateThumbprint"));
+    if (!thumb) throw fail(at + "/externalCertificateThumbprint", "expected 40 hex digits");
+    r.externalCertificateThumbprint = *thumb;
+    r.backendServerCertificateValidation = readBackendValidation(j, at);
+    if (const json* v = member(j, at, "disableTranslateUrlInRequestHeaders", Kind::Bool))
+        r.disableTranslateUrlInRequestHeaders = v->get<bool>();
+    if (const json* v = member(j, at, "disableTranslateUrlInResponseHeaders", Kind::Bool))
+        r.disableTranslateUrlInResponseHeaders = v->get<bool>();
+    if (const json* v = member(j, at, "inactiveTransactionsTimeoutSec", Kind::Count)) {
+        r.inactiveTransactionsTimeoutSec = v->get<int>();
+        if (r.inactiveTransactionsTimeoutSec <= 0)
+            throw fail(at + "/inactiveTransactionsTimeoutSec", "expected a positive number");
     }
-    if (doc.contains("limits")) {
-        const auto& j = doc["limits"];
-        if (!j.is_object()) throw fail("/limits", "expected an object");
-        auto positive = [&](const char* name, auto& field) {
-            if (auto* v = get(j, "/limits", name, 0)) {
-                if (v->template get<std::uint64_t>() == 0) {
-                    throw fail(std::string("/limits/") + name, "expected a positive number");
-                }
-                field = static_cast<std::remove_reference_t<decltype(field)>>(
-                    v->template get<std::uint64_t>());
-            }
-        };
-        positive("headerBlockBytes", cfg.limits.headerBlockBytes);
-        positive("headerTimeoutSec", cfg.limits.headerTimeoutSec);
-        positive("idleTimeoutSec", cfg.limits.idleTimeoutSec);
-        positive("requestBodyLimitBytes", cfg.limits.requestBodyLimitBytes);
-        positive("backendConnectTimeoutSec", cfg.limits.backendConnectTimeoutSec);
-        positive("backendIdleTimeoutSec", cfg.limits.backendIdleTimeoutSec);
-        positive("responseHeaderBlockBytes", cfg.limits.responseHeaderBlockBytes);
-    }
-    if (!doc.contains("applications") || !doc["applications"].is_array()) {
+    if (const json* v = member(j, at, "requestBodyLimitBytes", Kind::Count))
+        r.requestBodyLimitBytes = v->get<std::uint64_t>();
+    return r;
+}
+
+void addApplication(ProxyConfig& cfg, PublishingRule r, const std::string& at) {
+    const std::string backend = r.backendServerUrl.hostPort();
+    if (!cfg.internalDns.count(backend))
+        throw fail(at + "/backendServerUrl",
+                   "no /internalDns entry for " + backend +
+                       " (the proxy never uses the system resolver for lab names)");
+    for (std::size_t k = 0; k < cfg.applications.size(); ++k)
+        if (cfg.applications[k].externalUrl.str() == r.externalUrl.str())
+            throw fail(at + "/externalUrl",
+                       "already published by /applications/" + std::to_string(k));
+    cfg.applications.push_back(std::move(r));
+}
+
+}  // namespace
+
+ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir) {
+    if (!doc.is_object()) throw fail("/", "expected an object");
+    ProxyConfig cfg;
+    if (!doc.contains("listeners") || !doc["listeners"].is_array() || doc["listeners"].empty())
+        throw fail("/listeners", "expected a non-empty array");
+    for (std::size_t i = 0; i < doc["listeners"].size(); ++i)
+        cfg.listeners.push_back(
+            readListener(doc["listeners"][i], "/listeners/" + std::to_string(i)));
+    readSettings(doc, baseDir, cfg);
+    cfg.internalDns = readInternalDns(doc);
+    cfg.limits = readLimits(doc);
+    if (!doc.contains("applications") || !doc["applications"].is_array())
         throw fail("/applications", "expected an array");
-    }
     for (std::size_t i = 0; i < doc["applications"].size(); ++i) {
         const std::string at = "/applications/" + std::to_string(i);
-        const auto& j = doc["applications"][i];
-        if (!j.is_object()) throw fail(at, "expected an object");
-        PublishingRule r;
-        r.name = requireString(j, at, "name");
-        auto url = [&](const char* name) {
-            const std::string text = requireString(j, at, name);
-            auto u = Url::parse(text);
-            if (!u) throw fail(at + "/" + name, "expected https://HOST[:PORT]/PATH, got " + text);
-            return *u;
-        };
-        r.externalUrl = url("externalUrl");
-        r.backendServerUrl = url("backendServerUrl");
-        if (r.externalUrl.scheme != "https") {
-            throw fail(at + "/externalUrl", "WAP publishes https only");
-        }
-        if (auto* v = get(j, at, "externalPreAuthentication", std::string{})) {
-            const std::string p = v->get<std::string>();
-            if (p == "PassThrough")
-                r.externalPreAuthentication = PreAuthentication::PassThrough;
-            else if (p == "ADFS")
-                r.externalPreAuthentication = PreAuthentication::ADFS;
-            else if (p == "ClientCertificate") {
-                throw fail(at + "/externalPreAuthentication",
-                           "ClientCertificate pre-authentication is not emulated");
-            } else {
-                throw fail(at + "/externalPreAuthentication",
-                           "expected PassThrough or ADFS, got " + p);
-            }
-        }
-        auto thumb = normaliseThumbprint(requireString(j, at, "externalCertificateThumbprint"));
-        if (!thumb) throw fail(at + "/externalCertificateThumbprint", "expected 40 hex digits");
-        r.externalCertificateThumbprint = *thumb;
-        if (j.contains("backendServerCertificateValidation")) {
-            // WAP takes None | ValidateCertificate; a boolean reads the same.
-            const auto& v = j["backendServerCertificateValidation"];
-            if (v.is_boolean())
-                r.backendServerCertificateValidation = v.get<bool>();
-            else if (v == "None")
-                r.backendServerCertificateValidation = false;
-            else if (v == "ValidateCertificate")
-                r.backendServerCertificateValidation = true;
-            else {
-                throw fail(at + "/backendServerCertificateValidation",
-                           "expected None or ValidateCertificate");
-            }
-        }
-        if (auto* v = get(j, at, "disableTranslateUrlInRequestHeaders", bool{})) {
-            r.disableTranslateUrlInRequestHeaders = v->get<bool>();
-        }
-        if (auto* v = get(j, at, "disableTranslateUrlInResponseHeaders", bool{})) {
-            r.disableTranslateUrlInResponseHeaders = v->get<bool>();
-        }
-        if (auto* v = get(j, at, "inactiveTransactionsTimeoutSec", 0)) {
-            r.inactiveTransactionsTimeoutSec = v->get<int>();
-            if (r.inactiveTransactionsTimeoutSec <= 0) {
-                throw fail(at + "/inactiveTransactionsTimeoutSec", "expected a positive number");
-            }
-        }
-        if (auto* v = get(j, at, "requestBodyLimitBytes", 0)) {
-            r.requestBodyLimitBytes = v->get<std::uint64_t>();
-        }
-        if (!cfg.internalDns.count(r.backendServerUrl.host + ":" +
-                                   std::to_string(r.backendServerUrl.port))) {
-            throw fail(at + "/backendServerUrl",
-                       "no /internalDns entry for " + r.backendServerUrl.host + ":" +
-                           std::to_string(r.backendServerUrl.port) +
-                           " (the proxy never uses the system resolver for lab names)");
-        }
-        if (r.backendServerUrl.scheme != "https") {
-            throw fail(at + "/backendServerUrl", "backends are reached over https");
-        }
-        for (std::size_t k = 0; k < cfg.applications.size(); ++k) {
-            if (cfg.applications[k].externalUrl.str() == r.externalUrl.str()) {
-                throw fail(at + "/externalUrl",
-                           "already published by /applications/" + std::to_string(k));
-            }
-        }
-        cfg.applications.push_back(std::move(r));
+        addApplication(cfg, readApplication(doc["applications"][i], at), at);
     }
     return cfg;
 }

@@ -67,7 +67,8 @@ TEST(Deployment, ProxyConfigCarriesTheWapRules) {
     auto lab = publishedLab();
     auto plan = planAddresses(lab, 64, 1, false);
     auto cfg = proxyConfig(lab, plan, std::string(40, 'A'),
-                           {{"lyncws.example.test:4443", "127.64.1.10:4443"}},
+                           {{"lyncws.example.test:4443", "127.64.1.10:4443"},
+                            {"owas.example.test:443", "127.64.1.11:443"}},
                            {"/w/store", "/w/bindings.json", "/w/root.pem", "/w/access.log"});
     ASSERT_EQ(cfg.listeners.size(), 1u);
     EXPECT_EQ(cfg.listeners[0].address, "127.64.1.1");
