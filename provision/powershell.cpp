@@ -97,7 +97,7 @@ std::string wapServerScript(const Lab& lab, std::string_view proxyThumbprint) {
 // The drive letter of "F:\CsData"; "" for a path without one (a share).
 std::string driveOf(const std::string& path) {
     if (path.size() >= 2 && path[1] == ':' && std::isalpha(static_cast<unsigned char>(path[0])))
-        return std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(path[0]))));
+        return std::string(1, asciiUpperChar(path[0]));
     return "";
 }
 
