@@ -31,6 +31,7 @@
 
 #include "cli/bindings_command.hpp"
 #include "common/atomic_file.hpp"
+#include "common/endpoint.hpp"
 #include "net/asio.hpp"
 #include "proxy/binding_store.hpp"
 #include "tests/support/eventually.hpp"
@@ -332,8 +333,10 @@ class ProxyEndToEnd : public ::testing::Test {
         const std::string& line = proxy->readyLines[0];  // READY ADDR:PORT published=443
         ASSERT_EQ(line.rfind("READY " + kProxyAddress + ":", 0), 0u) << line;
         ASSERT_NE(line.find(" published=443"), std::string::npos) << line;
-        const auto colon = line.find(':');
-        port = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+        const auto space = line.find(' ', 6);
+        const auto listener = parseEndpoint(line.substr(6, space - 6));
+        ASSERT_TRUE(listener) << listener.error();
+        port = listener->port;
     }
 
     std::unique_ptr<TlsClient> client(std::optional<std::string> sni) {

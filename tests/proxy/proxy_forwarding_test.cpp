@@ -309,8 +309,10 @@ class ProxyBackendFaults : public ProxyForwarding {
         const std::string& ready = fe->readyLines[fe->readyLines.size() - 2];
         internalDns[host + ":4443"] = ready.substr(ready.rfind('/') + 1);
         const std::string& control = fe->readyLines.back();
-        const auto colon = control.rfind(':');
-        controlPort = static_cast<std::uint16_t>(std::stoi(control.substr(colon + 1)));
+        // "CONTROL http://ADDR:PORT"
+        const auto endpoint = parseEndpoint(control.substr(control.rfind('/') + 1));
+        ASSERT_TRUE(endpoint) << endpoint.error();
+        controlPort = endpoint->port;
     }
 
     void setFault(const std::string& mode, int delayMs = 0) {

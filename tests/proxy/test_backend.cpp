@@ -32,6 +32,7 @@
 #include <string>
 #include <thread>
 
+#include "common/endpoint.hpp"
 #include "net/asio.hpp"
 
 namespace asio = boost::asio;
@@ -261,12 +262,18 @@ int main(int argc, char** argv) {
     ctx.use_certificate_chain_file(cert);
     ctx.use_private_key_file(key, ssl::context::pem);
     asio::io_context ioc;
-    const auto colon = listen.rfind(':');
-    tcp::acceptor acceptor(ioc, {asio::ip::make_address(listen.substr(0, colon)),
-                                 static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)))});
+    const auto at =
+        edgelab::parseEndpoint(listen, edgelab::EndpointHost::Address, edgelab::PortZero::Any);
+    const auto given = urlPort.empty() ? std::nullopt : edgelab::parsePort(urlPort).optional();
+    if (!at || (!urlPort.empty() && !given)) {
+        std::cerr << "--listen " << listen << " / --url-port " << urlPort << ": "
+                  << (at ? "bad --url-port" : at.error()) << "\n";
+        return 2;
+    }
+    tcp::acceptor acceptor(ioc, {asio::ip::make_address(at->host), at->port});
     const auto port = acceptor.local_endpoint().port();
-    o.urlPort = urlPort.empty() ? port : static_cast<unsigned short>(std::stoi(urlPort));
-    std::cout << "READY https://" << listen.substr(0, colon) << ":" << port << std::endl;
+    o.urlPort = given.value_or(port);
+    std::cout << "READY https://" << edgelab::Endpoint{at->host, port}.str() << std::endl;
     for (;;) {
         tcp::socket socket(ioc);
         acceptor.accept(socket);
