@@ -1,5 +1,7 @@
 #include "provision/ntlm.hpp"
 
+#include <charconv>
+
 #include <gtest/gtest.h>
 
 namespace edgelab::ntlm {
@@ -7,9 +9,11 @@ namespace {
 
 Bytes hex(std::string_view text) {
     Bytes out;
-    for (std::size_t i = 0; i + 1 < text.size(); i += 2)
-        out.push_back(
-            static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
+    for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+        std::uint8_t byte = 0;
+        std::from_chars(text.data() + i, text.data() + i + 2, byte, 16);
+        out.push_back(byte);
+    }
     return out;
 }
 

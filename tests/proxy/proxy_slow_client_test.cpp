@@ -40,8 +40,8 @@ long cpuTicks(pid_t pid) {
     std::string f;
     long utime = 0, stime = 0;
     for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14) utime = std::stol(f);
-        if (i == 15) stime = std::stol(f);
+        if (i == 14) std::istringstream(f) >> utime;
+        if (i == 15) std::istringstream(f) >> stime;
     }
     return utime + stime;
 }

@@ -26,10 +26,12 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <charconv>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "common/endpoint.hpp"
@@ -43,6 +45,13 @@ using tcp = asio::ip::tcp;
 using TlsStream = ssl::stream<tcp::socket>;
 
 namespace {
+
+// The digits a test wrote ("mb=8", "ms=250"); 0 for anything else.
+std::size_t numberIn(std::string_view text) {
+    std::size_t n = 0;
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+}
 
 std::string str(beast::string_view s) { return std::string(s.data(), s.size()); }
 
@@ -142,7 +151,7 @@ bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::s
         return false;
     }
     if (target.rfind("/large?mb=", 0) == 0) {
-        const std::size_t total = std::stoul(target.substr(10)) * 1024 * 1024;
+        const std::size_t total = numberIn(target.substr(10)) * 1024 * 1024;
         const std::string head =
             "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n";
         asio::write(stream, asio::buffer(head), ec);
@@ -153,10 +162,11 @@ bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::s
         return false;
     }
     if (target.rfind("/hold?ms=", 0) == 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(target.substr(9))));
+        std::this_thread::sleep_for(std::chrono::milliseconds(numberIn(target.substr(9))));
     }
     if (target == "/chunked" || target.rfind("/slow-body?ms=", 0) == 0) {
-        writeChunked(stream, req, target == "/chunked" ? 0 : std::stoi(target.substr(14)));
+        writeChunked(stream, req,
+                     target == "/chunked" ? 0 : static_cast<int>(numberIn(target.substr(14))));
         return req.keep_alive();
     }
     const std::string self = "https://" + o.host + ":" + std::to_string(o.urlPort);
@@ -250,7 +260,7 @@ int main(int argc, char** argv) {
         else if (a == "--url-port")
             urlPort = v;
         else if (a == "--requests-per-connection")
-            o.requestsPerConnection = std::stoi(v);
+            o.requestsPerConnection = static_cast<int>(numberIn(v));
         else if (a == "--log")
             o.logFile = v;
     }

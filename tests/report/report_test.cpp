@@ -357,12 +357,15 @@ TEST(Report, TheFirstScreenShowsTheVerdictFailuresAndRemedies) {
         std::stringstream parts(item);
         for (std::string p; std::getline(parts, p, ':');) f.push_back(p);
         if (f[0] == "scrollWidth") {
-            scrollWidth = std::stoi(f[1]);
+            std::istringstream(f[1]) >> scrollWidth;
             continue;
         }
         ASSERT_EQ(f.size(), 4u) << item;
-        EXPECT_LE(std::stoi(f[2]), 900) << f[0] << " below the first screen: " << layout;
-        EXPECT_LE(std::stoi(f[3]), 1400) << f[0] << " wider than the window: " << layout;
+        int top = 0, right = 0;
+        std::istringstream(f[2]) >> top;
+        std::istringstream(f[3]) >> right;
+        EXPECT_LE(top, 900) << f[0] << " below the first screen: " << layout;
+        EXPECT_LE(right, 1400) << f[0] << " wider than the window: " << layout;
         remedies += f[0] == "remedy";
     }
     EXPECT_EQ(remedies, 3) << layout;
