@@ -20,7 +20,8 @@
 #
 # Usage: bench/proxy.sh [BUILD_DIR]   (default: build; builds edgelab-proxy if missing)
 #   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
-#   IDLE=5000 (connections in the idle row)  KEYS="p256 rsa2048"
+#   IDLE=5000 (connections in the idle row)  IDLE_SETTLE=3 (seconds held
+#     before RSS is read)  KEYS="p256 rsa2048"
 #   ROWS="keep-alive close 1k 64k idle allocs" (a subset runs faster)
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
@@ -32,6 +33,7 @@ THREADS=${THREADS:-$(nproc)}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 IDLE=${IDLE:-5000}
+IDLE_SETTLE=${IDLE_SETTLE:-3}
 KEYS=${KEYS:-p256 rsa2048}
 ROWS=${ROWS:-keep-alive close 1k 64k idle allocs}
 ADDR_BACKEND=127.4.200.1
@@ -357,6 +359,9 @@ idle_memory() {  # ADDR PORT PIDS...
     exec 7> idle.in
     read -r n < idle.out || n=0
     [ "$n" = "$IDLE" ] || { echo "idle row: only ${n:-0} of $IDLE connections to $addr:$port" >&2; }
+    # edgelab-proxy frees an idle connection's buffers once it has been idle
+    # through a whole second (its housekeeping sweep); measured after that.
+    sleep "$IDLE_SETTLE"
     held=$(sum_status_kb VmRSS "$@")
     echo >&7; exec 7>&-
     wait "$client" || true

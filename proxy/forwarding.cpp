@@ -205,8 +205,6 @@ awaitable<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exch
 awaitable<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(
     const PublishingRule& rule, std::string& error) {
     auto conn = std::make_unique<BackendConnection>(w_.ioc, w_.backendTls.native_handle());
-    // A backend connection is pooled and reused request after request.
-    conn->stream.keepRecordBuffers();
     SSL* ssl = conn->stream.native_handle();
     const std::string& host = rule.backendServerUrl.host;
     SSL_set_tlsext_host_name(ssl, host.c_str());

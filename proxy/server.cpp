@@ -89,15 +89,33 @@ awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acceptor, const Listener& l
 // gone, the freed pages go back to the system.
 constexpr std::size_t kCrowd = 256;
 
-void returnFreedMemory(Worker& w) {
-    if (w.sessionsHigh < w.sessions + kCrowd || w.sessions > w.sessionsHigh / 2) return;
+// Likewise once idle connections have freed their buffers (a crowd's worth,
+// or fewer once no more are freed): those lie between the connections' live
+// memory, where only a trim gives their pages back.
+void returnFreedMemory(Worker& w, std::size_t released) {
+    w.releasedSinceTrim += released;
+    const bool crowdGone =
+        w.sessionsHigh >= w.sessions + kCrowd && w.sessions <= w.sessionsHigh / 2;
+    const bool idleWaveOver = released == 0 && w.releasedSinceTrim > 0;
+    if (!crowdGone && !idleWaveOver && w.releasedSinceTrim < kCrowd) return;
     malloc_trim(0);
     w.sessionsHigh = w.sessions;
+    w.releasedSinceTrim = 0;
+}
+
+// Frees the buffers of client connections idle through a whole period;
+// how many were freed.
+std::size_t sweepIdleConnections(Worker& w) {
+    ++w.sweeps;
+    std::size_t released = 0;
+    for (auto& c : w.connections) released += c.releaseIfIdleSince(w.sweeps) ? 1 : 0;
+    return released;
 }
 
 // Once a period: pooled backend connections past the backend idle timeout
-// are closed even when no request comes to take them, and memory freed by
-// closed connections is given back.
+// are closed even when no request comes to take them, idle client
+// connections free their buffers, and memory freed by closed or idle
+// connections is given back.
 awaitable<void> keepHouse(Worker& w) {
     const auto maxIdle = std::chrono::seconds(w.cfg.limits.backendIdleTimeoutSec);
     const auto period = std::min<Clock::duration>(std::chrono::seconds(1), maxIdle / 2);
@@ -108,7 +126,7 @@ awaitable<void> keepHouse(Worker& w) {
         co_await timer.async_wait(withError(ec));
         if (ec) co_return;
         for (auto& pool : w.pools) pool.closeExpired(Clock::now());
-        returnFreedMemory(w);
+        returnFreedMemory(w, sweepIdleConnections(w));
     }
 }
 

@@ -44,6 +44,7 @@ ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& list
     listenerName_ = listener.address + ":" + std::to_string(listener.publishedPort);
     attachHandshakeState(stream_.native_handle(), &hs_);
     w_.sessionsHigh = std::max(w_.sessionsHigh, ++w_.sessions);
+    w_.connections.push_back(*this);
 }
 
 ClientSession::~ClientSession() { --w_.sessions; }
@@ -110,8 +111,12 @@ std::string_view ClientSession::received() const {
 }
 
 // Reads what has arrived into buffer_ through this thread's record-sized
-// scratch. While nothing has, an idle connection holds no buffer of its own:
-// OpenSSL's are released, buffer_ and the relay buffer are freed.
+// scratch. A wait with nothing received is idle. A connection that has
+// shown itself busy (a second request) keeps its buffers, and the worker's
+// sweep frees them if the wait lasts (releaseIfIdleSince); before that its
+// buffers are freed at once, as most connections that stop after one request
+// stay idle, and memory freed at once is reused by the next connection
+// instead of being left between live connections.
 awaitable<void> ClientSession::receive(error_code& ec) {
     const std::size_t limit = w_.cfg.limits.headerBlockBytes;
     const std::size_t room =
@@ -128,13 +133,30 @@ awaitable<void> ClientSession::receive(error_code& ec) {
             }
             co_return;
         }
-        if (buffer_.size() == 0) releaseIdleMemory();
+        if (buffer_.size() == 0) {
+            if (requests_ < 2) {
+                releaseIdleMemory();
+            } else {
+                idleSince_ = w_.sweeps;
+            }
+        }
         co_await stream_.async_wait(step.want, withError(ec));
+        idleSince_ = kNotIdle;
         if (ec) co_return;
     }
 }
 
+// Called by the worker's sweep while the session is suspended in receive()
+// with nothing received, where none of what is freed is in use.
+bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
+    if (idleSince_ == kNotIdle || !idleThroughAPeriod(idleSince_, sweep)) return false;
+    idleSince_ = kNotIdle;
+    releaseIdleMemory();
+    return true;
+}
+
 void ClientSession::releaseIdleMemory() {
+    stream_.releaseRecordBuffers();
     buffer_.shrink_to_fit();
     relayBuffer_.release();
     request_.reset();

@@ -32,11 +32,12 @@ class RelayBuffer {
     std::unique_ptr<char[]> bytes_;
 };
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+class ClientSession : public std::enable_shared_from_this<ClientSession>, public IdleMemory {
   public:
     ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
     ~ClientSession();
     boost::asio::awaitable<void> run();
+    bool releaseIfIdleSince(std::uint64_t sweep) override;
 
   private:
     using Clock = std::chrono::steady_clock;
@@ -132,7 +133,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
     RelayBuffer relayBuffer_;
     http::response<http::string_body> local_;
     std::size_t requests_ = 0;
-    bool resetClient_ = false;  // end with a TCP reset: what was sent is incomplete
+    static constexpr std::uint64_t kNotIdle = ~std::uint64_t{0};
+    std::uint64_t idleSince_ = kNotIdle;  // the worker's sweep count when an idle wait began
+    bool resetClient_ = false;            // end with a TCP reset: what was sent is incomplete
     // NTLM/Negotiate affinity: the backend connection this client keeps.
     std::unique_ptr<BackendConnection> pinned_;
     std::size_t pinnedRule_ = 0;

@@ -64,8 +64,7 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
     // Read-ahead: one recv(2) brings a whole record (and what follows) instead of
     // a header read and a body read per record.
     SSL_set_read_ahead(ssl_, 1);
-    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                           SSL_MODE_RELEASE_BUFFERS);
+    SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (socket_.is_open()) attachSocket();
 }
 
@@ -196,6 +195,13 @@ TlsStream::Step TlsStream::closeNotifyStep() {
     errno = 0;
     const int r = SSL_shutdown(ssl_);
     return r >= 0 ? Step{} : classify(r);
+}
+
+// SSL_has_pending also counts a partial record read ahead; freeing the
+// buffers then would lose it, so they stay.
+bool TlsStream::releaseRecordBuffers() {
+    if (!retry_.empty() || SSL_has_pending(ssl_)) return false;
+    return SSL_free_buffers(ssl_) == 1;
 }
 
 bool TlsStream::hasUnreadBytes() {

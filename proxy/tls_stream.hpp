@@ -1,9 +1,10 @@
 // A TLS connection driven the way nginx drives one: OpenSSL reads and writes
 // the non-blocking socket itself (SSL_set_fd), and when it wants the socket
 // readable or writable the stream waits for that with Asio. There is no
-// memory BIO pair and no copy of every byte through it, and OpenSSL's record
-// buffers are freed while the connection is idle (SSL_MODE_RELEASE_BUFFERS),
-// so an idle connection holds little more than its SSL object.
+// memory BIO pair and no copy of every byte through it. OpenSSL's record
+// buffers stay while the connection is busy; its owner frees them
+// (releaseRecordBuffers) once it has been idle a while, so an idle
+// connection holds little more than its SSL object.
 //
 // It is an Asio AsyncReadStream and AsyncWriteStream, so Beast's HTTP reads
 // and writes work on it, and it carries one deadline for the connection:
@@ -50,10 +51,10 @@ class TlsStream {
     executor_type get_executor() { return socket_.get_executor(); }
     Socket& socket() { return socket_; }
     SSL* native_handle() { return ssl_; }
-    // Keeps OpenSSL's record buffers between records: for a connection that
-    // is busy far more than idle, where freeing and allocating two 17 KiB
-    // buffers per record would cost more than the memory they hold.
-    void keepRecordBuffers() { SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS); }
+    // Frees OpenSSL's two record buffers (about 17 KiB each) unless they
+    // hold bytes not yet delivered; OpenSSL allocates them again at the next
+    // read or write. Whether they were freed.
+    bool releaseRecordBuffers();
 
     void expires_after(Clock::duration d) { expires_at(Clock::now() + d); }
     void expires_at(Clock::time_point when);

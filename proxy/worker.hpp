@@ -2,6 +2,8 @@
 // pools and copy of the binding snapshot. Only its own thread touches it.
 #pragma once
 
+#include <boost/intrusive/list.hpp>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -17,6 +19,26 @@ namespace edgelab::proxy {
 // of throwing: no exception on the data path.
 inline auto withError(boost::system::error_code& ec) {
     return boost::asio::redirect_error(boost::asio::use_awaitable, ec);
+}
+
+// A client connection whose buffers the worker's sweep frees once it has
+// waited idle through a whole sweep period. A keep-alive connection that is
+// busy keeps them, so its requests allocate none of them again.
+class IdleMemory : public boost::intrusive::list_base_hook<
+                       boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+  public:
+    // Frees what the connection holds if it has waited idle since before
+    // sweep `sweep`; whether it freed anything.
+    virtual bool releaseIfIdleSince(std::uint64_t sweep) = 0;
+
+  protected:
+    ~IdleMemory() = default;
+};
+
+// Idle since before `sweep` means waiting from a sweep number lower than the
+// one before it: a wait begun just before sweep s-1 has lasted a period.
+inline bool idleThroughAPeriod(std::uint64_t waitingSince, std::uint64_t sweep) {
+    return waitingSince + 2 <= sweep;
 }
 
 struct Worker {
@@ -35,8 +57,11 @@ struct Worker {
     std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
     std::vector<BackendPool> pools;                                // by application index
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
-    std::size_t sessions = 0;      // client connections open on this thread
-    std::size_t sessionsHigh = 0;  // the most open since memory was last given back
+    std::size_t sessions = 0;           // client connections open on this thread
+    std::size_t sessionsHigh = 0;       // the most open since memory was last given back
+    std::uint64_t sweeps = 0;           // idle sweeps so far
+    std::size_t releasedSinceTrim = 0;  // idle connections whose buffers were freed since
+    boost::intrusive::list<IdleMemory, boost::intrusive::constant_time_size<false>> connections;
 };
 
 }  // namespace edgelab::proxy

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/worker.hpp"
 #include "tls_fixture.hpp"
 
 namespace edgelab::proxy {
@@ -71,6 +72,22 @@ struct TlsPair : ::testing::Test {
         asio::co_spawn(ioc, std::move(b), asio::detached);
         ioc.run();
         ioc.restart();
+    }
+
+    // Sends `message` from one stream to the other; what arrived.
+    std::string carry(TlsStream& from, TlsStream& to, const std::string& message) {
+        std::string received(message.size(), '\0');
+        error_code readEc, writeEc;
+        auto reader = [&]() -> awaitable<void> {
+            co_await asio::async_read(to, asio::buffer(received), withError(readEc));
+        };
+        auto writer = [&]() -> awaitable<void> {
+            co_await asio::async_write(from, asio::buffer(message), withError(writeEc));
+        };
+        run(reader(), writer());
+        EXPECT_FALSE(readEc) << readEc.message();
+        EXPECT_FALSE(writeEc) << writeEc.message();
+        return received;
     }
 
     asio::io_context ioc{1};
@@ -260,6 +277,53 @@ TEST_F(TlsPair, ADeadlineMovedLaterIsTheOneThatCounts) {
     run(reader(), writer());
     EXPECT_FALSE(readEc) << readEc.message();
     EXPECT_EQ(got, 1u);
+}
+
+// An idle connection's record buffers are freed, and the next records in
+// either direction are carried as before (OpenSSL allocates them again).
+TEST_F(TlsPair, RecordBuffersFreedWhileIdleComeBackForTheNextRecords) {
+    connect();
+    EXPECT_EQ(carry(*clientSide, *serverSide, "first request"), "first request");
+    EXPECT_EQ(carry(*serverSide, *clientSide, "first answer"), "first answer");
+    EXPECT_TRUE(serverSide->releaseRecordBuffers());
+    EXPECT_TRUE(clientSide->releaseRecordBuffers());
+    const std::string big(40000, 'b');
+    EXPECT_EQ(carry(*clientSide, *serverSide, "second request"), "second request");
+    EXPECT_EQ(carry(*serverSide, *clientSide, big), big);
+}
+
+// Bytes received and not yet delivered keep the buffers that hold them.
+TEST_F(TlsPair, RecordBuffersHoldingUndeliveredBytesStay) {
+    connect();
+    const std::string message = "a record read in two parts";
+    std::string first(1, '\0');
+    error_code readEc, writeEc;
+    auto readOne = [&]() -> awaitable<void> {
+        co_await asio::async_read(*serverSide, asio::buffer(first), withError(readEc));
+    };
+    auto writeAll = [&]() -> awaitable<void> {
+        co_await asio::async_write(*clientSide, asio::buffer(message), withError(writeEc));
+    };
+    run(readOne(), writeAll());
+    ASSERT_FALSE(readEc) << readEc.message();
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    EXPECT_FALSE(serverSide->releaseRecordBuffers());
+    std::string rest(message.size() - 1, '\0');
+    auto readRest = [&]() -> awaitable<void> {
+        co_await asio::async_read(*serverSide, asio::buffer(rest), withError(readEc));
+    };
+    run(readRest(), []() -> awaitable<void> { co_return; }());
+    EXPECT_FALSE(readEc) << readEc.message();
+    EXPECT_EQ(first + rest, message);
+}
+
+// A wait is idle through a period once a whole sweep period has passed
+// since it began: not at the first sweep after it began, at the second.
+TEST(IdleSweep, AWaitIsIdleThroughAPeriodFromTheSecondSweepOn) {
+    EXPECT_FALSE(idleThroughAPeriod(4, 4));
+    EXPECT_FALSE(idleThroughAPeriod(4, 5));
+    EXPECT_TRUE(idleThroughAPeriod(4, 6));
+    EXPECT_TRUE(idleThroughAPeriod(0, 9));
 }
 
 }  // namespace
