@@ -272,10 +272,16 @@ std::optional<RequestRefusal> ClientSession::parseRequestHead(std::size_t end) {
     parser.eager(false);
     parser.header_limit(static_cast<std::uint32_t>(w_.cfg.limits.headerBlockBytes + 4));
     parser.body_limit(w_.cfg.limits.requestBodyLimitBytes);
-    const std::string rawHeader(received().substr(0, end));
-    error_code ec;
-    parser.put(asio::buffer(rawHeader), ec);
+    // Parsed and checked where it was received (no copy), then consumed.
+    auto refusal = checkRequestHead(received().substr(0, end));
     buffer_.consume(end);
+    return refusal;
+}
+
+std::optional<RequestRefusal> ClientSession::checkRequestHead(std::string_view rawHeader) {
+    auto& parser = *request_;
+    error_code ec;
+    parser.put(asio::buffer(rawHeader.data(), rawHeader.size()), ec);
     if (ec == http::error::body_limit) {
         return RequestRefusal{http::status::payload_too_large, "body over the limit"};
     }

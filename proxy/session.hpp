@@ -87,6 +87,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
                                                    const std::optional<RequestRefusal>& why,
                                                    Clock::time_point start);
     std::optional<RequestRefusal> parseRequestHead(std::size_t end);
+    std::optional<RequestRefusal> checkRequestHead(std::string_view rawHeader);
     boost::asio::awaitable<bool> routeRequest(Clock::time_point start);
     boost::asio::awaitable<bool> refuse(const RequestRefusal& refusal, Clock::time_point start);
     boost::asio::awaitable<bool> writeLocal();
