@@ -107,9 +107,8 @@ void addBindingsCommand(CLI::App& app) {
     def->add_option("--ipport", opts->ipport, "The default binding's ADDR:PORT")
         ->capture_default_str();
     def->callback([opts] {
-        std::string error;
-        auto key = BindingKey::parse(BindingKind::IpPort, opts->ipport, &error);
-        if (!key) refuse(error);
+        auto key = BindingKey::parse(BindingKind::IpPort, opts->ipport);
+        if (!key) refuse(key.error());
         const auto u = update(opts->store, [&](const BindingStore& s) {
             return setDefaultBinding(s, opts->matchHost, *key);
         });

@@ -41,11 +41,10 @@ std::string_view kindKeyword(BindingKind kind) {
 
 std::string BindingKey::str() const { return host + ":" + std::to_string(port); }
 
-std::optional<BindingKey> BindingKey::parse(BindingKind kind, std::string_view text,
-                                            std::string* error) {
-    auto fail = [&](std::string why) -> std::optional<BindingKey> {
-        if (error) *error = std::string(kindKeyword(kind)) + "=" + std::string(text) + ": " + why;
-        return std::nullopt;
+Parsed<BindingKey> BindingKey::parse(BindingKind kind, std::string_view text) {
+    auto fail = [&](const std::string& why) {
+        return Parsed<BindingKey>::failure(std::string(kindKeyword(kind)) + "=" +
+                                           std::string(text) + ": " + why);
     };
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos || colon == 0) return fail("expected HOST:PORT");
@@ -137,9 +136,8 @@ Parsed<Binding> bindingOf(const NetshEntry& entry) {
         return Parsed<Binding>::failure("a Central Certificate Store binding is not emulated");
     const auto kind =
         entry.kind == NetshKeyKind::IpPort ? BindingKind::IpPort : BindingKind::HostnamePort;
-    std::string error;
-    auto key = BindingKey::parse(kind, entry.key, &error);
-    if (!key) return Parsed<Binding>::failure(error);
+    auto key = BindingKey::parse(kind, entry.key);
+    if (!key) return Parsed<Binding>::failure(key.error());
     const std::string* hash = entry.field("Certificate Hash");
     auto thumbprint = hash ? normaliseThumbprint(*hash) : std::nullopt;
     if (!thumbprint) return Parsed<Binding>::failure(entry.key + ": no readable Certificate Hash");
@@ -173,11 +171,9 @@ Parsed<NetshArguments> parseNetshArguments(const std::vector<std::string>& words
         const std::string value = word.substr(eq + 1);
         if (keyword == "hostnameport" || keyword == "ipport") {
             if (haveKey) return Failure::failure("give one of hostnameport= or ipport=, once");
-            std::string error;
             auto key = BindingKey::parse(
-                keyword == "ipport" ? BindingKind::IpPort : BindingKind::HostnamePort, value,
-                &error);
-            if (!key) return Failure::failure(error);
+                keyword == "ipport" ? BindingKind::IpPort : BindingKind::HostnamePort, value);
+            if (!key) return Failure::failure(key.error());
             args.key = *key;
             haveKey = true;
         } else if (keyword == "certhash") {
@@ -289,10 +285,9 @@ BindingStore parseBindingStore(std::string_view text, std::string_view source) {
         const bool ip = j.contains("ipport");
         if (host == ip) throw fail(at, "expected exactly one of hostnameport, ipport");
         const char* keyName = host ? "hostnameport" : "ipport";
-        std::string error;
-        auto key = BindingKey::parse(host ? BindingKind::HostnamePort : BindingKind::IpPort,
-                                     str(keyName), &error);
-        if (!key) throw fail(at + "/" + keyName, error);
+        auto key =
+            BindingKey::parse(host ? BindingKind::HostnamePort : BindingKind::IpPort, str(keyName));
+        if (!key) throw fail(at + "/" + keyName, key.error());
         if (store.find(*key)) throw fail(at + "/" + keyName, "duplicate binding " + key->str());
         b.key = *key;
         auto hash = normaliseThumbprint(str("certificateHash"));

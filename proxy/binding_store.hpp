@@ -35,10 +35,9 @@ struct BindingKey {
     std::string str() const;  // "host:port"
     bool operator==(const BindingKey&) const = default;
 
-    // Parses "host:port" as the given kind; nullopt with *error set when the
-    // text is not one (an ipport needs an IPv4 address, the port 1..65535).
-    static std::optional<BindingKey> parse(BindingKind kind, std::string_view text,
-                                           std::string* error = nullptr);
+    // Parses "host:port" as the given kind, or says why the text is not one
+    // (an ipport needs an IPv4 address, the port 1..65535).
+    static Parsed<BindingKey> parse(BindingKind kind, std::string_view text);
 };
 
 struct Binding {
