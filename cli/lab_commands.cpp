@@ -128,10 +128,36 @@ struct LabSelection {
     std::vector<std::vector<std::string>> expectFail;
 };
 
+// A folder stands for the lab descriptions in it (*.json, in name order), so
+// `edgelab run scenarios/labs` runs the set, and shards split the same list
+// that `scenarios/labs/*.json` gives.
+std::vector<std::string> expandLabFolders(const std::vector<std::string>& args,
+                                          const std::string& command) {
+    std::vector<std::string> files;
+    for (const auto& arg : args) {
+        std::error_code ec;
+        if (!fs::is_directory(arg, ec)) {
+            files.push_back(arg);
+            continue;
+        }
+        std::vector<std::string> inFolder;
+        for (fs::directory_iterator it(arg, ec), end; !ec && it != end; it.increment(ec)) {
+            if (it->path().extension() == ".json" && it->is_regular_file(ec))
+                inFolder.push_back(it->path().string());
+        }
+        if (ec) badInput(command, arg + ": cannot list the folder: " + ec.message());
+        if (inFolder.empty())
+            badInput(command, arg + ": a folder with no lab descriptions (*.json) in it");
+        std::sort(inFolder.begin(), inFolder.end());
+        files.insert(files.end(), inFolder.begin(), inFolder.end());
+    }
+    return files;
+}
+
 LabSelection selectLabs(const RunArgs& a, const std::string& command) {
     LabSelection labs;
     try {
-        labs.files = selectShard(a.labs, a.shard);
+        labs.files = selectShard(expandLabFolders(a.labs, command), a.shard);
     } catch (const std::invalid_argument& e) {
         badInput(command, e.what());
     }
@@ -404,7 +430,8 @@ void addRunCommands(CLI::App& app) {
         "checks, write the reports and stop everything. Exit 0 when every lab's outcome matches "
         "its expectations (expect.fail), 1 when not, 2 bad input, 3 a lab could not be brought "
         "up.");
-    run->add_option("labs", args->labs, "Lab descriptions (JSON)")->required();
+    run->add_option("labs", args->labs, "Lab descriptions (JSON files, or folders of them)")
+        ->required();
     run->add_option("--report-dir", args->reportDir,
                     "Where report.json, report.xml (JUnit) and report.html go (default "
                     "WORKDIR/report; for several labs .edgelab/report, a folder per lab and one "

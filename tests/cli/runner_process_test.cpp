@@ -196,6 +196,31 @@ TEST(RunnerProcess, EmitRefusesAdfsWithoutARelyingPartyNamingThePath) {
     EXPECT_NE(runEdgelab({"validate", (dir / "adfs.json").string()}).code, 2);
 }
 
+TEST(RunnerProcess, AFolderRunsTheLabsInItInNameOrder) {
+    const edgelab::test::TempDir dir("folder");
+    for (const std::string name : {"b-lab", "a-lab"}) {
+        auto lab = edgelab::test::seedLabJson();
+        lab["name"] = name;
+        std::ofstream(dir / (name + ".json")) << lab.dump(2);
+    }
+    std::ofstream(dir / "README.md") << "not a lab\n";
+    const std::string a = (dir / "a-lab.json").string(), b = (dir / "b-lab.json").string();
+    auto all = runEdgelab({"run", dir.path().string(), "--list"});
+    EXPECT_EQ(all.code, 0) << all.err;
+    EXPECT_EQ(all.out, a + "\n" + b + "\n");
+    // Shards split the folder's list, as they split the files named one by one.
+    auto second = runEdgelab({"run", dir.path().string(), "--list", "--shard", "2/2"});
+    EXPECT_EQ(second.code, 0) << second.err;
+    EXPECT_EQ(second.out, b + "\n");
+
+    const edgelab::test::TempDir empty("empty-folder");
+    auto none = runEdgelab({"run", empty.path().string(), "--list"});
+    EXPECT_EQ(none.code, 2);
+    EXPECT_NE(none.err.find(empty.path().string() + ": a folder with no lab descriptions"),
+              std::string::npos)
+        << none.err;
+}
+
 TEST(RunnerProcess, BadInputIsJsonWhenJsonIsAsked) {
     for (const std::string command : {"check", "validate"}) {
         auto f = runEdgelab({command, kSeedLab.parent_path().string(), "--format", "json"});
