@@ -4,44 +4,28 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
 #include "proxy/binding_store.hpp"
 #include "proxy/netsh_show.hpp"
+#include "tests/support/edgelab_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace edgelab {
 namespace {
 
-const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
+using edgelab::test::Finished;
+using edgelab::test::runEdgelab;
+
 const fs::path kCaptures = fs::path(EDGELAB_SOURCE_DIR) / "tests/audit/captures";
 const fs::path kLabs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
-
-struct Finished {
-    int code = -1;
-    std::string out, err;
-};
-
-Finished edgelab(const std::vector<std::string>& args) {
-    bp::ipstream out, err;
-    bp::child c(kEdgelab.string(), bp::args = args, bp::std_out > out, bp::std_err > err);
-    std::ostringstream o, e;
-    std::string line;
-    while (std::getline(out, line)) o << line << "\n";
-    while (std::getline(err, line)) e << line << "\n";
-    c.wait();
-    return {c.exit_code(), o.str(), e.str()};
-}
 
 std::string capture(const std::string& name) { return (kCaptures / name).string(); }
 
@@ -53,22 +37,22 @@ std::set<std::string> failedIds(const nlohmann::json& report) {
 }
 
 TEST(AuditCommand, ExitCodesSayTheKind) {
-    EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "seed-lab.json").string()}).code, 0);
-    EXPECT_EQ(edgelab({"audit", "--lab", (kLabs / "no-default-binding.json").string()}).code, 1);
-    EXPECT_EQ(edgelab({"audit"}).code, 2);
+    EXPECT_EQ(runEdgelab({"audit", "--lab", (kLabs / "seed-lab.json").string()}).code, 0);
+    EXPECT_EQ(runEdgelab({"audit", "--lab", (kLabs / "no-default-binding.json").string()}).code, 1);
+    EXPECT_EQ(runEdgelab({"audit"}).code, 2);
     const edgelab::test::TempDir dir("audit-exit");
     writeFileAtomic(dir / "garbage.txt", "not netsh\nat all\n");
-    const auto garbage = edgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
+    const auto garbage = runEdgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
     EXPECT_EQ(garbage.code, 2);
     EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
-    const auto missing = edgelab({"audit", "--wap", (dir / "none.json").string()});
+    const auto missing = runEdgelab({"audit", "--wap", (dir / "none.json").string()});
     EXPECT_EQ(missing.code, 2);
     EXPECT_NE(missing.err.find("none.json"), std::string::npos) << missing.err;
 }
 
 TEST(AuditCommand, FindingPrintsTheSeedsFix) {
-    const auto r = edgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
-                            capture("wap-seed.json"), "--cert", capture("proxy-all-names.pem")});
+    const auto r = runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
+                               capture("wap-seed.json"), "--cert", capture("proxy-all-names.pem")});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("netsh http add sslcert ipport=0.0.0.0:443 "
                          "certhash=c0a130df59a376f3155636845cae1190f59bee65 "
@@ -83,14 +67,15 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
                   const std::string& wireGlobPrefix) {
     const edgelab::test::TempDir dir("audit-replay-" + fs::path(netsh).stem().stem().string());
     const auto lab = dir / "replay.json";
-    const auto audit =
-        edgelab({"audit", "--netsh", capture(netsh), "--wap", capture("wap-seed.json"), "--cert",
-                 capture("proxy-all-names.pem"), "--emit-lab", lab.string(), "--format", "json"});
+    const auto audit = runEdgelab(
+        {"audit", "--netsh", capture(netsh), "--wap", capture("wap-seed.json"), "--cert",
+         capture("proxy-all-names.pem"), "--emit-lab", lab.string(), "--format", "json"});
     ASSERT_EQ(audit.code, auditFails.empty() ? 0 : 1) << audit.err;
     EXPECT_EQ(failedIds(nlohmann::json::parse(audit.out)), auditFails);
     ASSERT_TRUE(fs::exists(lab)) << audit.err;
-    const auto run = edgelab({"run", lab.string(), "--work-dir", (dir / "work").string(),
-                              "--report-dir", (dir / "report").string(), "--disk-sample-mib", "1"});
+    const auto run =
+        runEdgelab({"run", lab.string(), "--work-dir", (dir / "work").string(), "--report-dir",
+                    (dir / "report").string(), "--disk-sample-mib", "1"});
     EXPECT_EQ(run.code, 0) << run.out << run.err;
     const auto report = nlohmann::json::parse(readFile(dir / "report/report.json"));
     const auto failed = failedIds(report);
@@ -123,8 +108,9 @@ TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
     for (const std::string key : {"hostnameport=lyncws.fabrikam.example:443",
                                   "hostnameport=owas.fabrikam.example:443", "ipport=0.0.0.0:443"})
         ASSERT_EQ(
-            edgelab({"bindings", "add", "--store", store, key, "certhash=" + hash, appid}).code, 0);
-    const auto shown = edgelab({"bindings", "show", "--store", store});
+            runEdgelab({"bindings", "add", "--store", store, key, "certhash=" + hash, appid}).code,
+            0);
+    const auto shown = runEdgelab({"bindings", "show", "--store", store});
     ASSERT_EQ(shown.code, 0);
     const auto parsed = proxy::parseNetshText(shown.out);
     EXPECT_TRUE(parsed.problems.empty()) << parsed.problems.front().str();
@@ -136,7 +122,7 @@ TEST(AuditCommand, BindingsShowRoundTripsThroughTheNetshParser) {
 
     writeFileAtomic(dir / "show.txt", shown.out);
     const auto audit =
-        edgelab({"audit", "--netsh", (dir / "show.txt").string(), "--format", "json"});
+        runEdgelab({"audit", "--netsh", (dir / "show.txt").string(), "--format", "json"});
     EXPECT_EQ(audit.code, 0) << audit.out << audit.err;
     EXPECT_NE(audit.out.find("3 bindings"), std::string::npos) << audit.out;
 }
@@ -157,14 +143,14 @@ TEST(AuditCommand, TheEmittedLabKeepsTheAdfsRelyingParty) {
     writeFileAtomic(dir / "wap.json", wap.dump(2));
     const auto lab = dir / "replay.json";
     const auto audit =
-        edgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
-                 (dir / "wap.json").string(), "--emit-lab", lab.string(), "--format", "json"});
+        runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
+                    (dir / "wap.json").string(), "--emit-lab", lab.string(), "--format", "json"});
     ASSERT_TRUE(fs::exists(lab)) << audit.out << audit.err;
     const auto emitted = nlohmann::json::parse(readFile(lab));
     EXPECT_EQ(emitted["applications"][0]["adfsRelyingPartyName"], "Lync Web Services RP")
         << emitted.dump(2);
-    const auto script = edgelab({"emit", "powershell", lab.string(), "--thumbprint",
-                                 "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
+    const auto script = runEdgelab({"emit", "powershell", lab.string(), "--thumbprint",
+                                    "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
     EXPECT_EQ(script.code, 0) << script.err;
     EXPECT_NE(script.out.find("-ADFSRelyingPartyName 'Lync Web Services RP'"), std::string::npos)
         << script.out;

@@ -19,6 +19,7 @@
 #include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/edgelab_process.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace bp = boost::process;
@@ -26,29 +27,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kEdgelab = fs::path(EDGELAB_BIN_DIR) / "edgelab";
+using edgelab::test::Finished;
+using edgelab::test::runEdgelab;
+
+const fs::path kEdgelab = edgelab::test::binDir() / "edgelab";
 const fs::path kSeedLab = edgelab::test::seedLabFile();
-
-struct Finished {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-Finished runEdgelab(const std::vector<std::string>& args) {
-    bp::ipstream out, err;
-    bp::child c(kEdgelab.string(), bp::args = args, bp::std_out > out, bp::std_err > err);
-    Finished f;
-    std::ostringstream o, e;
-    std::string line;
-    while (std::getline(out, line)) o << line << "\n";
-    while (std::getline(err, line)) e << line << "\n";
-    c.wait();
-    f.code = c.exit_code();
-    f.out = o.str();
-    f.err = e.str();
-    return f;
-}
 
 nlohmann::json readJson(const fs::path& file) {
     std::ifstream in(file);

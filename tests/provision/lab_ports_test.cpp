@@ -14,36 +14,25 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<std::string> errorsOf(const json& doc) {
-    try {
-        parseLab(doc, "lab.json");
-    } catch (const LabParseError& e) {
-        std::vector<std::string> out;
-        for (const auto& err : e.errors()) out.push_back(err.str());
-        return out;
-    }
-    return {};
-}
-
 TEST(LabPorts, TheDefaultBindingsPortIsChecked) {
     for (const std::string port : {"99999", "0", "xyz", "", "65536"}) {
         json doc = test::seedLabJson();
         doc["defaultBinding"]["ipport"] = "0.0.0.0:" + port;
-        const auto errors = errorsOf(doc);
+        const auto errors = test::labErrorsOf(doc);
         ASSERT_EQ(errors.size(), 1u) << port;
         EXPECT_EQ(errors[0].rfind("/defaultBinding/ipport: ", 0), 0u) << errors[0];
         EXPECT_NE(errors[0].find("\"" + port + "\""), std::string::npos) << errors[0];
     }
     json doc = test::seedLabJson();
     doc["defaultBinding"]["ipport"] = "0.0.0.0:8443";
-    EXPECT_EQ(errorsOf(doc), std::vector<std::string>{});
+    EXPECT_EQ(test::labErrorsOf(doc), std::vector<std::string>{});
 }
 
 TEST(LabPorts, TheDefaultBindingIsIpv4) {
     for (const std::string ipport : {"[::]:443", "meet.kloud.example:443", "300.0.0.1:443"}) {
         json doc = test::seedLabJson();
         doc["defaultBinding"]["ipport"] = ipport;
-        const auto errors = errorsOf(doc);
+        const auto errors = test::labErrorsOf(doc);
         ASSERT_EQ(errors.size(), 1u) << ipport;
         EXPECT_EQ(errors[0].rfind("/defaultBinding/ipport: ", 0), 0u) << errors[0];
         EXPECT_NE(errors[0].find(ipport), std::string::npos) << errors[0];
@@ -55,7 +44,7 @@ TEST(LabPorts, AUrlsPortIsChecked) {
         json doc = test::seedLabJson();
         const std::string url = "https://lyncws.kloud.example:" + port + "/";
         doc["applications"][0]["backendServerUrl"] = url;
-        const auto errors = errorsOf(doc);
+        const auto errors = test::labErrorsOf(doc);
         ASSERT_EQ(errors.size(), 1u) << port;
         EXPECT_EQ(errors[0].rfind("/applications/0/backendServerUrl: ", 0), 0u) << errors[0];
         EXPECT_NE(errors[0].find(url), std::string::npos) << errors[0];

@@ -21,18 +21,6 @@ using json = nlohmann::json;
 const std::filesystem::path kLabs = test::labsDir();
 using test::seedLabJson;
 
-// The errors a lab document gives, as the lines a user reads.
-std::vector<std::string> errorsOf(const json& doc) {
-    try {
-        parseLab(doc, "lab.json");
-    } catch (const LabParseError& e) {
-        std::vector<std::string> out;
-        for (const auto& err : e.errors()) out.push_back(err.str());
-        return out;
-    }
-    return {};
-}
-
 TEST(LabParser, SeedLabParsesIntoTheSeedsNamespaces) {
     const Lab lab = loadLab(kLabs / "seed-lab.json");
     EXPECT_EQ(lab.name, "seed-lab");
@@ -87,7 +75,7 @@ TEST(LabParser, ErrorsNameTheJsonPathAndWhatWasExpected) {
     doc["dataDisk"]["hostCache"] = "WriteBack";
     doc["certificate"]["sendChain"] = "yes";
     EXPECT_EQ(
-        errorsOf(doc),
+        test::labErrorsOf(doc),
         (std::vector<std::string>{
             "/certificate/sendChain: expected true or false, got \"yes\"",
             "/backends/0/port: expected a whole number from 1 to 65535, got 70000",
@@ -105,16 +93,17 @@ TEST(LabParser, UnknownKeysAreErrorsWithTheLikelyKey) {
     doc["defaultBindings"] = doc["defaultBinding"];
     doc.erase("defaultBinding");
     doc["frobnicate"] = 1;
-    EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
-                                 "/applications/1/backendServerURL: unknown key (did you mean "
-                                 "\"backendServerUrl\"?)",
-                                 "/defaultBindings: unknown key (did you mean \"defaultBinding\"?)",
-                                 "/frobnicate: unknown key",
-                             }));
+    EXPECT_EQ(test::labErrorsOf(doc),
+              (std::vector<std::string>{
+                  "/applications/1/backendServerURL: unknown key (did you mean "
+                  "\"backendServerUrl\"?)",
+                  "/defaultBindings: unknown key (did you mean \"defaultBinding\"?)",
+                  "/frobnicate: unknown key",
+              }));
 }
 
 TEST(LabParser, MissingRequiredFieldsAreAllReported) {
-    EXPECT_EQ(errorsOf(json::object()),
+    EXPECT_EQ(test::labErrorsOf(json::object()),
               (std::vector<std::string>{
                   "/name: required, expected a string",
                   "/domain: required, expected a string",
@@ -147,16 +136,17 @@ TEST(LabParser, ARealSiteNeedsNoBackends) {
 TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
     json doc = seedLabJson();
     doc["applications"][3]["backendServerUrl"] = "https://nowhere.kloud.example:4443/";
-    EXPECT_EQ(errorsOf(doc), (std::vector<std::string>{
-                                 "/applications/3/backendServerUrl: no backend serves "
-                                 "\"nowhere.kloud.example\" (add it to a backend's host or serves)",
-                             }));
+    EXPECT_EQ(test::labErrorsOf(doc),
+              (std::vector<std::string>{
+                  "/applications/3/backendServerUrl: no backend serves "
+                  "\"nowhere.kloud.example\" (add it to a backend's host or serves)",
+              }));
 }
 
 TEST(LabParser, AWildcardSubjectIsRefused) {
     json doc = seedLabJson();
     doc["certificate"]["subject"] = "*.kloud.example";
-    EXPECT_EQ(errorsOf(doc),
+    EXPECT_EQ(test::labErrorsOf(doc),
               (std::vector<std::string>{"/certificate/subject: a wildcard is allowed in the SAN "
                                         "only, never as the subject, got \"*.kloud.example\""}));
 }
@@ -187,7 +177,7 @@ TEST(LabParser, AnUnreadableFileIsNamed) {
 TEST(LabParser, AnEmptyLabNameIsRefused) {
     json doc = seedLabJson();
     doc["name"] = "";
-    auto errors = errorsOf(doc);
+    auto errors = test::labErrorsOf(doc);
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("/name: expected a non-empty name"), std::string::npos) << errors[0];
 }
@@ -204,7 +194,7 @@ TEST(LabParser, TheWindowsScriptsFieldsAreReadAndChecked) {
 
     doc["applications"][1]["adfsRelyingPartyName"] = "Lync";  // a PassThrough one
     doc["dataDisk"]["dataPath"] = "";
-    EXPECT_EQ(errorsOf(doc),
+    EXPECT_EQ(test::labErrorsOf(doc),
               (std::vector<std::string>{
                   "/applications/1/adfsRelyingPartyName: given only with "
                   "externalPreAuthentication \"ADFS\", got \"PassThrough\"",
@@ -215,7 +205,7 @@ TEST(LabParser, EmptyAndDuplicateApplicationNamesAreRefused) {
     json doc = seedLabJson();
     doc["applications"][1]["name"] = "";
     doc["applications"][3]["name"] = doc["applications"][2]["name"];
-    auto errors = errorsOf(doc);
+    auto errors = test::labErrorsOf(doc);
     ASSERT_EQ(errors.size(), 2u);
     EXPECT_NE(errors[0].find("/applications/1/name: expected a non-empty application name"),
               std::string::npos)
@@ -299,7 +289,7 @@ TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
          {"pasword", "c"}},
         {{"sipUri", "BOB@kloud.example"}, {"account", "KLOUD\\bob2"}, {"password", ""}}};
     doc["proxy"] = {{"connectionAffinity", "off"}};
-    EXPECT_EQ(errorsOf(doc),
+    EXPECT_EQ(test::labErrorsOf(doc),
               (std::vector<std::string>{
                   "/users/0/sipUri: expected a SIP address such as \"alice@contoso.example\", "
                   "got \"alice\"",

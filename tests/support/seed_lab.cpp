@@ -19,4 +19,15 @@ provision::Lab seedLab() { return provision::loadLab(seedLabFile()); }
 TestPki::TestPki(const provision::Lab& lab, std::string_view purpose)
     : dir(purpose), pki(provision::provisionPki(lab, dir.path())) {}
 
+std::vector<std::string> labErrorsOf(const nlohmann::json& doc) {
+    try {
+        provision::parseLab(doc, "lab.json");
+    } catch (const provision::LabParseError& e) {
+        std::vector<std::string> out;
+        for (const auto& err : e.errors()) out.push_back(err.str());
+        return out;
+    }
+    return {};
+}
+
 }  // namespace edgelab::test

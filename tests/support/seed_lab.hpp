@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,10 @@ std::filesystem::path seedLabFile();
 // The seed lab as its file says it, to be changed by a test before parsing.
 nlohmann::json seedLabJson();
 provision::Lab seedLab();
+
+// The errors parsing a lab document gives, as the lines a user reads (empty
+// when it parses).
+std::vector<std::string> labErrorsOf(const nlohmann::json& doc);
 
 // A lab's PKI (root, issuing CA, proxy and backend certificates) in a
 // temporary directory of its own.

@@ -1,0 +1,23 @@
+#include "tests/support/edgelab_process.hpp"
+
+#include "net/asio.hpp"  // first: <utility> before Asio (see net/asio.hpp)
+
+#include <boost/process.hpp>
+#include <future>
+
+#include "tests/support/seed_lab.hpp"
+
+namespace edgelab::test {
+
+Finished runEdgelab(const std::vector<std::string>& args) {
+    namespace bp = boost::process;
+    boost::asio::io_context ioc;
+    std::future<std::string> out, err;
+    bp::child c((binDir() / "edgelab").string(), bp::args = args, bp::std_out > out,
+                bp::std_err > err, ioc);
+    ioc.run();
+    c.wait();
+    return {c.exit_code(), out.get(), err.get()};
+}
+
+}  // namespace edgelab::test
