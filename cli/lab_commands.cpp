@@ -306,15 +306,20 @@ Health healthOf(const ProcessRecord& p) {
     return h;
 }
 
+// The lab's state.json, or none when the lab is not up; a torn or foreign
+// file is bad input for `command`.
+std::optional<LabState> readStateOrExit(const fs::path& work, const std::string& command) {
+    try {
+        return readState(work);
+    } catch (const std::exception& e) {
+        badInput(command, e.what());
+    }
+}
+
 void statusCommand(const std::string& labFile, const std::string& workDir,
                    const std::string& format) {
     fs::path work = workDirFor(labFile, workDir);
-    std::optional<LabState> state;
-    try {
-        state = readState(work);
-    } catch (const std::exception& e) {
-        badInput("status", e.what());
-    }
+    const std::optional<LabState> state = readStateOrExit(work, "status");
     if (!state) {
         if (format == "json")
             std::cout
@@ -374,12 +379,7 @@ void statusCommand(const std::string& labFile, const std::string& workDir,
 
 void downCommand(const std::string& labFile, const std::string& workDir) {
     fs::path work = workDirFor(labFile, workDir);
-    std::optional<LabState> state;
-    try {
-        state = readState(work);
-    } catch (const std::exception& e) {
-        badInput("down", e.what());
-    }
+    const std::optional<LabState> state = readStateOrExit(work, "down");
     if (!state) {
         std::cout << "not up: no " << stateFile(work).string() << "; nothing to stop\n";
         return;
