@@ -20,14 +20,6 @@ using ::testing::Not;
 
 constexpr auto kRoot = "https://lyncws.example.test/Autodiscover/AutodiscoverService.svc/root";
 
-std::vector<std::string> challenges(const Response& res) {
-    std::vector<std::string> out;
-    for (auto it = res.find(http::field::www_authenticate);
-         it != res.end() && it->name() == http::field::www_authenticate; ++it)
-        out.emplace_back(it->value());
-    return out;
-}
-
 TEST(LyncFrontEnd, LyncdiscoverRootIsJsonWithLinksOnTheExternalWebServicesName) {
     auto reply = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
                         get("lyncdiscover.example.test", "/?sipuri=alice@example.test"));

@@ -19,14 +19,6 @@ using ::testing::Not;
 
 constexpr auto kService = "/WebTicket/WebTicketService.svc";
 
-std::vector<std::string> challenges(const Response& res) {
-    std::vector<std::string> out;
-    for (auto it = res.find(http::field::www_authenticate);
-         it != res.end() && it->name() == http::field::www_authenticate; ++it)
-        out.emplace_back(it->value());
-    return out;
-}
-
 const std::string kRst =
     "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Body>"
     "<trust:RequestSecurityToken xmlns:trust=\"http://docs.oasis-open.org/ws-sx/ws-trust/200512\">"

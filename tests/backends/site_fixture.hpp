@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "backends/site.hpp"
 
@@ -38,5 +39,14 @@ inline Request get(std::string host, std::string target) {
 
 inline std::string header(const Response& res, http::field f) { return std::string(res[f]); }
 inline std::string header(const Response& res, const char* name) { return std::string(res[name]); }
+
+// Every WWW-Authenticate challenge of an answer, in order.
+inline std::vector<std::string> challenges(const Response& res) {
+    std::vector<std::string> out;
+    for (auto it = res.find(http::field::www_authenticate);
+         it != res.end() && it->name() == http::field::www_authenticate; ++it)
+        out.emplace_back(it->value());
+    return out;
+}
 
 }  // namespace edgelab::backends::fixture

@@ -40,6 +40,7 @@ TEST(Url, RefusesWhatWapRefuses) {
 
 TEST(Url, HostHeaderLosesPortCaseBracketsAndRootDot) {
     EXPECT_EQ(hostOfHostHeader(" Meet.Example.Test:4443 "), "meet.example.test");
+    EXPECT_EQ(hostOfHostHeader("Meet.Example.Test:4443"), "meet.example.test");
     EXPECT_EQ(hostOfHostHeader("owas.example.test."), "owas.example.test");
     EXPECT_EQ(hostOfHostHeader("[::1]:443"), "::1");
     EXPECT_EQ(hostOfHostHeader("lyncws.example.test"), "lyncws.example.test");
@@ -47,6 +48,7 @@ TEST(Url, HostHeaderLosesPortCaseBracketsAndRootDot) {
 
 TEST(Url, PercentEncodesAllButUnreserved) {
     EXPECT_EQ(percentEncode("https://h/x y?a=b&c"), "https%3A%2F%2Fh%2Fx%20y%3Fa%3Db%26c");
+    EXPECT_EQ(percentEncode("https://h/x y"), "https%3A%2F%2Fh%2Fx%20y");
     EXPECT_EQ(percentEncode("Az09-._~"), "Az09-._~");
     EXPECT_EQ(percentEncode("\xC3\xA9"), "%C3%A9");
 }
