@@ -23,6 +23,9 @@
 #   IDLE=5000 (connections in the idle row)  IDLE_SETTLE=3 (seconds held
 #     before RSS is read)  KEYS="p256 rsa2048"
 #   ROWS="keep-alive close 1k 64k idle allocs" (a subset runs faster)
+#   PERF_RECORD=DIR: also samples each proxy's CPU (perf record, cpu-clock)
+#     during each row and writes DIR/<row>.<proxy>.txt: the share of samples
+#     by library, then by function
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
 
@@ -308,6 +311,39 @@ perf_start() {  # OUT PIDS...: counts for DURATION seconds in the background
     PERF_PID=$!
 }
 perf_wait() { [ $PERF_OK = 1 ] && wait "$PERF_PID" 2>/dev/null; return 0; }
+# PERF_RECORD=DIR: where each proxy's CPU goes in a row, by library and function.
+PROFILE_PID=""
+profile_start() {  # PIDS...
+    [ -n "${PERF_RECORD:-}" ] && command -v perf >/dev/null 2>&1 || return 0
+    perf record -q -e cpu-clock -F 2000 -p "$(echo "$@" | tr -s ' ' ',' | sed 's/,$//')" \
+        -o "$WORK/perf.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    PROFILE_PID=$!
+    local sc
+    sc=$(perf list 'syscalls:sys_enter_*' 2>/dev/null | awk '/Tracepoint/ {printf "%s-e %s", sep, $1; sep=" "}')
+    # shellcheck disable=SC2086
+    perf stat -x, $sc -p "$(echo "$@" | tr -s ' ' ',' | sed 's/,$//')" -o "$WORK/syscalls.csv" \
+        -- sleep "$DURATION" >/dev/null 2>&1 &
+    SYSCALLS_PID=$!
+}
+profile_end() {  # LABEL PROXY RPS
+    [ -n "$PROFILE_PID" ] || return 0
+    wait "$PROFILE_PID" "$SYSCALLS_PID" 2>/dev/null || true
+    PROFILE_PID=""
+    mkdir -p "$PERF_RECORD"
+    local out
+    out="$PERF_RECORD/$(echo "$1" | tr -cs 'a-zA-Z0-9' '-' | sed 's/-$//').$2.txt"
+    {
+        echo "system calls per request:"
+        awk -F, -v r="$3" -v d="$DURATION" '$1 ~ /^[0-9]+$/ && $1 > 0 && r > 0 {
+            sub("syscalls:sys_enter_", "", $3); printf "  %-20s %.2f\n", $3, $1 / (r * d) }' \
+            "$WORK/syscalls.csv" | sort -k2 -nr
+        perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null
+        perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0.3 \
+            --stdio 2>/dev/null
+    } | grep -v '^#' | grep -v '^$' | cut -c1-160 > "$out"
+    mv "$WORK/perf.data" "${out%.txt}.perf.data"
+}
+
 switches_per_req() {  # OUT RPS
     [ -s "$1" ] || { echo "n/a"; return; }
     awk -F, -v r="$2" -v d="$DURATION" '$3 == "context-switches" { cs = $1 }
@@ -329,14 +365,18 @@ throughput_row() {  # LABEL PATH HEADER KEY
     DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header" >/dev/null 2>&1
     t0=$(cpu_ticks $(nginx_pids))
     perf_start perf-nginx.csv $(nginx_pids)
+    profile_start $(nginx_pids)
     read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header")
     perf_wait
+    profile_end "$label" nginx "$n_rps"
     n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
     n_rss=$(sum_status_kb VmHWM $(nginx_pids))
     t0=$(cpu_ticks "$EDGELAB_PID")
     perf_start perf-edgelab.csv "$EDGELAB_PID"
+    profile_start "$EDGELAB_PID"
     read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header")
     perf_wait
+    profile_end "$label" edgelab "$e_rps"
     e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
     e_rss=$(sum_status_kb VmHWM "$EDGELAB_PID")
     [ "$header" = "Connection: close" ] && HANDSHAKES[$4]="$n_rps $e_rps"
