@@ -15,7 +15,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
 using beast::error_code;
 
 // A body retried on a new connection must still be at hand; beyond this it
@@ -29,7 +28,7 @@ constexpr std::size_t kReplayLimit = 64 * 1024;
 // body bytes sent on an earlier attempt go first, and the bytes read now are
 // kept while they fit, for a retry.
 template <bool isRequest, class In, class Out>
-awaitable<ClientSession::RelayResult> ClientSession::relayMessage(
+Task<ClientSession::RelayResult> ClientSession::relayMessage(
     In& in, beast::flat_buffer& inBuffer, http::parser<isRequest, http::buffer_body>& p, Out& out,
     std::chrono::seconds readTimeout, std::chrono::seconds writeTimeout, Exchange* replay) {
     http::serializer<isRequest, http::buffer_body> sr{p.get()};
@@ -128,7 +127,7 @@ ClientSession::Exchange ClientSession::prepareExchange(const PublishingRule& rul
     return ex;
 }
 
-awaitable<bool> ClientSession::forward(const PublishingRule& rule, Clock::time_point start) {
+Task<bool> ClientSession::forward(const PublishingRule& rule, Clock::time_point start) {
     auto& req = request_->get();
     const std::uint64_t limit = rule.requestBodyLimitBytes ? rule.requestBodyLimitBytes
                                                            : w_.cfg.limits.requestBodyLimitBytes;
@@ -178,10 +177,10 @@ awaitable<bool> ClientSession::forward(const PublishingRule& rule, Clock::time_p
 // The first attempt takes this client's pinned connection or a pooled one;
 // a retry always connects anew, never taking another pooled connection that
 // has sat idle as long as the one that failed.
-awaitable<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exchange& ex,
-                                                                            bool firstAttempt,
-                                                                            bool& reused,
-                                                                            std::string& error) {
+Task<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exchange& ex,
+                                                                       bool firstAttempt,
+                                                                       bool& reused,
+                                                                       std::string& error) {
     const std::size_t index = ruleIndex(*ex.rule);
     if (pinned_ && pinnedRule_ == index) {
         ex.pinned = true;
@@ -202,8 +201,8 @@ awaitable<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exch
     co_return co_await connectBackend(*ex.rule, error);
 }
 
-awaitable<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(
-    const PublishingRule& rule, std::string& error) {
+Task<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(const PublishingRule& rule,
+                                                                       std::string& error) {
     auto conn = std::make_unique<BackendConnection>(w_.ioc, w_.backendTls.native_handle());
     SSL* ssl = conn->stream.native_handle();
     const std::string& host = rule.backendServerUrl.host;
@@ -235,7 +234,7 @@ awaitable<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(
     co_return conn;
 }
 
-awaitable<ClientSession::Attempt> ClientSession::attempt(BackendConnection& conn, Exchange& ex) {
+Task<ClientSession::Attempt> ClientSession::attempt(BackendConnection& conn, Exchange& ex) {
     const auto idle = std::chrono::seconds(w_.cfg.limits.idleTimeoutSec);
     const auto inactive = std::chrono::seconds(ex.rule->inactiveTransactionsTimeoutSec);
     Attempt a;
@@ -271,8 +270,8 @@ void ClientSession::configureResponseParser(const Exchange& ex) {
 
 // 1xx interim answers other than 101 go to the client as they come, each
 // read with the same limits as the final header.
-awaitable<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnection& conn,
-                                                                  Exchange& ex) {
+Task<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnection& conn,
+                                                             Exchange& ex) {
     const auto inactive = std::chrono::seconds(ex.rule->inactiveTransactionsTimeoutSec);
     Attempt a;
     for (;;) {
@@ -305,7 +304,7 @@ awaitable<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnect
     }
 }
 
-awaitable<bool> ClientSession::answerClientFault(const Attempt& a, Exchange& ex) {
+Task<bool> ClientSession::answerClientFault(const Attempt& a, Exchange& ex) {
     auto& req = request_->get();
     // The client's body is what broke: its error (400, 413), not the
     // backend's. A client that went away or stalled gets nothing more.
@@ -325,8 +324,8 @@ awaitable<bool> ClientSession::answerClientFault(const Attempt& a, Exchange& ex)
     co_return false;
 }
 
-awaitable<bool> ClientSession::answerBackendFailure(http::status status, const std::string& why,
-                                                    Exchange& ex) {
+Task<bool> ClientSession::answerBackendFailure(http::status status, const std::string& why,
+                                               Exchange& ex) {
     const unsigned code = static_cast<unsigned>(status);
     logRequest(&request_->get(), static_cast<int>(code), ex.rule, ex.start, why);
     local_ = localReply(status, backendFailurePage(*ex.rule, status, why), ex.version, false);
@@ -344,7 +343,7 @@ namespace {
 // Copies bytes one way until either side ends; `pending` (bytes read past
 // the 101 or the upgrade request) goes first.
 template <class In, class Out>
-awaitable<void> pump(In& in, beast::flat_buffer& pending, Out& out, std::chrono::seconds idle) {
+Task<void> pump(In& in, beast::flat_buffer& pending, Out& out, std::chrono::seconds idle) {
     error_code ec;
     if (pending.size() > 0) {
         out.expires_after(idle);
@@ -365,8 +364,7 @@ awaitable<void> pump(In& in, beast::flat_buffer& pending, Out& out, std::chrono:
 
 }  // namespace
 
-awaitable<bool> ClientSession::deliverResponse(std::unique_ptr<BackendConnection>& conn,
-                                               Exchange& ex) {
+Task<bool> ClientSession::deliverResponse(std::unique_ptr<BackendConnection>& conn, Exchange& ex) {
     auto& req = request_->get();
     auto& res = response_->get();
     const int status = res.result_int();
@@ -416,7 +414,7 @@ void ClientSession::releaseBackend(std::unique_ptr<BackendConnection> conn, cons
 // After 101 the connection carries another protocol for this client alone:
 // bytes are copied both ways until either side closes, and the backend
 // connection is then closed, never pooled.
-awaitable<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, Exchange& ex) {
+Task<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, Exchange& ex) {
     auto& req = request_->get();
     auto& res = response_->get();
     if (!ex.upgrade) {
@@ -433,7 +431,7 @@ awaitable<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, 
     co_await http::async_write(stream_, head, withError(ec));
     logRequest(&req, 101, ex.rule, ex.start, ec ? "client: " + ec.message() : "tunnel");
     if (ec) co_return false;
-    asio::steady_timer joined(w_.ioc, asio::steady_timer::time_point::max());
+    Timer joined(w_.ioc, Timer::time_point::max());
     int running = 2;
     auto onEnd = [&](std::exception_ptr) {
         error_code ignored;

@@ -23,7 +23,6 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
@@ -38,7 +37,7 @@ bool isResourceExhaustion(const error_code& ec) {
 
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
-awaitable<void> runSession(std::shared_ptr<ClientSession> session) { co_await session->run(); }
+Task<void> runSession(std::shared_ptr<ClientSession> session) { co_await session->run(); }
 
 // Logs a pause once and its end once, with the number of retries it took.
 struct AcceptPause {
@@ -47,12 +46,12 @@ struct AcceptPause {
     std::uint64_t retries = 0;
 };
 
-awaitable<void> acceptLoop(Worker& w, tcp::acceptor& acceptor, const Listener& listener) {
-    asio::steady_timer backoff(w.ioc);
+Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener) {
+    Timer backoff(w.ioc);
     AcceptPause pause;
     for (;;) {
         error_code ec;
-        tcp::socket socket = co_await acceptor.async_accept(withError(ec));
+        TcpSocket socket = co_await acceptor.async_accept(withError(ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec && isResourceExhaustion(ec)) {
             if (!pause.paused) {
@@ -116,10 +115,10 @@ std::size_t sweepIdleConnections(Worker& w) {
 // are closed even when no request comes to take them, idle client
 // connections free their buffers, and memory freed by closed or idle
 // connections is given back.
-awaitable<void> keepHouse(Worker& w) {
+Task<void> keepHouse(Worker& w) {
     const auto maxIdle = std::chrono::seconds(w.cfg.limits.backendIdleTimeoutSec);
     const auto period = std::min<Clock::duration>(std::chrono::seconds(1), maxIdle / 2);
-    asio::steady_timer timer(w.ioc);
+    Timer timer(w.ioc);
     for (;;) {
         timer.expires_after(period);
         error_code ec;
@@ -206,7 +205,7 @@ std::vector<std::uint16_t> openListeners(const ProxyConfig& cfg,
     for (const auto& listener : cfg.listeners) {
         std::uint16_t port = listener.port;
         for (auto& w : workers) {
-            auto acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+            auto acceptor = std::make_unique<TcpAcceptor>(w->ioc);
             const tcp::endpoint ep(asio::ip::make_address(listener.address), port);
             error_code ec;
             acceptor->open(ep.protocol(), ec);

@@ -15,7 +15,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
 using beast::error_code;
 
 void resetConnection(TlsStream& stream) {
@@ -32,7 +31,7 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& listener)
+ClientSession::ClientSession(Worker& w, TcpSocket socket, const Listener& listener)
     : w_(w), stream_(std::move(socket), w.front.native_handle()) {
     error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
@@ -49,7 +48,7 @@ ClientSession::ClientSession(Worker& w, tcp::socket socket, const Listener& list
 
 ClientSession::~ClientSession() { --w_.sessions; }
 
-awaitable<void> ClientSession::run() {
+Task<void> ClientSession::run() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
     co_await stream_.async_handshake(TlsStream::Side::Server, withError(ec));
@@ -72,7 +71,7 @@ awaitable<void> ClientSession::run() {
 // 6.1), and nginx does not. The proxy waits only when the client has sent
 // bytes it has not read: closing then would reset the connection, which can
 // destroy the answer still on its way (RFC 9112 9.6).
-awaitable<void> ClientSession::closeTls() {
+Task<void> ClientSession::closeTls() {
     if (buffer_.size() == 0 && !stream_.hasUnreadBytes() &&
         stream_.closeNotifyStep().want == TlsStream::Want::Nothing) {
         co_return;
@@ -117,7 +116,7 @@ std::string_view ClientSession::received() const {
 // buffers are freed at once, as most connections that stop after one request
 // stay idle, and memory freed at once is reused by the next connection
 // instead of being left between live connections.
-awaitable<void> ClientSession::receive(error_code& ec) {
+Task<void> ClientSession::receive(error_code& ec) {
     const std::size_t limit = w_.cfg.limits.headerBlockBytes;
     const std::size_t room =
         std::min(kTlsRecordPlaintext,
@@ -166,7 +165,7 @@ void ClientSession::releaseIdleMemory() {
 
 // Until its first byte a later request on a connection waits as long as an
 // idle connection may; a request's header then has headerTimeoutSec in all.
-awaitable<ClientSession::HeadOutcome> ClientSession::readRequestHead(
+Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
     std::size_t& end, std::optional<RequestRefusal>& why) {
     const auto& limits = w_.cfg.limits;
     const auto headerTime = std::chrono::seconds(limits.headerTimeoutSec);
@@ -199,7 +198,7 @@ awaitable<ClientSession::HeadOutcome> ClientSession::readRequestHead(
 
 // The answer is a member, never a temporary in the co_await expression:
 // g++ 12 destroys such temporaries twice (a double free here).
-awaitable<bool> ClientSession::writeLocal() {
+Task<bool> ClientSession::writeLocal() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
     co_await http::async_write(stream_, local_, withError(ec));
@@ -231,7 +230,7 @@ void ClientSession::logRequest(const http::request_header<>* req, int status,
     }
 }
 
-awaitable<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_point start) {
+Task<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_point start) {
     const auto* req = request_ && request_->is_header_done() ? &request_->get() : nullptr;
     const unsigned code = static_cast<unsigned>(refusal.status);
     logRequest(req, static_cast<int>(code), nullptr, start, refusal.reason);
@@ -244,9 +243,9 @@ awaitable<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time
     co_return false;
 }
 
-awaitable<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
-                                                 const std::optional<RequestRefusal>& why,
-                                                 Clock::time_point start) {
+Task<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
+                                            const std::optional<RequestRefusal>& why,
+                                            Clock::time_point start) {
     request_.reset();
     RequestRefusal refusal;
     switch (outcome) {
@@ -295,7 +294,7 @@ std::optional<RequestRefusal> ClientSession::checkRequestHead(std::string_view r
     return std::nullopt;
 }
 
-awaitable<bool> ClientSession::serveOne() {
+Task<bool> ClientSession::serveOne() {
     std::size_t end = 0;
     std::optional<RequestRefusal> why;
     const auto outcome = co_await readRequestHead(end, why);
@@ -306,7 +305,7 @@ awaitable<bool> ClientSession::serveOne() {
     co_return co_await routeRequest(start);
 }
 
-awaitable<bool> ClientSession::routeRequest(Clock::time_point start) {
+Task<bool> ClientSession::routeRequest(Clock::time_point start) {
     auto& req = request_->get();
     const unsigned version = req.version();
     const bool hasBody =

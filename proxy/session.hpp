@@ -34,9 +34,9 @@ class RelayBuffer {
 
 class ClientSession : public std::enable_shared_from_this<ClientSession>, public IdleMemory {
   public:
-    ClientSession(Worker& worker, boost::asio::ip::tcp::socket socket, const Listener& listener);
+    ClientSession(Worker& worker, TcpSocket socket, const Listener& listener);
     ~ClientSession();
-    boost::asio::awaitable<void> run();
+    Task<void> run();
     bool releaseIfIdleSince(std::uint64_t sweep) override;
 
   private:
@@ -76,51 +76,44 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     };
 
     void refuseHandshake(const boost::system::error_code& ec);
-    boost::asio::awaitable<void> closeTls();
+    Task<void> closeTls();
     std::string_view received() const;
-    boost::asio::awaitable<void> receive(boost::system::error_code& ec);
+    Task<void> receive(boost::system::error_code& ec);
     void releaseIdleMemory();
-    boost::asio::awaitable<HeadOutcome> readRequestHead(std::size_t& end,
-                                                        std::optional<RequestRefusal>& why);
-    boost::asio::awaitable<bool> serveOne();
-    boost::asio::awaitable<bool> answerHeadFailure(HeadOutcome outcome,
-                                                   const std::optional<RequestRefusal>& why,
-                                                   Clock::time_point start);
+    Task<HeadOutcome> readRequestHead(std::size_t& end, std::optional<RequestRefusal>& why);
+    Task<bool> serveOne();
+    Task<bool> answerHeadFailure(HeadOutcome outcome, const std::optional<RequestRefusal>& why,
+                                 Clock::time_point start);
     std::optional<RequestRefusal> parseRequestHead(std::size_t end);
     std::optional<RequestRefusal> checkRequestHead(std::string_view rawHeader);
-    boost::asio::awaitable<bool> routeRequest(Clock::time_point start);
-    boost::asio::awaitable<bool> refuse(const RequestRefusal& refusal, Clock::time_point start);
-    boost::asio::awaitable<bool> writeLocal();
+    Task<bool> routeRequest(Clock::time_point start);
+    Task<bool> refuse(const RequestRefusal& refusal, Clock::time_point start);
+    Task<bool> writeLocal();
     void logRequest(const http::request_header<>* req, int status, const PublishingRule* rule,
                     Clock::time_point start, const std::string& note = {});
 
     // forwarding
     std::size_t ruleIndex(const PublishingRule& rule) const;
     Exchange prepareExchange(const PublishingRule& rule, Clock::time_point start);
-    boost::asio::awaitable<bool> forward(const PublishingRule& rule, Clock::time_point start);
-    boost::asio::awaitable<std::unique_ptr<BackendConnection>> acquireBackend(Exchange& ex,
-                                                                              bool firstAttempt,
-                                                                              bool& reused,
-                                                                              std::string& error);
-    boost::asio::awaitable<std::unique_ptr<BackendConnection>> connectBackend(
-        const PublishingRule& rule, std::string& error);
-    boost::asio::awaitable<Attempt> attempt(BackendConnection& conn, Exchange& ex);
-    boost::asio::awaitable<Attempt> readResponseHead(BackendConnection& conn, Exchange& ex);
+    Task<bool> forward(const PublishingRule& rule, Clock::time_point start);
+    Task<std::unique_ptr<BackendConnection>> acquireBackend(Exchange& ex, bool firstAttempt,
+                                                            bool& reused, std::string& error);
+    Task<std::unique_ptr<BackendConnection>> connectBackend(const PublishingRule& rule,
+                                                            std::string& error);
+    Task<Attempt> attempt(BackendConnection& conn, Exchange& ex);
+    Task<Attempt> readResponseHead(BackendConnection& conn, Exchange& ex);
     void configureResponseParser(const Exchange& ex);
-    boost::asio::awaitable<bool> answerClientFault(const Attempt& a, Exchange& ex);
-    boost::asio::awaitable<bool> answerBackendFailure(http::status status, const std::string& why,
-                                                      Exchange& ex);
-    boost::asio::awaitable<bool> deliverResponse(std::unique_ptr<BackendConnection>& conn,
-                                                 Exchange& ex);
-    boost::asio::awaitable<bool> tunnel(std::unique_ptr<BackendConnection>& conn, Exchange& ex);
+    Task<bool> answerClientFault(const Attempt& a, Exchange& ex);
+    Task<bool> answerBackendFailure(http::status status, const std::string& why, Exchange& ex);
+    Task<bool> deliverResponse(std::unique_ptr<BackendConnection>& conn, Exchange& ex);
+    Task<bool> tunnel(std::unique_ptr<BackendConnection>& conn, Exchange& ex);
     void releaseBackend(std::unique_ptr<BackendConnection> conn, const Exchange& ex, bool reusable);
 
     template <bool isRequest, class In, class Out>
-    boost::asio::awaitable<RelayResult> relayMessage(In& in, boost::beast::flat_buffer& inBuffer,
-                                                     http::parser<isRequest, http::buffer_body>& p,
-                                                     Out& out, std::chrono::seconds readTimeout,
-                                                     std::chrono::seconds writeTimeout,
-                                                     Exchange* replay);
+    Task<RelayResult> relayMessage(In& in, boost::beast::flat_buffer& inBuffer,
+                                   http::parser<isRequest, http::buffer_body>& p, Out& out,
+                                   std::chrono::seconds readTimeout,
+                                   std::chrono::seconds writeTimeout, Exchange* replay);
 
     Worker& w_;
     ClientStream stream_;

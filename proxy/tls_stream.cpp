@@ -52,7 +52,7 @@ char* tlsRecordScratch() {
 
 struct TlsStream::Watch {
     explicit Watch(const executor_type& ex) : timer(ex) {}
-    asio::steady_timer timer;
+    Timer timer;
     Clock::time_point deadline = Clock::time_point::max();
     Clock::time_point armedFor = Clock::time_point::max();  // max: no wait pending
     bool expired = false;

@@ -20,14 +20,14 @@
 #include <memory>
 #include <string>
 
-#include "net/asio.hpp"
+#include "proxy/executor.hpp"
 
 namespace edgelab::proxy {
 
 class TlsStream {
   public:
     using Clock = std::chrono::steady_clock;
-    using Socket = boost::asio::ip::tcp::socket;
+    using Socket = TcpSocket;
     using executor_type = Socket::executor_type;
     enum class Side { Client, Server };
 

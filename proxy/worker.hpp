@@ -11,15 +11,10 @@
 #include "proxy/access_log.hpp"
 #include "proxy/backend_pool.hpp"
 #include "proxy/config.hpp"
+#include "proxy/executor.hpp"
 #include "proxy/tls_bindings.hpp"
 
 namespace edgelab::proxy {
-
-// Every awaited operation of the proxy reports its error into `ec` instead
-// of throwing: no exception on the data path.
-inline auto withError(boost::system::error_code& ec) {
-    return boost::asio::redirect_error(boost::asio::use_awaitable, ec);
-}
 
 // A client connection whose buffers the worker's sweep frees once it has
 // waited idle through a whole sweep period. A keep-alive connection that is
@@ -56,7 +51,7 @@ struct Worker {
     boost::asio::ssl::context backendTls;                          // trusts caBundle
     std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
     std::vector<BackendPool> pools;                                // by application index
-    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors;
+    std::vector<std::unique_ptr<TcpAcceptor>> acceptors;
     std::size_t sessions = 0;           // client connections open on this thread
     std::size_t sessionsHigh = 0;       // the most open since memory was last given back
     std::uint64_t sweeps = 0;           // idle sweeps so far

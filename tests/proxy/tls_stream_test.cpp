@@ -19,11 +19,8 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using asio::awaitable;
 using asio::ip::tcp;
 using boost::system::error_code;
-
-auto withError(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 struct TlsPair : ::testing::Test {
     TlsPair() {
@@ -37,8 +34,8 @@ struct TlsPair : ::testing::Test {
     // Connects a client stream to a server stream on 127.0.0.1 (port 0) and
     // completes both handshakes, the client's with SNI and verification.
     void connect() {
-        tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-        tcp::socket accepted(ioc);
+        TcpAcceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+        TcpSocket accepted(ioc);
         clientSide.emplace(ioc, client.native_handle());
         SSL* ssl = clientSide->native_handle();
         SSL_set_tlsext_host_name(ssl, "server.test");
@@ -67,7 +64,7 @@ struct TlsPair : ::testing::Test {
         ASSERT_FALSE(served) << served.message();
     }
 
-    void run(awaitable<void> a, awaitable<void> b) {
+    void run(Task<void> a, Task<void> b) {
         asio::co_spawn(ioc, std::move(a), asio::detached);
         asio::co_spawn(ioc, std::move(b), asio::detached);
         ioc.run();
@@ -78,10 +75,10 @@ struct TlsPair : ::testing::Test {
     std::string carry(TlsStream& from, TlsStream& to, const std::string& message) {
         std::string received(message.size(), '\0');
         error_code readEc, writeEc;
-        auto reader = [&]() -> awaitable<void> {
+        auto reader = [&]() -> Task<void> {
             co_await asio::async_read(to, asio::buffer(received), withError(readEc));
         };
-        auto writer = [&]() -> awaitable<void> {
+        auto writer = [&]() -> Task<void> {
             co_await asio::async_write(from, asio::buffer(message), withError(writeEc));
         };
         run(reader(), writer());
@@ -103,7 +100,7 @@ TEST_F(TlsPair, BeastRequestAndResponseCrossIt) {
     http::request<http::string_body> got;
     http::response<http::string_body> answer;
     error_code serverEc, clientEc;
-    auto serve = [&]() -> awaitable<void> {
+    auto serve = [&]() -> Task<void> {
         beast::flat_buffer buffer;
         co_await http::async_read(*serverSide, buffer, got, withError(serverEc));
         if (serverEc) co_return;
@@ -112,7 +109,7 @@ TEST_F(TlsPair, BeastRequestAndResponseCrossIt) {
         res.prepare_payload();
         co_await http::async_write(*serverSide, res, withError(serverEc));
     };
-    auto ask = [&]() -> awaitable<void> {
+    auto ask = [&]() -> Task<void> {
         http::request<http::string_body> req{http::verb::post, "/upload", 11};
         req.set(http::field::host, "server.test");
         req.body() = "hello";
@@ -135,7 +132,7 @@ TEST_F(TlsPair, ReadsOneByteAtATime) {
     const std::string message = "one record, read back a byte at a time";
     std::string received;
     error_code readEc, writeEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         while (received.size() < message.size()) {
             const auto n =
@@ -144,7 +141,7 @@ TEST_F(TlsPair, ReadsOneByteAtATime) {
             received.append(&c, n);
         }
     };
-    auto writer = [&]() -> awaitable<void> {
+    auto writer = [&]() -> Task<void> {
         co_await asio::async_write(*clientSide, asio::buffer(message), withError(writeEc));
     };
     run(reader(), writer());
@@ -169,7 +166,7 @@ TEST_F(TlsPair, GatheredWritesThatWaitArriveIntact) {
     for (const auto& p : pieces) buffers.emplace_back(asio::buffer(p));
     std::string received;
     error_code readEc, writeEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         std::vector<char> buf(5000);
         while (received.size() < expected.size()) {
             const auto n =
@@ -178,7 +175,7 @@ TEST_F(TlsPair, GatheredWritesThatWaitArriveIntact) {
             received.append(buf.data(), n);
         }
     };
-    auto writer = [&]() -> awaitable<void> {
+    auto writer = [&]() -> Task<void> {
         co_await asio::async_write(*clientSide, buffers, withError(writeEc));
     };
     run(reader(), writer());
@@ -191,14 +188,14 @@ TEST_F(TlsPair, GatheredWritesThatWaitArriveIntact) {
 TEST_F(TlsPair, CloseNotifyReadsAsEndOfStream) {
     connect();
     error_code readEc, shutdownEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         co_await serverSide->async_read_some(asio::buffer(&c, 1), withError(readEc));
         // The peer waits for ours.
         co_await serverSide->async_shutdown(withError(shutdownEc));
     };
     error_code clientShutdown;
-    auto closer = [&]() -> awaitable<void> {
+    auto closer = [&]() -> Task<void> {
         co_await clientSide->async_shutdown(withError(clientShutdown));
     };
     run(reader(), closer());
@@ -209,11 +206,11 @@ TEST_F(TlsPair, CloseNotifyReadsAsEndOfStream) {
 TEST_F(TlsPair, ResetIsAnErrorNotAnEnd) {
     connect();
     error_code readEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         co_await serverSide->async_read_some(asio::buffer(&c, 1), withError(readEc));
     };
-    auto resetter = [&]() -> awaitable<void> {
+    auto resetter = [&]() -> Task<void> {
         error_code ignored;
         clientSide->socket().set_option(asio::socket_base::linger(true, 0), ignored);
         clientSide->socket().close(ignored);
@@ -227,11 +224,11 @@ TEST_F(TlsPair, ResetIsAnErrorNotAnEnd) {
 TEST_F(TlsPair, ClosedWithoutCloseNotifyIsTruncated) {
     connect();
     error_code readEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         co_await serverSide->async_read_some(asio::buffer(&c, 1), withError(readEc));
     };
-    auto closer = [&]() -> awaitable<void> {
+    auto closer = [&]() -> Task<void> {
         // A FIN without close_notify (close(2) would reset: the server's
         // session ticket lies unread).
         error_code ignored;
@@ -245,12 +242,12 @@ TEST_F(TlsPair, ClosedWithoutCloseNotifyIsTruncated) {
 TEST_F(TlsPair, AReadPastTheDeadlineTimesOut) {
     connect();
     error_code readEc;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         serverSide->expires_after(std::chrono::milliseconds(20));
         co_await serverSide->async_read_some(asio::buffer(&c, 1), withError(readEc));
     };
-    auto silent = [&]() -> awaitable<void> { co_return; };
+    auto silent = [&]() -> Task<void> { co_return; };
     run(reader(), silent());
     EXPECT_EQ(readEc, beast::error::timeout) << readEc.message();
 }
@@ -261,7 +258,7 @@ TEST_F(TlsPair, ADeadlineMovedLaterIsTheOneThatCounts) {
     connect();
     error_code readEc, writeEc;
     std::size_t got = 0;
-    auto reader = [&]() -> awaitable<void> {
+    auto reader = [&]() -> Task<void> {
         char c;
         serverSide->expires_after(std::chrono::milliseconds(1));
         serverSide->expires_after(std::chrono::hours(1));
@@ -269,9 +266,9 @@ TEST_F(TlsPair, ADeadlineMovedLaterIsTheOneThatCounts) {
         // The hour-long wait stays armed until the stream is gone.
         serverSide.reset();
     };
-    auto writer = [&]() -> awaitable<void> {
-        asio::steady_timer wait(ioc, std::chrono::milliseconds(30));
-        co_await wait.async_wait(asio::use_awaitable);
+    auto writer = [&]() -> Task<void> {
+        Timer wait(ioc, std::chrono::milliseconds(30));
+        co_await wait.async_wait(useTask);
         co_await asio::async_write(*clientSide, asio::buffer("x", 1), withError(writeEc));
     };
     run(reader(), writer());
@@ -298,10 +295,10 @@ TEST_F(TlsPair, RecordBuffersHoldingUndeliveredBytesStay) {
     const std::string message = "a record read in two parts";
     std::string first(1, '\0');
     error_code readEc, writeEc;
-    auto readOne = [&]() -> awaitable<void> {
+    auto readOne = [&]() -> Task<void> {
         co_await asio::async_read(*serverSide, asio::buffer(first), withError(readEc));
     };
-    auto writeAll = [&]() -> awaitable<void> {
+    auto writeAll = [&]() -> Task<void> {
         co_await asio::async_write(*clientSide, asio::buffer(message), withError(writeEc));
     };
     run(readOne(), writeAll());
@@ -309,10 +306,10 @@ TEST_F(TlsPair, RecordBuffersHoldingUndeliveredBytesStay) {
     ASSERT_FALSE(writeEc) << writeEc.message();
     EXPECT_FALSE(serverSide->releaseRecordBuffers());
     std::string rest(message.size() - 1, '\0');
-    auto readRest = [&]() -> awaitable<void> {
+    auto readRest = [&]() -> Task<void> {
         co_await asio::async_read(*serverSide, asio::buffer(rest), withError(readEc));
     };
-    run(readRest(), []() -> awaitable<void> { co_return; }());
+    run(readRest(), []() -> Task<void> { co_return; }());
     EXPECT_FALSE(readEc) << readEc.message();
     EXPECT_EQ(first + rest, message);
 }
