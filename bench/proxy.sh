@@ -17,15 +17,19 @@
 #     connection, and what is given back once they close.
 #   allocs: heap allocations per keep-alive request in edgelab-proxy (a
 #     second instance, one thread, with a counting malloc preloaded).
+#   instructions: user-space instructions per keep-alive request of each
+#     proxy (one worker each under valgrind's callgrind, wrk -c1): a count,
+#     not a time, so the same binaries give the same number on a busy machine.
 #
 # Usage: bench/proxy.sh [BUILD_DIR]   (default: build; builds edgelab-proxy if missing)
 #   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
 #   IDLE=5000 (connections in the idle row)  IDLE_SETTLE=3 (seconds held
 #     before RSS is read)  KEYS="p256 rsa2048"
-#   ROWS="keep-alive close 1k 64k idle allocs" (a subset runs faster)
+#   ROWS="keep-alive close 1k 64k idle allocs instructions" (a subset runs faster)
 #   PERF_RECORD=DIR: also samples each proxy's CPU (perf record, cpu-clock)
 #     during each row and writes DIR/<row>.<proxy>.txt: the share of samples
-#     by library, then by function
+#     by library, then by function, and system calls per request; the
+#     instructions row keeps DIR/callgrind.<proxy> for callgrind_annotate
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
 
@@ -38,7 +42,7 @@ DURATION=${DURATION:-10}
 IDLE=${IDLE:-5000}
 IDLE_SETTLE=${IDLE_SETTLE:-3}
 KEYS=${KEYS:-p256 rsa2048}
-ROWS=${ROWS:-keep-alive close 1k 64k idle allocs}
+ROWS=${ROWS:-keep-alive close 1k 64k idle allocs instructions}
 ADDR_BACKEND=127.4.200.1
 ADDR_NGINX=127.4.200.2
 ADDR_EDGELAB=127.4.200.3
@@ -484,6 +488,61 @@ alloc_row() {  # KEY
         "$n" "$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "n/a" }')"
 }
 
+# User-space instructions per keep-alive request, counted by callgrind: one
+# nginx worker (no master) and one edgelab-proxy thread, each started under
+# valgrind, warmed up, counters zeroed, loaded by wrk -c1, then dumped.
+callgrind_count() {  # PID OUT: instructions since the counters were zeroed
+    callgrind_control -d "$1" >/dev/null 2>&1 || return 0
+    for _ in $(seq 100); do ls "$2".* >/dev/null 2>&1 && break; sleep 0.1; done
+    awk '/^summary:|^totals:/ { print $2; exit }' "$(ls "$2".* | tail -1)"
+}
+instructions_under_callgrind() {  # ADDR PORT PID OUT: prints "instructions requests"
+    local addr=$1 port=$2 pid=$3 out=$4 n
+    CONNECTIONS=1 DURATION=2 run_wrk "$addr" "$port" / "" >/dev/null 2>&1
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    CONNECTIONS=1 run_wrk "$addr" "$port" / "" >/dev/null 2>&1
+    n=$(awk '/requests in/ { print $1 }' wrk.out)
+    echo "$(callgrind_count "$pid" "$out") ${n:-0}"
+}
+instructions_row() {  # KEY
+    local key=$1 port pid nport npid e en n nn
+    command -v valgrind >/dev/null 2>&1 || { echo "instructions row: valgrind is not installed" >&2; return 0; }
+    rm -f cg-*.out.*; rm -f cg.out; mkfifo cg.out
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-edgelab.out" \
+        "$BUILD/bin/edgelab-proxy" --config "edgelab-$key.json" --threads 1 > cg.out 2> cg-edgelab.err &
+    pid=$!
+    PIDS+=($pid)
+    port=""
+    while read -r line; do
+        case "$line" in
+            "READY $ADDR_EDGELAB:"*) port=${line#READY $ADDR_EDGELAB:}; port=${port%% *} ;;
+            READY) break ;;
+        esac
+    done < cg.out
+    [ -n "$port" ] || { echo "instructions row: edgelab-proxy did not start" >&2; return 0; }
+    read -r e en < <(instructions_under_callgrind $ADDR_EDGELAB "$port" "$pid" "$WORK/cg-edgelab.out")
+    kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+    # With PERF_RECORD the counts by function are kept (callgrind_annotate reads them).
+    [ -n "${PERF_RECORD:-}" ] && mkdir -p "$PERF_RECORD" && cp "$(ls "$WORK"/cg-edgelab.out.* | tail -1)" "$PERF_RECORD/callgrind.edgelab"
+    nport=$(free_port $ADDR_NGINX)
+    sed -e "s/^worker_processes .*/worker_processes 1;\nmaster_process off;/" \
+        -e "s/listen $ADDR_NGINX:$NGINX_PORT ssl reuseport;/listen $ADDR_NGINX:$nport ssl;/" \
+        "$WORK/nginx-$key/nginx.conf" > "$WORK/nginx-$key/callgrind.conf"
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-nginx.out" \
+        nginx -c "$WORK/nginx-$key/callgrind.conf" -p "$WORK/nginx-$key" 2> cg-nginx.err &
+    npid=$!
+    PIDS+=($npid)
+    for _ in $(seq 300); do curl -sk --max-time 2 -o /dev/null --connect-to "$PUBLIC:$nport:$ADDR_NGINX:$nport" "https://$PUBLIC:$nport/" && break; sleep 0.2; done
+    read -r n nn < <(instructions_under_callgrind $ADDR_NGINX "$nport" "$npid" "$WORK/cg-nginx.out")
+    kill "$npid" 2>/dev/null || true; wait "$npid" 2>/dev/null || true
+    [ -n "${PERF_RECORD:-}" ] && cp "$(ls "$WORK"/cg-nginx.out.* | tail -1)" "$PERF_RECORD/callgrind.nginx"
+    per() { awk -v i="$1" -v r="$2" 'BEGIN { if (r > 0 && i > 0) printf "%.0f", i / r; else print "n/a" }'; }
+    printf '\nUser-space instructions per keep-alive request (callgrind, one worker each, wrk -c1)\n'
+    printf '| proxy | requests | instructions per request | edgelab/nginx |\n|---|---:|---:|---:|\n'
+    printf '| nginx | %s | %s | |\n' "$nn" "$(per "$n" "$nn")"
+    printf '| edgelab-proxy | %s | %s | **%s** |\n' "$en" "$(per "$e" "$en")" "$(ratio "$(per "$e" "$en")" "$(per "$n" "$nn")")"
+}
+
 # `openssl speed`'s signatures per second on one core for a key type.
 sign_rate() {  # KEY
     local alg
@@ -500,6 +559,7 @@ printf '|---|---|---:|---:|---:|---:|---:|---:|---:|\n'
 first=1
 IDLE_TABLE=""
 ALLOC_LINE=""
+INSTRUCTIONS_TABLE=""
 for key in $KEYS; do
     start_proxies "$key"
     if [ $first = 1 ]; then
@@ -510,11 +570,13 @@ for key in $KEYS; do
     wants close && throughput_row "close, new connection ($key)" / "Connection: close" "$key"
     if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
     if [ $first = 1 ] && wants allocs; then ALLOC_LINE=$(alloc_row "$key"); fi
+    if [ $first = 1 ] && wants instructions; then INSTRUCTIONS_TABLE=$(instructions_row "$key"); fi
     stop_proxies
     first=0
 done
 [ -n "$IDLE_TABLE" ] && printf '%s\n' "$IDLE_TABLE"
 [ -n "$ALLOC_LINE" ] && printf '%s\n' "$ALLOC_LINE"
+[ -n "$INSTRUCTIONS_TABLE" ] && printf '%s\n' "$INSTRUCTIONS_TABLE"
 
 if wants close; then
     printf '\nFull handshakes per second against the ceiling of `openssl speed` signatures on %s cores\n' "$THREADS"
