@@ -80,6 +80,8 @@ void readSettings(const json& doc, const std::filesystem::path& baseDir, ProxyCo
     }
     if (const json* v = member(doc, "", "allowLegacyTls", Kind::Bool))
         cfg.allowLegacyTls = v->get<bool>();
+    if (const json* v = member(doc, "", "tlsSessionResumption", Kind::Bool))
+        cfg.tlsSessionResumption = v->get<bool>();
     if (const json* v = member(doc, "", "connectionAffinity", Kind::Bool))
         cfg.connectionAffinity = v->get<bool>();
     if (const json* v = member(doc, "", "bindingStorePollMs", Kind::Count)) {
@@ -269,6 +271,7 @@ nlohmann::json toJson(const ProxyConfig& cfg) {
         {"adfsUrl", cfg.adfsUrl},
         {"limits", toJson(cfg.limits)},
         {"allowLegacyTls", cfg.allowLegacyTls},
+        {"tlsSessionResumption", cfg.tlsSessionResumption},
         {"connectionAffinity", cfg.connectionAffinity},
         {"bindingStorePollMs", cfg.bindingStorePollMs},
     };

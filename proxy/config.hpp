@@ -69,6 +69,10 @@ struct ProxyConfig {
     std::string adfsUrl = "https://adfs.invalid/adfs/ls/";
     ProxyLimits limits;
     bool allowLegacyTls = false;  // TLS 1.0/1.1 for client profiles that need them
+    // false: the client-facing TLS issues no session tickets and keeps no
+    // session cache, so every client connection is a full handshake (what a
+    // client without a usable session costs; bench/proxy.sh's full rows).
+    bool tlsSessionResumption = true;
     // A client connection that starts NTLM or Negotiate keeps one backend
     // connection until either closes, as WAP does; false shares the pool
     // (a broken lab: connection-oriented authentication fails).

@@ -183,7 +183,8 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
         SSL_CTX* front = w->front.native_handle();
         applyProtocolPolicy(front, cfg);
         installClientHello(front);
-        SSL_CTX_set_tlsext_ticket_keys(front, ticketKeys, sizeof ticketKeys);
+        if (cfg.tlsSessionResumption)
+            SSL_CTX_set_tlsext_ticket_keys(front, ticketKeys, sizeof ticketKeys);
         error_code ec;
         w->backendTls.load_verify_file(cfg.caBundle.string(), ec);
         if (ec) throw ConfigError("/caBundle: " + cfg.caBundle.string() + ": " + ec.message());

@@ -82,7 +82,14 @@ void applyProtocolPolicy(SSL_CTX* ctx, const ProxyConfig& cfg) {
     // takes a lock per handshake that every worker thread would share. One
     // TLS 1.3 ticket per handshake instead of two: clients use one.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-    SSL_CTX_set_num_tickets(ctx, 1);
+    if (cfg.tlsSessionResumption) {
+        SSL_CTX_set_num_tickets(ctx, 1);
+    } else {
+        // No TLS 1.2 tickets; TLS 1.3 would then issue stateful tickets for
+        // the (disabled) cache, so none are sent at all.
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    }
 }
 
 std::shared_ptr<const CertificateEntry> loadCertificate(const ProxyConfig& cfg,

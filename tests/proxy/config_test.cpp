@@ -42,7 +42,17 @@ TEST(ProxyConfig, Minimal) {
     EXPECT_EQ(cfg.limits.backendIdleTimeoutSec, 30);
     EXPECT_EQ(cfg.limits.responseHeaderBlockBytes, 65536u);
     EXPECT_TRUE(cfg.connectionAffinity);
+    EXPECT_TRUE(cfg.tlsSessionResumption);
     EXPECT_EQ(cfg.bindingStorePollMs, 250);
+}
+
+TEST(ProxyConfig, SessionResumptionCanBeTurnedOff) {
+    auto doc = minimal();
+    doc["tlsSessionResumption"] = false;
+    EXPECT_FALSE(parseProxyConfig(doc, "/etc/edgelab").tlsSessionResumption);
+    doc["tlsSessionResumption"] = "off";
+    EXPECT_NE(errorOf(doc).find("/tlsSessionResumption: expected true or false"), std::string::npos)
+        << errorOf(doc);
 }
 
 TEST(ProxyConfig, BindingStorePollCanBeTurnedOff) {
@@ -87,6 +97,7 @@ ProxyConfig everyFieldSet() {
     c.adfsUrl = "https://adfs.contoso.com/adfs/ls/";
     c.limits = {1024, 5, 6, 7, 8, 9, 2048};
     c.allowLegacyTls = true;
+    c.tlsSessionResumption = false;
     c.connectionAffinity = false;
     c.bindingStorePollMs = 0;
     return c;

@@ -74,6 +74,46 @@ TEST_F(ProxyEndToEnd, LegacyTlsIsRefusedByDefaultAndLogged) {
     EXPECT_TRUE(client(name("lyncws"))->connected);
 }
 
+// Two connections, the second offering the session the first one ended
+// with; each answers a request (TLS 1.3 tickets come after the handshake).
+struct Reconnection {
+    int version = 0;         // of the first connection's session
+    bool offerable = false;  // the first connection left a resumable session
+    bool resumed = false;    // the second handshake was a resumption
+};
+
+Reconnection reconnect(std::uint16_t port, const fs::path& caFile, int maxVersion) {
+    const std::string host = name("lyncws");
+    TlsClient first(kProxyAddress, port, host, caFile, maxVersion);
+    EXPECT_TRUE(first.connected && first.send(get(host, "/first")) && first.readResponse());
+    const auto session = first.session();
+    TlsClient second(kProxyAddress, port, host, caFile, maxVersion, true, session.get());
+    EXPECT_TRUE(second.connected && second.send(get(host, "/second")) && second.readResponse());
+    return {SSL_SESSION_get_protocol_version(session.get()),
+            SSL_SESSION_is_resumable(session.get()) == 1, second.resumed()};
+}
+
+TEST_F(ProxyEndToEnd, AnOfferedSessionIsResumedByDefault) {
+    startProxy();
+    for (const int maxVersion : {0, TLS1_2_VERSION}) {
+        const Reconnection r = reconnect(port, dir / "root.pem", maxVersion);
+        EXPECT_EQ(r.version, maxVersion ? maxVersion : TLS1_3_VERSION);
+        EXPECT_TRUE(r.offerable) << r.version;
+        EXPECT_TRUE(r.resumed) << r.version;
+    }
+}
+
+TEST_F(ProxyEndToEnd, WithoutSessionResumptionEveryHandshakeIsFull) {
+    startProxy([](nlohmann::json& cfg) { cfg["tlsSessionResumption"] = false; });
+    for (const int maxVersion : {0, TLS1_2_VERSION}) {
+        const Reconnection r = reconnect(port, dir / "root.pem", maxVersion);
+        EXPECT_EQ(r.version, maxVersion ? maxVersion : TLS1_3_VERSION);
+        // No ticket and no session id to come back with, and a full handshake.
+        EXPECT_FALSE(r.offerable) << r.version;
+        EXPECT_FALSE(r.resumed) << r.version;
+    }
+}
+
 TEST_F(ProxyEndToEnd, EveryPublishedNameWithSniReachesItsBackend) {
     startProxy();
     for (const std::string prefix : {"lyncws", "meet", "lyncdiscover"}) {

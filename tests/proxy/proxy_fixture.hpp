@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -88,12 +89,14 @@ struct Process {
     }
 };
 
-// A TLS client on the OpenSSL API: it can leave SNI out and reports how the
-// handshake ended, errno included.
+// A TLS client on the OpenSSL API: it can leave SNI out, offer a session
+// from an earlier connection, and reports how the handshake ended, errno
+// included.
 class TlsClient {
   public:
     TlsClient(const std::string& address, std::uint16_t port, std::optional<std::string> sni,
-              const fs::path& caFile, int maxVersion = 0, bool verifyName = true) {
+              const fs::path& caFile, int maxVersion = 0, bool verifyName = true,
+              SSL_SESSION* offer = nullptr) {
         ctx_ = SSL_CTX_new(TLS_client_method());
         if (maxVersion) {
             // A legacy client profile: Debian's defaults would not even offer it.
@@ -120,6 +123,7 @@ class TlsClient {
             SSL_set_tlsext_host_name(ssl_, sni->c_str());
             if (verifyName) SSL_set1_host(ssl_, sni->c_str());
         }
+        if (offer) SSL_set_session(ssl_, offer);
         // SSL_get_error reads the thread's error queue: start it empty.
         ERR_clear_error();
         errno = 0;
@@ -144,6 +148,15 @@ class TlsClient {
         X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
         return buf;
     }
+
+    // The connection's session as it stands: a TLS 1.3 ticket arrives after
+    // the handshake, so read a response before taking it. The connection must
+    // outlive its use (freed without a TLS close, OpenSSL marks the session
+    // not resumable).
+    std::shared_ptr<SSL_SESSION> session() const {
+        return {SSL_get1_session(ssl_), SSL_SESSION_free};
+    }
+    bool resumed() const { return SSL_session_reused(ssl_) == 1; }
 
     bool send(std::string_view bytes) {
         return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
