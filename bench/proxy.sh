@@ -8,11 +8,14 @@
 # same run by wrk over TLS with SNI, each row printing edgelab/nginx:
 #   keep-alive, keep-alive 1 KiB, keep-alive 64 KiB   (P-256 certificate)
 #   close (a new TCP and TLS connection per request; wrk keeps each
-#     connection's TLS session and offers it again, so where the proxy
-#     accepts the ticket this is a TLS 1.3 resumption, not a full handshake),
-#     once with a P-256 and once with an RSA-2048 proxy certificate, beside
-#     the `openssl speed` sign rate of that key, the ceiling of full
-#     handshakes per second on THREADS cores
+#     connection's TLS session and offers its ticket on the next one, so
+#     this is a TLS 1.3 resumption, not a full handshake), per key type
+#   full (the same with session resumption off on both proxies: nginx
+#     without tickets or session cache, edgelab-proxy with
+#     "tlsSessionResumption": false, so every connection is a full
+#     handshake), per key type, beside the `openssl speed` sign rate of that
+#     key, the ceiling of full handshakes per second on THREADS cores
+#   (key types: a P-256 and an RSA-2048 proxy certificate)
 #   idle: IDLE keep-alive TLS connections held open, resident memory per
 #     connection, and what is given back once they close.
 #   allocs: heap allocations per keep-alive request in edgelab-proxy (a
@@ -25,7 +28,7 @@
 #   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
 #   IDLE=5000 (connections in the idle row)  IDLE_SETTLE=3 (seconds held
 #     before RSS is read)  KEYS="p256 rsa2048"
-#   ROWS="keep-alive close 1k 64k idle allocs instructions" (a subset runs faster)
+#   ROWS="keep-alive close full 1k 64k idle allocs instructions" (a subset runs faster)
 #   PERF_RECORD=DIR: also samples each proxy's CPU (perf record, cpu-clock)
 #     during each row and writes DIR/<row>.<proxy>.txt: the share of samples
 #     by library, then by function, and system calls per request; the
@@ -42,7 +45,7 @@ DURATION=${DURATION:-10}
 IDLE=${IDLE:-5000}
 IDLE_SETTLE=${IDLE_SETTLE:-3}
 KEYS=${KEYS:-p256 rsa2048}
-ROWS=${ROWS:-keep-alive close 1k 64k idle allocs instructions}
+ROWS=${ROWS:-keep-alive close full 1k 64k idle allocs instructions}
 ADDR_BACKEND=127.4.200.1
 ADDR_NGINX=127.4.200.2
 ADDR_EDGELAB=127.4.200.3
@@ -154,16 +157,25 @@ nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 NGINX_MASTER=""
 EDGELAB_PID=""
 EDGELAB_PORT=""
-start_proxies() {  # KEY: both proxies with that key type's certificate
-    local key=$1 thumb
+start_proxies() {  # KEY [RESUMPTION]: both proxies with that key type's certificate
+    # RESUMPTION "off": neither proxy lets a client resume a TLS session, so
+    # every new connection is a full handshake; its files get a "-full" tag.
+    local key=$1 resumption=${2:-on} thumb tag nginx_sessions="" edgelab_sessions=""
     thumb=$(cat "proxy-$key.thumb")
-    nginx_conf "nginx-$key" "$THREADS" "
+    tag=$key
+    if [ "$resumption" = off ]; then
+        tag=$key-full
+        nginx_sessions="ssl_session_tickets off; ssl_session_cache off;"
+        edgelab_sessions='"tlsSessionResumption": false,'
+    fi
+    nginx_conf "nginx-$tag" "$THREADS" "
     upstream backend { server $ADDR_BACKEND:$BACKEND_PORT; keepalive 256; }
     server {
         listen $ADDR_NGINX:$NGINX_PORT ssl reuseport;
         server_name $PUBLIC;
         ssl_certificate $WORK/proxy-$key.pem;
         ssl_certificate_key $WORK/proxy-$key.key;
+        $nginx_sessions
         location / {
             proxy_pass https://backend;
             proxy_http_version 1.1;
@@ -178,11 +190,12 @@ start_proxies() {  # KEY: both proxies with that key type's certificate
             proxy_ssl_session_reuse on;
         }
     }"
-    cat > "edgelab-$key.json" <<EOF
+    cat > "edgelab-$tag.json" <<EOF
 {
   "listeners": [{"address": "$ADDR_EDGELAB", "port": 0, "publishedPort": 443}],
+  $edgelab_sessions
   "certificateStore": "store",
-  "bindingStore": "bindings-$key.json",
+  "bindingStore": "bindings-$tag.json",
   "caBundle": "ca.pem",
   "internalDns": {"$BACKEND_HOST:$BACKEND_PORT": "$ADDR_BACKEND:$BACKEND_PORT"},
   "applications": [{"name": "bench", "externalUrl": "https://$PUBLIC/",
@@ -190,11 +203,11 @@ start_proxies() {  # KEY: both proxies with that key type's certificate
     "externalPreAuthentication": "PassThrough", "externalCertificateThumbprint": "$thumb"}]
 }
 EOF
-    nginx -c "$WORK/nginx-$key/nginx.conf" -p "$WORK/nginx-$key" & NGINX_MASTER=$!
+    nginx -c "$WORK/nginx-$tag/nginx.conf" -p "$WORK/nginx-$tag" & NGINX_MASTER=$!
     PIDS+=($NGINX_MASTER)
-    mkfifo "edgelab-$key.out"
-    "$BUILD/bin/edgelab-proxy" --config "edgelab-$key.json" --threads "$THREADS" \
-        > "edgelab-$key.out" 2> "edgelab-$key.err" &
+    mkfifo "edgelab-$tag.out"
+    "$BUILD/bin/edgelab-proxy" --config "edgelab-$tag.json" --threads "$THREADS" \
+        > "edgelab-$tag.out" 2> "edgelab-$tag.err" &
     EDGELAB_PID=$!
     PIDS+=($EDGELAB_PID)
     EDGELAB_PORT=""
@@ -203,18 +216,22 @@ EOF
             "READY $ADDR_EDGELAB:"*) EDGELAB_PORT=${line#READY $ADDR_EDGELAB:}; EDGELAB_PORT=${EDGELAB_PORT%% *} ;;
             READY) break ;;
         esac
-    done < "edgelab-$key.out"
-    [ -n "$EDGELAB_PORT" ] || { echo "edgelab-proxy did not start:" >&2; cat "edgelab-$key.err" >&2; exit 3; }
+    done < "edgelab-$tag.out"
+    [ -n "$EDGELAB_PORT" ] || { echo "edgelab-proxy did not start:" >&2; cat "edgelab-$tag.err" >&2; exit 3; }
     wait_tls $ADDR_BACKEND "$BACKEND_PORT"
     wait_tls $ADDR_NGINX "$NGINX_PORT"
     wait_tls $ADDR_EDGELAB "$EDGELAB_PORT"
     # The same bytes through both proxies before measuring anything.
-    local target body
+    local target body second
     for target in "$ADDR_NGINX:$NGINX_PORT" "$ADDR_EDGELAB:$EDGELAB_PORT"; do
         body=$(curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" "https://$PUBLIC:${target##*:}/")
         [ "$body" = "hello from the backend, 48 bytes of body...." ] || { echo "bad body via $target: $body" >&2; exit 1; }
         curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" \
             "https://$PUBLIC:${target##*:}/64k" | cmp -s - body/64k || { echo "bad 64 KiB body via $target" >&2; exit 1; }
+        # The rows measure what their labels say: resumptions, or full handshakes.
+        second=$(python3 resumption.py "${target%:*}" "${target##*:}")
+        [ "$second" = "$([ "$resumption" = off ] && echo full || echo resumed)" ] ||
+            { echo "via $target with resumption $resumption, a second connection was $second" >&2; exit 1; }
     done
 }
 stop_proxies() {
@@ -238,6 +255,27 @@ wrk.headers["Host"] = "localhost"
 function wrk.resolve(host, service)
    wrk.addrs = wrk.lookup(os.getenv("BENCH_ADDR"), service)
 end
+EOF
+
+# Two connections, the second offering the first one's session (taken after
+# a response: TLS 1.3 tickets come after the handshake); prints "resumed" or
+# "full". The first stays open until then: freed without a TLS close, its
+# session would be marked not resumable.
+cat > resumption.py <<'EOF'
+import socket, ssl, sys
+addr, port = sys.argv[1], int(sys.argv[2])
+context = ssl.create_default_context(cafile="ca.pem")
+def answered(session=None):
+    tls = context.wrap_socket(socket.create_connection((addr, port)), server_hostname="localhost",
+                              session=session)
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += tls.recv(4096)
+    return tls
+first = answered()
+second = answered(first.session)
+print("resumed" if second.session_reused else "full")
 EOF
 
 # IDLE keep-alive TLS connections, each after one answered request; prints
@@ -361,8 +399,8 @@ us_per_req() {  # TICKS RPS
 ratio() { awk -v e="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "n/a" }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-declare -A HANDSHAKES  # KEY -> "nginx_rps edgelab_rps"
-throughput_row() {  # LABEL PATH HEADER KEY
+declare -A HANDSHAKES  # KEY -> "nginx_rps edgelab_rps nginx_cpu_us edgelab_cpu_us"
+throughput_row() {  # LABEL PATH HEADER [KEY: the row's full handshakes go to the handshake table]
     local label=$1 path=$2 header=$3 t0 n_rps n_p50 n_p99 n_cpu n_rss e_rps e_p50 e_p99 e_cpu e_rss
     # A short warm-up for each, so neither pays for its first connections in the row.
     DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header" >/dev/null 2>&1
@@ -383,7 +421,7 @@ throughput_row() {  # LABEL PATH HEADER KEY
     profile_end "$label" edgelab "$e_rps"
     e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
     e_rss=$(sum_status_kb VmHWM "$EDGELAB_PID")
-    [ "$header" = "Connection: close" ] && HANDSHAKES[$4]="$n_rps $e_rps"
+    [ -n "${4:-}" ] && HANDSHAKES[$4]="$n_rps $e_rps $(us_per_req "$n_cpu" "$n_rps") $(us_per_req "$e_cpu" "$e_rps")"
     printf '| %s | nginx | %s | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$n_p50" "$n_p99" \
         "$(us_per_req "$n_cpu" "$n_rps")" "$(switches_per_req perf-nginx.csv "$n_rps")" "$(mib "$n_rss")"
     printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" "$e_p50" \
@@ -552,6 +590,7 @@ sign_rate() {  # KEY
 
 wants() { case " $ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
+LOAD_START=$(uptime | sed 's/.*load average: //')
 printf 'edgelab-proxy vs nginx %s, %s worker threads each, wrk -t1 -c%s -d%ss over TLS 1.3 with SNI, %s\n' \
     "$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNECTIONS" "$DURATION" "$(date -u +%F)"
 printf '| row | proxy | req/s | p50 ms | p99 ms | proxy CPU µs/req | context switches/req | peak RSS MiB | edgelab/nginx req/s |\n'
@@ -560,35 +599,50 @@ first=1
 IDLE_TABLE=""
 ALLOC_LINE=""
 INSTRUCTIONS_TABLE=""
+# Rows with session resumption on (the proxies' defaults): the first key
+# type's, and the close row of every key type.
+resumable_rows() {
+    wants close || { [ $first = 1 ] && { wants keep-alive || wants 1k || wants 64k || wants idle || wants allocs ||
+        wants instructions; }; }
+}
 for key in $KEYS; do
-    start_proxies "$key"
-    if [ $first = 1 ]; then
-        wants keep-alive && throughput_row "keep-alive ($key)" / "" "$key"
-        wants 1k && throughput_row "keep-alive 1 KiB ($key)" /1k "" "$key"
-        wants 64k && throughput_row "keep-alive 64 KiB ($key)" /64k "" "$key"
+    if resumable_rows; then
+        start_proxies "$key"
+        if [ $first = 1 ]; then
+            wants keep-alive && throughput_row "keep-alive ($key)" / ""
+            wants 1k && throughput_row "keep-alive 1 KiB ($key)" /1k ""
+            wants 64k && throughput_row "keep-alive 64 KiB ($key)" /64k ""
+        fi
+        wants close && throughput_row "close, new connection, resumed ($key)" / "Connection: close"
+        if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
+        if [ $first = 1 ] && wants allocs; then ALLOC_LINE=$(alloc_row "$key"); fi
+        if [ $first = 1 ] && wants instructions; then INSTRUCTIONS_TABLE=$(instructions_row "$key"); fi
+        stop_proxies
     fi
-    wants close && throughput_row "close, new connection ($key)" / "Connection: close" "$key"
-    if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
-    if [ $first = 1 ] && wants allocs; then ALLOC_LINE=$(alloc_row "$key"); fi
-    if [ $first = 1 ] && wants instructions; then INSTRUCTIONS_TABLE=$(instructions_row "$key"); fi
-    stop_proxies
+    if wants full; then
+        start_proxies "$key" off
+        throughput_row "full handshake, new connection ($key)" / "Connection: close" "$key"
+        stop_proxies
+    fi
     first=0
 done
 [ -n "$IDLE_TABLE" ] && printf '%s\n' "$IDLE_TABLE"
 [ -n "$ALLOC_LINE" ] && printf '%s\n' "$ALLOC_LINE"
 [ -n "$INSTRUCTIONS_TABLE" ] && printf '%s\n' "$INSTRUCTIONS_TABLE"
 
-if wants close; then
-    printf '\nFull handshakes per second against the ceiling of `openssl speed` signatures on %s cores\n' "$THREADS"
-    printf '| key | sign/s, 1 core | ceiling, %s cores | nginx | edgelab-proxy | nginx of ceiling | edgelab of ceiling | edgelab/nginx |\n' "$THREADS"
-    printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+if wants full; then
+    printf '\nFull handshakes (session resumption off on both proxies, one request per connection) against the ceiling of `openssl speed` signatures on %s cores\n' "$THREADS"
+    printf '| key | sign/s, 1 core | ceiling, %s cores | nginx req/s | edgelab-proxy req/s | nginx of ceiling | edgelab of ceiling | edgelab/nginx | CPU µs per sign | nginx CPU µs/req | edgelab CPU µs/req |\n' "$THREADS"
+    printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     for key in $KEYS; do
         [ -n "${HANDSHAKES[$key]:-}" ] || continue
-        read -r n e <<< "${HANDSHAKES[$key]}"
+        read -r n e n_us e_us <<< "${HANDSHAKES[$key]}"
         s=$(sign_rate "$key")
         ceiling=$(awk -v s="$s" -v t="$THREADS" 'BEGIN { printf "%.0f", s * t }')
         pct() { awk -v x="$1" -v c="$ceiling" 'BEGIN { if (c > 0) printf "%.1f %%", 100 * x / c; else print "n/a" }'; }
-        printf '| %s | %.0f | %s | %s | %s | %s | %s | **%s** |\n' "$key" "$s" "$ceiling" "$n" "$e" \
-            "$(pct "$n")" "$(pct "$e")" "$(ratio "$e" "$n")"
+        printf '| %s | %.0f | %s | %s | %s | %s | %s | **%s** | %s | %s | %s |\n' "$key" "$s" "$ceiling" "$n" "$e" \
+            "$(pct "$n")" "$(pct "$e")" "$(ratio "$e" "$n")" \
+            "$(awk -v s="$s" 'BEGIN { if (s > 0) printf "%.0f", 1e6 / s; else print "n/a" }')" "$n_us" "$e_us"
     done
 fi
+printf '\nload average (1, 5, 15 min, uptime): %s at the start, %s at the end\n' "$LOAD_START" "$(uptime | sed 's/.*load average: //')"
