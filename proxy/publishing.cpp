@@ -104,21 +104,35 @@ void translateRequestHeaders(http::fields& fields, const PublishingRule& rule,
     if (!rule.disableTranslateUrlInRequestHeaders) {
         fields.set(http::field::host, rule.backendServerUrl.hostHeader());
     }
-    auto xff = fields.find("X-Forwarded-For");
-    if (xff != fields.end()) {
+    // The two X-Forwarded fields have no enum in Beast: one pass to see
+    // whether a client sent either, instead of a lookup by name for each.
+    bool forwardedFor = false, forwardedProto = false;
+    for (const auto& f : fields) {
+        if (f.name() != http::field::unknown) continue;
+        forwardedFor = forwardedFor || iequals(toStd(f.name_string()), "X-Forwarded-For");
+        forwardedProto = forwardedProto || iequals(toStd(f.name_string()), "X-Forwarded-Proto");
+    }
+    if (forwardedFor) {
+        auto xff = fields.find("X-Forwarded-For");
         std::string value(xff->value());
         value += ", ";
         value += clientAddress;
         fields.set("X-Forwarded-For", value);
     } else {
-        fields.set("X-Forwarded-For", toBeast(clientAddress));
+        fields.insert("X-Forwarded-For", toBeast(clientAddress));
     }
-    fields.set("X-Forwarded-Proto", "https");
+    if (forwardedProto) fields.erase("X-Forwarded-Proto");
+    fields.insert("X-Forwarded-Proto", "https");
 }
 
 void translateResponseHeaders(http::fields& fields, const PublishingRule& rule,
                               const std::vector<PublishingRule>& rules) {
     if (rule.disableTranslateUrlInResponseHeaders) return;
+    const bool any = std::any_of(fields.begin(), fields.end(), [](const auto& f) {
+        return f.name() == http::field::location || f.name() == http::field::content_location ||
+               f.name() == http::field::set_cookie;
+    });
+    if (!any) return;
     auto translate = [&](std::string_view url) -> std::optional<std::string> {
         if (auto t = translateUrl(url, rule.backendServerUrl, rule.externalUrl)) return t;
         for (const auto& other : rules) {
@@ -177,12 +191,12 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
         fields.starts_with('\t')) {
         return RequestRefusal{status::bad_request, "obs-fold (folded header line)"};
     }
-    const auto count = [&](http::field f) {
-        return static_cast<std::size_t>(
-            std::distance(header.equal_range(f).first, header.equal_range(f).second));
-    };
-    const std::size_t lengths = count(http::field::content_length);
-    const std::size_t encodings = count(http::field::transfer_encoding);
+    std::size_t lengths = 0, encodings = 0, hosts = 0;
+    for (const auto& f : header) {
+        lengths += f.name() == http::field::content_length;
+        encodings += f.name() == http::field::transfer_encoding;
+        hosts += f.name() == http::field::host;
+    }
     if (lengths > 1) return RequestRefusal{status::bad_request, "duplicate Content-Length"};
     if (lengths == 1) {
         const std::string_view v = toStd(header[http::field::content_length]);
@@ -206,7 +220,6 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
                                       std::string(header[http::field::transfer_encoding])};
         }
     }
-    const std::size_t hosts = count(http::field::host);
     if (hosts > 1) return RequestRefusal{status::bad_request, "more than one Host"};
     if (hosts == 0 && header.version() == 11) {
         return RequestRefusal{status::bad_request, "HTTP/1.1 request without Host"};
@@ -261,16 +274,29 @@ bool listHas(const http::fields& fields, http::field name, std::string_view toke
 
 }  // namespace
 
-std::optional<RequestRefusal> refuseEarly(std::string_view received) {
+std::optional<RequestRefusal> refuseBareLineEnds(std::string_view received) {
+    // Up to the end of the header block; a body may hold any bytes.
     for (std::size_t i = 0; i < received.size(); ++i) {
-        if (received[i] == '\n' && (i == 0 || received[i - 1] != '\r')) {
-            return RequestRefusal{http::status::bad_request, "bare LF (a line not ended by CRLF)"};
-        }
-        if (received[i] == '\r' && i + 1 < received.size() && received[i + 1] != '\n') {
+        const char c = received[i];
+        if (c == '\n') {
+            if (i == 0 || received[i - 1] != '\r') {
+                return RequestRefusal{http::status::bad_request,
+                                      "bare LF (a line not ended by CRLF)"};
+            }
+            if (i >= 3 && received[i - 2] == '\n' && received[i - 3] == '\r') break;
+        } else if (c == '\r' && i + 1 < received.size() && received[i + 1] != '\n') {
             return RequestRefusal{http::status::bad_request, "bare CR"};
         }
-        if (i + 3 < received.size() && received.substr(i, 4) == "\r\n\r\n") break;
     }
+    return std::nullopt;
+}
+
+std::optional<RequestRefusal> refuseEarly(std::string_view received) {
+    if (auto refusal = refuseBareLineEnds(received)) return refusal;
+    return refuseRequestLine(received);
+}
+
+std::optional<RequestRefusal> refuseRequestLine(std::string_view received) {
     const auto lineEnd = received.find("\r\n");
     if (lineEnd == std::string_view::npos) return std::nullopt;
     // The request line alone, given to Beast with an empty header block.
@@ -299,6 +325,23 @@ std::optional<RequestRefusal> refuseEarly(std::string_view received) {
 }
 
 void stripHopByHop(http::fields& fields, bool upgrading) {
+    // Most messages carry none of them: one pass over the fields by their
+    // enum before any lookup by name.
+    const bool any = std::any_of(fields.begin(), fields.end(), [upgrading](const auto& f) {
+        switch (f.name()) {
+            case http::field::connection:
+            case http::field::keep_alive:
+            case http::field::proxy_connection:
+            case http::field::te:
+            case http::field::transfer_encoding:
+                return true;
+            case http::field::upgrade:
+                return !upgrading;
+            default:
+                return false;
+        }
+    });
+    if (!any) return;
     std::vector<std::string> listed;
     for (auto range = fields.equal_range(http::field::connection); range.first != range.second;
          ++range.first) {

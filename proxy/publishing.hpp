@@ -89,6 +89,10 @@ namespace edgelab::proxy {
 // `method SP target SP HTTP/x.y` (an HTTP/0.9 `GET /`). Both would otherwise
 // wait for the header timeout with nothing sent.
 std::optional<RequestRefusal> refuseEarly(std::string_view received);
+// Its two halves: the line ends (up to the end of the header block), and the
+// request line (nullopt until a whole line has arrived).
+std::optional<RequestRefusal> refuseBareLineEnds(std::string_view received);
+std::optional<RequestRefusal> refuseRequestLine(std::string_view received);
 
 // --- forwarding one exchange ---
 

@@ -174,12 +174,16 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
     auto deadline =
         Clock::now() + (waitsAsIdle ? std::chrono::seconds(limits.idleTimeoutSec) : headerTime);
     for (;;) {
-        if ((why = refuseEarly(received()))) co_return HeadOutcome::Malformed;
         if (auto e = findHeaderBlockEnd(received())) {
+            // A whole header block: Beast's parse judges the request line
+            // (checkRequestHead), so only the line ends are checked here.
+            if ((why = refuseBareLineEnds(received().substr(0, *e))))
+                co_return HeadOutcome::Malformed;
             if (*e > limits.headerBlockBytes) co_return HeadOutcome::TooLarge;
             end = *e;
             co_return HeadOutcome::Ready;
         }
+        if ((why = refuseEarly(received()))) co_return HeadOutcome::Malformed;
         if (buffer_.size() >= limits.headerBlockBytes) co_return HeadOutcome::TooLarge;
         error_code ec;
         stream_.expires_at(deadline);
@@ -285,6 +289,8 @@ std::optional<RequestRefusal> ClientSession::checkRequestHead(std::string_view r
         return RequestRefusal{http::status::payload_too_large, "body over the limit"};
     }
     if (ec || !parser.is_header_done()) {
+        // The request line's own refusal (505 for another HTTP version) when it has one.
+        if (auto refusal = refuseRequestLine(rawHeader)) return refusal;
         return RequestRefusal{http::status::bad_request, ec ? ec.message() : "incomplete header"};
     }
     auto& req = parser.get();
