@@ -37,8 +37,6 @@ bool isResourceExhaustion(const error_code& ec) {
 
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
-Task<void> runSession(std::shared_ptr<ClientSession> session) { co_await session->run(); }
-
 // Logs a pause once and its end once, with the number of retries it took.
 struct AcceptPause {
     bool paused = false;
@@ -77,9 +75,9 @@ Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener
             pause = {};
         }
         socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(w.ioc,
-                       runSession(std::make_shared<ClientSession>(w, std::move(socket), listener)),
-                       asio::detached);
+        auto session = std::make_unique<ClientSession>(w, std::move(socket), listener);
+        auto& client = *session;
+        asio::co_spawn(w.ioc, client.run(std::move(session)), asio::detached);
     }
 }
 

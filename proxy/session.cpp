@@ -32,7 +32,7 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 }  // namespace
 
 ClientSession::ClientSession(Worker& w, TcpSocket socket, const Listener& listener)
-    : w_(w), stream_(std::move(socket), w.front.native_handle()) {
+    : w_(w), stream_(std::move(socket), w.front.native_handle()), listener_(listener) {
     error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     clientAddress_ = ec ? "?" : remote.address().to_string();
@@ -40,7 +40,6 @@ ClientSession::ClientSession(Worker& w, TcpSocket socket, const Listener& listen
     hs_.snapshot = &w.tls;
     hs_.listenerAddress = listener.address;
     hs_.publishedPort = listener.publishedPort;
-    listenerName_ = listener.address + ":" + std::to_string(listener.publishedPort);
     attachHandshakeState(stream_.native_handle(), &hs_);
     w_.sessionsHigh = std::max(w_.sessionsHigh, ++w_.sessions);
     w_.connections.push_back(*this);
@@ -48,7 +47,7 @@ ClientSession::ClientSession(Worker& w, TcpSocket socket, const Listener& listen
 
 ClientSession::~ClientSession() { --w_.sessions; }
 
-Task<void> ClientSession::run() {
+Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
     co_await stream_.async_handshake(TlsStream::Side::Server, withError(ec));
@@ -56,8 +55,22 @@ Task<void> ClientSession::run() {
         refuseHandshake(ec);
         co_return;
     }
-    bool keepAlive = true;
-    while (keepAlive) keepAlive = co_await serveOne();
+    while (co_await serveOne()) {
+        if (buffer_.size() > 0) continue;  // the next request has begun
+        // Between requests the connection waits here, in this frame, so that
+        // an idle one holds no frame of the request path. Past the idle
+        // timeout, or when the client goes, it closes quietly (RFC 9112 9.8).
+        stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
+        auto step = receiveArrived();
+        while (step.want != TlsStream::Want::Nothing) {
+            noteWait();
+            co_await stream_.async_wait(step.want, withError(step.ec));
+            idleSince_ = kNotIdle;
+            if (step.ec) break;
+            step = receiveArrived();
+        }
+        if (step.ec) break;
+    }
     if (resetClient_) {
         resetConnection(stream_);
         co_return;
@@ -97,11 +110,15 @@ void ClientSession::refuseHandshake(const error_code& ec) {
         return;
     }
     nlohmann::json line{{"event", "handshake-refused"},
-                        {"listener", listenerName_},
+                        {"listener", listenerName()},
                         {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
                         {"reason", reason}};
     line["sni"] = hs_.sni ? nlohmann::json(*hs_.sni) : nlohmann::json(nullptr);
     logEvent(w_.log, std::move(line));
+}
+
+std::string ClientSession::listenerName() const {
+    return listener_.address + ":" + std::to_string(listener_.publishedPort);
 }
 
 std::string_view ClientSession::received() const {
@@ -110,42 +127,52 @@ std::string_view ClientSession::received() const {
 }
 
 // Reads what has arrived into buffer_ through this thread's record-sized
-// scratch. A wait with nothing received is idle. A connection that has
-// shown itself busy (a second request) keeps its buffers, and the worker's
-// sweep frees them if the wait lasts (releaseIfIdleSince); before that its
-// buffers are freed at once, as most connections that stop after one request
-// stay idle, and memory freed at once is reused by the next connection
-// instead of being left between live connections.
-Task<void> ClientSession::receive(error_code& ec) {
+// scratch: Want::Nothing when bytes were added (or on an error), otherwise
+// what to wait for first.
+TlsStream::Step ClientSession::receiveArrived() {
     const std::size_t limit = w_.cfg.limits.headerBlockBytes;
     const std::size_t room =
         std::min(kTlsRecordPlaintext,
                  std::max<std::size_t>(4096, limit + 4 - std::min(buffer_.size(), limit)));
     char* scratch = tlsRecordScratch();
+    const auto step = stream_.readStep(asio::buffer(scratch, room));
+    if (step.want == TlsStream::Want::Nothing && !step.ec) {
+        asio::buffer_copy(buffer_.prepare(step.bytes), asio::buffer(scratch, step.bytes));
+        buffer_.commit(step.bytes);
+    }
+    return step;
+}
+
+// A wait with nothing received is idle. A connection that has shown itself
+// busy (a second request) keeps its buffers, and the worker's sweep frees
+// them if the wait lasts (releaseIfIdleSince); before that its buffers are
+// freed at once, as most connections that stop after one request stay idle,
+// and memory freed at once is reused by the next connection instead of being
+// left between live connections.
+void ClientSession::noteWait() {
+    if (buffer_.size() > 0) return;
+    if (requests_ < 2) {
+        releaseIdleMemory();
+    } else {
+        idleSince_ = w_.sweeps;
+    }
+}
+
+Task<void> ClientSession::receive(error_code& ec) {
     for (;;) {
-        const auto step = stream_.readStep(asio::buffer(scratch, room));
+        const auto step = receiveArrived();
         if (step.want == TlsStream::Want::Nothing) {
             ec = step.ec;
-            if (!ec) {
-                asio::buffer_copy(buffer_.prepare(step.bytes), asio::buffer(scratch, step.bytes));
-                buffer_.commit(step.bytes);
-            }
             co_return;
         }
-        if (buffer_.size() == 0) {
-            if (requests_ < 2) {
-                releaseIdleMemory();
-            } else {
-                idleSince_ = w_.sweeps;
-            }
-        }
+        noteWait();
         co_await stream_.async_wait(step.want, withError(ec));
         idleSince_ = kNotIdle;
         if (ec) co_return;
     }
 }
 
-// Called by the worker's sweep while the session is suspended in receive()
+// Called by the worker's sweep while the session is suspended in a wait
 // with nothing received, where none of what is freed is in use.
 bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
     if (idleSince_ == kNotIdle || !idleThroughAPeriod(idleSince_, sweep)) return false;
@@ -158,21 +185,20 @@ void ClientSession::releaseIdleMemory() {
     stream_.releaseRecordBuffers();
     buffer_.shrink_to_fit();
     relayBuffer_.release();
-    request_.reset();
-    response_.reset();
-    local_ = {};
+    request_.release();
+    response_.release();
+    local_.release();
 }
 
-// Until its first byte a later request on a connection waits as long as an
-// idle connection may; a request's header then has headerTimeoutSec in all.
+// A request's header has headerTimeoutSec in all from its first byte (the
+// first request's also until then); run() waits for a later one's first byte,
+// as long as an idle connection may.
 Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
     std::size_t& end, std::optional<RequestRefusal>& why) {
     const auto& limits = w_.cfg.limits;
     const auto headerTime = std::chrono::seconds(limits.headerTimeoutSec);
     bool started = buffer_.size() > 0;
-    const bool waitsAsIdle = !started && requests_ > 0;
-    auto deadline =
-        Clock::now() + (waitsAsIdle ? std::chrono::seconds(limits.idleTimeoutSec) : headerTime);
+    auto deadline = Clock::now() + headerTime;
     for (;;) {
         if (auto e = findHeaderBlockEnd(received())) {
             // A whole header block: Beast's parse judges the request line
@@ -188,10 +214,7 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
         error_code ec;
         stream_.expires_at(deadline);
         co_await receive(ec);
-        // An idle keep-alive connection closes quietly (RFC 9112 9.8); a
-        // request that has begun, or the first one, gets its 408.
-        if (ec == beast::error::timeout)
-            co_return started || !waitsAsIdle ? HeadOutcome::TimedOut : HeadOutcome::Closed;
+        if (ec == beast::error::timeout) co_return HeadOutcome::TimedOut;
         if (ec) co_return HeadOutcome::Closed;
         if (!started) {
             started = true;
@@ -205,8 +228,8 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
 Task<bool> ClientSession::writeLocal() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
-    co_await http::async_write(stream_, local_, withError(ec));
-    co_return !ec && local_.keep_alive();
+    co_await http::async_write(stream_, *local_, withError(ec));
+    co_return !ec && local_->keep_alive();
 }
 
 void ClientSession::logRequest(const http::request_header<>* req, int status,
@@ -214,7 +237,7 @@ void ClientSession::logRequest(const http::request_header<>* req, int status,
                                const std::string& note) {
     if (!w_.log.enabled() && !isRefusalWorthAnOperatorsEye(status)) return;
     nlohmann::json line{{"event", "request"},
-                        {"listener", listenerName_},
+                        {"listener", listenerName()},
                         {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
                         {"status", status}};
     line["sni"] = hs_.sni ? nlohmann::json(*hs_.sni) : nlohmann::json(nullptr);

@@ -32,11 +32,41 @@ class RelayBuffer {
     std::unique_ptr<char[]> bytes_;
 };
 
-class ClientSession : public std::enable_shared_from_this<ClientSession>, public IdleMemory {
+// One value a request needs (a parser, a local answer) in storage of its own,
+// so that an idle connection holds a pointer instead of the value: made on
+// first use, kept across the requests of a busy connection (reset destroys
+// the value and keeps the storage), freed by release() while it is idle.
+template <class T>
+class RequestSlot {
+  public:
+    template <class... Args>
+    T& emplace(Args&&... args) {
+        if (!box_) box_ = std::make_unique<std::optional<T>>();
+        return box_->emplace(std::forward<Args>(args)...);
+    }
+    RequestSlot& operator=(T&& value) {
+        emplace(std::move(value));
+        return *this;
+    }
+    void reset() {
+        if (box_) box_->reset();
+    }
+    void release() { box_.reset(); }
+    explicit operator bool() const { return box_ && box_->has_value(); }
+    T& operator*() { return **box_; }
+    T* operator->() { return &**box_; }
+
+  private:
+    std::unique_ptr<std::optional<T>> box_;
+};
+
+class ClientSession : public IdleMemory {
   public:
     ClientSession(Worker& worker, TcpSocket socket, const Listener& listener);
     ~ClientSession();
-    Task<void> run();
+    // `self` is this session: the coroutine owns it and frees it at its end,
+    // so a connection costs one frame less than a wrapper that holds it.
+    Task<void> run(std::unique_ptr<ClientSession> self);
     bool releaseIfIdleSince(std::uint64_t sweep) override;
 
   private:
@@ -77,7 +107,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
 
     void refuseHandshake(const boost::system::error_code& ec);
     Task<void> closeTls();
+    std::string listenerName() const;
     std::string_view received() const;
+    TlsStream::Step receiveArrived();
+    void noteWait();
     Task<void> receive(boost::system::error_code& ec);
     void releaseIdleMemory();
     Task<HeadOutcome> readRequestHead(std::size_t& end, std::optional<RequestRefusal>& why);
@@ -120,12 +153,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>, public
     HandshakeState hs_;
     std::string clientAddress_;
     std::uint16_t clientPort_ = 0;
-    std::string listenerName_;
+    const Listener& listener_;  // the configuration's, which outlives every connection
     boost::beast::flat_buffer buffer_;
-    std::optional<RequestParser> request_;
-    std::optional<ResponseParser> response_;
+    RequestSlot<RequestParser> request_;
+    RequestSlot<ResponseParser> response_;
     RelayBuffer relayBuffer_;
-    http::response<http::string_body> local_;
+    RequestSlot<http::response<http::string_body>> local_;
     std::size_t requests_ = 0;
     static constexpr std::uint64_t kNotIdle = ~std::uint64_t{0};
     std::uint64_t idleSince_ = kNotIdle;  // the worker's sweep count when an idle wait began
