@@ -181,6 +181,31 @@ TlsStream::Step TlsStream::writeStep(asio::const_buffer from, bool fromScratch) 
     return step;
 }
 
+Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
+    while (bytes.size() > 0 || !retry_.empty()) {
+        // One record at a time: OpenSSL then completes a write it asked to
+        // repeat whole. After a wait the bytes are the copy writeStep kept
+        // (the scratch may be another connection's by then).
+        const bool retrying = !retry_.empty();
+        const asio::const_buffer piece =
+            retrying ? asio::buffer(retry_)
+                     : asio::buffer(bytes.data(), std::min(bytes.size(), kTlsRecordPlaintext));
+        const Step step = expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0}
+                                    : writeStep(piece, !retrying);
+        if (step.want == Want::Nothing) {
+            if (step.ec) {
+                ec = step.ec;
+                co_return;
+            }
+            if (!retrying) bytes += step.bytes;
+            continue;
+        }
+        if (!retrying) bytes += piece.size();  // kept in retry_ until written
+        co_await async_wait(step.want, redirect_error(useTask, ec));
+        if (ec) co_return;
+    }
+}
+
 TlsStream::Step TlsStream::shutdownStep() {
     ERR_clear_error();
     errno = 0;

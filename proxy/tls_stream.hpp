@@ -87,6 +87,14 @@ class TlsStream {
     template <class Token>
     auto async_shutdown(Token&& token);
 
+    // Writes all of `bytes`: SSL_write called directly, the coroutine
+    // suspended only while the socket is full. No composed operation and no
+    // posted completion, which is what a write that completes at once costs
+    // through async_write_some. A record that must wait is copied first, so
+    // `bytes` may be this thread's record scratch when it is at most one
+    // record long; longer bytes must stay valid until the write is done.
+    Task<void> writeAll(boost::asio::const_buffer bytes, boost::system::error_code& ec);
+
     // Several small buffers (a header and a body piece) go out as one TLS
     // record: gathered here, at most one record's worth.
     template <class ConstBuffers>

@@ -5,6 +5,7 @@
 #include "proxy/tls_stream.hpp"
 
 #include <gtest/gtest.h>
+#include <cstring>
 
 #include <optional>
 #include <string>
@@ -177,6 +178,45 @@ TEST_F(TlsPair, GatheredWritesThatWaitArriveIntact) {
     };
     auto writer = [&]() -> Task<void> {
         co_await asio::async_write(*clientSide, buffers, withError(writeEc));
+    };
+    run(reader(), writer());
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    ASSERT_FALSE(readEc) << readEc.message();
+    EXPECT_EQ(received.size(), expected.size());
+    EXPECT_TRUE(received == expected);
+}
+
+// writeAll from this thread's record scratch, as the relay writes: each
+// record is built in the scratch, which is overwritten with garbage as soon
+// as writeAll returns or waits, as another connection would. Several MiB
+// fill the socket buffers, so writes wait and must go on from the copy the
+// stream kept.
+TEST_F(TlsPair, WritesFromTheScratchSurviveItsReuse) {
+    connect();
+    std::string expected;
+    for (int i = 0; expected.size() < 4 * 1024 * 1024; ++i) expected += std::to_string(i) + ',';
+    std::string received;
+    error_code readEc, writeEc;
+    auto reader = [&]() -> Task<void> {
+        std::vector<char> buf(3000);
+        while (received.size() < expected.size()) {
+            const auto n =
+                co_await serverSide->async_read_some(asio::buffer(buf), withError(readEc));
+            if (readEc) co_return;
+            received.append(buf.data(), n);
+            std::memset(tlsRecordScratch(), '#', kTlsRecordPlaintext);
+        }
+    };
+    auto writer = [&]() -> Task<void> {
+        for (std::size_t at = 0; at < expected.size() && !writeEc; at += kTlsRecordPlaintext) {
+            const std::size_t n = std::min(kTlsRecordPlaintext, expected.size() - at);
+            std::memcpy(tlsRecordScratch(), expected.data() + at, n);
+            co_await clientSide->writeAll(asio::buffer(tlsRecordScratch(), n), writeEc);
+            std::memset(tlsRecordScratch(), '#', kTlsRecordPlaintext);
+        }
+        // A reader still short of bytes then fails instead of waiting.
+        error_code ignored;
+        clientSide->socket().shutdown(tcp::socket::shutdown_send, ignored);
     };
     run(reader(), writer());
     ASSERT_FALSE(writeEc) << writeEc.message();
