@@ -6,6 +6,7 @@
 
 #include "common/markup.hpp"
 #include "proxy/local_reply.hpp"
+#include "proxy/message_bytes.hpp"
 #include "proxy/session.hpp"
 
 namespace edgelab::proxy {
@@ -21,111 +22,108 @@ using beast::error_code;
 // is streamed without a copy and a failure is a 502.
 constexpr std::size_t kReplayLimit = 64 * 1024;
 
-// Writes what the serializer has ready (through the header only, with
-// `headerOnly`; else up to the end of the body piece at hand). The header
-// and the body piece are copied once into this thread's record scratch and
-// written a record at a time: one pass over Beast's buffer sequence,
-// instead of the several that async_write's composed writes make over it.
-template <bool isRequest>
-Task<void> writeSerialized(TlsStream& out, http::serializer<isRequest, http::buffer_body>& sr,
-                           bool headerOnly, error_code& ec) {
-    if (headerOnly) sr.split(true);
-    const auto finished = [&] { return sr.is_done() || (headerOnly && sr.is_header_done()); };
-    bool needBuffer = false;
-    while (!finished() && !needBuffer) {
-        char* scratch = tlsRecordScratch();
-        std::size_t n = 0;
-        while (n < kTlsRecordPlaintext && !finished()) {
-            std::size_t copied = 0;
-            sr.next(ec, [&](error_code&, const auto& buffers) {
-                copied =
-                    asio::buffer_copy(asio::buffer(scratch + n, kTlsRecordPlaintext - n), buffers);
-            });
-            if (ec == http::error::need_buffer) {
-                ec = {};
-                needBuffer = true;
-                break;
-            }
-            if (ec) co_return;
-            sr.consume(copied);
-            n += copied;
-        }
-        if (n > 0) co_await out.writeAll(asio::buffer(scratch, n), ec);
-        if (ec) co_return;
-    }
-}
-
 }  // namespace
 
 // Relays one message from `in` (whose header `p` has read) to `out`, a
-// buffer at a time: nothing is held whole. With `replay` (a request), the
+// piece at a time: nothing is held whole. With `replay` (a request), the
 // body bytes sent on an earlier attempt go first, and the bytes read now are
 // kept while they fit, for a retry.
 template <bool isRequest, class In, class Out>
 Task<ClientSession::RelayResult> ClientSession::relayMessage(
     In& in, beast::flat_buffer& inBuffer, http::parser<isRequest, http::buffer_body>& p, Out& out,
     std::chrono::seconds readTimeout, std::chrono::seconds writeTimeout, Exchange* replay) {
-    http::serializer<isRequest, http::buffer_body> sr{p.get()};
     RelayResult r;
-    std::size_t replayed = 0;
-    const std::size_t toReplay = replay ? replay->replay.size() : 0;
+    const bool chunked = p.get().chunked();
+    relayBytes_.clear();
+    appendHeader(relayBytes_, p.get().base());
     // The header goes out alone only when no body is at hand yet (a held
     // response, a client waiting for 100 Continue); otherwise it shares one
     // TLS record and one write with the first piece.
-    if (!p.is_done() && inBuffer.size() == 0 && toReplay == 0) {
+    if (!p.is_done() && inBuffer.size() == 0 && (!replay || replay->replay.empty())) {
         out.expires_after(writeTimeout);
-        co_await writeSerialized(out, sr, true, r.ec);
+        co_await out.writeAll(asio::buffer(relayBytes_), r.ec);
+        relayBytes_.clear();
         if (r.ec) co_return r;
     }
-    while (!sr.is_done()) {
-        auto& body = p.get().body();
-        if (replayed < toReplay) {
-            const std::size_t n = std::min(relayBuffer_.size(), toReplay - replayed);
-            body.data = replay->replay.data() + replayed;
-            body.size = n;
-            replayed += n;
-            body.more = replayed < toReplay || !p.is_done();
-        } else if (!p.is_done()) {
-            body.data = relayBuffer_.data();
-            body.size = relayBuffer_.size();
-            // Beast reads only what the dynamic buffer has room for (at
-            // least 512 bytes); after a header that is a few hundred bytes,
-            // so a 64 KiB body came through in ~1 KiB pieces, each its own
-            // TLS record and write. Room for a whole piece makes the reads
-            // (and so the records written) as large as the relay buffer.
-            if (inBuffer.capacity() - inBuffer.size() < relayBuffer_.size())
-                inBuffer.reserve(inBuffer.size() + relayBuffer_.size());
-            in.expires_after(readTimeout);
-            co_await http::async_read_some(in, inBuffer, p, withError(r.ec));
-            if (r.ec == http::error::need_buffer) r.ec = {};
-            if (r.ec) {
-                r.readSide = true;
-                co_return r;
-            }
-            const std::size_t got = relayBuffer_.size() - body.size;
-            // An empty piece (a chunk header alone) must not reach the
-            // serializer: a zero-size chunk is the chunked terminator.
-            if (got == 0 && !p.is_done()) continue;
-            if (replay && replay->replayComplete) {
-                if (replay->replay.size() + got <= kReplayLimit) {
-                    replay->replay.append(relayBuffer_.data(), got);
-                } else {
-                    replay->replayComplete = false;
-                }
-            }
-            body.size = got;
-            body.data = got ? relayBuffer_.data() : nullptr;
-            body.more = !p.is_done();
-        } else {
-            body.data = nullptr;
-            body.size = 0;
-            body.more = false;
-        }
+    // Replayed: the bytes sent on the earlier attempt; the replay copy grows
+    // as this attempt reads on.
+    Replayed replayed{replay ? replay->replay.size() : 0, 0};
+    for (bool last = false; !last;) {
+        const BodyPiece piece =
+            co_await nextPiece(in, inBuffer, p, readTimeout, replay, replayed, r);
+        if (r.ec) co_return r;
+        last = piece.last;
         out.expires_after(writeTimeout);
-        co_await writeSerialized(out, sr, false, r.ec);
+        co_await writePiece(out, piece, chunked, r.ec);
         if (r.ec) co_return r;
     }
     co_return r;
+}
+
+// Replayed bytes first, then what `in` brings (an empty piece while only
+// framing arrives is read past), then the end of the message.
+template <bool isRequest, class In>
+Task<ClientSession::BodyPiece> ClientSession::nextPiece(
+    In& in, beast::flat_buffer& inBuffer, http::parser<isRequest, http::buffer_body>& p,
+    std::chrono::seconds readTimeout, Exchange* replay, Replayed& replayed, RelayResult& r) {
+    if (replayed.sent < replayed.total) {
+        const std::size_t n = std::min(relayBuffer_.size(), replayed.total - replayed.sent);
+        const std::string_view bytes(replay->replay.data() + replayed.sent, n);
+        replayed.sent += n;
+        co_return BodyPiece{bytes, replayed.sent == replayed.total && p.is_done()};
+    }
+    auto& body = p.get().body();
+    while (!p.is_done()) {
+        body.data = relayBuffer_.data();
+        body.size = relayBuffer_.size();
+        // Beast reads only what the dynamic buffer has room for (at least
+        // 512 bytes); after a header that is a few hundred bytes, so a
+        // 64 KiB body came through in ~1 KiB pieces, each its own TLS record
+        // and write. Room for a whole piece makes the reads (and so the
+        // records written) as large as the relay buffer.
+        if (inBuffer.capacity() - inBuffer.size() < relayBuffer_.size())
+            inBuffer.reserve(inBuffer.size() + relayBuffer_.size());
+        in.expires_after(readTimeout);
+        co_await http::async_read_some(in, inBuffer, p, withError(r.ec));
+        if (r.ec == http::error::need_buffer) r.ec = {};
+        if (r.ec) {
+            r.readSide = true;
+            co_return BodyPiece{};
+        }
+        const std::size_t got = relayBuffer_.size() - body.size;
+        if (got == 0) continue;
+        if (replay && replay->replayComplete) {
+            if (replay->replay.size() + got <= kReplayLimit) {
+                replay->replay.append(relayBuffer_.data(), got);
+            } else {
+                replay->replayComplete = false;
+            }
+        }
+        co_return BodyPiece{{relayBuffer_.data(), got}, p.is_done()};
+    }
+    co_return BodyPiece{{}, true};
+}
+
+// What relayBytes_ holds (a header not yet written), the piece and its chunk
+// framing: one write when together they fit in a record, else the piece is
+// written from where it lies, without a copy.
+Task<void> ClientSession::writePiece(TlsStream& out, const BodyPiece& piece, bool chunked,
+                                     error_code& ec) {
+    const std::string opening = chunked ? chunkOpening(piece.bytes.size()) : std::string();
+    const std::string_view closing = !chunked              ? std::string_view()
+                                     : piece.bytes.empty() ? (piece.last ? "0\r\n\r\n" : "")
+                                                           : chunkClosing(piece.last);
+    relayBytes_ += opening;
+    if (relayBytes_.size() + piece.bytes.size() + closing.size() <= kTlsRecordPlaintext) {
+        relayBytes_ += piece.bytes;
+        relayBytes_ += closing;
+    } else {
+        co_await out.writeAll(asio::buffer(relayBytes_), ec);
+        relayBytes_.assign(closing);
+        if (!ec) co_await out.writeAll(asio::buffer(piece.bytes), ec);
+    }
+    if (!ec && !relayBytes_.empty()) co_await out.writeAll(asio::buffer(relayBytes_), ec);
+    relayBytes_.clear();
 }
 
 std::size_t ClientSession::ruleIndex(const PublishingRule& rule) const {

@@ -185,6 +185,7 @@ void ClientSession::releaseIdleMemory() {
     stream_.releaseRecordBuffers();
     buffer_.shrink_to_fit();
     relayBuffer_.release();
+    std::string().swap(relayBytes_);
     request_.release();
     response_.release();
     local_.release();

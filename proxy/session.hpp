@@ -105,6 +105,19 @@ class ClientSession : public IdleMemory {
         bool readSide = false;  // the failure was reading the message's source
     };
 
+    // One piece of a relayed body, where it lies (the relay buffer or the
+    // replay copy), and whether the message ends with it.
+    struct BodyPiece {
+        std::string_view bytes;
+        bool last = false;
+    };
+    // How much of an earlier attempt's body there is to send again, and how
+    // much of it has been.
+    struct Replayed {
+        std::size_t total = 0;
+        std::size_t sent = 0;
+    };
+
     void refuseHandshake(const boost::system::error_code& ec);
     Task<void> closeTls();
     std::string listenerName() const;
@@ -147,6 +160,13 @@ class ClientSession : public IdleMemory {
                                    http::parser<isRequest, http::buffer_body>& p, Out& out,
                                    std::chrono::seconds readTimeout,
                                    std::chrono::seconds writeTimeout, Exchange* replay);
+    template <bool isRequest, class In>
+    Task<BodyPiece> nextPiece(In& in, boost::beast::flat_buffer& inBuffer,
+                              http::parser<isRequest, http::buffer_body>& p,
+                              std::chrono::seconds readTimeout, Exchange* replay,
+                              Replayed& replayed, RelayResult& r);
+    Task<void> writePiece(TlsStream& out, const BodyPiece& piece, bool chunked,
+                          boost::system::error_code& ec);
 
     Worker& w_;
     ClientStream stream_;
@@ -158,6 +178,7 @@ class ClientSession : public IdleMemory {
     RequestSlot<RequestParser> request_;
     RequestSlot<ResponseParser> response_;
     RelayBuffer relayBuffer_;
+    std::string relayBytes_;  // a relayed header and small pieces with their framing
     RequestSlot<http::response<http::string_body>> local_;
     std::size_t requests_ = 0;
     static constexpr std::uint64_t kNotIdle = ~std::uint64_t{0};
