@@ -206,6 +206,19 @@ Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
     }
 }
 
+Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec) {
+    for (;;) {
+        const Step step =
+            expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0} : readStep(into);
+        if (step.want == Want::Nothing) {
+            ec = step.ec;
+            co_return step.bytes;
+        }
+        co_await async_wait(step.want, redirect_error(useTask, ec));
+        if (ec) co_return 0;
+    }
+}
+
 TlsStream::Step TlsStream::shutdownStep() {
     ERR_clear_error();
     errno = 0;

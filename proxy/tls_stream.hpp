@@ -94,6 +94,9 @@ class TlsStream {
     // `bytes` may be this thread's record scratch when it is at most one
     // record long; longer bytes must stay valid until the write is done.
     Task<void> writeAll(boost::asio::const_buffer bytes, boost::system::error_code& ec);
+    // Reads what has arrived into `into` (at least a byte), the same way:
+    // SSL_read directly, suspended only while nothing is there.
+    Task<std::size_t> readSome(boost::asio::mutable_buffer into, boost::system::error_code& ec);
 
     // Several small buffers (a header and a body piece) go out as one TLS
     // record: gathered here, at most one record's worth.
