@@ -74,7 +74,7 @@ Task<ClientSession::RelayResult> ClientSession::relayMessage(
     In& in, beast::flat_buffer& inBuffer, http::parser<isRequest, http::buffer_body>& p, Out& out,
     std::chrono::seconds readTimeout, std::chrono::seconds writeTimeout, Exchange* replay) {
     RelayResult r;
-    const bool chunked = p.get().chunked();
+    const bool chunked = p.chunked();  // the parser's, and the header says the same
     relayBytes_.clear();
     appendHeader(relayBytes_, p.get().base());
     // The header goes out alone only when no body is at hand yet (a held
@@ -178,7 +178,7 @@ ClientSession::Exchange ClientSession::prepareExchange(const PublishingRule& rul
     ex.rule = &rule;
     ex.start = start;
     ex.version = req.version();
-    ex.clientKeepAlive = req.keep_alive();
+    ex.clientKeepAlive = request_->keep_alive();
     ex.upgrade = upgradeRequested(req);
     ex.idempotent = isIdempotent(req.method());
     const bool chunked = request_->chunked();
@@ -194,7 +194,8 @@ ClientSession::Exchange ClientSession::prepareExchange(const PublishingRule& rul
     if (ex.upgrade) {
         req.set(http::field::connection, "upgrade");
     } else {
-        req.keep_alive(true);  // toward the backend, whatever the client asked
+        // Toward the backend, whatever the client asked; HTTP/1.1 needs no field for it.
+        if (req.version() != 11) req.keep_alive(true);
     }
     return ex;
 }
@@ -445,14 +446,15 @@ Task<bool> ClientSession::deliverResponse(std::unique_ptr<BackendConnection>& co
     if (!ex.rule->disableTranslateUrlInResponseHeaders) {
         translateResponseHeaders(res, *ex.rule, w_.cfg.applications);
     }
-    const bool backendKeepAlive = res.keep_alive();
+    const bool backendKeepAlive = response_->keep_alive();
     const auto framing = decideResponseFraming(
         {ex.version, ex.clientKeepAlive, request_->is_done(), response_->chunked(),
          response_->content_length().has_value(), req.method() == http::verb::head, status});
     stripHopByHop(res, false);
     if (response_->chunked()) res.chunked(true);
     res.version(framing.version);
-    res.keep_alive(framing.keepClientAlive);
+    // HTTP/1.1 is persistent without a Connection field (stripped above).
+    if (framing.version != 11 || !framing.keepClientAlive) res.keep_alive(framing.keepClientAlive);
     const RelayResult r =
         co_await relayMessage(conn->stream, conn->buffer, *response_, stream_,
                               std::chrono::seconds(ex.rule->inactiveTransactionsTimeoutSec),

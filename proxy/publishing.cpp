@@ -325,9 +325,16 @@ std::optional<RequestRefusal> refuseRequestLine(std::string_view received) {
 }
 
 void stripHopByHop(http::fields& fields, bool upgrading) {
-    // Most messages carry none of them: one pass over the fields by their
-    // enum before any lookup by name.
-    const bool any = std::any_of(fields.begin(), fields.end(), [upgrading](const auto& f) {
+    // Field names the Connection field lists (often just keep-alive or
+    // close) are removed too, except Upgrade when switching protocols.
+    std::vector<std::string_view> listed;
+    for (const auto& f : fields) {
+        if (f.name() != http::field::connection) continue;
+        for (auto t : listTokens(toStd(f.value()))) {
+            if (!(upgrading && iequals(t, "upgrade"))) listed.push_back(t);
+        }
+    }
+    const auto hopByHop = [&](const auto& f) {
         switch (f.name()) {
             case http::field::connection:
             case http::field::keep_alive:
@@ -338,25 +345,20 @@ void stripHopByHop(http::fields& fields, bool upgrading) {
             case http::field::upgrade:
                 return !upgrading;
             default:
-                return false;
+                return std::any_of(listed.begin(), listed.end(), [&](std::string_view name) {
+                    return iequals(name, toStd(f.name_string()));
+                });
         }
-    });
-    if (!any) return;
-    std::vector<std::string> listed;
-    for (auto range = fields.equal_range(http::field::connection); range.first != range.second;
-         ++range.first) {
-        for (auto t : listTokens(toStd(range.first->value()))) listed.emplace_back(t);
+    };
+    // One pass, each field erased where it stands: no lookup by name. The
+    // listed names point into the Connection fields, so those go last.
+    for (auto it = fields.begin(); it != fields.end();) {
+        const bool erase = it->name() != http::field::connection && hopByHop(*it);
+        it = erase ? fields.erase(it) : std::next(it);
     }
-    for (const auto& name : listed) {
-        if (upgrading && iequals(name, "upgrade")) continue;
-        fields.erase(toBeast(name));
+    for (auto it = fields.begin(); it != fields.end();) {
+        it = it->name() == http::field::connection ? fields.erase(it) : std::next(it);
     }
-    for (auto name :
-         {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-          http::field::te, http::field::transfer_encoding}) {
-        fields.erase(name);
-    }
-    if (!upgrading) fields.erase(http::field::upgrade);
 }
 
 bool upgradeRequested(const http::request_header<>& header) {

@@ -341,7 +341,7 @@ Task<bool> ClientSession::routeRequest(Clock::time_point start) {
     const bool hasBody =
         request_->chunked() || (request_->content_length() && *request_->content_length() > 0);
     // Without a body the connection can stay open after a local answer.
-    const bool localKeepAlive = req.keep_alive() && !hasBody;
+    const bool localKeepAlive = request_->keep_alive() && !hasBody;
     static const std::vector<std::string> kNoNames;
     const std::string host(toStd(req[http::field::host]));
     const auto decision = edgelab::proxy::routeRequest(

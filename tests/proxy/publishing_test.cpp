@@ -244,6 +244,18 @@ TEST(HopByHop, StrippedWithWhatConnectionLists) {
     EXPECT_EQ(upgrading.count("X-A"), 0u);
 }
 
+// Two Connection fields: the names both list go, whatever order the fields
+// come in, and the rest keep their order.
+TEST(HopByHop, EveryConnectionFieldsListCounts) {
+    auto f = fieldsOf(
+        "GET / HTTP/1.1\r\nConnection: X-A\r\nX-C: 3\r\nHost: x\r\nX-A: 1\r\n"
+        "Connection: x-c, close\r\nX-D: 4\r\nX-E: 5\r\n\r\n");
+    stripHopByHop(f, false);
+    std::string kept;
+    for (const auto& field : f) kept += std::string(field.name_string()) + ";";
+    EXPECT_EQ(kept, "Host;X-D;X-E;");
+}
+
 TEST(Upgrade, OnlyWhenConnectionListsIt) {
     http::request_parser<http::empty_body> p;
     boost::beast::error_code ec;
