@@ -55,21 +55,40 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
         refuseHandshake(ec);
         co_return;
     }
-    while (co_await serveOne()) {
-        if (buffer_.size() > 0) continue;  // the next request has begun
-        // Between requests the connection waits here, in this frame, so that
-        // an idle one holds no frame of the request path. Past the idle
-        // timeout, or when the client goes, it closes quietly (RFC 9112 9.8).
-        stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
-        auto step = receiveArrived();
-        while (step.want != TlsStream::Want::Nothing) {
-            noteWait();
-            co_await stream_.async_wait(step.want, withError(step.ec));
-            idleSince_ = kNotIdle;
-            if (step.ec) break;
-            step = receiveArrived();
+    co_await serve(std::move(self), {});
+}
+
+// Serves requests until the connection ends. Between requests it waits
+// here, in this frame; a connection that goes idle instead parks (park()):
+// this coroutine ends, and the socket's wait starts serve() again once the
+// client sends, so an idle connection holds no coroutine frame. `waited`
+// is how such a wait ended.
+Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code waited) {
+    bool open = !waited;
+    while (open) {
+        if (requests_ > 0 && buffer_.size() == 0) {
+            auto step = receiveArrived();
+            while (step.want != TlsStream::Want::Nothing && !stream_.expired()) {
+                if (noteWait()) {
+                    park(std::move(self), step.want);
+                    co_return;
+                }
+                co_await stream_.async_wait(step.want, withError(step.ec));
+                idleSince_ = kNotIdle;
+                if (step.ec && parkRequested_) step.ec = {};  // the sweep's cancel
+                if (step.ec) break;
+                step = receiveArrived();
+            }
+            parkRequested_ = false;
+            // Past the idle timeout, or when the client goes, the connection
+            // closes quietly (RFC 9112 9.8).
+            if (step.ec || step.want != TlsStream::Want::Nothing) break;
         }
-        if (step.ec) break;
+        open = co_await serveOne();
+        if (open && buffer_.size() == 0) {
+            idleDeadline_ = Clock::now() + std::chrono::seconds(w_.cfg.limits.idleTimeoutSec);
+            stream_.expires_at(idleDeadline_);
+        }
     }
     if (resetClient_) {
         resetConnection(stream_);
@@ -77,7 +96,32 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
     }
     // A client past its deadline is not waited for again: closed, no close_notify.
     if (!stream_.expired()) co_await closeTls();
-    stream_.socket().close(ec);
+    error_code ignored;
+    stream_.socket().close(ignored);
+}
+
+// Waits for the client with a plain handler that owns the session. The
+// worker's sweep keeps the idle deadline of a parked connection
+// (releaseIfIdleSince), so it holds no timer either.
+void ClientSession::park(std::unique_ptr<ClientSession> self, TlsStream::Want want) {
+    stream_.clearDeadline();
+    parked_ = true;
+    const auto wait = want == TlsStream::Want::Read ? TcpSocket::wait_read : TcpSocket::wait_write;
+    stream_.socket().async_wait(wait, ParkedWait{std::move(self)});
+}
+
+void ClientSession::ParkedWait::operator()(const error_code& ec) {
+    ClientSession& session = *self;
+    session.parked_ = false;
+    session.idleSince_ = kNotIdle;
+    if (session.idleTimedOut_) {
+        // Past the idle timeout: closed quietly, without close_notify.
+        error_code ignored;
+        session.stream_.socket().close(ignored);
+        return;
+    }
+    session.stream_.expires_at(session.idleDeadline_);
+    asio::co_spawn(session.w_.ioc, session.serve(std::move(self), ec), asio::detached);
 }
 
 // The side that closes need not wait for the peer's close_notify (RFC 8446
@@ -148,14 +192,18 @@ TlsStream::Step ClientSession::receiveArrived() {
 // them if the wait lasts (releaseIfIdleSince); before that its buffers are
 // freed at once, as most connections that stop after one request stay idle,
 // and memory freed at once is reused by the next connection instead of being
-// left between live connections.
-void ClientSession::noteWait() {
-    if (buffer_.size() > 0) return;
+// left between live connections. Whether the wait between requests is to be
+// parked: at once where the buffers were freed at once, otherwise when the
+// sweep asks (parkRequested_, with the wait cancelled).
+bool ClientSession::noteWait() {
+    if (buffer_.size() > 0) return false;
     if (requests_ < 2) {
         releaseIdleMemory();
-    } else {
-        idleSince_ = w_.sweeps;
+        return requests_ > 0;
     }
+    if (std::exchange(parkRequested_, false)) return true;
+    idleSince_ = w_.sweeps;
+    return false;
 }
 
 Task<void> ClientSession::receive(error_code& ec) {
@@ -172,12 +220,28 @@ Task<void> ClientSession::receive(error_code& ec) {
     }
 }
 
-// Called by the worker's sweep while the session is suspended in a wait
-// with nothing received, where none of what is freed is in use.
+// Called by the worker's sweep. A parked connection has no timer: its idle
+// deadline is checked here, and the wait cancelled once it has passed.
+// Otherwise, while the session is suspended in a wait with nothing received
+// (none of what is freed is in use), its memory is freed and the wait
+// between requests cancelled, to be parked.
 bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
+    if (parked_) {
+        if (!idleTimedOut_ && Clock::now() >= idleDeadline_) {
+            idleTimedOut_ = true;
+            error_code ignored;
+            stream_.socket().cancel(ignored);
+        }
+        return false;
+    }
     if (idleSince_ == kNotIdle || !idleThroughAPeriod(idleSince_, sweep)) return false;
     idleSince_ = kNotIdle;
     releaseIdleMemory();
+    if (requests_ > 0) {
+        parkRequested_ = true;
+        error_code ignored;
+        stream_.socket().cancel(ignored);
+    }
     return true;
 }
 

@@ -60,6 +60,24 @@ class RequestSlot {
     std::unique_ptr<std::optional<T>> box_;
 };
 
+// Memory for an operation of exactly its size from the heap. Asio's default
+// reuses the thread's last freed operation block, as large as the largest
+// operation that freed it; a wait that lasts as long as an idle connection
+// would keep such a block.
+template <class T>
+struct ExactAllocator {
+    using value_type = T;
+    ExactAllocator() = default;
+    template <class U>
+    ExactAllocator(const ExactAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
+    void deallocate(T* p, std::size_t n) { std::allocator<T>{}.deallocate(p, n); }
+    template <class U>
+    bool operator==(const ExactAllocator<U>&) const noexcept {
+        return true;
+    }
+};
+
 class ClientSession : public IdleMemory {
   public:
     ClientSession(Worker& worker, TcpSocket socket, const Listener& listener);
@@ -123,7 +141,16 @@ class ClientSession : public IdleMemory {
     std::string listenerName() const;
     std::string_view received() const;
     TlsStream::Step receiveArrived();
-    void noteWait();
+    bool noteWait();
+    Task<void> serve(std::unique_ptr<ClientSession> self, boost::system::error_code waited);
+    void park(std::unique_ptr<ClientSession> self, TlsStream::Want want);
+    // The handler of a parked wait: it owns the session.
+    struct ParkedWait {
+        using allocator_type = ExactAllocator<void>;
+        allocator_type get_allocator() const noexcept { return {}; }
+        void operator()(const boost::system::error_code& ec);
+        std::unique_ptr<ClientSession> self;
+    };
     Task<void> receive(boost::system::error_code& ec);
     void releaseIdleMemory();
     Task<HeadOutcome> readRequestHead(std::size_t& end, std::optional<RequestRefusal>& why);
@@ -184,6 +211,10 @@ class ClientSession : public IdleMemory {
     static constexpr std::uint64_t kNotIdle = ~std::uint64_t{0};
     std::uint64_t idleSince_ = kNotIdle;  // the worker's sweep count when an idle wait began
     bool resetClient_ = false;            // end with a TCP reset: what was sent is incomplete
+    bool parkRequested_ = false;          // the sweep cancelled the wait between requests
+    bool parked_ = false;                 // waiting in park(), with no timer
+    bool idleTimedOut_ = false;           // the sweep found it parked past idleDeadline_
+    Clock::time_point idleDeadline_;      // when the wait for the next request ends
     // NTLM/Negotiate affinity: the backend connection this client keeps.
     std::unique_ptr<BackendConnection> pinned_;
     std::size_t pinnedRule_ = 0;

@@ -71,11 +71,15 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
 TlsStream::TlsStream(asio::io_context& ioc, SSL_CTX* ctx) : TlsStream(Socket(ioc), ctx) {}
 
 TlsStream::~TlsStream() {
-    if (watch_) {
-        watch_->socket = nullptr;
-        watch_->timer.cancel();
-    }
+    clearDeadline();
     SSL_free(ssl_);
+}
+
+void TlsStream::clearDeadline() {
+    if (!watch_) return;
+    watch_->socket = nullptr;
+    watch_->timer.cancel();
+    watch_.reset();
 }
 
 void TlsStream::attachSocket() {

@@ -103,6 +103,9 @@ class TlsStream {
     template <class ConstBuffers>
     boost::asio::const_buffer gather(const ConstBuffers& buffers, bool& fromScratch);
 
+    // Frees the deadline's timer (a later expires_* makes a new one), for
+    // an owner that keeps the deadline itself while the connection is idle.
+    void clearDeadline();
     bool expired() const;
     boost::system::error_code afterWait(const boost::system::error_code& ec) const;
 

@@ -137,6 +137,62 @@ TEST_F(ProxySlowClients, ClientThatNeverReadsIsCutOff) {
     expectServed();
 }
 
+// A kept-alive connection waits for its next request without a timer of its
+// own (parked: after one request at once, after more once the worker's sweep
+// finds it idle); the sweep keeps its idle deadline.
+TEST_F(ProxySlowClients, IdleKeepAliveConnectionsCloseQuietlyAfterTheIdleTimeout) {
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["idleTimeoutSec"] = 2; });
+    const std::string host = name("lyncws");
+    auto once = client(host);
+    auto busy = client(host);
+    ASSERT_TRUE(once->send(get(host, "/once")));
+    ASSERT_TRUE(once->readResponse());
+    for (const std::string target : {"/first", "/second"}) {
+        ASSERT_TRUE(busy->send(get(host, target)));
+        auto res = busy->readResponse();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->result_int(), 200);
+    }
+    expectServed();
+    // Closed by the proxy (not the client's own 10 s receive timeout), and
+    // quietly: no close_notify (RFC 9112 9.8).
+    for (auto* c : {once.get(), busy.get()}) {
+        const int end = c->endOfConnection();
+        EXPECT_NE(end, SSL_ERROR_WANT_READ);
+        EXPECT_NE(end, SSL_ERROR_ZERO_RETURN);
+    }
+    expectServed();
+}
+
+// Parked connections, woken by their next request, are served as before.
+TEST_F(ProxySlowClients, ParkedKeepAliveConnectionsAreServedWhenTheyAskAgain) {
+    const fs::path log = dir / "fe-requests.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", log.string()});
+    // The sweep runs every half second with a 1 s backend idle timeout.
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["backendIdleTimeoutSec"] = 1; }, "1");
+    const std::string host = name("lyncws");
+    auto once = client(host);
+    auto busy = client(host);
+    ASSERT_TRUE(once->send(get(host, "/once")));
+    ASSERT_TRUE(once->readResponse());
+    for (const std::string target : {"/first", "/second"}) {
+        ASSERT_TRUE(busy->send(get(host, target)));
+        ASSERT_TRUE(busy->readResponse());
+    }
+    // The pooled backend connection expires in a sweep at least a whole
+    // period after the last request: the client connections were idle
+    // through it too.
+    EXPECT_TRUE(eventually([&] { return slurp(log).find("peer-closed") != std::string::npos; }))
+        << slurp(log);
+    for (auto* c : {once.get(), busy.get()}) {
+        ASSERT_TRUE(c->send(get(host, "/again")));
+        auto res = c->readResponse();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->result_int(), 200);
+        EXPECT_NE(res->body().find("/again"), std::string::npos) << res->body();
+    }
+}
+
 TEST_F(ProxySlowClients, ThousandsOfIdleConnectionsDoNotStarveAClient) {
     raiseOwnFileLimit(8192);
     startProxy([](nlohmann::json& cfg) { cfg["limits"]["headerTimeoutSec"] = 30; });
