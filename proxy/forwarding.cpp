@@ -47,7 +47,9 @@ Task<void> readMessage(TlsStream& in, beast::flat_buffer& buffer,
             ec = http::error::buffer_overflow;
             co_return;
         }
-        const std::size_t n = co_await in.readSome(buffer.prepare(room), ec);
+        // A response head not begun is not there yet: the request was just sent.
+        const bool waitFirst = headerOnly && buffer.size() == 0 && !p.got_some();
+        const std::size_t n = co_await in.readSome(buffer.prepare(room), ec, waitFirst);
         if (ec == asio::error::eof) {
             // A body delimited by the close ends here; a message not begun is a close.
             if (p.got_some()) {

@@ -65,9 +65,15 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 // is how such a wait ended.
 Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code waited) {
     bool open = !waited;
+    bool answered = false;  // an answer has just gone out from this frame
     while (open) {
         if (requests_ > 0 && buffer_.size() == 0) {
-            auto step = receiveArrived();
+            // The client sends its next request after reading the answer
+            // just sent: a read now would find nothing, so the socket is
+            // waited for first. Resumed from a parked wait, it is read.
+            auto step = answered && !stream_.hasBufferedInput()
+                            ? TlsStream::Step{TlsStream::Want::Read, {}, 0}
+                            : receiveArrived();
             while (step.want != TlsStream::Want::Nothing && !stream_.expired()) {
                 if (noteWait()) {
                     park(std::move(self), step.want);
@@ -85,6 +91,7 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
             if (step.ec || step.want != TlsStream::Want::Nothing) break;
         }
         open = co_await serveOne();
+        answered = true;
         if (open && buffer_.size() == 0) {
             idleDeadline_ = Clock::now() + std::chrono::seconds(w_.cfg.limits.idleTimeoutSec);
             stream_.expires_at(idleDeadline_);

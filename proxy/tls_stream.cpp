@@ -210,7 +210,11 @@ Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
     }
 }
 
-Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec) {
+Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec, bool waitFirst) {
+    if (waitFirst && !hasBufferedInput()) {
+        co_await async_wait(Want::Read, redirect_error(useTask, ec));
+        if (ec) co_return 0;
+    }
     for (;;) {
         const Step step =
             expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0} : readStep(into);

@@ -96,7 +96,14 @@ class TlsStream {
     Task<void> writeAll(boost::asio::const_buffer bytes, boost::system::error_code& ec);
     // Reads what has arrived into `into` (at least a byte), the same way:
     // SSL_read directly, suspended only while nothing is there.
-    Task<std::size_t> readSome(boost::asio::mutable_buffer into, boost::system::error_code& ec);
+    // With `waitFirst` (bytes are not expected yet: an answer to what was
+    // just sent) it waits for the socket before the first SSL_read, which
+    // would otherwise be a read(2) that finds nothing.
+    Task<std::size_t> readSome(boost::asio::mutable_buffer into, boost::system::error_code& ec,
+                               bool waitFirst = false);
+    // Whether OpenSSL holds bytes already read from the socket: then a wait
+    // on the socket could wait for what has arrived.
+    bool hasBufferedInput() const { return SSL_has_pending(ssl_) == 1; }
 
     // Several small buffers (a header and a body piece) go out as one TLS
     // record: gathered here, at most one record's worth.
