@@ -49,7 +49,14 @@ Task<void> readMessage(TlsStream& in, beast::flat_buffer& buffer,
         }
         // A response head not begun is not there yet: the request was just sent.
         const bool waitFirst = headerOnly && buffer.size() == 0 && !p.got_some();
-        const std::size_t n = co_await in.readSome(buffer.prepare(room), ec, waitFirst);
+        const auto into = buffer.prepare(room);
+        auto step = waitFirst ? TlsStream::Step{TlsStream::Want::Read, {}, 0} : in.readNow(into);
+        if (step.want != TlsStream::Want::Nothing) {
+            step.bytes = co_await in.readSome(into, ec, step.want == TlsStream::Want::Read);
+        } else {
+            ec = step.ec;
+        }
+        const std::size_t n = step.bytes;
         if (ec == asio::error::eof) {
             // A body delimited by the close ends here; a message not begun is a close.
             if (p.got_some()) {
@@ -84,7 +91,9 @@ Task<ClientSession::RelayResult> ClientSession::relayMessage(
     // TLS record and one write with the first piece.
     if (!p.is_done() && inBuffer.size() == 0 && (!replay || replay->replay.empty())) {
         out.expires_after(writeTimeout);
-        co_await out.writeAll(asio::buffer(relayBytes_), r.ec);
+        if (asio::const_buffer b = asio::buffer(relayBytes_);
+            out.writeNow(b, r.ec) != TlsStream::Want::Nothing)
+            co_await out.writeAll(b, r.ec);
         relayBytes_.clear();
         if (r.ec) co_return r;
     }
@@ -161,11 +170,21 @@ Task<void> ClientSession::writePiece(TlsStream& out, const BodyPiece& piece, boo
         relayBytes_ += piece.bytes;
         relayBytes_ += closing;
     } else {
-        co_await out.writeAll(asio::buffer(relayBytes_), ec);
+        if (asio::const_buffer b = asio::buffer(relayBytes_);
+            out.writeNow(b, ec) != TlsStream::Want::Nothing)
+            co_await out.writeAll(b, ec);
         relayBytes_.assign(closing);
-        if (!ec) co_await out.writeAll(asio::buffer(piece.bytes), ec);
+        if (!ec) {
+            if (asio::const_buffer b = asio::buffer(piece.bytes);
+                out.writeNow(b, ec) != TlsStream::Want::Nothing)
+                co_await out.writeAll(b, ec);
+        }
     }
-    if (!ec && !relayBytes_.empty()) co_await out.writeAll(asio::buffer(relayBytes_), ec);
+    if (!ec && !relayBytes_.empty()) {
+        if (asio::const_buffer b = asio::buffer(relayBytes_);
+            out.writeNow(b, ec) != TlsStream::Want::Nothing)
+            co_await out.writeAll(b, ec);
+    }
     relayBytes_.clear();
 }
 

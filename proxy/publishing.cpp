@@ -177,25 +177,16 @@ std::optional<std::size_t> findHeaderBlockEnd(std::string_view received) {
     return end + 4;
 }
 
-std::optional<RequestRefusal> validateRequest(const http::request_header<>& header,
-                                              std::string_view rawHeaderBlock) {
+namespace {
+
+// RFC 9112 6.1-6.3: one way to delimit the body, and a Content-Length that
+// is one number (request smuggling rides on the others).
+std::optional<RequestRefusal> refuseFraming(const http::request_header<>& header) {
     using http::status;
-    if (header.version() != 11 && header.version() != 10) {
-        return RequestRefusal{status::http_version_not_supported, "HTTP/1.0 and 1.1 only"};
-    }
-    // Beast unfolds obs-fold silently; RFC 9112 5.2 lets a server refuse it.
-    const auto firstLineEnd = rawHeaderBlock.find("\r\n");
-    const std::string_view fields = rawHeaderBlock.substr(firstLineEnd + 2);
-    if (fields.find("\r\n ") != std::string_view::npos ||
-        fields.find("\r\n\t") != std::string_view::npos || fields.starts_with(' ') ||
-        fields.starts_with('\t')) {
-        return RequestRefusal{status::bad_request, "obs-fold (folded header line)"};
-    }
-    std::size_t lengths = 0, encodings = 0, hosts = 0;
+    std::size_t lengths = 0, encodings = 0;
     for (const auto& f : header) {
         lengths += f.name() == http::field::content_length;
         encodings += f.name() == http::field::transfer_encoding;
-        hosts += f.name() == http::field::host;
     }
     if (lengths > 1) return RequestRefusal{status::bad_request, "duplicate Content-Length"};
     if (lengths == 1) {
@@ -206,20 +197,26 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
             return RequestRefusal{status::bad_request, "Content-Length is not one number"};
         }
     }
-    if (encodings > 0) {
-        if (lengths > 0) {
-            return RequestRefusal{status::bad_request, "Content-Length with Transfer-Encoding"};
-        }
-        if (header.version() == 10) {
-            return RequestRefusal{status::bad_request, "Transfer-Encoding in HTTP/1.0"};
-        }
-        if (encodings > 1 ||
-            !iequals(trim(toStd(header[http::field::transfer_encoding])), "chunked")) {
-            return RequestRefusal{status::not_implemented,
-                                  "Transfer-Encoding other than chunked: " +
-                                      std::string(header[http::field::transfer_encoding])};
-        }
+    if (encodings == 0) return std::nullopt;
+    if (lengths > 0) {
+        return RequestRefusal{status::bad_request, "Content-Length with Transfer-Encoding"};
     }
+    if (header.version() == 10) {
+        return RequestRefusal{status::bad_request, "Transfer-Encoding in HTTP/1.0"};
+    }
+    if (encodings > 1 || !iequals(trim(toStd(header[http::field::transfer_encoding])), "chunked")) {
+        return RequestRefusal{status::not_implemented,
+                              "Transfer-Encoding other than chunked: " +
+                                  std::string(header[http::field::transfer_encoding])};
+    }
+    return std::nullopt;
+}
+
+// RFC 9112 3.2: one Host, and a target in a form a server takes.
+std::optional<RequestRefusal> refuseHostOrTarget(const http::request_header<>& header) {
+    using http::status;
+    const auto hosts = std::count_if(header.begin(), header.end(),
+                                     [](const auto& f) { return f.name() == http::field::host; });
     if (hosts > 1) return RequestRefusal{status::bad_request, "more than one Host"};
     if (hosts == 0 && header.version() == 11) {
         return RequestRefusal{status::bad_request, "HTTP/1.1 request without Host"};
@@ -242,6 +239,25 @@ std::optional<RequestRefusal> validateRequest(const http::request_header<>& head
         }
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<RequestRefusal> validateRequest(const http::request_header<>& header,
+                                              std::string_view rawHeaderBlock) {
+    if (header.version() != 11 && header.version() != 10) {
+        return RequestRefusal{http::status::http_version_not_supported, "HTTP/1.0 and 1.1 only"};
+    }
+    // Beast unfolds obs-fold silently; RFC 9112 5.2 lets a server refuse it.
+    const auto firstLineEnd = rawHeaderBlock.find("\r\n");
+    const std::string_view fields = rawHeaderBlock.substr(firstLineEnd + 2);
+    if (fields.find("\r\n ") != std::string_view::npos ||
+        fields.find("\r\n\t") != std::string_view::npos || fields.starts_with(' ') ||
+        fields.starts_with('\t')) {
+        return RequestRefusal{http::status::bad_request, "obs-fold (folded header line)"};
+    }
+    if (auto refusal = refuseFraming(header)) return refusal;
+    return refuseHostOrTarget(header);
 }
 
 }  // namespace edgelab::proxy

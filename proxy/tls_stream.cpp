@@ -185,7 +185,7 @@ TlsStream::Step TlsStream::writeStep(asio::const_buffer from, bool fromScratch) 
     return step;
 }
 
-Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
+TlsStream::Want TlsStream::writeNow(asio::const_buffer& bytes, error_code& ec) {
     while (bytes.size() > 0 || !retry_.empty()) {
         // One record at a time: OpenSSL then completes a write it asked to
         // repeat whole. After a wait the bytes are the copy writeStep kept
@@ -199,13 +199,22 @@ Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
         if (step.want == Want::Nothing) {
             if (step.ec) {
                 ec = step.ec;
-                co_return;
+                return Want::Nothing;
             }
             if (!retrying) bytes += step.bytes;
             continue;
         }
         if (!retrying) bytes += piece.size();  // kept in retry_ until written
-        co_await async_wait(step.want, redirect_error(useTask, ec));
+        return step.want;
+    }
+    return Want::Nothing;
+}
+
+Task<void> TlsStream::writeAll(asio::const_buffer bytes, error_code& ec) {
+    for (;;) {
+        const Want want = writeNow(bytes, ec);
+        if (want == Want::Nothing) co_return;
+        co_await async_wait(want, redirect_error(useTask, ec));
         if (ec) co_return;
     }
 }

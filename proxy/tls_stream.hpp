@@ -94,6 +94,15 @@ class TlsStream {
     // `bytes` may be this thread's record scratch when it is at most one
     // record long; longer bytes must stay valid until the write is done.
     Task<void> writeAll(boost::asio::const_buffer bytes, boost::system::error_code& ec);
+    // writeAll's part that needs no wait: writes what the socket takes now,
+    // advancing `bytes`; Want::Nothing when all is written (or `ec` is set),
+    // else what to wait for before writeAll(bytes) goes on. A caller that
+    // gets Nothing has spent no coroutine frame on the write.
+    Want writeNow(boost::asio::const_buffer& bytes, boost::system::error_code& ec);
+    // One SSL_read now, the deadline checked first.
+    Step readNow(boost::asio::mutable_buffer into) {
+        return expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0} : readStep(into);
+    }
     // Reads what has arrived into `into` (at least a byte), the same way:
     // SSL_read directly, suspended only while nothing is there.
     // With `waitFirst` (bytes are not expected yet: an answer to what was
