@@ -81,6 +81,21 @@ class ProxySlowClients : public ProxyEndToEnd {
         ASSERT_TRUE(res);
         EXPECT_EQ(res->result_int(), 200);
     }
+
+    // Two kept-alive connections to `host`: one after a single answered
+    // request, one after two (the proxy treats the second as busy).
+    auto onceAndBusy(const std::string& host) {
+        auto once = client(host);
+        auto busy = client(host);
+        EXPECT_TRUE(once->send(get(host, "/once")));
+        EXPECT_TRUE(once->readResponse());
+        for (const std::string target : {"/first", "/second"}) {
+            EXPECT_TRUE(busy->send(get(host, target)));
+            auto res = busy->readResponse();
+            EXPECT_TRUE(res && res->result_int() == 200) << target;
+        }
+        return std::pair{std::move(once), std::move(busy)};
+    }
 };
 
 TEST_F(ProxySlowClients, SlowlorisGets408WhileOthersAreServed) {
@@ -143,16 +158,7 @@ TEST_F(ProxySlowClients, ClientThatNeverReadsIsCutOff) {
 TEST_F(ProxySlowClients, IdleKeepAliveConnectionsCloseQuietlyAfterTheIdleTimeout) {
     startProxy([](nlohmann::json& cfg) { cfg["limits"]["idleTimeoutSec"] = 2; });
     const std::string host = name("lyncws");
-    auto once = client(host);
-    auto busy = client(host);
-    ASSERT_TRUE(once->send(get(host, "/once")));
-    ASSERT_TRUE(once->readResponse());
-    for (const std::string target : {"/first", "/second"}) {
-        ASSERT_TRUE(busy->send(get(host, target)));
-        auto res = busy->readResponse();
-        ASSERT_TRUE(res);
-        EXPECT_EQ(res->result_int(), 200);
-    }
+    auto [once, busy] = onceAndBusy(host);
     expectServed();
     // Closed by the proxy (not the client's own 10 s receive timeout), and
     // quietly: no close_notify (RFC 9112 9.8).
@@ -171,14 +177,7 @@ TEST_F(ProxySlowClients, ParkedKeepAliveConnectionsAreServedWhenTheyAskAgain) {
     // The sweep runs every half second with a 1 s backend idle timeout.
     startProxy([](nlohmann::json& cfg) { cfg["limits"]["backendIdleTimeoutSec"] = 1; }, "1");
     const std::string host = name("lyncws");
-    auto once = client(host);
-    auto busy = client(host);
-    ASSERT_TRUE(once->send(get(host, "/once")));
-    ASSERT_TRUE(once->readResponse());
-    for (const std::string target : {"/first", "/second"}) {
-        ASSERT_TRUE(busy->send(get(host, target)));
-        ASSERT_TRUE(busy->readResponse());
-    }
+    auto [once, busy] = onceAndBusy(host);
     // The pooled backend connection expires in a sweep at least a whole
     // period after the last request: the client connections were idle
     // through it too.
