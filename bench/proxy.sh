@@ -56,9 +56,9 @@ PUBLIC=localhost
 BACKEND_HOST=backend.bench.internal
 
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need nginx || ! need wrk || ! need openssl; then
-    echo "installing nginx-light, wrk and openssl from Debian" >&2
-    apt-get update -qq && apt-get install -y -qq nginx-light wrk openssl >/dev/null
+if ! need nginx || ! need wrk || ! need openssl || ! need valgrind; then
+    echo "installing nginx-light, wrk, openssl and valgrind from Debian" >&2
+    apt-get update -qq && apt-get install -y -qq nginx-light wrk openssl valgrind >/dev/null
 fi
 if [ ! -x "$BUILD/bin/edgelab-proxy" ]; then
     cmake -S "$ROOT" -B "$BUILD" -G Ninja >/dev/null

@@ -9,7 +9,7 @@ packages=(
   libboost1.74-dev libboost-filesystem1.74-dev
   nlohmann-json3-dev libcli11-dev libxml2-dev zlib1g-dev
   libgtest-dev libgmock-dev
-  openssl curl nginx-light wrk linux-perf libxml2-utils chromium python3 python3-yaml
+  openssl curl nginx-light wrk linux-perf valgrind libxml2-utils chromium python3 python3-yaml
   clang-format-14
 )
 
