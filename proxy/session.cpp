@@ -80,12 +80,13 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
                     co_return;
                 }
                 co_await stream_.async_wait(step.want, withError(step.ec));
-                idleSince_ = kNotIdle;
-                if (step.ec && parkRequested_) step.ec = {};  // the sweep's cancel
+                const bool parkAsked = idle_ == Idle::ParkRequested;
+                if (idle_ == Idle::Waiting) idle_ = Idle::No;
+                if (step.ec && parkAsked) step.ec = {};  // the sweep's cancel
                 if (step.ec) break;
                 step = receiveArrived();
             }
-            parkRequested_ = false;
+            if (idle_ == Idle::ParkRequested) idle_ = Idle::No;
             // Past the idle timeout, or when the client goes, the connection
             // closes quietly (RFC 9112 9.8).
             if (step.ec || step.want != TlsStream::Want::Nothing) break;
@@ -112,16 +113,16 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
 // (releaseIfIdleSince), so it holds no timer either.
 void ClientSession::park(std::unique_ptr<ClientSession> self, TlsStream::Want want) {
     stream_.clearDeadline();
-    parked_ = true;
+    idle_ = Idle::Parked;
     const auto wait = want == TlsStream::Want::Read ? TcpSocket::wait_read : TcpSocket::wait_write;
     stream_.socket().async_wait(wait, ParkedWait{std::move(self)});
 }
 
 void ClientSession::ParkedWait::operator()(const error_code& ec) {
     ClientSession& session = *self;
-    session.parked_ = false;
-    session.idleSince_ = kNotIdle;
-    if (session.idleTimedOut_) {
+    const bool expired = session.idle_ == Idle::ParkedExpired;
+    session.idle_ = Idle::No;
+    if (expired) {
         // Past the idle timeout: closed quietly, without close_notify.
         error_code ignored;
         session.stream_.socket().close(ignored);
@@ -201,14 +202,18 @@ TlsStream::Step ClientSession::receiveArrived() {
 // and memory freed at once is reused by the next connection instead of being
 // left between live connections. Whether the wait between requests is to be
 // parked: at once where the buffers were freed at once, otherwise when the
-// sweep asks (parkRequested_, with the wait cancelled).
+// sweep asks (Idle::ParkRequested, with the wait cancelled).
 bool ClientSession::noteWait() {
     if (buffer_.size() > 0) return false;
     if (requests_ < 2) {
         releaseIdleMemory();
         return requests_ > 0;
     }
-    if (std::exchange(parkRequested_, false)) return true;
+    if (idle_ == Idle::ParkRequested) {
+        idle_ = Idle::No;
+        return true;
+    }
+    idle_ = Idle::Waiting;
     idleSince_ = w_.sweeps;
     return false;
 }
@@ -222,7 +227,7 @@ Task<void> ClientSession::receive(error_code& ec) {
         }
         noteWait();
         co_await stream_.async_wait(step.want, withError(ec));
-        idleSince_ = kNotIdle;
+        if (idle_ == Idle::Waiting) idle_ = Idle::No;
         if (ec) co_return;
     }
 }
@@ -233,19 +238,17 @@ Task<void> ClientSession::receive(error_code& ec) {
 // (none of what is freed is in use), its memory is freed and the wait
 // between requests cancelled, to be parked.
 bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
-    if (parked_) {
-        if (!idleTimedOut_ && Clock::now() >= idleDeadline_) {
-            idleTimedOut_ = true;
-            error_code ignored;
-            stream_.socket().cancel(ignored);
-        }
+    if (idle_ == Idle::Parked && Clock::now() >= idleDeadline_) {
+        idle_ = Idle::ParkedExpired;
+        error_code ignored;
+        stream_.socket().cancel(ignored);
         return false;
     }
-    if (idleSince_ == kNotIdle || !idleThroughAPeriod(idleSince_, sweep)) return false;
-    idleSince_ = kNotIdle;
+    if (idle_ != Idle::Waiting || !idleThroughAPeriod(idleSince_, sweep)) return false;
+    idle_ = Idle::No;
     releaseIdleMemory();
     if (requests_ > 0) {
-        parkRequested_ = true;
+        idle_ = Idle::ParkRequested;
         error_code ignored;
         stream_.socket().cancel(ignored);
     }

@@ -208,13 +208,18 @@ class ClientSession : public IdleMemory {
     std::string relayBytes_;  // a relayed header and small pieces with their framing
     RequestSlot<http::response<http::string_body>> local_;
     std::size_t requests_ = 0;
-    static constexpr std::uint64_t kNotIdle = ~std::uint64_t{0};
-    std::uint64_t idleSince_ = kNotIdle;  // the worker's sweep count when an idle wait began
-    bool resetClient_ = false;            // end with a TCP reset: what was sent is incomplete
-    bool parkRequested_ = false;          // the sweep cancelled the wait between requests
-    bool parked_ = false;                 // waiting in park(), with no timer
-    bool idleTimedOut_ = false;           // the sweep found it parked past idleDeadline_
-    Clock::time_point idleDeadline_;      // when the wait for the next request ends
+    // Where the connection is between requests, as the worker's sweep sees it.
+    enum class Idle {
+        No,             // serving a request, or reading one that has begun
+        Waiting,        // waiting in serve() for the next request, since sweep idleSince_
+        ParkRequested,  // the sweep freed its buffers and cancelled that wait, to be parked
+        Parked,         // waiting in park(): no coroutine frame, no timer
+        ParkedExpired,  // parked past idleDeadline_: the sweep cancelled the wait
+    };
+    Idle idle_ = Idle::No;
+    std::uint64_t idleSince_ = 0;     // the worker's sweep count when the wait began (Waiting)
+    bool resetClient_ = false;        // end with a TCP reset: what was sent is incomplete
+    Clock::time_point idleDeadline_;  // when the wait for the next request ends
     // NTLM/Negotiate affinity: the backend connection this client keeps.
     std::unique_ptr<BackendConnection> pinned_;
     std::size_t pinnedRule_ = 0;
