@@ -17,7 +17,7 @@ void closeQuietly(BackendConnection& conn) {
 
 bool showsNoCloseFromBackend(BackendConnection& conn) {
     // Bytes OpenSSL has read ahead but not yet opened count as sent.
-    if (conn.buffer.size() > 0 || SSL_has_pending(conn.stream.native_handle())) return false;
+    if (conn.buffer.size() > 0 || conn.stream.hasBufferedInput()) return false;
     auto& socket = conn.stream.socket();
     if (!socket.is_open()) return false;
     char c;

@@ -91,10 +91,7 @@ Task<ClientSession::RelayResult> ClientSession::relayMessage(
     // TLS record and one write with the first piece.
     if (!p.is_done() && inBuffer.size() == 0 && (!replay || replay->replay.empty())) {
         out.expires_after(writeTimeout);
-        if (asio::const_buffer b = asio::buffer(relayBytes_);
-            out.writeNow(b, r.ec) != TlsStream::Want::Nothing)
-            co_await out.writeAll(b, r.ec);
-        relayBytes_.clear();
+        co_await writePiece(out, BodyPiece{}, chunked, r.ec);
         if (r.ec) co_return r;
     }
     // Replayed: the bytes sent on the earlier attempt; the replay copy grows
@@ -158,32 +155,23 @@ Task<ClientSession::BodyPiece> ClientSession::nextPiece(
 
 // What relayBytes_ holds (a header not yet written), the piece and its chunk
 // framing: one write when together they fit in a record, else the piece is
-// written from where it lies, without a copy.
+// written from where it lies, without a copy. A write the socket takes at
+// once starts no coroutine (writeNow); only one that must wait does.
 Task<void> ClientSession::writePiece(TlsStream& out, const BodyPiece& piece, bool chunked,
                                      error_code& ec) {
-    const std::string opening = chunked ? chunkOpening(piece.bytes.size()) : std::string();
-    const std::string_view closing = !chunked              ? std::string_view()
-                                     : piece.bytes.empty() ? (piece.last ? "0\r\n\r\n" : "")
-                                                           : chunkClosing(piece.last);
-    relayBytes_ += opening;
-    if (relayBytes_.size() + piece.bytes.size() + closing.size() <= kTlsRecordPlaintext) {
+    const ChunkFraming framing =
+        chunked ? chunkFraming(piece.bytes.size(), piece.last) : ChunkFraming{};
+    relayBytes_ += framing.opening;
+    std::string_view parts[] = {relayBytes_, piece.bytes, framing.closing};
+    if (relayBytes_.size() + piece.bytes.size() + framing.closing.size() <= kTlsRecordPlaintext) {
         relayBytes_ += piece.bytes;
-        relayBytes_ += closing;
-    } else {
-        if (asio::const_buffer b = asio::buffer(relayBytes_);
-            out.writeNow(b, ec) != TlsStream::Want::Nothing)
-            co_await out.writeAll(b, ec);
-        relayBytes_.assign(closing);
-        if (!ec) {
-            if (asio::const_buffer b = asio::buffer(piece.bytes);
-                out.writeNow(b, ec) != TlsStream::Want::Nothing)
-                co_await out.writeAll(b, ec);
-        }
+        relayBytes_ += framing.closing;
+        parts[0] = relayBytes_;
+        parts[1] = parts[2] = {};
     }
-    if (!ec && !relayBytes_.empty()) {
-        if (asio::const_buffer b = asio::buffer(relayBytes_);
-            out.writeNow(b, ec) != TlsStream::Want::Nothing)
-            co_await out.writeAll(b, ec);
+    for (const std::string_view part : parts) {
+        asio::const_buffer b = asio::buffer(part.data(), part.size());
+        if (!ec && out.writeNow(b, ec) != TlsStream::Want::Nothing) co_await out.writeAll(b, ec);
     }
     relayBytes_.clear();
 }

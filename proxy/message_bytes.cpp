@@ -50,25 +50,13 @@ void appendHeader(std::string& out, const http::response_header<>& header) {
     appendFields(out, header);
 }
 
-std::string chunkOpening(std::size_t size) {
-    if (size == 0) return {};
+ChunkFraming chunkFraming(std::size_t size, bool last) {
+    if (size == 0) return {{}, last ? "0\r\n\r\n" : ""};
     char hex[2 * sizeof size + 2];
     auto [end, ec] = std::to_chars(hex, hex + sizeof hex, size, 16);
-    std::string s(hex, end);
-    s += "\r\n";
-    return s;
-}
-
-std::string_view chunkClosing(bool last) { return last ? "\r\n0\r\n\r\n" : "\r\n"; }
-
-void appendChunk(std::string& out, std::string_view piece, bool last) {
-    if (!piece.empty()) {
-        out += chunkOpening(piece.size());
-        out += piece;
-        out += chunkClosing(last);
-    } else if (last) {
-        out += "0\r\n\r\n";
-    }
+    std::string opening(hex, end);
+    opening += "\r\n";
+    return {std::move(opening), last ? "\r\n0\r\n\r\n" : "\r\n"};
 }
 
 }  // namespace edgelab::proxy

@@ -19,14 +19,13 @@ namespace http = boost::beast::http;
 void appendHeader(std::string& out, const http::request_header<>& header);
 void appendHeader(std::string& out, const http::response_header<>& header);
 
-// Appends a body piece as a chunked body carries it (its size in hex, the
-// bytes, CRLF; nothing for an empty piece), and with `last` the last chunk
-// and the empty trailer.
-void appendChunk(std::string& out, std::string_view piece, bool last);
-
-// The framing of a chunk of `size` bytes without the bytes: what goes before
-// them, and what goes after them (with `last`, the end of the body too).
-std::string chunkOpening(std::size_t size);
-std::string_view chunkClosing(bool last);
+// What surrounds a body piece of `size` bytes in a chunked body: its size
+// in hex before it and CRLF after it (nothing for an empty piece), and with
+// `last` the last chunk and the empty trailer after that.
+struct ChunkFraming {
+    std::string opening;
+    std::string_view closing;
+};
+ChunkFraming chunkFraming(std::size_t size, bool last);
 
 }  // namespace edgelab::proxy

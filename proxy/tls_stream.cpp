@@ -225,8 +225,7 @@ Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec,
         if (ec) co_return 0;
     }
     for (;;) {
-        const Step step =
-            expired() ? Step{Want::Nothing, boost::beast::error::timeout, 0} : readStep(into);
+        const Step step = readNow(into);
         if (step.want == Want::Nothing) {
             ec = step.ec;
             co_return step.bytes;
@@ -255,12 +254,12 @@ TlsStream::Step TlsStream::closeNotifyStep() {
 // SSL_has_pending also counts a partial record read ahead; freeing the
 // buffers then would lose it, so they stay.
 bool TlsStream::releaseRecordBuffers() {
-    if (!retry_.empty() || SSL_has_pending(ssl_)) return false;
+    if (!retry_.empty() || hasBufferedInput()) return false;
     return SSL_free_buffers(ssl_) == 1;
 }
 
 bool TlsStream::hasUnreadBytes() {
-    if (SSL_has_pending(ssl_)) return true;
+    if (hasBufferedInput()) return true;
     char c;
     return ::recv(socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }

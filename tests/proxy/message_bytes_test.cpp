@@ -56,15 +56,13 @@ std::string builtHere(const http::header<isRequest>& header,
     const bool chunked = http::message<isRequest, http::empty_body>{header}.chunked();
     std::string out;
     appendHeader(out, header);
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-        const bool last = i + 1 == pieces.size();
-        if (chunked) {
-            appendChunk(out, pieces[i], last);
-        } else {
-            out += pieces[i];
-        }
-    }
-    if (pieces.empty() && chunked) appendChunk(out, {}, true);
+    // As the relay frames each piece (an empty body: one empty last piece).
+    const auto framed = [&](const std::string& piece, bool last) {
+        const ChunkFraming f = chunked ? chunkFraming(piece.size(), last) : ChunkFraming{};
+        out += f.opening + piece + std::string(f.closing);
+    };
+    for (std::size_t i = 0; i < pieces.size(); ++i) framed(pieces[i], i + 1 == pieces.size());
+    if (pieces.empty()) framed({}, true);
     return out;
 }
 
@@ -140,14 +138,16 @@ TEST(MessageBytes, ChunkFramingAsBeastWritesIt) {
     EXPECT_EQ(builtHere(h, {}), serializedByBeast(h, {}));
 }
 
-TEST(MessageBytes, ChunkOpeningAndClosingSurroundTheBytes) {
-    EXPECT_EQ(chunkOpening(0x1a2b), "1a2b\r\n");
-    EXPECT_EQ(chunkOpening(0), "");
-    EXPECT_EQ(chunkClosing(false), "\r\n");
-    EXPECT_EQ(chunkClosing(true), "\r\n0\r\n\r\n");
-    std::string joined;
-    appendChunk(joined, "abc", true);
-    EXPECT_EQ(joined, chunkOpening(3) + "abc" + std::string(chunkClosing(true)));
+TEST(MessageBytes, ChunkFramingSurroundsTheBytes) {
+    EXPECT_EQ(chunkFraming(0x1a2b, false).opening, "1a2b\r\n");
+    EXPECT_EQ(chunkFraming(0x1a2b, false).closing, "\r\n");
+    EXPECT_EQ(chunkFraming(3, true).opening, "3\r\n");
+    EXPECT_EQ(chunkFraming(3, true).closing, "\r\n0\r\n\r\n");
+    // An empty piece is no chunk: nothing, or the last chunk alone.
+    EXPECT_EQ(chunkFraming(0, false).opening, "");
+    EXPECT_EQ(chunkFraming(0, false).closing, "");
+    EXPECT_EQ(chunkFraming(0, true).opening, "");
+    EXPECT_EQ(chunkFraming(0, true).closing, "0\r\n\r\n");
 }
 
 }  // namespace
