@@ -74,6 +74,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The port edgelab-proxy printed for ADDR_EDGELAB on FIFO, read up to its
+# lone READY line (empty when it ended without one).
+ready_port() {  # FIFO
+    local line port=""
+    while read -r line; do
+        case "$line" in
+            "READY $ADDR_EDGELAB:"*) port=${line#READY $ADDR_EDGELAB:}; port=${port%% *} ;;
+            READY) break ;;
+        esac
+    done < "$1"
+    echo "$port"
+}
 free_port() {
     python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
 }
@@ -210,13 +222,7 @@ EOF
         > "edgelab-$tag.out" 2> "edgelab-$tag.err" &
     EDGELAB_PID=$!
     PIDS+=($EDGELAB_PID)
-    EDGELAB_PORT=""
-    while read -r line; do
-        case "$line" in
-            "READY $ADDR_EDGELAB:"*) EDGELAB_PORT=${line#READY $ADDR_EDGELAB:}; EDGELAB_PORT=${EDGELAB_PORT%% *} ;;
-            READY) break ;;
-        esac
-    done < "edgelab-$tag.out"
+    EDGELAB_PORT=$(ready_port "edgelab-$tag.out")
     [ -n "$EDGELAB_PORT" ] || { echo "edgelab-proxy did not start:" >&2; cat "edgelab-$tag.err" >&2; exit 3; }
     wait_tls $ADDR_BACKEND "$BACKEND_PORT"
     wait_tls $ADDR_NGINX "$NGINX_PORT"
@@ -508,12 +514,7 @@ alloc_row() {  # KEY
         --config "edgelab-$key.json" --threads 1 > allocs.out 2> allocs.err &
     pid=$!
     PIDS+=($pid)
-    while read -r line; do
-        case "$line" in
-            "READY $ADDR_EDGELAB:"*) port=${line#READY $ADDR_EDGELAB:}; port=${port%% *} ;;
-            READY) break ;;
-        esac
-    done < allocs.out
+    port=$(ready_port allocs.out)
     [ -n "$port" ] || { echo "allocs row: edgelab-proxy did not start" >&2; return 0; }
     CONNECTIONS=1 DURATION=2 run_wrk $ADDR_EDGELAB "$port" / "" >/dev/null 2>&1
     c0=$(alloc_count "$pid")
@@ -550,13 +551,7 @@ instructions_row() {  # KEY
         "$BUILD/bin/edgelab-proxy" --config "edgelab-$key.json" --threads 1 > cg.out 2> cg-edgelab.err &
     pid=$!
     PIDS+=($pid)
-    port=""
-    while read -r line; do
-        case "$line" in
-            "READY $ADDR_EDGELAB:"*) port=${line#READY $ADDR_EDGELAB:}; port=${port%% *} ;;
-            READY) break ;;
-        esac
-    done < cg.out
+    port=$(ready_port cg.out)
     [ -n "$port" ] || { echo "instructions row: edgelab-proxy did not start" >&2; return 0; }
     read -r e en < <(instructions_under_callgrind $ADDR_EDGELAB "$port" "$pid" "$WORK/cg-edgelab.out")
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
