@@ -106,15 +106,16 @@ void translateRequestHeaders(http::fields& fields, const PublishingRule& rule,
     }
     // The two X-Forwarded fields have no enum in Beast: one pass to see
     // whether a client sent either, instead of a lookup by name for each.
-    bool forwardedFor = false, forwardedProto = false;
-    for (const auto& f : fields) {
-        if (f.name() != http::field::unknown) continue;
-        forwardedFor = forwardedFor || iequals(toStd(f.name_string()), "X-Forwarded-For");
-        forwardedProto = forwardedProto || iequals(toStd(f.name_string()), "X-Forwarded-Proto");
+    auto forwardedFor = fields.end();  // the first, as find() would give it
+    bool forwardedProto = false;
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+        if (it->name() != http::field::unknown) continue;
+        if (forwardedFor == fields.end() && iequals(toStd(it->name_string()), "X-Forwarded-For"))
+            forwardedFor = it;
+        forwardedProto = forwardedProto || iequals(toStd(it->name_string()), "X-Forwarded-Proto");
     }
-    if (forwardedFor) {
-        auto xff = fields.find("X-Forwarded-For");
-        std::string value(xff->value());
+    if (forwardedFor != fields.end()) {
+        std::string value(forwardedFor->value());
         value += ", ";
         value += clientAddress;
         fields.set("X-Forwarded-For", value);
