@@ -535,16 +535,16 @@ callgrind_count() {  # PID OUT: instructions since the counters were zeroed
     for _ in $(seq 100); do ls "$2".* >/dev/null 2>&1 && break; sleep 0.1; done
     awk '/^summary:|^totals:/ { print $2; exit }' "$(ls "$2".* | tail -1)"
 }
-instructions_under_callgrind() {  # ADDR PORT PID OUT: prints "instructions requests"
-    local addr=$1 port=$2 pid=$3 out=$4 n
-    CONNECTIONS=1 DURATION=2 run_wrk "$addr" "$port" / "" >/dev/null 2>&1
+instructions_under_callgrind() {  # ADDR PORT PID OUT HEADER: prints "instructions requests"
+    local addr=$1 port=$2 pid=$3 out=$4 header=$5 n
+    CONNECTIONS=1 DURATION=2 run_wrk "$addr" "$port" / "$header" >/dev/null 2>&1
     callgrind_control -z "$pid" >/dev/null 2>&1
-    CONNECTIONS=1 run_wrk "$addr" "$port" / "" >/dev/null 2>&1
+    CONNECTIONS=1 run_wrk "$addr" "$port" / "$header" >/dev/null 2>&1
     n=$(awk '/requests in/ { print $1 }' wrk.out)
     echo "$(callgrind_count "$pid" "$out") ${n:-0}"
 }
-instructions_row() {  # KEY
-    local key=$1 port pid nport npid e en n nn
+instructions_row() {  # KEY HEADER WHAT
+    local key=$1 header=$2 what=$3 port pid nport npid e en n nn
     command -v valgrind >/dev/null 2>&1 || { echo "instructions row: valgrind is not installed" >&2; return 0; }
     rm -f cg-*.out.*; rm -f cg.out; mkfifo cg.out
     valgrind --tool=callgrind --callgrind-out-file="$WORK/cg-edgelab.out" \
@@ -553,10 +553,10 @@ instructions_row() {  # KEY
     PIDS+=($pid)
     port=$(ready_port cg.out)
     [ -n "$port" ] || { echo "instructions row: edgelab-proxy did not start" >&2; return 0; }
-    read -r e en < <(instructions_under_callgrind $ADDR_EDGELAB "$port" "$pid" "$WORK/cg-edgelab.out")
+    read -r e en < <(instructions_under_callgrind $ADDR_EDGELAB "$port" "$pid" "$WORK/cg-edgelab.out" "$header")
     kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
     # With PERF_RECORD the counts by function are kept (callgrind_annotate reads them).
-    [ -n "${PERF_RECORD:-}" ] && mkdir -p "$PERF_RECORD" && cp "$(ls "$WORK"/cg-edgelab.out.* | tail -1)" "$PERF_RECORD/callgrind.edgelab"
+    [ -n "${PERF_RECORD:-}" ] && mkdir -p "$PERF_RECORD" && cp "$(ls "$WORK"/cg-edgelab.out.* | tail -1)" "$PERF_RECORD/callgrind${header:+-close}.edgelab"
     nport=$(free_port $ADDR_NGINX)
     sed -e "s/^worker_processes .*/worker_processes 1;\nmaster_process off;/" \
         -e "s/listen $ADDR_NGINX:$NGINX_PORT ssl reuseport;/listen $ADDR_NGINX:$nport ssl;/" \
@@ -566,11 +566,11 @@ instructions_row() {  # KEY
     npid=$!
     PIDS+=($npid)
     for _ in $(seq 300); do curl -sk --max-time 2 -o /dev/null --connect-to "$PUBLIC:$nport:$ADDR_NGINX:$nport" "https://$PUBLIC:$nport/" && break; sleep 0.2; done
-    read -r n nn < <(instructions_under_callgrind $ADDR_NGINX "$nport" "$npid" "$WORK/cg-nginx.out")
+    read -r n nn < <(instructions_under_callgrind $ADDR_NGINX "$nport" "$npid" "$WORK/cg-nginx.out" "$header")
     kill "$npid" 2>/dev/null || true; wait "$npid" 2>/dev/null || true
-    [ -n "${PERF_RECORD:-}" ] && cp "$(ls "$WORK"/cg-nginx.out.* | tail -1)" "$PERF_RECORD/callgrind.nginx"
+    [ -n "${PERF_RECORD:-}" ] && cp "$(ls "$WORK"/cg-nginx.out.* | tail -1)" "$PERF_RECORD/callgrind${header:+-close}.nginx"
     per() { awk -v i="$1" -v r="$2" 'BEGIN { if (r > 0 && i > 0) printf "%.0f", i / r; else print "n/a" }'; }
-    printf '\nUser-space instructions per keep-alive request (callgrind, one worker each, wrk -c1)\n'
+    printf '\nUser-space instructions per %s (callgrind, one worker each, wrk -c1)\n' "$what"
     printf '| proxy | requests | instructions per request | edgelab/nginx |\n|---|---:|---:|---:|\n'
     printf '| nginx | %s | %s | |\n' "$nn" "$(per "$n" "$nn")"
     printf '| edgelab-proxy | %s | %s | **%s** |\n' "$en" "$(per "$e" "$en")" "$(ratio "$(per "$e" "$en")" "$(per "$n" "$nn")")"
@@ -597,7 +597,7 @@ INSTRUCTIONS_TABLE=""
 # Rows with session resumption on (the proxies' defaults): the first key
 # type's, and the close row of every key type.
 resumable_rows() {
-    wants close || { [ $first = 1 ] && { wants keep-alive || wants 1k || wants 64k || wants idle || wants allocs ||
+    wants close || wants instructions-close || { [ $first = 1 ] && { wants keep-alive || wants 1k || wants 64k || wants idle || wants allocs ||
         wants instructions; }; }
 }
 for key in $KEYS; do
@@ -611,7 +611,10 @@ for key in $KEYS; do
         wants close && throughput_row "close, new connection, resumed ($key)" / "Connection: close"
         if [ $first = 1 ] && wants idle; then IDLE_TABLE=$(idle_row); fi
         if [ $first = 1 ] && wants allocs; then ALLOC_LINE=$(alloc_row "$key"); fi
-        if [ $first = 1 ] && wants instructions; then INSTRUCTIONS_TABLE=$(instructions_row "$key"); fi
+        if [ $first = 1 ] && wants instructions; then INSTRUCTIONS_TABLE=$(instructions_row "$key" "" "keep-alive request"); fi
+        if wants instructions-close; then
+            INSTRUCTIONS_TABLE+=$(instructions_row "$key" "Connection: close" "new connection, resumed ($key)")
+        fi
         stop_proxies
     fi
     if wants full; then

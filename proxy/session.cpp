@@ -66,16 +66,18 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code waited) {
     bool open = !waited;
     bool answered = false;  // an answer has just gone out from this frame
+    // Resumed from a parked wait: the socket has something to receive.
+    bool readable = requests_ > 0;
     while (open) {
         if (requests_ > 0 && buffer_.size() == 0) {
             // The client sends its next request after reading the answer
-            // just sent: a read now would find nothing, so the socket is
-            // waited for first. Resumed from a parked wait, it is read.
-            auto step = answered && !stream_.hasBufferedInput()
+            // just sent, and a parked wait has seen bytes in the socket: either
+            // way they are received first (OpenSSL has none yet).
+            auto step = (answered || readable) && !stream_.hasBufferedInput()
                             ? TlsStream::Step{TlsStream::Want::Read, {}, 0}
                             : receiveArrived();
             while (step.want != TlsStream::Want::Nothing && !stream_.expired()) {
-                if (noteWait()) {
+                if (!std::exchange(readable, false) && noteWait()) {
                     park(std::move(self), step.want);
                     co_return;
                 }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <new>
+#include <vector>
 
 namespace edgelab::proxy {
 
@@ -14,30 +15,35 @@ namespace {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-// OpenSSL's socket BIO writes with write(2), which raises SIGPIPE on a
-// connection the peer has reset; send(2) with MSG_NOSIGNAL reports EPIPE.
-int sendWithoutSignal(BIO* bio, const char* data, int size) {
-    const int fd = static_cast<int>(BIO_get_fd(bio, nullptr));
-    const auto n = ::send(fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
-    BIO_clear_retry_flags(bio);
-    if (n <= 0 && BIO_sock_should_retry(static_cast<int>(n))) BIO_set_retry_write(bio);
-    return static_cast<int>(n);
-}
+// The input blocks this thread lends its streams: a stream holds one only
+// while it has received bytes OpenSSL has not taken (or a receive is on), so
+// a busy thread keeps a few, and an idle connection none. A receive takes a
+// small block unless the stream's last one filled its block (a body on its
+// way): a connection waiting for its next request holds 4 KiB, a response
+// of many records comes in 32 KiB at a time.
+class InputBlocks {
+  public:
+    explicit InputBlocks(std::size_t size) : size_(size) {}
+    std::size_t size() const { return size_; }
+    char* take() {
+        if (spare_.empty()) return std::make_unique_for_overwrite<char[]>(size_).release();
+        char* block = spare_.back().release();
+        spare_.pop_back();
+        return block;
+    }
+    void give(char* block) {
+        std::unique_ptr<char[]> owned(block);
+        if (spare_.size() < kKept) spare_.push_back(std::move(owned));
+    }
 
-BIO_METHOD* socketWithoutSignal() {
-    static BIO_METHOD* const method = [] {
-        const BIO_METHOD* socket = BIO_s_socket();
-        BIO_METHOD* m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, send without SIGPIPE");
-        BIO_meth_set_write(m, sendWithoutSignal);
-        BIO_meth_set_read(m, BIO_meth_get_read(socket));
-        BIO_meth_set_puts(m, BIO_meth_get_puts(socket));
-        BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(socket));
-        BIO_meth_set_create(m, BIO_meth_get_create(socket));
-        BIO_meth_set_destroy(m, BIO_meth_get_destroy(socket));
-        return m;
-    }();
-    return method;
-}
+  private:
+    static constexpr std::size_t kKept = 64;
+    std::size_t size_;
+    std::vector<std::unique_ptr<char[]>> spare_;
+};
+thread_local InputBlocks smallBlocks(4 * 1024);
+thread_local InputBlocks largeBlocks(32 * 1024);
+InputBlocks& blocksFor(bool large) { return large ? largeBlocks : smallBlocks; }
 
 error_code sslError(unsigned long e) {
     return {static_cast<int>(e), asio::error::get_ssl_category()};
@@ -59,6 +65,80 @@ struct TlsStream::Watch {
     Socket* socket = nullptr;  // null once the stream is gone
 };
 
+// OpenSSL's view of the stream: reads take received bytes, writes are
+// send(2) on the socket (MSG_NOSIGNAL: a reset peer is EPIPE, not SIGPIPE;
+// MSG_DONTWAIT: a full socket is a retry).
+class TlsStream::Bio {
+  public:
+    static BIO* make(TlsStream& stream) {
+        BIO* bio = BIO_new(method());
+        BIO_set_data(bio, &stream);
+        BIO_set_init(bio, 1);
+        return bio;
+    }
+
+  private:
+    static TlsStream& of(BIO* bio) { return *static_cast<TlsStream*>(BIO_get_data(bio)); }
+
+    static int read(BIO* bio, char* out, int size) {
+        BIO_clear_retry_flags(bio);
+        Input& in = of(bio).in_;
+        if (in.end == in.begin) {
+            if (in.error) {
+                errno = in.error;
+                return -1;
+            }
+            if (in.eof) return 0;
+            BIO_set_retry_read(bio);
+            return -1;
+        }
+        const std::size_t n = std::min(in.end - in.begin, static_cast<std::size_t>(size));
+        std::memcpy(out, in.block + in.begin, n);
+        in.begin += n;
+        of(bio).returnBlockIfEmpty();
+        return static_cast<int>(n);
+    }
+
+    static int write(BIO* bio, const char* data, int size) {
+        BIO_clear_retry_flags(bio);
+        const auto n = ::send(of(bio).socket_.native_handle(), data, static_cast<std::size_t>(size),
+                              MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n <= 0 && BIO_sock_should_retry(static_cast<int>(n))) BIO_set_retry_write(bio);
+        return static_cast<int>(n);
+    }
+
+    static long ctrl(BIO* bio, int cmd, long, void* ptr) {
+        const Input& in = of(bio).in_;
+        switch (cmd) {
+            case BIO_CTRL_FLUSH:
+                return 1;
+            case BIO_CTRL_PENDING:
+                return static_cast<long>(in.end - in.begin);
+            case BIO_CTRL_EOF:
+                return in.eof && in.end == in.begin;
+            case BIO_C_GET_FD: {
+                const int fd = of(bio).socket_.native_handle();
+                if (ptr) *static_cast<int*>(ptr) = fd;
+                return fd;
+            }
+            default:
+                return 0;
+        }
+    }
+
+    static BIO_METHOD* method() {
+        static BIO_METHOD* const m = [] {
+            BIO_METHOD* made =
+                BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "edgelab TlsStream");
+            BIO_meth_set_read(made, read);
+            BIO_meth_set_write(made, write);
+            BIO_meth_set_ctrl(made, ctrl);
+            return made;
+        }();
+        return m;
+    }
+};
+
 TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), ssl_(SSL_new(ctx)) {
     if (!ssl_) throw std::bad_alloc();
     // Read-ahead: one recv(2) brings a whole record (and what follows) instead of
@@ -73,6 +153,8 @@ TlsStream::TlsStream(asio::io_context& ioc, SSL_CTX* ctx) : TlsStream(Socket(ioc
 TlsStream::~TlsStream() {
     clearDeadline();
     SSL_free(ssl_);
+    // A receive still on is cancelled by the socket's close, before it reads.
+    if (in_.block) blocksFor(in_.large).give(in_.block);
 }
 
 void TlsStream::clearDeadline() {
@@ -85,9 +167,45 @@ void TlsStream::clearDeadline() {
 void TlsStream::attachSocket() {
     error_code ignored;
     socket_.non_blocking(true, ignored);
-    BIO* bio = BIO_new(socketWithoutSignal());
-    BIO_set_fd(bio, socket_.native_handle(), BIO_NOCLOSE);
+    BIO* bio = Bio::make(*this);
     SSL_set_bio(ssl_, bio, bio);
+}
+
+asio::mutable_buffer TlsStream::receiveSpace() {
+    if (!in_.block) {
+        in_.large = in_.filledLast;
+        in_.block = blocksFor(in_.large).take();
+    }
+    if (in_.begin > 0) {
+        std::memmove(in_.block, in_.block + in_.begin, in_.end - in_.begin);
+        in_.end -= in_.begin;
+        in_.begin = 0;
+    }
+    in_.receiving = true;
+    return {in_.block + in_.end, blocksFor(in_.large).size() - in_.end};
+}
+
+error_code TlsStream::received(const error_code& ec, std::size_t n) {
+    in_.receiving = false;
+    in_.end += n;
+    in_.filledLast = in_.end == blocksFor(in_.large).size();
+    error_code report;
+    if (ec == asio::error::eof) {
+        in_.eof = true;
+    } else if (ec == asio::error::operation_aborted) {
+        report = ec;
+    } else if (ec) {
+        in_.error = ec.value();
+    }
+    returnBlockIfEmpty();
+    return report;
+}
+
+void TlsStream::returnBlockIfEmpty() {
+    if (in_.end != in_.begin || in_.receiving || !in_.block) return;
+    blocksFor(in_.large).give(in_.block);
+    in_.block = nullptr;
+    in_.begin = in_.end = 0;
 }
 
 // Arming is the only timer work: the wait is left pending while the

@@ -1,10 +1,14 @@
-// A TLS connection driven the way nginx drives one: OpenSSL reads and writes
-// the non-blocking socket itself (SSL_set_fd), and when it wants the socket
-// readable or writable the stream waits for that with Asio. There is no
-// memory BIO pair and no copy of every byte through it. OpenSSL's record
-// buffers stay while the connection is busy; its owner frees them
-// (releaseRecordBuffers) once it has been idle a while, so an idle
-// connection holds little more than its SSL object.
+// A TLS connection driven the way nginx drives one, without its spare
+// system calls. OpenSSL reads and writes through a BIO of this stream's own:
+// writes go straight to the socket with send(2); reads are taken from the
+// bytes this stream has received. Those are received by Asio (a speculative
+// recv(2) that needs no epoll_ctl: the socket stays registered edge-triggered
+// and Asio remembers whether its last read emptied it), so a wait for the
+// peer is one recv(2) when the bytes come, not an epoll re-arm and then a
+// read. The received bytes sit in a block lent by this thread while OpenSSL
+// has not taken them, and OpenSSL's record buffers stay while the connection
+// is busy; its owner frees those (releaseRecordBuffers) once it has been idle
+// a while, so an idle connection holds little more than its SSL object.
 //
 // It is an Asio AsyncReadStream and AsyncWriteStream, so Beast's HTTP reads
 // and writes work on it, and it carries one deadline for the connection:
@@ -71,7 +75,9 @@ class TlsStream {
     // buffer or the socket's).
     bool hasUnreadBytes();
 
-    // Waits until the socket is as `want` says (or the deadline passes).
+    // Waits until OpenSSL can go on as `want` says (or the deadline passes):
+    // for Read, until bytes from the peer (or its close) have been received;
+    // for Write, until the socket takes more.
     template <class Token>
     auto async_wait(Want want, Token&& token);
 
@@ -110,9 +116,9 @@ class TlsStream {
     // would otherwise be a read(2) that finds nothing.
     Task<std::size_t> readSome(boost::asio::mutable_buffer into, boost::system::error_code& ec,
                                bool waitFirst = false);
-    // Whether OpenSSL holds bytes already read from the socket: then a wait
-    // on the socket could wait for what has arrived.
-    bool hasBufferedInput() const { return SSL_has_pending(ssl_) == 1; }
+    // Whether bytes already received wait for OpenSSL, or inside it: then a
+    // wait for the peer could wait for what has arrived.
+    bool hasBufferedInput() const { return in_.end > in_.begin || SSL_has_pending(ssl_) == 1; }
 
     // Several small buffers (a header and a body piece) go out as one TLS
     // record: gathered here, at most one record's worth.
@@ -130,15 +136,39 @@ class TlsStream {
     template <class Attempt, bool withBytes>
     struct Operation;
     struct ConnectOperation;
+    // Bytes received from the socket that OpenSSL has not taken, in a block
+    // lent by this thread's pool while there are any (or a receive is on).
+    struct Input {
+        char* block = nullptr;
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        bool receiving = false;
+        bool large = false;       // the block is a large one
+        bool filledLast = false;  // the last receive filled its block
+        bool eof = false;         // the peer's FIN: OpenSSL reads the end of the stream
+        int error = 0;            // errno of a failed receive, reported to OpenSSL the same way
+    };
+    class Bio;
 
     void attachSocket();
     static void arm(const std::shared_ptr<Watch>& w);
     Step classify(int ret);
+    // Starts the wait for `want`: a receive into the input block for Read, a
+    // wait for the socket to take more for Write.
+    template <class Handler>
+    void startWait(Want want, Handler&& handler);
+    boost::asio::mutable_buffer receiveSpace();
+    // Takes a receive's outcome into the input; what the waiting operation
+    // is to see (only a cancelled receive is an error to it: the peer's
+    // close or a reset is read by OpenSSL from the input).
+    boost::system::error_code received(const boost::system::error_code& ec, std::size_t n);
+    void returnBlockIfEmpty();
 
     Socket socket_;
     SSL* ssl_ = nullptr;
     std::shared_ptr<Watch> watch_;  // created by the first deadline
     std::string retry_;             // a gathered record OpenSSL must be given again
+    Input in_;
 };
 
 // The most one TLS record carries (RFC 8446 5.1).
@@ -192,8 +222,12 @@ struct TlsStream::Operation {
             return boost::asio::post(stream.get_executor(), std::move(self));
         }
         state = Waiting;
-        stream.socket_.async_wait(step.want == Want::Read ? Socket::wait_read : Socket::wait_write,
-                                  std::move(self));
+        stream.startWait(step.want, std::move(self));
+    }
+    // A receive for the attempt: its bytes go to the input first.
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec, std::size_t n) {
+        (*this)(self, stream.received(ec, n));
     }
 
     template <class Self>
@@ -222,6 +256,15 @@ struct TlsStream::ConnectOperation {
         self.complete(ec);
     }
 };
+
+template <class Handler>
+void TlsStream::startWait(Want want, Handler&& handler) {
+    if (want == Want::Write) {
+        socket_.async_wait(Socket::wait_write, std::forward<Handler>(handler));
+        return;
+    }
+    socket_.async_receive(receiveSpace(), std::forward<Handler>(handler));
+}
 
 template <class Token>
 auto TlsStream::async_wait(Want want, Token&& token) {
