@@ -42,6 +42,8 @@ case "$BUILD" in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 THREADS=${THREADS:-$(nproc)}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
+SLICES=${SLICES:-3}
+SLICE=${SLICE:-$(((DURATION + SLICES - 1) / SLICES))}
 IDLE=${IDLE:-5000}
 IDLE_SETTLE=${IDLE_SETTLE:-3}
 KEYS=${KEYS:-p256 rsa2048}
@@ -339,10 +341,11 @@ run_wrk() {  # ADDR PORT PATH [HEADER]
     awk '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
         /Requests\/sec/ { rps = $2 }
+        /requests in/ { n = $1 }
         $1 == "50%" { p50 = ms($2) }
         $1 == "99%" { p99 = ms($2) }
         /Non-2xx|Socket errors/ { errors = errors " " $0 }
-        END { printf "%.0f %.2f %.2f\n", rps, p50, p99; if (errors != "") print "wrk:" errors > "/dev/stderr" }
+        END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, n; if (errors != "") print "wrk:" errors > "/dev/stderr" }
     ' wrk.out
 }
 # perf stat over a row: context switches and CPU migrations per request
@@ -397,42 +400,71 @@ switches_per_req() {  # OUT RPS
     awk -F, -v r="$2" -v d="$DURATION" '$3 == "context-switches" { cs = $1 }
         END { if (r > 0 && cs != "") printf "%.2f", cs / (r * d); else print "n/a" }' "$1"
 }
-# CPU time of the proxy alone per request: steadier than req/s on a shared machine.
-us_per_req() {  # TICKS RPS
-    awk -v t="$1" -v r="$2" -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
-        'BEGIN { if (r > 0) printf "%.0f", t / hz * 1e6 / (r * d); else print "n/a" }'
+cpu_us() {  # TICKS REQUESTS: CPU microseconds per request
+    awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "n/a" }'
 }
 ratio() { awk -v e="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", e / n; else print "n/a" }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 declare -A HANDSHAKES  # KEY -> "nginx_rps edgelab_rps nginx_cpu_us edgelab_cpu_us"
+# One slice of a row for one proxy: wrk for SLICE seconds, the proxy's CPU
+# ticks over it; prints "requests ticks p50 p99 rps". The first slice of a
+# row also counts context switches (and with PERF_RECORD, profiles).
+slice() {  # WHO(nginx|edgelab) FIRST(1|0) LABEL PATH HEADER
+    local who=$1 first=$2 label=$3 path=$4 header=$5 pids addr port t0 rps p50 p99 n
+    if [ "$who" = nginx ]; then pids=$(nginx_pids); addr=$ADDR_NGINX; port=$NGINX_PORT
+    else pids=$EDGELAB_PID; addr=$ADDR_EDGELAB; port=$EDGELAB_PORT; fi
+    # shellcheck disable=SC2086
+    t0=$(cpu_ticks $pids)
+    if [ "$first" = 1 ]; then
+        # shellcheck disable=SC2086
+        DURATION=$SLICE perf_start "perf-$who.csv" $pids
+        # shellcheck disable=SC2086
+        DURATION=$SLICE profile_start $pids
+    fi
+    read -r rps p50 p99 n < <(DURATION=$SLICE run_wrk "$addr" "$port" "$path" "$header")
+    if [ "$first" = 1 ]; then
+        perf_wait
+        DURATION=$SLICE profile_end "$label" "$who" "$rps"
+    fi
+    # shellcheck disable=SC2086
+    echo "$n $(( $(cpu_ticks $pids) - t0 )) $p50 $p99 $rps"
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# A row: both proxies loaded in turn, SLICES times (nginx first in odd
+# slices, edgelab-proxy first in even ones), so that both meet the same
+# moments of a shared machine and each of its own runs of wrk; requests and
+# CPU are summed over the slices, latencies are the slices' medians.
 throughput_row() {  # LABEL PATH HEADER [KEY: the row's full handshakes go to the handshake table]
-    local label=$1 path=$2 header=$3 t0 n_rps n_p50 n_p99 n_cpu n_rss e_rps e_p50 e_p99 e_cpu e_rss
+    local label=$1 path=$2 header=$3 i who first n_req=0 n_cpu=0 e_req=0 e_cpu=0 req ticks p50 p99 rps
+    local n_p50s="" n_p99s="" e_p50s="" e_p99s="" n_rps1="" e_rps1="" n_rps e_rps n_rss e_rss
     # A short warm-up for each, so neither pays for its first connections in the row.
     DURATION=2 run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header" >/dev/null 2>&1
     DURATION=2 run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header" >/dev/null 2>&1
-    t0=$(cpu_ticks $(nginx_pids))
-    perf_start perf-nginx.csv $(nginx_pids)
-    profile_start $(nginx_pids)
-    read -r n_rps n_p50 n_p99 < <(run_wrk $ADDR_NGINX "$NGINX_PORT" "$path" "$header")
-    perf_wait
-    profile_end "$label" nginx "$n_rps"
-    n_cpu=$(( $(cpu_ticks $(nginx_pids)) - t0 ))
+    for i in $(seq "$SLICES"); do
+        first=0; [ "$i" = 1 ] && first=1
+        for who in $([ $((i % 2)) = 1 ] && echo "nginx edgelab" || echo "edgelab nginx"); do
+            read -r req ticks p50 p99 rps < <(slice "$who" "$first" "$label" "$path" "$header")
+            if [ "$who" = nginx ]; then
+                n_req=$((n_req + req)); n_cpu=$((n_cpu + ticks)); n_p50s+=" $p50"; n_p99s+=" $p99"
+                [ -n "$n_rps1" ] || n_rps1=$rps
+            else
+                e_req=$((e_req + req)); e_cpu=$((e_cpu + ticks)); e_p50s+=" $p50"; e_p99s+=" $p99"
+                [ -n "$e_rps1" ] || e_rps1=$rps
+            fi
+        done
+    done
+    n_rps=$(awk -v r="$n_req" -v t="$((SLICE * SLICES))" 'BEGIN { printf "%.0f", r / t }')
+    e_rps=$(awk -v r="$e_req" -v t="$((SLICE * SLICES))" 'BEGIN { printf "%.0f", r / t }')
     n_rss=$(sum_status_kb VmHWM $(nginx_pids))
-    t0=$(cpu_ticks "$EDGELAB_PID")
-    perf_start perf-edgelab.csv "$EDGELAB_PID"
-    profile_start "$EDGELAB_PID"
-    read -r e_rps e_p50 e_p99 < <(run_wrk $ADDR_EDGELAB "$EDGELAB_PORT" "$path" "$header")
-    perf_wait
-    profile_end "$label" edgelab "$e_rps"
-    e_cpu=$(( $(cpu_ticks "$EDGELAB_PID") - t0 ))
     e_rss=$(sum_status_kb VmHWM "$EDGELAB_PID")
-    [ -n "${4:-}" ] && HANDSHAKES[$4]="$n_rps $e_rps $(us_per_req "$n_cpu" "$n_rps") $(us_per_req "$e_cpu" "$e_rps")"
-    printf '| %s | nginx | %s | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$n_p50" "$n_p99" \
-        "$(us_per_req "$n_cpu" "$n_rps")" "$(switches_per_req perf-nginx.csv "$n_rps")" "$(mib "$n_rss")"
-    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" "$e_p50" \
-        "$e_p99" "$(us_per_req "$e_cpu" "$e_rps")" "$(switches_per_req perf-edgelab.csv "$e_rps")" \
-        "$(mib "$e_rss")" "$(ratio "$e_rps" "$n_rps")"
+    [ -n "${4:-}" ] && HANDSHAKES[$4]="$n_rps $e_rps $(cpu_us "$n_cpu" "$n_req") $(cpu_us "$e_cpu" "$e_req")"
+    printf '| %s | nginx | %s | %s | %s | %s | %s | %s | |\n' "$label" "$n_rps" "$(echo "$n_p50s" | median)" \
+        "$(echo "$n_p99s" | median)" "$(cpu_us "$n_cpu" "$n_req")" \
+        "$(DURATION=$SLICE switches_per_req perf-nginx.csv "$n_rps1")" "$(mib "$n_rss")"
+    printf '| %s | edgelab-proxy | %s | %s | %s | %s | %s | %s | **%s** |\n' "$label" "$e_rps" \
+        "$(echo "$e_p50s" | median)" "$(echo "$e_p99s" | median)" "$(cpu_us "$e_cpu" "$e_req")" \
+        "$(DURATION=$SLICE switches_per_req perf-edgelab.csv "$e_rps1")" "$(mib "$e_rss")" "$(ratio "$e_rps" "$n_rps")"
 }
 
 # Resident memory (KiB) of PIDS before, while IDLE connections are held, and

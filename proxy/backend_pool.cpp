@@ -17,9 +17,13 @@ void closeQuietly(BackendConnection& conn) {
 
 bool showsNoCloseFromBackend(BackendConnection& conn) {
     // Bytes OpenSSL has read ahead but not yet opened count as sent.
-    if (conn.buffer.size() > 0 || conn.stream.hasBufferedInput()) return false;
+    if (conn.buffer.size() > 0 || conn.stream.hasBufferedInput() || conn.stream.peerEnded()) {
+        return false;
+    }
     auto& socket = conn.stream.socket();
     if (!socket.is_open()) return false;
+    // The pool's receive still waits: nothing has come.
+    if (conn.stream.receivingAhead()) return true;
     char c;
     const auto n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     // Between responses a backend sends nothing: 0 is its FIN, any byte its
@@ -43,6 +47,7 @@ void BackendPool::put(std::unique_ptr<BackendConnection> conn, Clock::time_point
         return;
     }
     conn->idleSince = now;
+    conn->stream.receiveAhead();
     idle_.push_back(std::move(conn));
 }
 

@@ -152,6 +152,7 @@ TlsStream::TlsStream(asio::io_context& ioc, SSL_CTX* ctx) : TlsStream(Socket(ioc
 
 TlsStream::~TlsStream() {
     clearDeadline();
+    if (ahead_) ahead_->stream = nullptr;
     SSL_free(ssl_);
     // A receive still on is cancelled by the socket's close, before it reads.
     if (in_.block) blocksFor(in_.large).give(in_.block);
@@ -199,6 +200,21 @@ error_code TlsStream::received(const error_code& ec, std::size_t n) {
     }
     returnBlockIfEmpty();
     return report;
+}
+
+void TlsStream::receiveAhead() {
+    if (hasBufferedInput() || in_.receiving || peerEnded()) return;
+    if (!ahead_) {
+        ahead_ = std::make_shared<Ahead>(get_executor());
+        ahead_->stream = this;
+    }
+    ahead_->pending = true;
+    socket_.async_receive(receiveSpace(), [a = ahead_](const error_code& ec, std::size_t n) {
+        a->pending = false;
+        if (!a->stream) return;
+        a->result = a->stream->received(ec, n);
+        if (a->joinWaiting) a->joined.cancel();
+    });
 }
 
 void TlsStream::returnBlockIfEmpty() {

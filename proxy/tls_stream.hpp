@@ -120,6 +120,17 @@ class TlsStream {
     // wait for the peer could wait for what has arrived.
     bool hasBufferedInput() const { return in_.end > in_.begin || SSL_has_pending(ssl_) == 1; }
 
+    // Starts a receive that waits in the background, as a pooled
+    // connection's watch for its peer: what it brings (bytes, the peer's
+    // close, an error) goes to the input as any receive's, and the next wait
+    // for Read joins it instead of starting another. A connection kept idle
+    // this way is known to be alive without a peek, and its next response
+    // is waited for without a second receive.
+    void receiveAhead();
+    bool receivingAhead() const { return ahead_ && ahead_->pending; }
+    // Whether the peer's close (or a reset) has been received.
+    bool peerEnded() const { return in_.eof || in_.error != 0; }
+
     // Several small buffers (a header and a body piece) go out as one TLS
     // record: gathered here, at most one record's worth.
     template <class ConstBuffers>
@@ -149,6 +160,16 @@ class TlsStream {
         int error = 0;            // errno of a failed receive, reported to OpenSSL the same way
     };
     class Bio;
+    // A receive started by receiveAhead, shared with its handler (which may
+    // run after the stream is gone), and a wait that joined it.
+    struct Ahead {
+        explicit Ahead(const executor_type& ex) : joined(ex) {}
+        TlsStream* stream = nullptr;  // null once the stream is gone
+        bool pending = false;
+        bool joinWaiting = false;
+        boost::system::error_code result;  // what the joined wait is to see
+        Timer joined;                      // the joined wait waits on it; cancelled when done
+    };
 
     void attachSocket();
     static void arm(const std::shared_ptr<Watch>& w);
@@ -169,6 +190,7 @@ class TlsStream {
     std::shared_ptr<Watch> watch_;  // created by the first deadline
     std::string retry_;             // a gathered record OpenSSL must be given again
     Input in_;
+    std::shared_ptr<Ahead> ahead_;  // made by the first receiveAhead
 };
 
 // The most one TLS record carries (RFC 8446 5.1).
@@ -261,6 +283,16 @@ template <class Handler>
 void TlsStream::startWait(Want want, Handler&& handler) {
     if (want == Want::Write) {
         socket_.async_wait(Socket::wait_write, std::forward<Handler>(handler));
+        return;
+    }
+    if (receivingAhead()) {
+        ahead_->joinWaiting = true;
+        ahead_->joined.expires_at(Timer::time_point::max());
+        ahead_->joined.async_wait([a = ahead_, h = std::forward<Handler>(handler)](
+                                      const boost::system::error_code&) mutable {
+            a->joinWaiting = false;
+            h(a->result);
+        });
         return;
     }
     socket_.async_receive(receiveSpace(), std::forward<Handler>(handler));

@@ -120,6 +120,26 @@ TEST_F(ProxyForwarding, IdlePooledConnectionsExpire) {
     EXPECT_EQ(res->result_int(), 200);
 }
 
+// A backend may close a keep-alive connection while it sits in the pool. The
+// proxy notices before reuse, so even a request it may not send twice goes
+// out on a new connection instead of failing on the closed one.
+TEST_F(ProxyForwarding, PooledConnectionsTheBackendClosedAreNotReused) {
+    const fs::path log = dir / "fe-requests.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", log.string()});
+    startSingleThreadProxy();
+    const std::string host = name("lyncws");
+    auto res = roundTrip(host, get(host, "/then-close"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    ASSERT_TRUE(eventually([&] { return slurp(log).find("closed 1") != std::string::npos; }))
+        << slurp(log);
+    res = roundTrip(host,
+                    "POST /after HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 5\r\n\r\nhello");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200) << slurp(log);
+    EXPECT_NE(slurp(log).find("request 2 POST /after"), std::string::npos) << slurp(log);
+}
+
 TEST_F(ProxyForwarding, MalformedBodiesAreTheClientsError) {
     startProxy([](nlohmann::json& cfg) { cfg["applications"][0]["requestBodyLimitBytes"] = 1000; });
     const std::string host = name("lyncws");

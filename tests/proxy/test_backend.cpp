@@ -3,6 +3,9 @@
 //   /redirect   302 to https://HOST:PORT/x with a cookie and Content-Location on HOST
 //   /hold?ms=N  answers after N ms (the inactive-transaction timeout)
 //   /drop       closes the connection without answering
+//   /then-close 200 with keep-alive, then close_notify and a FIN (a backend's
+//               idle close while the connection sits in the proxy's pool);
+//               logs "closed N" once the FIN is sent
 //   /chunked    a chunked body in several pieces
 //   /slow-body?ms=N  a chunked body whose last piece comes N ms after the first
 //   /headers    200, the body lists every request field as received
@@ -237,6 +240,12 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
             return;
         }
         if (!answer(stream, buffer, req, o, challenged)) return;
+        if (req.target() == "/then-close") {
+            SSL_shutdown(stream.native_handle());  // close_notify, the proxy's not waited for
+            stream.next_layer().close(ec);
+            logLine(o, "closed " + std::to_string(id));
+            return;
+        }
     }
 }
 
