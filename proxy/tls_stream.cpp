@@ -45,6 +45,14 @@ thread_local InputBlocks smallBlocks(4 * 1024);
 thread_local InputBlocks largeBlocks(32 * 1024);
 InputBlocks& blocksFor(bool large) { return large ? largeBlocks : smallBlocks; }
 
+// SSL_get_error needs an empty error queue before each operation. Emptying
+// an empty queue walks all its slots; looking at the top first is cheaper,
+// and the queue is empty on all but an error's path.
+void startClean() {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+    errno = 0;
+}
+
 error_code sslError(unsigned long e) {
     return {static_cast<int>(e), asio::error::get_ssl_category()};
 }
@@ -108,14 +116,13 @@ class TlsStream::Bio {
     }
 
     static long ctrl(BIO* bio, int cmd, long, void* ptr) {
-        const Input& in = of(bio).in_;
         switch (cmd) {
             case BIO_CTRL_FLUSH:
                 return 1;
             case BIO_CTRL_PENDING:
-                return static_cast<long>(in.end - in.begin);
+                return static_cast<long>(of(bio).in_.end - of(bio).in_.begin);
             case BIO_CTRL_EOF:
-                return in.eof && in.end == in.begin;
+                return of(bio).in_.eof && of(bio).in_.end == of(bio).in_.begin;
             case BIO_C_GET_FD: {
                 const int fd = of(bio).socket_.native_handle();
                 if (ptr) *static_cast<int*>(ptr) = fd;
@@ -205,15 +212,15 @@ error_code TlsStream::received(const error_code& ec, std::size_t n) {
 void TlsStream::receiveAhead() {
     if (hasBufferedInput() || in_.receiving || peerEnded()) return;
     if (!ahead_) {
-        ahead_ = std::make_shared<Ahead>(get_executor());
+        ahead_ = std::make_shared<Ahead>();
         ahead_->stream = this;
     }
     ahead_->pending = true;
     socket_.async_receive(receiveSpace(), [a = ahead_](const error_code& ec, std::size_t n) {
         a->pending = false;
         if (!a->stream) return;
-        a->result = a->stream->received(ec, n);
-        if (a->joinWaiting) a->joined.cancel();
+        const error_code report = a->stream->received(ec, n);
+        if (auto joined = std::move(a->joined)) joined->complete(report);
     });
 }
 
@@ -288,23 +295,20 @@ TlsStream::Step TlsStream::classify(int ret) {
 }
 
 TlsStream::Step TlsStream::handshakeStep() {
-    ERR_clear_error();
-    errno = 0;
+    startClean();
     const int r = SSL_do_handshake(ssl_);
     return r == 1 ? Step{} : classify(r);
 }
 
 TlsStream::Step TlsStream::readStep(asio::mutable_buffer into) {
-    ERR_clear_error();
-    errno = 0;
+    startClean();
     std::size_t n = 0;
     if (SSL_read_ex(ssl_, into.data(), into.size(), &n) == 1) return {Want::Nothing, {}, n};
     return classify(0);
 }
 
 TlsStream::Step TlsStream::writeStep(asio::const_buffer from, bool fromScratch) {
-    ERR_clear_error();
-    errno = 0;
+    startClean();
     std::size_t n = 0;
     if (SSL_write_ex(ssl_, from.data(), from.size(), &n) == 1) {
         retry_.clear();
@@ -370,8 +374,7 @@ Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec,
 }
 
 TlsStream::Step TlsStream::shutdownStep() {
-    ERR_clear_error();
-    errno = 0;
+    startClean();
     int r = SSL_shutdown(ssl_);
     // 0: our close_notify is out; the second call reads the peer's.
     if (r == 0) r = SSL_shutdown(ssl_);
@@ -379,8 +382,7 @@ TlsStream::Step TlsStream::shutdownStep() {
 }
 
 TlsStream::Step TlsStream::closeNotifyStep() {
-    ERR_clear_error();
-    errno = 0;
+    startClean();
     const int r = SSL_shutdown(ssl_);
     return r >= 0 ? Step{} : classify(r);
 }

@@ -161,14 +161,21 @@ class TlsStream {
     };
     class Bio;
     // A receive started by receiveAhead, shared with its handler (which may
-    // run after the stream is gone), and a wait that joined it.
+    // run after the stream is gone), and the operation that joined it.
+    struct Joined {
+        virtual ~Joined() = default;
+        virtual void complete(const boost::system::error_code& ec) = 0;
+    };
+    template <class Handler>
+    struct JoinedHandler final : Joined {
+        explicit JoinedHandler(Handler&& h) : handler(std::move(h)) {}
+        void complete(const boost::system::error_code& ec) override { handler(ec); }
+        Handler handler;
+    };
     struct Ahead {
-        explicit Ahead(const executor_type& ex) : joined(ex) {}
         TlsStream* stream = nullptr;  // null once the stream is gone
         bool pending = false;
-        bool joinWaiting = false;
-        boost::system::error_code result;  // what the joined wait is to see
-        Timer joined;                      // the joined wait waits on it; cancelled when done
+        std::unique_ptr<Joined> joined;  // completed with the receive's outcome
     };
 
     void attachSocket();
@@ -286,13 +293,8 @@ void TlsStream::startWait(Want want, Handler&& handler) {
         return;
     }
     if (receivingAhead()) {
-        ahead_->joinWaiting = true;
-        ahead_->joined.expires_at(Timer::time_point::max());
-        ahead_->joined.async_wait([a = ahead_, h = std::forward<Handler>(handler)](
-                                      const boost::system::error_code&) mutable {
-            a->joinWaiting = false;
-            h(a->result);
-        });
+        using H = std::decay_t<Handler>;
+        ahead_->joined = std::make_unique<JoinedHandler<H>>(H(std::forward<Handler>(handler)));
         return;
     }
     socket_.async_receive(receiveSpace(), std::forward<Handler>(handler));
