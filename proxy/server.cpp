@@ -49,7 +49,9 @@ Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener
     AcceptPause pause;
     for (;;) {
         error_code ec;
-        TcpSocket socket = co_await acceptor.async_accept(withError(ec));
+        TcpSocket socket(w.ioc);
+        tcp::endpoint peer;  // from accept(2) itself: no getpeername(2) later
+        co_await acceptor.async_accept(socket, peer, withError(ec));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec && isResourceExhaustion(ec)) {
             if (!pause.paused) {
@@ -75,7 +77,7 @@ Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener
             pause = {};
         }
         socket.set_option(tcp::no_delay(true), ec);
-        auto session = std::make_unique<ClientSession>(w, std::move(socket), listener);
+        auto session = std::make_unique<ClientSession>(w, std::move(socket), peer, listener);
         auto& client = *session;
         asio::co_spawn(w.ioc, client.run(std::move(session)), asio::detached);
     }

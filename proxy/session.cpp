@@ -31,12 +31,11 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& w, TcpSocket socket, const Listener& listener)
+ClientSession::ClientSession(Worker& w, TcpSocket socket, const tcp::endpoint& peer,
+                             const Listener& listener)
     : w_(w), stream_(std::move(socket), w.front.native_handle()), listener_(listener) {
-    error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
-    clientAddress_ = ec ? "?" : remote.address().to_string();
-    clientPort_ = ec ? 0 : remote.port();
+    clientAddress_ = peer.address().to_string();
+    clientPort_ = peer.port();
     hs_.snapshot = &w.tls;
     hs_.listenerAddress = listener.address;
     hs_.publishedPort = listener.publishedPort;

@@ -80,7 +80,8 @@ struct ExactAllocator {
 
 class ClientSession : public IdleMemory {
   public:
-    ClientSession(Worker& worker, TcpSocket socket, const Listener& listener);
+    ClientSession(Worker& worker, TcpSocket socket, const boost::asio::ip::tcp::endpoint& peer,
+                  const Listener& listener);
     ~ClientSession();
     // `self` is this session: the coroutine owns it and frees it at its end,
     // so a connection costs one frame less than a wrapper that holds it.
