@@ -23,16 +23,24 @@
 #   instructions: user-space instructions per keep-alive request of each
 #     proxy (one worker each under valgrind's callgrind, wrk -c1): a count,
 #     not a time, so the same binaries give the same number on a busy machine.
+#   instructions-close (not in the default ROWS): the same per new,
+#     resumed connection (Connection: close), for every key type.
+# Each throughput row loads the two proxies in turns, SLICES slices each
+# (nginx first in odd slices), and sums requests and CPU over them.
 #
 # Usage: bench/proxy.sh [BUILD_DIR]   (default: build; builds edgelab-proxy if missing)
-#   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row)
+#   THREADS=N (default: core count)  CONNECTIONS=64  DURATION=10 (seconds per row
+#     and proxy)  SLICES=3 (turns per row; a slice lasts DURATION/SLICES, rounded up)
 #   IDLE=5000 (connections in the idle row)  IDLE_SETTLE=3 (seconds held
 #     before RSS is read)  KEYS="p256 rsa2048"
-#   ROWS="keep-alive close full 1k 64k idle allocs instructions" (a subset runs faster)
+#   ROWS="keep-alive close full 1k 64k idle allocs instructions" (a subset runs
+#     faster; instructions-close may be added)
 #   PERF_RECORD=DIR: also samples each proxy's CPU (perf record, cpu-clock)
 #     during each row and writes DIR/<row>.<proxy>.txt: the share of samples
 #     by library, then by function, and system calls per request; the
 #     instructions row keeps DIR/callgrind.<proxy> for callgrind_annotate
+#     (DIR/callgrind-close.<proxy> for instructions-close); throughput rows
+#     are sampled in their first slice
 # Everything listens on 127.4.200.x and is stopped at the end.
 set -euo pipefail
 
