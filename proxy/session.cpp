@@ -196,19 +196,22 @@ TlsStream::Step ClientSession::receiveArrived() {
     return step;
 }
 
-// A wait with nothing received is idle. A connection that has shown itself
-// busy (a second request) keeps its buffers, and the worker's sweep frees
-// them if the wait lasts (releaseIfIdleSince); before that its buffers are
-// freed at once, as most connections that stop after one request stay idle,
-// and memory freed at once is reused by the next connection instead of being
-// left between live connections. Whether the wait between requests is to be
-// parked: at once where the buffers were freed at once, otherwise when the
-// sweep asks (Idle::ParkRequested, with the wait cancelled).
+// A wait with nothing received may be idle. After its first answer a
+// connection's buffers are freed at once, as most connections that stop
+// after one request stay idle, and memory freed at once is reused by the
+// next connection instead of being left between live connections. Otherwise
+// (a connection busy with a second request, or one whose first request has
+// not come yet: it mostly comes right after the handshake, and a wait here
+// cannot tell, since what the socket holds is received only by the wait)
+// the buffers stay, and the worker's sweep frees them if the wait lasts
+// (releaseIfIdleSince). Whether the wait between requests is to be parked:
+// at once where the buffers were freed at once, otherwise when the sweep
+// asks (Idle::ParkRequested, with the wait cancelled).
 bool ClientSession::noteWait() {
     if (buffer_.size() > 0) return false;
-    if (requests_ < 2) {
+    if (requests_ == 1) {
         releaseIdleMemory();
-        return requests_ > 0;
+        return true;
     }
     if (idle_ == Idle::ParkRequested) {
         idle_ = Idle::No;
