@@ -494,6 +494,9 @@ idle_memory() {  # ADDR PORT PIDS...
     echo >&7; exec 7>&-
     wait "$client" || true
     for _ in $(seq 200); do [ "$(established "$port")" -eq 0 ] && break; sleep 0.05; done
+    # Likewise, edgelab-proxy gives memory back at its next sweep once a crowd
+    # of connections has closed: read after the same settling time.
+    sleep "$IDLE_SETTLE"
     after=$(sum_status_kb VmRSS "$@")
     echo "$before $held $after"
 }
