@@ -279,6 +279,66 @@ TEST_F(TlsPair, ClosedWithoutCloseNotifyIsTruncated) {
     EXPECT_EQ(readEc, asio::ssl::error::stream_truncated) << readEc.message();
 }
 
+// A pooled connection's receive (receiveAhead) is what the next read waits
+// on: the bytes reach the read, and no second receive is started.
+TEST_F(TlsPair, AReadJoinsTheReceiveAhead) {
+    connect();
+    serverSide->receiveAhead();
+    ASSERT_TRUE(serverSide->receivingAhead());
+    error_code readEc, writeEc;
+    std::string got(64, '\0');
+    std::size_t n = 0;
+    auto reader = [&]() -> Task<void> {
+        n = co_await serverSide->readSome(asio::buffer(got), readEc, true);
+    };
+    auto writer = [&]() -> Task<void> {
+        co_await asio::async_write(*clientSide, asio::buffer(std::string("pooled")),
+                                   withError(writeEc));
+    };
+    run(reader(), writer());
+    ASSERT_FALSE(readEc) << readEc.message();
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    EXPECT_EQ(got.substr(0, n), "pooled");
+    EXPECT_FALSE(serverSide->receivingAhead());
+}
+
+// What the receive ahead brings before anyone reads is kept for the read,
+// and marks the connection as not silent.
+TEST_F(TlsPair, BytesReceivedAheadWaitForTheRead) {
+    connect();
+    serverSide->receiveAhead();
+    error_code writeEc;
+    auto writer = [&]() -> Task<void> {
+        co_await asio::async_write(*clientSide, asio::buffer(std::string("early")),
+                                   withError(writeEc));
+    };
+    auto idle = [&]() -> Task<void> { co_return; };
+    run(writer(), idle());  // returns once the receive ahead has completed too
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    EXPECT_FALSE(serverSide->receivingAhead());
+    EXPECT_TRUE(serverSide->hasBufferedInput());
+    EXPECT_FALSE(serverSide->peerEnded());
+    std::string got(64, '\0');
+    const auto step = serverSide->readNow(asio::buffer(got));
+    ASSERT_EQ(step.want, TlsStream::Want::Nothing);
+    ASSERT_FALSE(step.ec) << step.ec.message();
+    EXPECT_EQ(got.substr(0, step.bytes), "early");
+}
+
+// The peer's close while a connection sits in the pool ends the receive
+// ahead and is remembered: the pool never hands the connection out.
+TEST_F(TlsPair, APeerCloseEndsTheReceiveAhead) {
+    connect();
+    serverSide->receiveAhead();
+    error_code ignored;
+    clientSide->socket().shutdown(tcp::socket::shutdown_send, ignored);
+    ioc.run();  // until the receive ahead has completed
+    ioc.restart();
+    EXPECT_FALSE(serverSide->receivingAhead());
+    EXPECT_TRUE(serverSide->peerEnded());
+    EXPECT_FALSE(serverSide->hasBufferedInput());
+}
+
 TEST_F(TlsPair, AReadPastTheDeadlineTimesOut) {
     connect();
     error_code readEc;
