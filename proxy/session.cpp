@@ -64,19 +64,18 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 // is how such a wait ended.
 Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code waited) {
     bool open = !waited;
-    bool answered = false;  // an answer has just gone out from this frame
-    // Resumed from a parked wait: the socket has something to receive.
-    bool readable = requests_ > 0;
+    // Resumed from a parked wait (a request has been answered): the socket
+    // has something to receive, so the first wait is no idle one.
+    bool resumed = requests_ > 0;
     while (open) {
         if (requests_ > 0 && buffer_.size() == 0) {
-            // The client sends its next request after reading the answer
-            // just sent, and a parked wait has seen bytes in the socket: either
-            // way they are received first (OpenSSL has none yet).
-            auto step = (answered || readable) && !stream_.hasBufferedInput()
-                            ? TlsStream::Step{TlsStream::Want::Read, {}, 0}
-                            : receiveArrived();
+            // The next request cannot have reached OpenSSL yet: the client
+            // sends it after reading the answer just sent, and what a parked
+            // wait saw is still in the socket. It is received first.
+            auto step = stream_.hasBufferedInput() ? receiveArrived()
+                                                   : TlsStream::Step{TlsStream::Want::Read, {}, 0};
             while (step.want != TlsStream::Want::Nothing && !stream_.expired()) {
-                if (!std::exchange(readable, false) && noteWait()) {
+                if (!std::exchange(resumed, false) && noteWait()) {
                     park(std::move(self), step.want);
                     co_return;
                 }
@@ -92,8 +91,8 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
             // closes quietly (RFC 9112 9.8).
             if (step.ec || step.want != TlsStream::Want::Nothing) break;
         }
+        resumed = false;
         open = co_await serveOne();
-        answered = true;
         if (open && buffer_.size() == 0) {
             idleDeadline_ = Clock::now() + std::chrono::seconds(w_.cfg.limits.idleTimeoutSec);
             stream_.expires_at(idleDeadline_);
