@@ -45,7 +45,8 @@ class BackendPool {
 // Whether the backend has sent nothing on an idle connection: no FIN, no
 // reset, no close_notify, no stray bytes. A pooled connection has a receive
 // waiting (put() starts it), which has seen nothing while it still waits;
-// any other is peeked at once, without blocking.
+// any other (a client's pinned connection, which is never pooled) is peeked
+// at once, without blocking.
 bool showsNoCloseFromBackend(BackendConnection& conn);
 
 }  // namespace edgelab::proxy

@@ -71,8 +71,8 @@ class TlsStream {
     Step shutdownStep();
     // Sends close_notify without waiting for the peer's.
     Step closeNotifyStep();
-    // Whether the peer has sent bytes nobody has read yet (in OpenSSL's
-    // buffer or the socket's).
+    // Whether the peer has sent bytes nobody has read yet (received by the
+    // stream, in OpenSSL's buffer, or still in the socket's).
     bool hasUnreadBytes();
 
     // Waits until OpenSSL can go on as `want` says (or the deadline passes):
@@ -112,8 +112,8 @@ class TlsStream {
     // Reads what has arrived into `into` (at least a byte), the same way:
     // SSL_read directly, suspended only while nothing is there.
     // With `waitFirst` (bytes are not expected yet: an answer to what was
-    // just sent) it waits for the socket before the first SSL_read, which
-    // would otherwise be a read(2) that finds nothing.
+    // just sent) it receives before the first SSL_read, which would
+    // otherwise only find that nothing has been received.
     Task<std::size_t> readSome(boost::asio::mutable_buffer into, boost::system::error_code& ec,
                                bool waitFirst = false);
     // Whether bytes already received wait for OpenSSL, or inside it: then a
