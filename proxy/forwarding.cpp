@@ -161,6 +161,9 @@ Task<void> ClientSession::writePiece(TlsStream& out, const BodyPiece& piece, boo
                                      error_code& ec) {
     const ChunkFraming framing =
         chunked ? chunkFraming(piece.bytes.size(), piece.last) : ChunkFraming{};
+    // The end of the connection's last answer waits for the close_notify
+    // that follows it at once, to go out in one send with it.
+    if (piece.last && closingAnswer_) out.holdWrites();
     relayBytes_ += framing.opening;
     std::string_view parts[] = {relayBytes_, piece.bytes, framing.closing};
     if (relayBytes_.size() + piece.bytes.size() + framing.closing.size() <= kTlsRecordPlaintext) {
@@ -464,10 +467,12 @@ Task<bool> ClientSession::deliverResponse(std::unique_ptr<BackendConnection>& co
     res.version(framing.version);
     // HTTP/1.1 is persistent without a Connection field (stripped above).
     if (framing.version != 11 || !framing.keepClientAlive) res.keep_alive(framing.keepClientAlive);
+    closingAnswer_ = !framing.keepClientAlive;
     const RelayResult r =
         co_await relayMessage(conn->stream, conn->buffer, *response_, stream_,
                               std::chrono::seconds(ex.rule->inactiveTransactionsTimeoutSec),
                               std::chrono::seconds(w_.cfg.limits.idleTimeoutSec), nullptr);
+    closingAnswer_ = false;
     if (r.ec && r.readSide) {
         // The backend broke off mid-response. A clean close would let a
         // response without framing pass as complete: the client gets a reset.

@@ -102,8 +102,10 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
         resetConnection(stream_);
         co_return;
     }
-    // A client past its deadline is not waited for again: closed, no close_notify.
+    // A client past its deadline is not waited for again: closed, no
+    // close_notify (what is held still goes).
     if (!stream_.expired()) co_await closeTls();
+    stream_.flush();
     error_code ignored;
     stream_.socket().close(ignored);
 }
@@ -114,6 +116,7 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
 void ClientSession::park(std::unique_ptr<ClientSession> self, TlsStream::Want want) {
     stream_.clearDeadline();
     idle_ = Idle::Parked;
+    if (!stream_.flush()) want = TlsStream::Want::Write;
     const auto wait = want == TlsStream::Want::Read ? TcpSocket::wait_read : TcpSocket::wait_write;
     stream_.socket().async_wait(wait, ParkedWait{std::move(self)});
 }
@@ -135,10 +138,11 @@ void ClientSession::ParkedWait::operator()(const error_code& ec) {
 // The side that closes need not wait for the peer's close_notify (RFC 8446
 // 6.1), and nginx does not. The proxy waits only when the client has sent
 // bytes it has not read: closing then would reset the connection, which can
-// destroy the answer still on its way (RFC 9112 9.6).
+// destroy the answer still on its way (RFC 9112 9.6). Otherwise the socket
+// is closed at once, so the last bytes wait for the FIN (closeNotifyStep).
 Task<void> ClientSession::closeTls() {
     if (buffer_.size() == 0 && !stream_.hasUnreadBytes() &&
-        stream_.closeNotifyStep().want == TlsStream::Want::Nothing) {
+        stream_.closeNotifyStep(true).want == TlsStream::Want::Nothing) {
         co_return;
     }
     error_code ec;
@@ -306,6 +310,8 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
 Task<bool> ClientSession::writeLocal() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
+    // A last answer goes out with the close_notify after it (holdWrites).
+    if (!local_->keep_alive()) stream_.holdWrites();
     co_await http::async_write(stream_, *local_, withError(ec));
     co_return !ec && local_->keep_alive();
 }

@@ -220,6 +220,7 @@ class ClientSession : public IdleMemory {
     Idle idle_ = Idle::No;
     std::uint64_t idleSince_ = 0;     // the worker's sweep count when the wait began (Waiting)
     bool resetClient_ = false;        // end with a TCP reset: what was sent is incomplete
+    bool closingAnswer_ = false;      // the answer being relayed is the connection's last
     Clock::time_point idleDeadline_;  // when the wait for the next request ends
     // NTLM/Negotiate affinity: the backend connection this client keeps.
     std::unique_ptr<BackendConnection> pinned_;

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <array>
 #include <cerrno>
@@ -73,9 +74,12 @@ struct TlsStream::Watch {
     Socket* socket = nullptr;  // null once the stream is gone
 };
 
-// OpenSSL's view of the stream: reads take received bytes, writes are
-// send(2) on the socket (MSG_NOSIGNAL: a reset peer is EPIPE, not SIGPIPE;
-// MSG_DONTWAIT: a full socket is a retry).
+// How the stream sends: MSG_NOSIGNAL (a reset peer is EPIPE, not SIGPIPE),
+// MSG_DONTWAIT (a full socket is a retry).
+constexpr int kSendFlags = MSG_NOSIGNAL | MSG_DONTWAIT;
+
+// OpenSSL's view of the stream: reads take received bytes, writes are held
+// (holdWrites) or sent, after what is held, with send(2).
 class TlsStream::Bio {
   public:
     static BIO* make(TlsStream& stream) {
@@ -109,10 +113,12 @@ class TlsStream::Bio {
 
     static int write(BIO* bio, const char* data, int size) {
         BIO_clear_retry_flags(bio);
-        const auto n = ::send(of(bio).socket_.native_handle(), data, static_cast<std::size_t>(size),
-                              MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n <= 0 && BIO_sock_should_retry(static_cast<int>(n))) BIO_set_retry_write(bio);
-        return static_cast<int>(n);
+        TlsStream& s = of(bio);
+        const auto n = static_cast<std::size_t>(size);
+        if (s.out_.holding && s.hold(data, n)) return size;
+        const long sent = s.sendAfterHeld(data, n);
+        if (sent <= 0 && BIO_sock_should_retry(static_cast<int>(sent))) BIO_set_retry_write(bio);
+        return static_cast<int>(sent);
     }
 
     static long ctrl(BIO* bio, int cmd, long, void* ptr) {
@@ -163,6 +169,7 @@ TlsStream::~TlsStream() {
     SSL_free(ssl_);
     // A receive still on is cancelled by the socket's close, before it reads.
     if (in_.block) blocksFor(in_.large).give(in_.block);
+    if (out_.block) smallBlocks.give(out_.block);
 }
 
 void TlsStream::clearDeadline() {
@@ -231,6 +238,61 @@ void TlsStream::returnBlockIfEmpty() {
     in_.begin = in_.end = 0;
 }
 
+bool TlsStream::hold(const char* bytes, std::size_t n) {
+    if (out_.size + n > smallBlocks.size()) {
+        out_.holding = false;
+        return false;
+    }
+    if (!out_.block) out_.block = smallBlocks.take();
+    std::memcpy(out_.block + out_.size, bytes, n);
+    out_.size += n;
+    return true;
+}
+
+long TlsStream::sendAfterHeld(const char* bytes, std::size_t n) {
+    const int fd = socket_.native_handle();
+    if (out_.size == 0) return ::send(fd, bytes, n, kSendFlags);
+    iovec parts[2] = {{out_.block, out_.size}, {const_cast<char*>(bytes), n}};
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = n > 0 ? 2 : 1;
+    const long sent = ::sendmsg(fd, &message, kSendFlags);
+    if (sent < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) dropHeld(out_.size);
+        return sent;
+    }
+    const std::size_t ofHeld = std::min(static_cast<std::size_t>(sent), out_.size);
+    dropHeld(ofHeld);
+    if (out_.size > 0 || (sent == static_cast<long>(ofHeld) && n > 0)) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return sent - static_cast<long>(ofHeld);
+}
+
+void TlsStream::dropHeld(std::size_t n) {
+    out_.size -= n;
+    if (out_.size > 0) {
+        std::memmove(out_.block, out_.block + n, out_.size);
+        return;
+    }
+    if (out_.block) smallBlocks.give(out_.block);
+    out_.block = nullptr;
+}
+
+bool TlsStream::flush(int sendFlags) {
+    out_.holding = false;
+    if (out_.size == 0) return true;
+    const int savedErrno = errno;
+    const long sent =
+        ::send(socket_.native_handle(), out_.block, out_.size, kSendFlags | sendFlags);
+    const bool full = sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    errno = savedErrno;
+    if (full) return false;
+    dropHeld(sent < 0 ? out_.size : static_cast<std::size_t>(sent));
+    return out_.size == 0;
+}
+
 // Arming is the only timer work: the wait is left pending while the
 // deadline only moves later, and re-armed when it fires early.
 void TlsStream::expires_at(Clock::time_point when) {
@@ -294,10 +356,23 @@ TlsStream::Step TlsStream::classify(int ret) {
     }
 }
 
+// A flight written before a wait goes out when the wait starts, an alert
+// before a failure at once. The last flight of a TLS 1.3 server is its
+// session tickets, which no client waits for: they stay held, for the first
+// answer's send. Any other last flight (a client's Finished, a TLS 1.2
+// server's) is waited for by the peer, and goes now.
 TlsStream::Step TlsStream::handshakeStep() {
     startClean();
+    holdWrites();
     const int r = SSL_do_handshake(ssl_);
-    return r == 1 ? Step{} : classify(r);
+    out_.holding = false;
+    if (r != 1) {
+        const Step step = classify(r);
+        if (step.want == Want::Nothing) flush();
+        return step;
+    }
+    if (SSL_is_server(ssl_) == 1 && SSL_version(ssl_) == TLS1_3_VERSION) return {};
+    return flush() ? Step{} : Step{Want::Write, {}, 0};
 }
 
 TlsStream::Step TlsStream::readStep(asio::mutable_buffer into) {
@@ -376,15 +451,22 @@ Task<std::size_t> TlsStream::readSome(asio::mutable_buffer into, error_code& ec,
 TlsStream::Step TlsStream::shutdownStep() {
     startClean();
     int r = SSL_shutdown(ssl_);
-    // 0: our close_notify is out; the second call reads the peer's.
+    // 0: our close_notify is written; the second call reads the peer's.
     if (r == 0) r = SSL_shutdown(ssl_);
-    return r == 1 ? Step{} : classify(r);
+    return flushed(r == 1 ? Step{} : classify(r));
 }
 
-TlsStream::Step TlsStream::closeNotifyStep() {
+TlsStream::Step TlsStream::closeNotifyStep(bool closeNext) {
     startClean();
+    if (closeNext) holdWrites();
     const int r = SSL_shutdown(ssl_);
-    return r >= 0 ? Step{} : classify(r);
+    return flushed(r >= 0 ? Step{} : classify(r), closeNext ? MSG_MORE : 0);
+}
+
+// A step after which nothing may stay held: done only once all is sent.
+TlsStream::Step TlsStream::flushed(Step step, int sendFlags) {
+    if (!flush(sendFlags) && step.want == Want::Nothing && !step.ec) step.want = Want::Write;
+    return step;
 }
 
 // SSL_has_pending also counts a partial record read ahead; freeing the

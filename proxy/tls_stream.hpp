@@ -6,9 +6,10 @@
 // socket's edge-triggered event as registered, with no epoll_ctl: Asio's
 // async_wait would re-arm the descriptor (EPOLL_CTL_MOD) on every wait.
 // The received bytes sit in a block lent by this thread while OpenSSL has
-// not taken them, and OpenSSL's record buffers stay while the connection is
-// busy; its owner frees those (releaseRecordBuffers) once it has been idle
-// a while, so an idle connection holds little more than its SSL object.
+// not taken them, and so may bytes OpenSSL writes that can wait to go out
+// with the next ones (holdWrites: see there), and OpenSSL's record buffers stay while the
+// connection is busy; its owner frees those (releaseRecordBuffers) once it has been idle a while,
+// so an idle connection holds little more than its SSL object.
 //
 // It is an Asio AsyncReadStream and AsyncWriteStream, so Beast's HTTP reads
 // and writes work on it, and it carries one deadline for the connection:
@@ -69,11 +70,28 @@ class TlsStream {
     Step readStep(boost::asio::mutable_buffer into);
     Step writeStep(boost::asio::const_buffer from, bool fromScratch);
     Step shutdownStep();
-    // Sends close_notify without waiting for the peer's.
-    Step closeNotifyStep();
+    // Sends close_notify without waiting for the peer's. With `closeNext`
+    // (the socket is closed right after) the last bytes are sent with
+    // MSG_MORE: the kernel keeps them for the FIN that close(2) adds, and
+    // they go out together, one segment instead of two.
+    Step closeNotifyStep(bool closeNext = false);
     // Whether the peer has sent bytes nobody has read yet (received by the
     // stream, in OpenSSL's buffer, or still in the socket's).
     bool hasUnreadBytes();
+
+    // Held writes: what OpenSSL writes from now on is kept (up to a small
+    // block's worth) instead of sent, and goes out in one send(2) with what
+    // is written next, or at the first flush point: a wait of this stream
+    // for the peer (or for room), a close_notify, flush(). So a response and
+    // the close_notify after it are one send and one TCP segment, not two.
+    // A TLS 1.3 server's handshake ends with its writes held: its session
+    // tickets go out with the first answer.
+    void holdWrites() { out_.holding = true; }
+    // Sends what is held; false when the socket took only part of it (the
+    // rest goes once it has room: wait for Want::Write). A peer that is gone
+    // takes nothing, and its next read or write says so.
+    bool flush(int sendFlags = 0);
+    std::size_t heldBytes() const { return out_.size; }
 
     // Waits until OpenSSL can go on as `want` says (or the deadline passes):
     // for Read, until bytes from the peer (or its close) have been received;
@@ -159,6 +177,13 @@ class TlsStream {
         bool eof = false;         // the peer's FIN: OpenSSL reads the end of the stream
         int error = 0;            // errno of a failed receive, reported to OpenSSL the same way
     };
+    // Bytes OpenSSL has written that wait for the next ones (holdWrites),
+    // in a block lent by this thread while there are any.
+    struct Output {
+        char* block = nullptr;
+        std::size_t size = 0;
+        bool holding = false;
+    };
     class Bio;
     // A receive started by receiveAhead, shared with its handler (which may
     // run after the stream is gone), and the operation that joined it.
@@ -181,6 +206,7 @@ class TlsStream {
     void attachSocket();
     static void arm(const std::shared_ptr<Watch>& w);
     Step classify(int ret);
+    Step flushed(Step step, int sendFlags = 0);
     // Starts the wait for `want`: a receive into the input block for Read, a
     // wait for the socket to take more for Write.
     template <class Handler>
@@ -191,12 +217,20 @@ class TlsStream {
     // close or a reset is read by OpenSSL from the input).
     boost::system::error_code received(const boost::system::error_code& ec, std::size_t n);
     void returnBlockIfEmpty();
+    // Keeps `bytes` with those held; false when they do not fit (then
+    // nothing more is held: they go out after the held ones).
+    bool hold(const char* bytes, std::size_t n);
+    // send(2) of the held bytes and then `bytes`, in one call: how many of
+    // `bytes` went out, or -1 with errno (EAGAIN while held bytes remain).
+    long sendAfterHeld(const char* bytes, std::size_t n);
+    void dropHeld(std::size_t n);
 
     Socket socket_;
     SSL* ssl_ = nullptr;
     std::shared_ptr<Watch> watch_;  // created by the first deadline
     std::string retry_;             // a gathered record OpenSSL must be given again
     Input in_;
+    Output out_;
     std::shared_ptr<Ahead> ahead_;  // made by the first receiveAhead
 };
 
@@ -288,7 +322,8 @@ struct TlsStream::ConnectOperation {
 
 template <class Handler>
 void TlsStream::startWait(Want want, Handler&& handler) {
-    if (want == Want::Write) {
+    // What is held goes out before any wait: the peer may wait for it.
+    if (!flush() || want == Want::Write) {
         socket_.async_wait(Socket::wait_write, std::forward<Handler>(handler));
         return;
     }

@@ -1,10 +1,11 @@
 // TlsStream over a real loopback TCP connection with real OpenSSL on both
 // ends: Beast's HTTP reads and writes through it, reads a byte at a time,
 // writes that outrun the peer (OpenSSL's write retried with the same
-// record), close_notify, a reset, and the deadline.
+// record), held writes, close_notify, a reset, and the deadline.
 #include "proxy/tls_stream.hpp"
 
 #include <gtest/gtest.h>
+
 #include <cstring>
 
 #include <optional>
@@ -412,6 +413,112 @@ TEST_F(TlsPair, RecordBuffersHoldingUndeliveredBytesStay) {
     run(readRest(), []() -> Task<void> { co_return; }());
     EXPECT_FALSE(readEc) << readEc.message();
     EXPECT_EQ(first + rest, message);
+}
+
+// A TLS 1.3 server's handshake ends with its session ticket held: it goes
+// out with the first answer, and the client can resume with it.
+TEST_F(TlsPair, TheSessionTicketGoesOutWithTheFirstAnswer) {
+    connect();
+    EXPECT_GT(serverSide->heldBytes(), 0u);
+    EXPECT_EQ(clientSide->heldBytes(), 0u);  // its Finished: the server waits for it
+    EXPECT_EQ(carry(*serverSide, *clientSide, "first answer"), "first answer");
+    EXPECT_EQ(serverSide->heldBytes(), 0u);
+    SSL_SESSION* session = SSL_get1_session(clientSide->native_handle());
+    ASSERT_NE(session, nullptr);
+    EXPECT_EQ(SSL_SESSION_is_resumable(session), 1);
+    SSL_SESSION_free(session);
+}
+
+// What is held goes out before the stream waits for its peer, who may be
+// waiting for it.
+TEST_F(TlsPair, WhatIsHeldGoesOutBeforeAWaitForThePeer) {
+    connect();
+    ASSERT_GT(serverSide->heldBytes(), 0u);
+    char c = 0;
+    error_code readEc;
+    asio::co_spawn(
+        ioc, [&]() -> Task<void> { co_await serverSide->readSome(asio::buffer(&c, 1), readEc); },
+        asio::detached);
+    ioc.poll();  // the read finds nothing and waits
+    ASSERT_EQ(serverSide->heldBytes(), 0u);
+    // The client receives the ticket while the server waits, and answers.
+    int resumable = -1;
+    error_code clientEc;
+    run(
+        [&]() -> Task<void> {
+            co_await clientSide->async_wait(TlsStream::Want::Read, withError(clientEc));
+            if (clientEc) co_return;
+            char none;
+            if (clientSide->readStep(asio::buffer(&none, 1)).want != TlsStream::Want::Read)
+                co_return;
+            SSL_SESSION* session = SSL_get1_session(clientSide->native_handle());
+            resumable = SSL_SESSION_is_resumable(session);
+            SSL_SESSION_free(session);
+            co_await clientSide->writeAll(asio::buffer("x", 1), clientEc);
+        }(),
+        []() -> Task<void> { co_return; }());
+    EXPECT_FALSE(clientEc) << clientEc.message();
+    EXPECT_EQ(resumable, 1);
+    EXPECT_FALSE(readEc) << readEc.message();
+    EXPECT_EQ(c, 'x');
+}
+
+// A last answer written held and the close_notify after it: both arrive,
+// in order, once the close_notify is out.
+TEST_F(TlsPair, ALastAnswerGoesOutWithItsCloseNotify) {
+    connect();
+    const std::string answer = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbye";
+    error_code writeEc;
+    serverSide->holdWrites();
+    run([&]() -> Task<void> { co_await serverSide->writeAll(asio::buffer(answer), writeEc); }(),
+        []() -> Task<void> { co_return; }());
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    EXPECT_GT(serverSide->heldBytes(), answer.size());  // the ticket and the answer
+    const TlsStream::Step closed = serverSide->closeNotifyStep();
+    EXPECT_EQ(closed.want, TlsStream::Want::Nothing);
+    EXPECT_FALSE(closed.ec) << closed.ec.message();
+    EXPECT_EQ(serverSide->heldBytes(), 0u);
+    std::string received;
+    error_code readEc;
+    run(
+        [&]() -> Task<void> {
+            char buf[256];
+            for (;;) {
+                const auto n =
+                    co_await clientSide->async_read_some(asio::buffer(buf), withError(readEc));
+                if (readEc) co_return;
+                received.append(buf, n);
+            }
+        }(),
+        []() -> Task<void> { co_return; }());
+    EXPECT_EQ(received, answer);
+    EXPECT_EQ(readEc, asio::error::eof) << readEc.message();
+}
+
+// More than a block's worth is not held: what was held goes first, then the
+// rest, in order, also when the socket takes only part at a time.
+TEST_F(TlsPair, WritesPastWhatCanBeHeldGoOutInOrder) {
+    connect();
+    serverSide->socket().set_option(asio::socket_base::send_buffer_size(4096));
+    std::string expected = "held first;";
+    for (int i = 0; expected.size() < 512 * 1024; ++i) expected += std::to_string(i) + ',';
+    std::string received(expected.size(), '\0');
+    error_code readEc, writeEc;
+    serverSide->holdWrites();
+    auto writer = [&]() -> Task<void> {
+        co_await serverSide->writeAll(asio::buffer(expected.data(), 11), writeEc);
+        if (writeEc) co_return;
+        co_await serverSide->writeAll(asio::buffer(expected.data() + 11, expected.size() - 11),
+                                      writeEc);
+    };
+    auto reader = [&]() -> Task<void> {
+        co_await asio::async_read(*clientSide, asio::buffer(received), withError(readEc));
+    };
+    run(writer(), reader());
+    ASSERT_FALSE(writeEc) << writeEc.message();
+    ASSERT_FALSE(readEc) << readEc.message();
+    EXPECT_EQ(serverSide->heldBytes(), 0u);
+    EXPECT_TRUE(received == expected);
 }
 
 // A wait is idle through a period once a whole sweep period has passed
