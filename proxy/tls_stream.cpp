@@ -16,15 +16,16 @@ namespace {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-// The input blocks this thread lends its streams: a stream holds one only
-// while it has received bytes OpenSSL has not taken (or a receive is on), so
-// a busy thread keeps a few, and an idle connection none. A receive takes a
+// The blocks this thread lends its streams, for received bytes and for held
+// writes: a stream holds one only while it has received bytes OpenSSL has
+// not taken (or a receive is on), or held bytes to send, so a busy thread
+// keeps a few, and an idle connection none. A receive takes a
 // small block unless the stream's last one filled its block (a body on its
 // way): a connection waiting for its next request holds 4 KiB, a response
 // of many records comes in 32 KiB at a time.
-class InputBlocks {
+class LentBlocks {
   public:
-    explicit InputBlocks(std::size_t size) : size_(size) {}
+    explicit LentBlocks(std::size_t size) : size_(size) {}
     std::size_t size() const { return size_; }
     char* take() {
         if (spare_.empty()) return std::make_unique_for_overwrite<char[]>(size_).release();
@@ -42,9 +43,9 @@ class InputBlocks {
     std::size_t size_;
     std::vector<std::unique_ptr<char[]>> spare_;
 };
-thread_local InputBlocks smallBlocks(4 * 1024);
-thread_local InputBlocks largeBlocks(32 * 1024);
-InputBlocks& blocksFor(bool large) { return large ? largeBlocks : smallBlocks; }
+thread_local LentBlocks smallBlocks(4 * 1024);
+thread_local LentBlocks largeBlocks(32 * 1024);
+LentBlocks& blocksFor(bool large) { return large ? largeBlocks : smallBlocks; }
 
 // SSL_get_error needs an empty error queue before each operation. Emptying
 // an empty queue walks all its slots; looking at the top first is cheaper,
@@ -249,14 +250,15 @@ bool TlsStream::hold(const char* bytes, std::size_t n) {
     return true;
 }
 
-long TlsStream::sendAfterHeld(const char* bytes, std::size_t n) {
+long TlsStream::sendAfterHeld(const char* bytes, std::size_t n, int sendFlags) {
     const int fd = socket_.native_handle();
-    if (out_.size == 0) return ::send(fd, bytes, n, kSendFlags);
+    if (out_.size == 0) return ::send(fd, bytes, n, kSendFlags | sendFlags);
     iovec parts[2] = {{out_.block, out_.size}, {const_cast<char*>(bytes), n}};
     msghdr message{};
     message.msg_iov = parts;
-    message.msg_iovlen = n > 0 ? 2 : 1;
-    const long sent = ::sendmsg(fd, &message, kSendFlags);
+    message.msg_iovlen = 2;
+    const long sent = n == 0 ? ::send(fd, out_.block, out_.size, kSendFlags | sendFlags)
+                             : ::sendmsg(fd, &message, kSendFlags | sendFlags);
     if (sent < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) dropHeld(out_.size);
         return sent;
@@ -284,12 +286,8 @@ bool TlsStream::flush(int sendFlags) {
     out_.holding = false;
     if (out_.size == 0) return true;
     const int savedErrno = errno;
-    const long sent =
-        ::send(socket_.native_handle(), out_.block, out_.size, kSendFlags | sendFlags);
-    const bool full = sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    sendAfterHeld(nullptr, 0, sendFlags);
     errno = savedErrno;
-    if (full) return false;
-    dropHeld(sent < 0 ? out_.size : static_cast<std::size_t>(sent));
     return out_.size == 0;
 }
 
@@ -356,23 +354,18 @@ TlsStream::Step TlsStream::classify(int ret) {
     }
 }
 
-// A flight written before a wait goes out when the wait starts, an alert
-// before a failure at once. The last flight of a TLS 1.3 server is its
-// session tickets, which no client waits for: they stay held, for the first
-// answer's send. Any other last flight (a client's Finished, a TLS 1.2
-// server's) is waited for by the peer, and goes now.
+// What a step writes goes out when the step ends (a flight before its
+// wait, an alert before a failure), but for one last flight: a TLS 1.3
+// server's session tickets, which no client waits for, stay held for the
+// first answer's send. Any other last flight (a client's Finished, a TLS
+// 1.2 server's) is waited for by the peer, and goes now.
 TlsStream::Step TlsStream::handshakeStep() {
     startClean();
     holdWrites();
     const int r = SSL_do_handshake(ssl_);
     out_.holding = false;
-    if (r != 1) {
-        const Step step = classify(r);
-        if (step.want == Want::Nothing) flush();
-        return step;
-    }
-    if (SSL_is_server(ssl_) == 1 && SSL_version(ssl_) == TLS1_3_VERSION) return {};
-    return flush() ? Step{} : Step{Want::Write, {}, 0};
+    if (r == 1 && SSL_is_server(ssl_) == 1 && SSL_version(ssl_) == TLS1_3_VERSION) return {};
+    return flushed(r == 1 ? Step{} : classify(r));
 }
 
 TlsStream::Step TlsStream::readStep(asio::mutable_buffer into) {

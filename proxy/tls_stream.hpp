@@ -222,7 +222,7 @@ class TlsStream {
     bool hold(const char* bytes, std::size_t n);
     // send(2) of the held bytes and then `bytes`, in one call: how many of
     // `bytes` went out, or -1 with errno (EAGAIN while held bytes remain).
-    long sendAfterHeld(const char* bytes, std::size_t n);
+    long sendAfterHeld(const char* bytes, std::size_t n, int sendFlags = 0);
     void dropHeld(std::size_t n);
 
     Socket socket_;
