@@ -35,6 +35,7 @@
 #     before RSS is read)  KEYS="p256 rsa2048"
 #   ROWS="keep-alive close full 1k 64k idle allocs instructions" (a subset runs
 #     faster; instructions-close may be added)
+#   NGINX_TLS=as-edgelab: nginx with edgelab-proxy's TLS choices (below)
 #   PERF_RECORD=DIR: also samples each proxy's CPU (perf record, cpu-clock)
 #     during each row and writes DIR/<row>.<proxy>.txt: the share of samples
 #     by library, then by function, and system calls per request; the
@@ -56,6 +57,13 @@ IDLE=${IDLE:-5000}
 IDLE_SETTLE=${IDLE_SETTLE:-3}
 KEYS=${KEYS:-p256 rsa2048}
 ROWS=${ROWS:-keep-alive close full 1k 64k idle allocs instructions}
+# NGINX_TLS=as-edgelab: nginx given edgelab-proxy's TLS choices (its TLS 1.3
+# suite order, server preference, a session cache instead of tickets), to
+# tell those choices apart from the rest of each proxy's work.
+NGINX_TLS=${NGINX_TLS:-default}
+case "$NGINX_TLS" in default | as-edgelab) ;; *) echo "NGINX_TLS: default or as-edgelab, not $NGINX_TLS" >&2; exit 2 ;; esac
+EDGELAB_SUITES=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+SUITE_NGINX="" SUITE_EDGELAB=""
 ADDR_BACKEND=127.4.200.1
 ADDR_NGINX=127.4.200.2
 ADDR_EDGELAB=127.4.200.3
@@ -189,6 +197,11 @@ start_proxies() {  # KEY [RESUMPTION]: both proxies with that key type's certifi
         tag=$key-full
         nginx_sessions="ssl_session_tickets off; ssl_session_cache off;"
         edgelab_sessions='"tlsSessionResumption": false,'
+    elif [ "$NGINX_TLS" = as-edgelab ]; then
+        nginx_sessions="ssl_session_tickets off; ssl_session_cache shared:SSL:10m;"
+    fi
+    if [ "$NGINX_TLS" = as-edgelab ]; then
+        nginx_sessions+=" ssl_prefer_server_ciphers on; ssl_conf_command Ciphersuites $EDGELAB_SUITES;"
     fi
     nginx_conf "nginx-$tag" "$THREADS" "
     upstream backend { server $ADDR_BACKEND:$BACKEND_PORT; keepalive 256; }
@@ -245,9 +258,10 @@ EOF
         curl -s --cacert ca.pem -H "Host: $PUBLIC" --connect-to "$PUBLIC:${target##*:}:$target" \
             "https://$PUBLIC:${target##*:}/64k" | cmp -s - body/64k || { echo "bad 64 KiB body via $target" >&2; exit 1; }
         # The rows measure what their labels say: resumptions, or full handshakes.
-        second=$(python3 resumption.py "${target%:*}" "${target##*:}")
+        read -r second suite < <(python3 resumption.py "${target%:*}" "${target##*:}")
         [ "$second" = "$([ "$resumption" = off ] && echo full || echo resumed)" ] ||
             { echo "via $target with resumption $resumption, a second connection was $second" >&2; exit 1; }
+        case "$target" in $ADDR_NGINX:*) SUITE_NGINX=$suite ;; *) SUITE_EDGELAB=$suite ;; esac
     done
 }
 stop_proxies() {
@@ -275,8 +289,9 @@ EOF
 
 # Two connections, the second offering the first one's session (taken after
 # a response: TLS 1.3 tickets come after the handshake); prints "resumed" or
-# "full". The first stays open until then: freed without a TLS close, its
-# session would be marked not resumable.
+# "full", then the TLS 1.3 suite the proxy chose from OpenSSL's default offer
+# (wrk's too). The first stays open until then: freed without a TLS close,
+# its session would be marked not resumable.
 cat > resumption.py <<'EOF'
 import socket, ssl, sys
 addr, port = sys.argv[1], int(sys.argv[2])
@@ -291,7 +306,7 @@ def answered(session=None):
     return tls
 first = answered()
 second = answered(first.session)
-print("resumed" if second.session_reused else "full")
+print("resumed" if second.session_reused else "full", first.cipher()[0])
 EOF
 
 # IDLE keep-alive TLS connections, each after one answered request; prints
@@ -686,4 +701,6 @@ if wants full; then
             "$(awk -v s="$s" 'BEGIN { if (s > 0) printf "%.0f", 1e6 / s; else print "n/a" }')" "$n_us" "$e_us"
     done
 fi
+printf '\nTLS 1.3 suite chosen from OpenSSL'"'"'s default offer (AES-256-GCM first, as wrk sends it): nginx %s, edgelab-proxy %s (NGINX_TLS=%s)\n' \
+    "${SUITE_NGINX:-n/a}" "${SUITE_EDGELAB:-n/a}" "$NGINX_TLS"
 printf '\nload average (1, 5, 15 min, uptime): %s at the start, %s at the end\n' "$LOAD_START" "$(uptime | sed 's/.*load average: //')"

@@ -1,5 +1,7 @@
 #include "proxy/config.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.hpp"
@@ -67,6 +69,24 @@ Listener readListener(const json& j, const std::string& at) {
     return l;
 }
 
+// Why `list` is not a list of TLS 1.3 cipher suites (RFC 8446 appendix B.4,
+// by OpenSSL's names), or nothing when it is one.
+std::optional<std::string> unknownTls13CipherSuite(std::string_view list) {
+    static constexpr std::string_view known[] = {
+        "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"};
+    if (list.empty()) return "expected at least one TLS 1.3 cipher suite";
+    for (std::size_t start = 0; start <= list.size();) {
+        const std::size_t end = std::min(list.find(':', start), list.size());
+        const std::string_view name = list.substr(start, end - start);
+        if (std::find(std::begin(known), std::end(known), name) == std::end(known))
+            return "\"" + std::string(name) + "\" is not a TLS 1.3 cipher suite (expected " +
+                   "names such as TLS_AES_128_GCM_SHA256, separated by ':')";
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
 // The members outside listeners, internalDns, limits and applications.
 void readSettings(const json& doc, const std::filesystem::path& baseDir, ProxyConfig& cfg) {
     cfg.certificateStore = pathOf(requireString(doc, "", "certificateStore"), baseDir);
@@ -82,6 +102,11 @@ void readSettings(const json& doc, const std::filesystem::path& baseDir, ProxyCo
         cfg.allowLegacyTls = v->get<bool>();
     if (const json* v = member(doc, "", "tlsSessionResumption", Kind::Bool))
         cfg.tlsSessionResumption = v->get<bool>();
+    if (const json* v = member(doc, "", "tls13CipherSuites", Kind::String)) {
+        if (auto bad = unknownTls13CipherSuite(v->get<std::string>()))
+            throw fail("/tls13CipherSuites", *bad);
+        cfg.tls13CipherSuites = v->get<std::string>();
+    }
     if (const json* v = member(doc, "", "connectionAffinity", Kind::Bool))
         cfg.connectionAffinity = v->get<bool>();
     if (const json* v = member(doc, "", "bindingStorePollMs", Kind::Count)) {
@@ -124,6 +149,7 @@ ProxyLimits readLimits(const json& doc) {
     positive("backendConnectTimeoutSec", limits.backendConnectTimeoutSec);
     positive("backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
     positive("responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
+    positive("tlsSessionCacheSize", limits.tlsSessionCacheSize);
     return limits;
 }
 
@@ -249,6 +275,7 @@ nlohmann::json toJson(const ProxyLimits& l) {
         {"backendConnectTimeoutSec", l.backendConnectTimeoutSec},
         {"backendIdleTimeoutSec", l.backendIdleTimeoutSec},
         {"responseHeaderBlockBytes", l.responseHeaderBlockBytes},
+        {"tlsSessionCacheSize", l.tlsSessionCacheSize},
     };
 }
 
@@ -272,6 +299,7 @@ nlohmann::json toJson(const ProxyConfig& cfg) {
         {"limits", toJson(cfg.limits)},
         {"allowLegacyTls", cfg.allowLegacyTls},
         {"tlsSessionResumption", cfg.tlsSessionResumption},
+        {"tls13CipherSuites", cfg.tls13CipherSuites},
         {"connectionAffinity", cfg.connectionAffinity},
         {"bindingStorePollMs", cfg.bindingStorePollMs},
     };

@@ -55,8 +55,14 @@ struct ProxyLimits {
     int backendIdleTimeoutSec = 30;
     // A backend's response header block, 1xx interim answers included.
     std::size_t responseHeaderBlockBytes = 64 * 1024;
+    // Resumable TLS sessions the proxy keeps (shared by every worker); the
+    // oldest goes when a new one would pass this. About 1 KiB each.
+    std::size_t tlsSessionCacheSize = 10 * 1024;
     bool operator==(const ProxyLimits&) const = default;
 };
+
+inline constexpr std::string_view kDefaultTls13CipherSuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 struct ProxyConfig {
     std::vector<Listener> listeners;
@@ -69,10 +75,18 @@ struct ProxyConfig {
     std::string adfsUrl = "https://adfs.invalid/adfs/ls/";
     ProxyLimits limits;
     bool allowLegacyTls = false;  // TLS 1.0/1.1 for client profiles that need them
-    // false: the client-facing TLS issues no session tickets and keeps no
-    // session cache, so every client connection is a full handshake (what a
-    // client without a usable session costs; bench/proxy.sh's full rows).
+    // true: client-facing TLS sessions are kept in a server session cache
+    // shared by every worker (limits.tlsSessionCacheSize), and a client
+    // resumes by its session id (TLS 1.2) or a ticket that names it (TLS 1.3).
+    // false: no session cache and no tickets, so every client connection is
+    // a full handshake (what a client without a usable session costs;
+    // bench/proxy.sh's full rows).
     bool tlsSessionResumption = true;
+    // The TLS 1.3 cipher suites the proxy accepts, in its order of preference
+    // (OpenSSL's names, ':' between them). AES-128-GCM first: RFC 8446's
+    // mandatory suite, whose SHA-256 key schedule costs a resumed handshake
+    // less than AES-256-GCM's SHA-384 (bench/README.md).
+    std::string tls13CipherSuites = std::string(kDefaultTls13CipherSuites);
     // A client connection that starts NTLM or Negotiate keeps one backend
     // connection until either closes, as WAP does; false shares the pool
     // (a broken lab: connection-oriented authentication fails).

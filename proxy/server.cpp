@@ -2,10 +2,11 @@
 
 #include <malloc.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <ctime>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -114,8 +115,9 @@ std::size_t sweepIdleConnections(Worker& w) {
 // Once a period: pooled backend connections past the backend idle timeout
 // are closed even when no request comes to take them, idle client
 // connections free their buffers, and memory freed by closed or idle
-// connections is given back.
-Task<void> keepHouse(Worker& w) {
+// connections is given back. One worker also drops the expired sessions
+// from the shared session cache.
+Task<void> keepHouse(Worker& w, bool flushesSessions) {
     const auto maxIdle = std::chrono::seconds(w.cfg.limits.backendIdleTimeoutSec);
     const auto period = std::min<Clock::duration>(std::chrono::seconds(1), maxIdle / 2);
     Timer timer(w.ioc);
@@ -125,6 +127,8 @@ Task<void> keepHouse(Worker& w) {
         co_await timer.async_wait(withError(ec));
         if (ec) co_return;
         for (auto& pool : w.pools) pool.closeExpired(Clock::now());
+        if (flushesSessions)
+            SSL_CTX_flush_sessions(w.front->native_handle(), static_cast<long>(std::time(nullptr)));
         returnFreedMemory(w, sweepIdleConnections(w));
     }
 }
@@ -170,21 +174,18 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
                                                  unsigned threads,
                                                  std::shared_ptr<const TlsSnapshot> snapshot) {
     const auto endpoints = backendEndpointsOf(cfg);
-    // One set of session ticket keys for every worker: SO_REUSEPORT hands a
-    // client's next connection to any worker, and a ticket only the worker
-    // that issued it can open turns that resumption into a full handshake
-    // (nginx's workers share theirs, made before the fork).
-    unsigned char ticketKeys[80];
-    if (RAND_bytes(ticketKeys, sizeof ticketKeys) != 1) throw std::runtime_error("no random bytes");
+    // One client-facing context, and so one session cache, for every worker:
+    // SO_REUSEPORT hands a client's next connection to any worker, and a
+    // session only one worker knew would turn that resumption into a full
+    // handshake. OpenSSL locks the cache for a lookup and an insertion per
+    // handshake; nothing else on the request path is shared.
+    auto front = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    applyProtocolPolicy(front->native_handle(), cfg);
+    installClientHello(front->native_handle());
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned i = 0; i < threads; ++i) {
-        auto w = std::make_unique<Worker>(cfg, log);
+        auto w = std::make_unique<Worker>(cfg, log, front);
         w->tls = snapshot;
-        SSL_CTX* front = w->front.native_handle();
-        applyProtocolPolicy(front, cfg);
-        installClientHello(front);
-        if (cfg.tlsSessionResumption)
-            SSL_CTX_set_tlsext_ticket_keys(front, ticketKeys, sizeof ticketKeys);
         error_code ec;
         w->backendTls.load_verify_file(cfg.caBundle.string(), ec);
         if (ec) throw ConfigError("/caBundle: " + cfg.caBundle.string() + ": " + ec.message());
@@ -195,7 +196,6 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
         }
         workers.push_back(std::move(w));
     }
-    OPENSSL_cleanse(ticketKeys, sizeof ticketKeys);
     return workers;
 }
 
@@ -243,7 +243,7 @@ int runProxy(const ProxyConfig& cfg, const ServerOptions& options, std::ostream&
             asio::co_spawn(w->ioc, acceptLoop(*w, *w->acceptors[l], cfg.listeners[l]),
                            asio::detached);
         }
-        asio::co_spawn(w->ioc, keepHouse(*w), asio::detached);
+        asio::co_spawn(w->ioc, keepHouse(*w, w == workers.front()), asio::detached);
     }
 
     BindingReloader reloader(cfg, log, workers, snapshot);

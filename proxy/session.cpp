@@ -33,7 +33,7 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 
 ClientSession::ClientSession(Worker& w, TcpSocket socket, const tcp::endpoint& peer,
                              const Listener& listener)
-    : w_(w), stream_(std::move(socket), w.front.native_handle()), listener_(listener) {
+    : w_(w), stream_(std::move(socket), w.front->native_handle()), listener_(listener) {
     clientAddress_ = peer.address().to_string();
     clientPort_ = peer.port();
     hs_.snapshot = &w.tls;

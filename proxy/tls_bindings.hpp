@@ -28,8 +28,8 @@ struct TlsSnapshot {
     std::map<std::string, std::shared_ptr<const CertificateEntry>> certificates;
 };
 
-// TLS versions, no compression or renegotiation, stateless resumption only
-// (none with cfg.tlsSessionResumption false).
+// TLS versions, no compression or renegotiation, resumption from the
+// server session cache of `ctx` (none with cfg.tlsSessionResumption false).
 void applyProtocolPolicy(SSL_CTX* ctx, const ProxyConfig& cfg);
 
 // Loads STORE/<THUMB>.pem (leaf and chain) and STORE/<THUMB>.key; nullptr

@@ -1,5 +1,7 @@
 // One worker thread of edgelab-proxy: its io_context, acceptors, backend
-// pools and copy of the binding snapshot. Only its own thread touches it.
+// pools and copy of the binding snapshot. Only its own thread touches it,
+// but for the client-facing TLS context that every worker shares (its
+// session cache, so a client resumes on whichever worker takes it).
 #pragma once
 
 #include <boost/intrusive/list.hpp>
@@ -37,17 +39,20 @@ inline bool idleThroughAPeriod(std::uint64_t waitingSince, std::uint64_t sweep) 
 }
 
 struct Worker {
-    Worker(const ProxyConfig& c, const AccessLog& l)
+    Worker(const ProxyConfig& c, const AccessLog& l,
+           std::shared_ptr<boost::asio::ssl::context> sharedFront)
         : cfg(c),
           log(l),
-          front(boost::asio::ssl::context::tls_server),
+          front(std::move(sharedFront)),
           backendTls(boost::asio::ssl::context::tls_client) {}
 
     boost::asio::io_context ioc{1};
     const ProxyConfig& cfg;
     const AccessLog& log;
     std::shared_ptr<const TlsSnapshot> tls;
-    boost::asio::ssl::context front;  // every handshake starts here; the hello callback switches
+    // Every handshake starts here (the hello callback switches to the
+    // certificate's context); it holds the session cache. One for all workers.
+    std::shared_ptr<boost::asio::ssl::context> front;
     boost::asio::ssl::context backendTls;                          // trusts caBundle
     std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
     std::vector<BackendPool> pools;                                // by application index

@@ -55,6 +55,37 @@ TEST(ProxyConfig, SessionResumptionCanBeTurnedOff) {
         << errorOf(doc);
 }
 
+TEST(ProxyConfig, SessionCacheSizeIsAPositiveLimit) {
+    auto doc = minimal();
+    EXPECT_EQ(parseProxyConfig(doc, "/etc/edgelab").limits.tlsSessionCacheSize, 10240u);
+    doc["limits"] = {{"tlsSessionCacheSize", 100u}};
+    EXPECT_EQ(parseProxyConfig(doc, "/etc/edgelab").limits.tlsSessionCacheSize, 100u);
+    doc["limits"] = {{"tlsSessionCacheSize", 0u}};
+    EXPECT_NE(errorOf(doc).find("/limits/tlsSessionCacheSize: expected a positive number"),
+              std::string::npos)
+        << errorOf(doc);
+}
+
+TEST(ProxyConfig, Tls13CipherSuitesAreKnownNamesInOrder) {
+    auto doc = minimal();
+    EXPECT_EQ(parseProxyConfig(doc, "/etc/edgelab").tls13CipherSuites,
+              "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    doc["tls13CipherSuites"] = "TLS_AES_256_GCM_SHA384";
+    EXPECT_EQ(parseProxyConfig(doc, "/etc/edgelab").tls13CipherSuites, "TLS_AES_256_GCM_SHA384");
+    // A TLS 1.2 name, an empty list, an empty name, and a number are each refused by name.
+    for (const char* bad : {"ECDHE-RSA-AES128-GCM-SHA256", "", "TLS_AES_128_GCM_SHA256:"}) {
+        doc["tls13CipherSuites"] = bad;
+        const std::string error = errorOf(doc);
+        EXPECT_NE(error.find("/tls13CipherSuites: "), std::string::npos) << bad << ": " << error;
+    }
+    doc["tls13CipherSuites"] = "ECDHE-RSA-AES128-GCM-SHA256";
+    EXPECT_NE(errorOf(doc).find("\"ECDHE-RSA-AES128-GCM-SHA256\" is not a TLS 1.3 cipher suite"),
+              std::string::npos)
+        << errorOf(doc);
+    doc["tls13CipherSuites"] = 1301;
+    EXPECT_NE(errorOf(doc).find("/tls13CipherSuites"), std::string::npos);
+}
+
 TEST(ProxyConfig, BindingStorePollCanBeTurnedOff) {
     auto doc = minimal();
     doc["bindingStorePollMs"] = 0u;
@@ -95,9 +126,10 @@ ProxyConfig everyFieldSet() {
     c.applications.push_back(owas);
     c.accessLog = "/w/access.log";
     c.adfsUrl = "https://adfs.contoso.com/adfs/ls/";
-    c.limits = {1024, 5, 6, 7, 8, 9, 2048};
+    c.limits = {1024, 5, 6, 7, 8, 9, 2048, 64};
     c.allowLegacyTls = true;
     c.tlsSessionResumption = false;
+    c.tls13CipherSuites = "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
     c.connectionAffinity = false;
     c.bindingStorePollMs = 0;
     return c;

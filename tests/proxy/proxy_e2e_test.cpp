@@ -103,6 +103,58 @@ TEST_F(ProxyEndToEnd, AnOfferedSessionIsResumedByDefault) {
     }
 }
 
+// The fixture runs two workers and SO_REUSEPORT spreads connections over
+// them: a chain of resumptions that all succeed crosses workers (a session
+// cache of each worker's own would fail about every second one).
+TEST_F(ProxyEndToEnd, ASessionResumesOnWhicheverWorkerTakesTheConnection) {
+    startProxy();
+    const std::string host = name("lyncws");
+    for (const int maxVersion : {0, TLS1_2_VERSION}) {
+        std::vector<std::unique_ptr<TlsClient>> chain;  // each outlives its session's use
+        std::shared_ptr<SSL_SESSION> session;
+        for (int i = 0; i < 12; ++i) {
+            chain.push_back(std::make_unique<TlsClient>(kProxyAddress, port, host, dir / "root.pem",
+                                                        maxVersion, true, session.get()));
+            TlsClient& c = *chain.back();
+            ASSERT_TRUE(c.connected && c.send(get(host, "/chain")) && c.readResponse()) << i;
+            if (i > 0) EXPECT_TRUE(c.resumed()) << "connection " << i << ", TLS " << maxVersion;
+            session = c.session();
+        }
+    }
+}
+
+// limits.tlsSessionCacheSize bounds the cache: past it, the oldest session
+// is dropped, and a client that offers it gets a full handshake.
+TEST_F(ProxyEndToEnd, TheSessionCacheKeepsNoMoreThanItsSize) {
+    startProxy([](nlohmann::json& cfg) { cfg["limits"]["tlsSessionCacheSize"] = 2; });
+    const std::string host = name("lyncws");
+    std::vector<std::unique_ptr<TlsClient>> fresh;
+    for (int i = 0; i < 4; ++i) {
+        fresh.push_back(std::make_unique<TlsClient>(kProxyAddress, port, host, dir / "root.pem"));
+        ASSERT_TRUE(fresh.back()->connected && fresh.back()->send(get(host, "/fresh")) &&
+                    fresh.back()->readResponse());
+    }
+    const auto oldest = fresh.front()->session();
+    const auto newest = fresh.back()->session();
+    TlsClient latest(kProxyAddress, port, host, dir / "root.pem", 0, true, newest.get());
+    ASSERT_TRUE(latest.connected && latest.send(get(host, "/newest")) && latest.readResponse());
+    EXPECT_TRUE(latest.resumed());
+    TlsClient again(kProxyAddress, port, host, dir / "root.pem", 0, true, oldest.get());
+    ASSERT_TRUE(again.connected && again.send(get(host, "/oldest")) && again.readResponse());
+    EXPECT_FALSE(again.resumed());
+}
+
+// A client that offers OpenSSL's default order (AES-256-GCM first) gets the
+// proxy's first choice; the setting changes it.
+TEST_F(ProxyEndToEnd, Tls13SuiteIsTheProxysChoice) {
+    startProxy();
+    EXPECT_EQ(client(name("lyncws"))->cipher(), "TLS_AES_128_GCM_SHA256");
+    proxy.reset();
+    startProxy(
+        [](nlohmann::json& cfg) { cfg["tls13CipherSuites"] = "TLS_CHACHA20_POLY1305_SHA256"; });
+    EXPECT_EQ(client(name("lyncws"))->cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+}
+
 TEST_F(ProxyEndToEnd, WithoutSessionResumptionEveryHandshakeIsFull) {
     startProxy([](nlohmann::json& cfg) { cfg["tlsSessionResumption"] = false; });
     for (const int maxVersion : {0, TLS1_2_VERSION}) {

@@ -157,6 +157,7 @@ class TlsClient {
         return {SSL_get1_session(ssl_), SSL_SESSION_free};
     }
     bool resumed() const { return SSL_session_reused(ssl_) == 1; }
+    std::string cipher() const { return SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)); }
 
     bool send(std::string_view bytes) {
         return SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size())) ==
