@@ -130,6 +130,8 @@ std::map<std::string, std::string> readInternalDns(const json& doc) {
     return dns;
 }
 
+constexpr std::size_t kMaxTlsSessionCacheSize = 10'000'000;
+
 ProxyLimits readLimits(const json& doc) {
     ProxyLimits limits;
     if (!doc.contains("limits")) return limits;
@@ -150,6 +152,10 @@ ProxyLimits readLimits(const json& doc) {
     positive("backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
     positive("responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
     positive("tlsSessionCacheSize", limits.tlsSessionCacheSize);
+    // About 1 KiB a session: ten million is 10 GiB, past any lab's need.
+    if (limits.tlsSessionCacheSize > kMaxTlsSessionCacheSize)
+        throw fail("/limits/tlsSessionCacheSize",
+                   "expected 1.." + std::to_string(kMaxTlsSessionCacheSize));
     return limits;
 }
 

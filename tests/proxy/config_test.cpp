@@ -64,6 +64,10 @@ TEST(ProxyConfig, SessionCacheSizeIsAPositiveLimit) {
     EXPECT_NE(errorOf(doc).find("/limits/tlsSessionCacheSize: expected a positive number"),
               std::string::npos)
         << errorOf(doc);
+    doc["limits"] = {{"tlsSessionCacheSize", 10'000'001u}};
+    EXPECT_NE(errorOf(doc).find("/limits/tlsSessionCacheSize: expected 1..10000000"),
+              std::string::npos)
+        << errorOf(doc);
 }
 
 TEST(ProxyConfig, Tls13CipherSuitesAreKnownNamesInOrder) {
