@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "provision/pki.hpp"
+#include "tests/support/dies_with_test.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/seed_lab.hpp"
 
@@ -91,7 +92,8 @@ bool waitForExit(bp::child& child, std::chrono::milliseconds hangGuard = test::k
 class RunningBackend {
   public:
     RunningBackend(std::vector<std::string> args, bool withControl) {
-        child_ = bp::child(kBackendExe, bp::args(args), bp::std_out > out_, bp::std_err > bp::null);
+        child_ = bp::child(kBackendExe, bp::args(args), bp::std_out > out_, bp::std_err > bp::null,
+                           edgelab::test::diesWithTest());
         ready_ = readLine();
         if (withControl) controlLine_ = readLine();
     }
@@ -144,7 +146,8 @@ struct Exit {
 // Runs edgelab-backend to its end (it must end: bad input, not a server).
 Exit runToExit(const std::vector<std::string>& args) {
     bp::ipstream err;
-    bp::child child(kBackendExe, bp::args(args), bp::std_out > bp::null, bp::std_err > err);
+    bp::child child(kBackendExe, bp::args(args), bp::std_out > bp::null, bp::std_err > err,
+                    edgelab::test::diesWithTest());
     auto text = std::async(std::launch::async, [&err] {
         std::string all, line;
         while (std::getline(err, line)) all += line + "\n";

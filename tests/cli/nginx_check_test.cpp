@@ -25,6 +25,7 @@
 #include "common/exit_code.hpp"
 #include "provision/lab.hpp"
 #include "provision/pki.hpp"
+#include "tests/support/dies_with_test.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/seed_lab.hpp"
 
@@ -119,9 +120,9 @@ class NginxCheck : public ::testing::Test {
             args.push_back("--owas-internal-url");
             args.push_back("https://" + fqdn + "/");
         }
-        b->process =
-            bp::child(std::string(EDGELAB_BIN_DIR) + "/edgelab-backend", bp::args(args),
-                      bp::std_out > b->out, bp::std_err > (dir_ / (name + ".err")).string());
+        b->process = bp::child(
+            std::string(EDGELAB_BIN_DIR) + "/edgelab-backend", bp::args(args), bp::std_out > b->out,
+            bp::std_err > (dir_ / (name + ".err")).string(), edgelab::test::diesWithTest());
         std::string line;
         while (std::getline(b->out, line)) {
             if (line.rfind("READY https://", 0) == 0) {
@@ -202,9 +203,10 @@ class NginxCheck : public ::testing::Test {
         }
         conf += "}\n";
         writeFileAtomic(prefix / "nginx.conf", conf);
-        ng->process = bp::child("/usr/sbin/nginx", "-c", (prefix / "nginx.conf").string(), "-p",
-                                prefix.string(), bp::std_out > bp::null,
-                                bp::std_err > (prefix / "error.log").string());
+        ng->process =
+            bp::child("/usr/sbin/nginx", "-c", (prefix / "nginx.conf").string(), "-p",
+                      prefix.string(), bp::std_out > bp::null,
+                      bp::std_err > (prefix / "error.log").string(), edgelab::test::diesWithTest());
         if (!test::eventually([&] { return accepts(addr, ng->port); }, "nginx listens"))
             throw std::runtime_error("nginx did not listen: " + readFile(prefix / "error.log"));
         return ng;

@@ -19,6 +19,7 @@
 #include <boost/process.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/dies_with_test.hpp"
 #include "tests/support/edgelab_process.hpp"
 #include "tests/support/seed_lab.hpp"
 
@@ -67,7 +68,7 @@ struct PausedRun {
         child = bp::child(kEdgelab.string(),
                           bp::args = {"run", kSeedLab.string(), "--work-dir",
                                       (work / "lab").string(), "--disk-sample-mib", "1"},
-                          env, bp::std_out > out, bp::std_err > err);
+                          env, bp::std_out > out, bp::std_err > err, edgelab::test::diesWithTest());
         std::string line;
         while (std::getline(out, line)) {
             seen += line + "\n";

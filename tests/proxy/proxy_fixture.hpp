@@ -35,6 +35,7 @@
 #include "common/endpoint.hpp"
 #include "net/asio.hpp"
 #include "proxy/binding_store.hpp"
+#include "tests/support/dies_with_test.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tls_fixture.hpp"
@@ -62,7 +63,8 @@ struct Process {
                const std::string& lastReadyLine, rlim_t fileLimit = 0) {
         child = bp::child(
             exe, bp::args(args), bp::std_out > out, bp::std_err > err.string(),
-            bp::extend::on_exec_setup = [fileLimit](auto&) {
+            bp::extend::on_exec_setup = [fileLimit, parent = ::getpid()](auto&) {
+                edgelab::test::dieWithTest(parent);
                 if (!fileLimit) return;
                 const rlimit limit{fileLimit, fileLimit};
                 ::setrlimit(RLIMIT_NOFILE, &limit);

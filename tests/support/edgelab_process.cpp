@@ -5,6 +5,7 @@
 #include <boost/process.hpp>
 #include <future>
 
+#include "tests/support/dies_with_test.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace edgelab::test {
@@ -14,7 +15,7 @@ Finished runEdgelab(const std::vector<std::string>& args) {
     boost::asio::io_context ioc;
     std::future<std::string> out, err;
     bp::child c((binDir() / "edgelab").string(), bp::args = args, bp::std_out > out,
-                bp::std_err > err, ioc);
+                bp::std_err > err, ioc, diesWithTest());
     ioc.run();
     c.wait();
     return {c.exit_code(), out.get(), err.get()};
