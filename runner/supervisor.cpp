@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +23,8 @@
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
+
+#include "common/die_with_parent.hpp"
 
 namespace bp = boost::process;
 
@@ -176,8 +177,7 @@ Supervised& Supervisor::start(const ProcessSpec& spec) {
                     // stops the lab in order. PDEATHSIG: a SIGKILLed edgelab
                     // leaves no server behind.
                     ::setpgid(0, 0);
-                    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-                    if (::getppid() != parent) ::_exit(127);
+                    dieWithParent(parent);
                 } else {
                     ::setsid();
                 }

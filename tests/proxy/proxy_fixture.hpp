@@ -64,7 +64,7 @@ struct Process {
         child = bp::child(
             exe, bp::args(args), bp::std_out > out, bp::std_err > err.string(),
             bp::extend::on_exec_setup = [fileLimit, parent = ::getpid()](auto&) {
-                edgelab::test::dieWithTest(parent);
+                edgelab::dieWithParent(parent);
                 if (!fileLimit) return;
                 const rlimit limit{fileLimit, fileLimit};
                 ::setrlimit(RLIMIT_NOFILE, &limit);

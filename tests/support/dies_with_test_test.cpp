@@ -23,7 +23,7 @@ bool ended(pid_t pid) {
 }
 
 // The spawner stands for a test that ctest kills: what it started with
-// dieWithTest ends with it; the same without it would run on.
+// diesWithTest ends with it; the same without it would run on.
 TEST(DiesWithTest, AServerEndsWhenItsTestIsKilled) {
     bp::ipstream out;
     bp::child spawner(std::string(EDGELAB_BIN_DIR) + "/edgelab-test-spawner", "/bin/sleep", "600",

@@ -1,5 +1,5 @@
 // A stand-in for a test process, for dies_with_test_test: starts the program
-// in its arguments as a test starts a server (dieWithTest), prints the
+// in its arguments as a test starts a server (diesWithTest), prints the
 // child's pid and waits to be killed.
 #include "net/asio.hpp"  // first: <utility> before Asio (see net/asio.hpp)
 
