@@ -82,6 +82,10 @@ void applyProtocolPolicy(SSL_CTX* ctx, const ProxyConfig& cfg) {
         throw ConfigError("/tls13CipherSuites: OpenSSL has none of " + cfg.tls13CipherSuites);
     static const unsigned char sid[] = "edgelab-proxy";
     SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+    // The session settings go on every context, not only on the front one
+    // whose cache holds the sessions: OpenSSL reads some of them from the
+    // context the hello callback switched to (whether a TLS 1.2 ServerHello
+    // offers a session id, for one).
     // No encrypted session tickets: a session stays in the server's cache,
     // and a client resumes by its id (TLS 1.2) or by a TLS 1.3 ticket that
     // carries only that id. Per resumed TLS 1.3 handshake this spares the
