@@ -1,15 +1,16 @@
 // A TLS connection driven the way nginx drives one, without its spare
 // system calls. OpenSSL reads and writes through a BIO of this stream's own:
-// writes go straight to the socket with send(2); reads are taken from the
-// bytes this stream has received. Those are received by Asio's
+// writes go to the socket with send(2), unless they are held to go with the
+// next ones (holdWrites); reads are taken from the bytes this stream has
+// received. Those are received by Asio's
 // async_receive, which tries recv(2) at once and otherwise waits for the
 // socket's edge-triggered event as registered, with no epoll_ctl: Asio's
 // async_wait would re-arm the descriptor (EPOLL_CTL_MOD) on every wait.
 // The received bytes sit in a block lent by this thread while OpenSSL has
-// not taken them, and so may bytes OpenSSL writes that can wait to go out
-// with the next ones (holdWrites: see there), and OpenSSL's record buffers stay while the
-// connection is busy; its owner frees those (releaseRecordBuffers) once it has been idle a while,
-// so an idle connection holds little more than its SSL object.
+// not taken them, and so do held writes until they go. OpenSSL's record
+// buffers stay while the connection is busy; its owner frees those
+// (releaseRecordBuffers) once it has been idle a while, so an idle
+// connection holds little more than its SSL object.
 //
 // It is an Asio AsyncReadStream and AsyncWriteStream, so Beast's HTTP reads
 // and writes work on it, and it carries one deadline for the connection:
