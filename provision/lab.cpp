@@ -61,11 +61,21 @@ std::vector<LabError> labModeProblems(const Lab& lab) {
                             "a lab built on loopback needs its backends (the "
                             "servers it simulates); without them it describes a "
                             "real site: check it with edgelab check"});
-    for (std::size_t i = 0; i < lab.applications.size(); ++i)
-        if (!lab.applications[i].hasBackendServerUrl())
-            problems.push_back({"/applications/" + std::to_string(i) + "/backendServerUrl",
+    for (std::size_t i = 0; i < lab.applications.size(); ++i) {
+        const auto& app = lab.applications[i];
+        const std::string at = "/applications/" + std::to_string(i);
+        if (!app.hasBackendServerUrl())
+            problems.push_back({at + "/backendServerUrl",
                                 "a lab built on loopback needs where the application is "
                                 "published to (an https URL a backend serves)"});
+        // Refused here, before anything starts, rather than by the proxy once
+        // the lab's PKI and backends are up.
+        if (app.externalPreAuthentication == PreAuthentication::ClientCertificate)
+            problems.push_back({at + "/externalPreAuthentication",
+                                "ClientCertificate pre-authentication is not emulated by "
+                                "edgelab-proxy: a lab cannot run it (check a real site with "
+                                "edgelab check)"});
+    }
     return problems;
 }
 

@@ -133,6 +133,16 @@ TEST(LabParser, ARealSiteNeedsNoBackends) {
         EXPECT_TRUE(labModeProblems(loadLab(kLabs / file)).empty()) << file;
 }
 
+// A lab whose application the proxy cannot publish is refused before any
+// process starts (it used to pass validation and fail after provisioning).
+TEST(LabParser, ClientCertificatePreAuthenticationCannotBeBuiltOnLoopback) {
+    json doc = seedLabJson();
+    doc["applications"][2]["externalPreAuthentication"] = "ClientCertificate";
+    std::vector<std::string> problems;
+    for (const auto& p : labModeProblems(parseLab(doc))) problems.push_back(p.path);
+    EXPECT_EQ(problems, std::vector<std::string>{"/applications/2/externalPreAuthentication"});
+}
+
 TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
     json doc = seedLabJson();
     doc["applications"][3]["backendServerUrl"] = "https://nowhere.kloud.example:4443/";
