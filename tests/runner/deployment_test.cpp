@@ -89,7 +89,7 @@ TEST(Deployment, ProxyConfigCarriesTheWapRules) {
 
 TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
     auto lab = publishedLab();
-    lab.users = {{"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, "typo"}};
+    lab.users = {{"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, "typo", ""}};
     lab.proxy.connectionAffinity = false;
     auto plan = planAddresses(lab, 64, 1, false);
     provision::StoredCertificate cert;
