@@ -393,8 +393,8 @@ void readUsers(LabContext& cx) {
             const auto home = std::find_if(cx.lab.backends.begin(), cx.lab.backends.end(),
                                            [&](const Backend& b) { return b.name == u.homePool; });
             if (home == cx.lab.backends.end() || home->role != BackendRole::LyncFrontEnd)
-                r.error("homePool", "expected the name of a lync-frontend backend, got \"" +
-                                        u.homePool + "\"");
+                r.error("homePool",
+                        "expected the name of a lync-frontend backend, got \"" + u.homePool + "\"");
         }
         r.finish();
         users.push_back(std::move(u));

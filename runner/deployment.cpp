@@ -39,9 +39,8 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
         cert.certFile.string(), "--key", cert.keyFile.string(), "--server-fqdn", backend.host,
         "--domain", lab.domain, "--web-services",
         backend.webServices.empty() ? lab.names.webServices : backend.webServices, "--meet",
-        lab.names.meet,
-        "--dialin", lab.names.dialin, "--lyncdiscover", lab.names.lyncdiscover, "--owas",
-        lab.names.owas, "--event-hold-sec", secondsText(backend.eventChannelHoldSec),
+        lab.names.meet, "--dialin", lab.names.dialin, "--lyncdiscover", lab.names.lyncdiscover,
+        "--owas", lab.names.owas, "--event-hold-sec", secondsText(backend.eventChannelHoldSec),
         "--access-log", accessLog.string(),
         // One I/O thread: a lab's load is a few hundred requests, and the
         // machine's cores are better left to the proxy and the checks.

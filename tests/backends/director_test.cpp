@@ -41,9 +41,9 @@ Request signedIn(const SiteConfig& site, const char* path) {
 }
 
 TEST(Director, TheUserResourceOfAUserHomedElsewhereIsARedirectToTheHomePool) {
-    auto res = handle(provision::BackendRole::LyncFrontEnd, director(),
-                      signedIn(director(), kUserPath))
-                   .response;
+    auto res =
+        handle(provision::BackendRole::LyncFrontEnd, director(), signedIn(director(), kUserPath))
+            .response;
     ASSERT_EQ(res.result(), http::status::ok);
     json doc = json::parse(res.body());
     EXPECT_EQ(doc["_links"]["redirect"]["href"], kHomeRoot);
@@ -64,8 +64,8 @@ TEST(Director, TheUserResourceOfAUserHomedElsewhereIsARedirectToTheHomePool) {
 TEST(Director, TheHomePoolAndAUserHomedAnywhereGetTheUserResource) {
     SiteConfig home = director();
     home.webServices = "lyncws2.example.test";
-    auto res = handle(provision::BackendRole::LyncFrontEnd, home, signedIn(home, kUserPath))
-                   .response;
+    auto res =
+        handle(provision::BackendRole::LyncFrontEnd, home, signedIn(home, kUserPath)).response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_FALSE(json::parse(res.body())["_links"].contains("redirect"));
     // Without a home pool the user is served wherever it signs in.
