@@ -32,8 +32,9 @@ SiteConfig director() {
     return site;
 }
 
-Request signedIn(const SiteConfig& site, const char* path) {
-    auto req = get("lyncws.example.test", path);
+Request signedIn(const SiteConfig& site, const char* path,
+                 const char* host = "lyncws.example.test") {
+    auto req = get(host, path);
     req.set(http::field::authorization,
             "Bearer " + mintToken(site, "alice@example.test", kOAuthAudience,
                                   std::chrono::system_clock::now()));
@@ -64,8 +65,9 @@ TEST(Director, TheUserResourceOfAUserHomedElsewhereIsARedirectToTheHomePool) {
 TEST(Director, TheHomePoolAndAUserHomedAnywhereGetTheUserResource) {
     SiteConfig home = director();
     home.webServices = "lyncws2.example.test";
-    auto res =
-        handle(provision::BackendRole::LyncFrontEnd, home, signedIn(home, kUserPath)).response;
+    auto res = handle(provision::BackendRole::LyncFrontEnd, home,
+                      signedIn(home, kUserPath, "lyncws2.example.test"))
+                   .response;
     ASSERT_EQ(res.result(), http::status::ok);
     EXPECT_FALSE(json::parse(res.body())["_links"].contains("redirect"));
     // Without a home pool the user is served wherever it signs in.
