@@ -1,7 +1,10 @@
 // Gathering the sign-ins: libcurl easy handles driven step by step, as a
-// client signs in. libcurl does the NTLM of the web ticket sign-in itself
-// (CURLAUTH_NTLM); the affinity probe drives the three legs with
-// provision/ntlm.hpp, because it must act between them.
+// client signs in. Each starts at lyncdiscover (or the meet simple URL) and
+// goes only where the answers send it (checks/discovery.hpp): a URL off the
+// published names is recorded, with where it came from, and never requested.
+// libcurl does the NTLM of the web ticket sign-in itself (CURLAUTH_NTLM); the
+// affinity probe drives the three legs with provision/ntlm.hpp, because it
+// must act between them.
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -193,13 +196,12 @@ std::string discoverUser(Client& client, SignInFlow& flow, const SignInProbe& p,
             url = resolveLink(links.redirect, url);
             continue;
         }
-        const std::string user = xml ? links.user : links.user;
-        if (user.empty()) {
+        if (links.user.empty()) {
             flow.stopped = "the autodiscover root names no user resource (" + via +
                            (xml ? "User\")" : "user)");
             return {};
         }
-        const std::string userUrl = resolveLink(user, url);
+        const std::string userUrl = resolveLink(links.user, url);
         if (!handed(flow, p, "user", userUrl,
                     via + (xml ? "User\"" : "user") + " of " + answerOf(s)))
             return {};
