@@ -421,11 +421,12 @@ SignInFlow ucwaFlow(const SignInProbe& p, const SignInCredentials& user, const T
     const std::string apps = ucwaUserResource(client, flow, p, user, token);
     if (apps.empty()) return flow;
     const Headers bearer = {{"Authorization", "Bearer " + token}};
+    // The three members UCWA's applications reference requires, as it spells them.
     Headers post = bearer;
     post.emplace_back("Content-Type", "application/json");
     flow.steps.push_back(client.send(
         "applications", "POST", apps, post,
-        json{{"UserAgent", "edgelab"}, {"EndpointId", "edgelab-signin"}, {"Culture", "en-US"}}
+        json{{"userAgent", "edgelab"}, {"endpointId", "edgelab-signin"}, {"culture", "en-US"}}
             .dump()));
     const std::string events = linkOf(flow.steps.back().exchange.body, "events");
     if (flow.steps.back().exchange.status != 201) return flow;
