@@ -399,6 +399,14 @@ void readUsers(LabContext& cx) {
         u.password = password.value_or("");
         if (file) u.passwordFile = std::filesystem::path(*file);
         u.typedPassword = r.string("typedPassword");
+        u.homePool = r.string("homePool").value_or("");
+        if (!u.homePool.empty() && !cx.lab.backends.empty()) {
+            const auto home = std::find_if(cx.lab.backends.begin(), cx.lab.backends.end(),
+                                           [&](const Backend& b) { return b.name == u.homePool; });
+            if (home == cx.lab.backends.end() || home->role != BackendRole::LyncFrontEnd)
+                r.error("homePool",
+                        "expected the name of a lync-frontend backend, got \"" + u.homePool + "\"");
+        }
         r.finish();
         users.push_back(std::move(u));
     }
@@ -549,6 +557,12 @@ void readBackends(LabContext& cx) {
                 }
                 b.eventChannelHoldSec = r.number("eventChannelHoldSec", 0.1, 1800)
                                             .value_or(kUcwaEventChannelHold.count());
+                if (auto w = r.string("webServices")) {
+                    b.webServices =
+                        asciiLower(w->find('.') == std::string::npos ? *w + "." + lab.domain : *w);
+                    if (!validHostName(b.webServices))
+                        r.error("webServices", "expected a host name, got \"" + *w + "\"");
+                }
                 r.finish();
                 lab.backends.push_back(std::move(b));
             }

@@ -313,6 +313,23 @@ TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
               }));
 }
 
+TEST(LabUsers, AHomePoolIsALyncFrontEndAndItsWebServicesAName) {
+    json doc = seedLabJson();
+    doc["backends"][0]["webServices"] = "lyncws2";
+    doc["users"][0]["homePool"] = "fe1";
+    const Lab lab = parseLab(doc, "pools.json");
+    EXPECT_EQ(lab.backends[0].webServices, "lyncws2.kloud.example");
+    EXPECT_EQ(lab.users[0].homePool, "fe1");
+    doc["users"][0]["homePool"] = "owas1";
+    doc["backends"][0]["webServices"] = "bad name";
+    EXPECT_EQ(test::labErrorsOf(doc),
+              (std::vector<std::string>{
+                  "/backends/0/webServices: expected a host name, got \"bad name\"",
+                  "/users/0/homePool: expected the name of a lync-frontend backend, got "
+                  "\"owas1\"",
+              }));
+}
+
 TEST(LabUsers, APasswordFileIsReadRelativeToTheLabAndNamedWhenMissing) {
     const test::TempDir dir("lab-users");
     json doc = seedLabJson();
