@@ -157,6 +157,7 @@ void run(const CheckArgs& a) {
 
     report::Report rep{lab.name, result.started, result.seconds, result.results,
                        report::drawingOf(lab)};
+    rep.facts = report::factsOf(lab, result.evidence);
     try {
         report::writeReports(a.reports, rep);
     } catch (const std::exception& e) {
