@@ -9,6 +9,7 @@
 #include "cli/diff_command.hpp"
 #include "cli/lab_commands.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/watch_command.hpp"
 #include "common/exit_code.hpp"
 
 int main(int argc, char** argv) {
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
         "  edgelab up LAB / status LAB / down LAB     a lab that stays up\n"
         "  edgelab check LAB                          the checks against a running lab or any "
         "deployment\n"
-        "  edgelab diff BASE.json NEW.json            what changed between two runs\n\n"
+        "  edgelab diff BASE.json NEW.json            what changed between two runs\n"
+        "  edgelab watch LAB --every 60s              the checks on a schedule, for Prometheus\n\n"
         "Exit codes: 0 passed (or matched the lab's expectations), 1 a check failed, 2 bad input "
         "or usage, 3 the lab or target could not be brought up or reached.",
         "edgelab"};
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
     edgelab::cli::addCheckCommand(app);
     edgelab::cli::addAuditCommand(app);
     edgelab::cli::addDiffCommand(app);
+    edgelab::cli::addWatchCommand(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {
