@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -19,6 +20,8 @@
 namespace edgelab::cli {
 
 namespace {
+
+namespace fs = std::filesystem;
 
 struct WatchArgs : TargetArgs {
     std::string every = "60s";
@@ -86,7 +89,23 @@ class StopOnSignal {
 
 void run(const WatchArgs& a) {
     auto [lab, target, runOptions] = prepareTarget(a, "console", "edgelab watch");
-    const watch::WatchOptions options = watchOptions(a, runOptions);
+    watch::WatchOptions options = watchOptions(a, runOptions);
+    if (a.connectTo.empty()) {
+        // A running lab: its state file says where it is now. A lab down
+        // (no state file) or a state file being rewritten keeps the last
+        // target; names are never sent to the system resolver from here.
+        const fs::path stateFile =
+            (a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir)) /
+            "state.json";
+        options.refreshTarget = [a, stateFile]() -> std::optional<checks::Target> {
+            if (!fs::exists(stateFile)) return std::nullopt;
+            try {
+                return prepareTarget(a, "console", "edgelab watch").target;
+            } catch (const CLI::RuntimeError&) {
+                return std::nullopt;
+            }
+        };
+    }
     watch::Watcher watcher(std::move(lab), std::move(target), std::move(runOptions), options,
                            std::cout);
     int code = kExitOk;

@@ -75,6 +75,8 @@ int Watcher::run() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     auto start = std::chrono::steady_clock::now();
     while (true) {
+        if (options_.refreshTarget)
+            if (auto now = options_.refreshTarget()) target_ = std::move(*now);
         const auto startedAt = std::chrono::system_clock::now();
         checks::CheckRun result = checks::runChecks(lab_, target_, runOptions_);
         FinishedRun run{report::Report{lab_.name,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <ostream>
@@ -21,6 +22,9 @@ struct WatchOptions {
     std::size_t historyCap = 100;
     Endpoint listen{"127.0.0.1", 9464};
     std::optional<std::uint64_t> maxRuns;  // stop after this many runs (none: until a signal)
+    // Asked before each run for where the target is now (a running lab
+    // brought up again may be on other addresses); nullopt: as before.
+    std::function<std::optional<checks::Target>()> refreshTarget;
 };
 
 class Watcher {
