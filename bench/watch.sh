@@ -4,7 +4,7 @@
 # brings up and takes down. Flat is the goal (history capped, nothing kept
 # per run); bench/README.md has the figures.
 #
-#   bench/watch.sh [BUILD_DIR]      RUNS (1000), EVERY (200ms), ONLY (tls.*) override
+#   bench/watch.sh [BUILD_DIR]      RUNS (1000), EVERY (200ms), ONLY (tls.*), POINTS (more run counts to read at, ascending) override
 set -euo pipefail
 
 build=${1:-build}
@@ -34,7 +34,7 @@ status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$watch_pid/status"; }
 
 printf '%-8s %-10s %-10s %-8s %s\n' runs "RSS KiB" "HWM KiB" failed elapsed
 start=$(date +%s)
-for at in 10 100 "$runs"; do
+for at in 10 100 ${POINTS:-} "$runs"; do
   # Waits on the watch's own log: a run line per finished run.
   while [ "$(finished)" -lt "$at" ]; do
     kill -0 "$watch_pid" 2>/dev/null || { cat "$work/watch.err" >&2; exit 3; }

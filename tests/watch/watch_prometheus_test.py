@@ -223,6 +223,15 @@ def binding(edgelab, source, work):
             fail("no sign-in step latency: the test user did not sign in\n" + metrics)
         if get(base + "/healthz")[0] != 200:
             fail("/healthz is not 200 with every check passing")
+        if get(base + "/nothing")[0] != 404:
+            fail("an unknown path is not 404")
+        post = urllib.request.Request(base + "/metrics", data=b"x", method="POST")
+        try:
+            urllib.request.urlopen(post, timeout=30)
+            fail("POST /metrics was answered")
+        except urllib.error.HTTPError as e:
+            if e.code != 405:
+                fail("POST /metrics: %d, expected 405" % e.code)
 
         # A real scrape: prometheus with the documented config, queried.
         prometheus = Prometheus(source, work, address)
@@ -279,6 +288,14 @@ def binding(edgelab, source, work):
             fail("the diff is not exactly the no-SNI regression: %s" % d.stdout)
         if {e["subject"] for e in diff["evidenceChanges"]} != NO_SNI:
             fail("the evidence changes are not the no-SNI handshakes': %s" % d.stdout)
+
+        # check --baseline: exit 1 only on checks newly failing since it.
+        for baseline, code in (("base.json", 1), ("new.json", 0)):
+            c = run(edgelab, "check", lab_file, "--work-dir", lab_dir, "--only", "tls.*", "-q",
+                    "--baseline", work / baseline)
+            if c.returncode != code or "Since " not in c.stdout:
+                fail("check --baseline %s: exit %d, expected %d: %s"
+                     % (baseline, c.returncode, code, c.stdout))
 
         # Restored: the checks come back, one line each.
         runs_before = watch.runs()
