@@ -65,7 +65,6 @@ void compareFacts(ReportDiff& d, const Snapshot& base, const Snapshot& next) {
 
 const std::vector<std::string>& comparedFields() {
     static const std::vector<std::string> fields{"outcome",
-                                                 "address",
                                                  "certificate.thumbprint",
                                                  "certificate.subject",
                                                  "certificate.issuer",

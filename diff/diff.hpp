@@ -75,7 +75,8 @@ struct ReportDiff {
 };
 
 // The fields compared for each kind of subject; durations and status lines
-// are not among them (the checks judge those).
+// are not among them (the checks judge those), nor the address a handshake
+// reached (a lab built by `edgelab run` is on a /24 of its own each time).
 const std::vector<std::string>& comparedFields();
 
 // Checks in the new report's order, then gone checks in the base's order.

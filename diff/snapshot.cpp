@@ -63,14 +63,13 @@ void readResults(Reader& in, const json& doc, Snapshot& s) {
     }
 }
 
-// probes.tls[]: the handshake's outcome, the address it reached (the
-// binding's side) and the leaf certificate served.
+// probes.tls[]: the handshake's outcome and the leaf certificate served:
+// what the binding that answered holds.
 void readHandshakes(Reader& in, const json& tls, Snapshot& s) {
     for (std::size_t i = 0; i < tls.size(); ++i) {
         const std::string path = "/probes/tls/" + std::to_string(i);
         auto& f = s.facts[in.text(tls[i], "id", path)];
         f["outcome"] = in.text(tls[i], "outcome", path, false);
-        f["address"] = in.text(tls[i], "address", path, false);
         if (!tls[i].is_object() || !tls[i].contains("certificate")) continue;
         const json& c = tls[i]["certificate"];
         for (const char* k : {"thumbprint", "subject", "issuer", "notAfter"})
