@@ -112,45 +112,61 @@ std::string jsonText(const ReportDiff& d) {
     return doc.dump(2) + "\n";
 }
 
+namespace {
+
+// One <testcase>: a regression fails, a gone check is skipped, the rest
+// pass; what changed goes to the suite's system-out (the Ant schema has no
+// output inside a testcase).
+std::string junitCase(const ReportDiff& d, const Section& s, const VerdictChange& c,
+                      std::string& out) {
+    const std::string change = verdictOrAbsent(c.before) + " -> " + verdictOrAbsent(c.after);
+    out += std::string(s.title) + ": " + c.id + " " + change + "\n";
+    std::string x = "    <testcase name=\"" + escapeXmlAttribute(c.id) + "\" classname=\"" +
+                    escapeXmlAttribute(c.ns.empty() ? d.lab : c.ns) + "\" time=\"0\"";
+    if (s.rows == &d.newlyFailing)
+        return x + ">\n      <failure message=\"" + escapeXmlAttribute(change + ": " + c.evidence) +
+               "\" type=\"regression\">" +
+               escapeMarkup(c.title + "\n" + c.evidence + "\nremedy: " + c.remedy) +
+               "</failure>\n    </testcase>\n";
+    if (s.rows == &d.gone)
+        return x + ">\n      <skipped message=\"gone: not in the new report\"/>\n    </testcase>\n";
+    return x + "/>\n";
+}
+
+// The Ant schema's timestamp has no zone designator.
+std::string antTimestamp(std::string t) {
+    if (t.empty()) return "1970-01-01T00:00:00";
+    if (t.back() == 'Z') t.pop_back();
+    return t;
+}
+
+}  // namespace
+
 std::string junitText(const ReportDiff& d) {
-    std::string cases;
+    std::string cases, out = headline(d) + "\n";
     std::size_t tests = 0;
-    for (const auto& s : sectionsOf(d)) {
+    for (const auto& s : sectionsOf(d))
         for (const auto& c : *s.rows) {
             // A new check that fails is in newly failing already.
             if (s.rows == &d.added && c.after == "FAIL") continue;
             ++tests;
-            cases += "    <testcase name=\"" + escapeXmlAttribute(c.id) + "\" classname=\"" +
-                     escapeXmlAttribute(c.ns.empty() ? d.lab : c.ns) + "\" time=\"0\"";
-            const std::string change =
-                verdictOrAbsent(c.before) + " -> " + verdictOrAbsent(c.after);
-            if (s.rows == &d.newlyFailing)
-                cases += ">\n      <failure message=\"" +
-                         escapeXmlAttribute(change + ": " + c.evidence) +
-                         "\" type=\"regression\">" +
-                         escapeMarkup(c.title + "\n" + c.evidence + "\nremedy: " + c.remedy) +
-                         "</failure>\n    </testcase>\n";
-            else if (s.rows == &d.gone)
-                cases +=
-                    ">\n      <skipped message=\"gone: not in the new report\"/>\n    "
-                    "</testcase>\n";
-            else
-                cases += ">\n      <system-out>" +
-                         escapeMarkup(std::string(s.title) + ": " + change) +
-                         "</system-out>\n    </testcase>\n";
+            cases += junitCase(d, s, c, out);
         }
-    }
-    std::string evidence;
     for (const auto& f : d.evidence)
-        evidence +=
-            f.subject + " " + f.field + ": " + orNone(f.before) + " -> " + orNone(f.after) + "\n";
+        out += "evidence: " + f.subject + " " + f.field + ": " + orNone(f.before) + " -> " +
+               orNone(f.after) + "\n";
     const std::string counts = "tests=\"" + std::to_string(tests) + "\" failures=\"" +
                                std::to_string(d.newlyFailing.size()) + "\" errors=\"0\"";
-    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites " + counts + ">\n" +
-           "  <testsuite name=\"" + escapeXmlAttribute(d.lab + " diff") + "\" " + counts +
-           " skipped=\"" + std::to_string(d.gone.size()) + "\">\n" + cases + "    <system-out>" +
-           escapeMarkup(headline(d) + "\n" + evidence) +
-           "</system-out>\n  </testsuite>\n</testsuites>\n";
+    return std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n") +
+           "  <testsuite name=\"" + escapeXmlAttribute(d.lab + " diff") + "\" package=\"" +
+           escapeXmlAttribute("edgelab." + d.lab + ".diff") + "\" id=\"0\" timestamp=\"" +
+           escapeXmlAttribute(antTimestamp(d.newStartedAt)) + "\" hostname=\"localhost\" " +
+           counts + " skipped=\"" + std::to_string(d.gone.size()) + "\" time=\"0\">\n" +
+           "    <properties>\n      <property name=\"base.startedAt\" value=\"" +
+           escapeXmlAttribute(d.baseStartedAt) + "\"/>\n      <property name=\"new.startedAt\" " +
+           "value=\"" + escapeXmlAttribute(d.newStartedAt) + "\"/>\n    </properties>\n" + cases +
+           "    <system-out>" + escapeMarkup(out) + "</system-out>\n    <system-err/>\n" +
+           "  </testsuite>\n</testsuites>\n";
 }
 
 std::string markdownText(const ReportDiff& d) {

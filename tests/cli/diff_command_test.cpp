@@ -1,5 +1,6 @@
 // `edgelab diff` as a user runs it: two report files in, the exit code says
 // whether anything regressed; bad input is exit 2 and writes nothing.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +10,7 @@
 #include "common/atomic_file.hpp"
 #include "report/report.hpp"
 #include "tests/support/edgelab_process.hpp"
+#include "tests/support/seed_lab.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -68,6 +70,12 @@ TEST(DiffCommand, EveryFormatOnStdoutAndInFiles) {
     auto j = nlohmann::json::parse(edgelab::readFile(f.dir / "d.json"));
     EXPECT_TRUE(j["regressed"].get<bool>());
     EXPECT_NE(edgelab::readFile(f.dir / "d.xml").find("type=\"regression\""), std::string::npos);
+    // The same Ant JUnit schema the reports are held to (tests/fixtures).
+    const std::string xsd = (edgelab::test::sourceDir() / "tests/fixtures/junit-ant.xsd").string();
+    auto lint = std::system(("xmllint --noout --schema " + xsd + " " + (f.dir / "d.xml").string() +
+                             " 2>" + (f.dir / "lint.txt").string())
+                                .c_str());
+    EXPECT_EQ(lint, 0) << edgelab::readFile(f.dir / "lint.txt");
     auto junit = runEdgelab({"diff", f.pass.string(), f.fail.string(), "--format", "junit"});
     EXPECT_EQ(junit.out, edgelab::readFile(f.dir / "d.xml"));
     auto json = runEdgelab({"diff", f.pass.string(), f.fail.string(), "--format", "json"});
