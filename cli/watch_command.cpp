@@ -130,6 +130,11 @@ void addWatchCommand(CLI::App& app) {
         "Run the checks on a schedule and serve /metrics (Prometheus), /healthz, /report and "
         "/history; state changes are logged as JSON lines on stdout. SIGINT or SIGTERM stop it");
     addTargetOptions(*cmd, *args);
+    cmd->get_option("--timeout")
+        ->description(
+            "Seconds to wait for a connection, a TLS handshake or an HTTP answer; below the "
+            "period (default: half the period, at most 5 for connections and handshakes and 15 "
+            "for answers)");
     cmd->add_option("--every", args->every,
                     "Period between runs: 60s, 5m, 1h, 500ms (100ms to 24h); each start is "
                     "delayed by up to a tenth of it (jitter)")
