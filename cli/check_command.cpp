@@ -9,6 +9,7 @@
 
 #include "checks/gather.hpp"
 #include "checks/run_checks.hpp"
+#include "cli/diff_command.hpp"
 #include "cli/provision_commands.hpp"
 #include "cli/report_options.hpp"
 #include "common/atomic_file.hpp"
@@ -24,20 +25,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CheckArgs {
-    std::string labFile;
-    std::vector<std::string> connectTo;
-    std::string cacert;
-    std::vector<std::string> only, skip;
-    int retry = 0;
-    int retryDelayMs = 1000;
-    double timeoutSeconds = 0;  // 0: the gatherer's defaults
-    std::string workDir;
+struct CheckArgs : TargetArgs {
     report::ReportFiles reports;
+    std::string baseline;  // a JSON report: exit 1 only on checks newly failing since it
     std::string format = "console";
-    std::string user;
-    std::string passwordFile;
-    double longPoll = 0;
     bool quiet = false;
 };
 
@@ -48,18 +39,20 @@ struct CheckArgs {
 // A running lab's state file (written by `edgelab up`) says where its proxy
 // listens and which root it trusts.
 void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target& target,
-                   const std::string& format) {
+                   const std::string& format, const std::string& command) {
     nlohmann::json state;
     try {
         state = nlohmann::json::parse(readFile(stateFile));
     } catch (const std::exception& e) {
-        badInput(stateFile.string() + ": " + e.what(), format);
+        refuseInput(command, stateFile.string() + ": " + e.what(), format);
     }
     if (!state.contains("connectTo") || !state["connectTo"].is_array())
-        badInput(stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT",
-                 format);
+        refuseInput(command,
+                    stateFile.string() + ": /connectTo: expected an array of HOST:PORT:ADDR:PORT",
+                    format);
     for (auto& c : state["connectTo"]) {
-        if (!c.is_string()) badInput(stateFile.string() + ": /connectTo: expected strings", format);
+        if (!c.is_string())
+            refuseInput(command, stateFile.string() + ": /connectTo: expected strings", format);
         target.connectTo.push_back(c.get<std::string>());
     }
     if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
@@ -81,25 +74,28 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
 // The test user: --user with --password-file, or --user alone naming one of
 // the lab's users, or (lab mode, a running lab's state) the lab's first user. The password is read
 // from a file only: never from the command line, where `ps` would show it.
-std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision::Lab& lab,
-                                            bool labMode) {
+std::optional<SignInCredentials> signInUser(const TargetArgs& a, const provision::Lab& lab,
+                                            bool labMode, const std::string& format,
+                                            const std::string& command) {
     if (a.user.empty()) {
-        if (!a.passwordFile.empty()) badInput("--password-file needs --user", a.format);
+        if (!a.passwordFile.empty()) refuseInput(command, "--password-file needs --user", format);
         // The lab's users exist in the lab's front end only.
         return labMode ? signInUserOf(lab) : std::nullopt;
     }
     if (a.passwordFile.empty()) {
         auto fromLab = signInUserOf(lab, a.user);
         if (!fromLab)
-            badInput("--user " + a.user + ": not in the lab's users; give --password-file",
-                     a.format);
+            refuseInput(command,
+                        "--user " + a.user + ": not in the lab's users; give --password-file",
+                        format);
         return fromLab;
     }
     SignInCredentials user;
     user.sipUri = a.user.rfind("sip:", 0) == 0 ? a.user.substr(4) : a.user;
     if (user.sipUri.find('@') == std::string::npos)
-        badInput("--user " + a.user + ": expected a SIP address such as alice@contoso.com",
-                 a.format);
+        refuseInput(command,
+                    "--user " + a.user + ": expected a SIP address such as alice@contoso.com",
+                    format);
     if (const provision::TestUser* known = lab.user(user.sipUri))
         user.account = known->account;
     else
@@ -107,33 +103,35 @@ std::optional<SignInCredentials> signInUser(const CheckArgs& a, const provision:
     try {
         user.password = provision::readPasswordFile(a.passwordFile);
     } catch (const std::exception& e) {
-        badInput(std::string("--password-file: ") + e.what(), a.format);
+        refuseInput(command, std::string("--password-file: ") + e.what(), format);
     }
     return user;
 }
 
-void run(const CheckArgs& a) {
-    // First, so that every later refusal speaks the format asked for.
-    if (a.format != "console" && a.format != "json")
-        badInput("--format " + a.format + ": expected console or json", "console");
-    provision::Lab lab = loadLabOrExit(a.labFile, a.format, "edgelab check");
+}  // namespace
+
+PreparedTarget prepareTarget(const TargetArgs& a, const std::string& format,
+                             const std::string& commandName) {
+    const std::string& command = commandName;
+    provision::Lab lab = loadLabOrExit(a.labFile, format, commandName);
     Target target;
     for (auto& c : a.connectTo) {
-        if (auto why = connectToError(c)) badInput("--connect-to " + c + ": " + *why, a.format);
+        if (auto why = connectToError(c))
+            refuseInput(command, "--connect-to " + c + ": " + *why, format);
         target.connectTo.push_back(c);
     }
     if (!a.cacert.empty()) {
         if (!fs::is_regular_file(a.cacert))
-            badInput("--cacert " + a.cacert + ": no such file", a.format);
+            refuseInput(command, "--cacert " + a.cacert + ": no such file", format);
         target.caFile = fs::absolute(a.cacert);
     }
     bool labMode = false;
     if (target.connectTo.empty()) {
         fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
         labMode = fs::exists(work / "state.json");
-        if (labMode) applyLabState(work / "state.json", lab, target, a.format);
+        if (labMode) applyLabState(work / "state.json", lab, target, format, command);
     }
-    target.user = signInUser(a, lab, labMode);
+    target.user = signInUser(a, lab, labMode, format, command);
     if (a.longPoll > 0) target.longPollSeconds = a.longPoll;
 
     RunOptions opt;
@@ -143,12 +141,25 @@ void run(const CheckArgs& a) {
     opt.gather.retryDelay = std::chrono::milliseconds(a.retryDelayMs);
     if (a.timeoutSeconds != 0) {
         if (!(a.timeoutSeconds > 0) || a.timeoutSeconds > 3600)
-            badInput("--timeout " + (std::ostringstream() << a.timeoutSeconds).str() +
-                         ": expected seconds above 0 and at most 3600",
-                     a.format);
+            refuseInput(command,
+                        "--timeout " + (std::ostringstream() << a.timeoutSeconds).str() +
+                            ": expected seconds above 0 and at most 3600",
+                        format);
         const std::chrono::milliseconds t(static_cast<long>(a.timeoutSeconds * 1000 + 0.5));
         opt.gather.connectTimeout = opt.gather.handshakeTimeout = opt.gather.requestTimeout = t;
     }
+    return {std::move(lab), std::move(target), std::move(opt)};
+}
+
+namespace {
+
+void run(const CheckArgs& a) {
+    // First, so that every later refusal speaks the format asked for.
+    if (a.format != "console" && a.format != "json")
+        badInput("--format " + a.format + ": expected console or json", "console");
+    auto [lab, target, opt] = prepareTarget(a, a.format, "edgelab check");
+    std::optional<diff::Snapshot> baseline;
+    if (!a.baseline.empty()) baseline = readReportOrExit(a.baseline, "edgelab check", a.format);
 
     bool console = a.format == "console";
     report::ConsoleProgress progress(std::cerr, console && report::colorWanted(2));
@@ -157,6 +168,7 @@ void run(const CheckArgs& a) {
 
     report::Report rep{lab.name, result.started, result.seconds, result.results,
                        report::drawingOf(lab)};
+    rep.facts = report::factsOf(lab, result.evidence);
     try {
         report::writeReports(a.reports, rep);
     } catch (const std::exception& e) {
@@ -174,46 +186,62 @@ void run(const CheckArgs& a) {
                   << "\n";
         throw CLI::RuntimeError(kExitLabDown);
     }
+    if (baseline) {
+        // The report just written, read back as a diff reads any report.
+        const auto d =
+            diff::diffReports(*baseline, diff::parseReport(report::jsonText(rep)).value());
+        if (console)
+            std::cout << "\nSince " << a.baseline << ":\n" << diff::consoleText(d) << std::flush;
+        if (d.regressed()) throw CLI::RuntimeError(kExitCheckFailed);
+        return;
+    }
     if (anyFailed(result.results)) throw CLI::RuntimeError(kExitCheckFailed);
 }
 
 }  // namespace
 
+void addTargetOptions(CLI::App& cmd, TargetArgs& args) {
+    cmd.add_option("lab", args.labFile, "Lab description (JSON)")->required();
+    cmd.add_option("--connect-to", args.connectTo,
+                   "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable); ::ADDR:PORT sends "
+                   "every public name to ADDR:PORT")
+        ->allow_extra_args(false);
+    cmd.add_option("--cacert", args.cacert, "Trusted root(s) in PEM (default: the system's)");
+    cmd.add_option("--only", args.only, "Run only checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
+    cmd.add_option("--skip", args.skip, "Skip checks whose id matches GLOB (repeatable)")
+        ->allow_extra_args(false);
+    cmd.add_option("--retry", args.retry, "Retry probes that could not connect N times")
+        ->check(CLI::NonNegativeNumber);
+    cmd.add_option("--retry-delay", args.retryDelayMs, "Milliseconds between retries")
+        ->check(CLI::NonNegativeNumber);
+    cmd.add_option("--timeout", args.timeoutSeconds,
+                   "Seconds to wait for a connection, a TLS handshake or an HTTP answer "
+                   "(default 5 for connections and handshakes, 15 for answers)");
+    cmd.add_option("--work-dir", args.workDir,
+                   "Running lab's folder with state.json (default .edgelab/<lab name>)");
+    cmd.add_option("--user", args.user,
+                   "Test user's SIP address for the sign-in checks (default: the lab's first "
+                   "user)");
+    cmd.add_option("--password-file", args.passwordFile,
+                   "File whose first line is the test user's password (never on the command "
+                   "line)");
+    cmd.add_option("--long-poll", args.longPoll,
+                   "Hold the UCWA event channel this many seconds through the publishing "
+                   "(webservices.long-poll measured; default: only in a lab)")
+        ->check(CLI::PositiveNumber);
+}
+
 void addCheckCommand(CLI::App& app) {
     auto args = std::make_shared<CheckArgs>();
     CLI::App* cmd = app.add_subcommand(
         "check", "Run the checks against the lab's running proxy or any deployment");
-    cmd->add_option("lab", args->labFile, "Lab description (JSON)")->required();
-    cmd->add_option("--connect-to", args->connectTo,
-                    "HOST:PORT:ADDR:PORT, as curl's --connect-to (repeatable); ::ADDR:PORT sends "
-                    "every public name to ADDR:PORT")
-        ->allow_extra_args(false);
-    cmd->add_option("--cacert", args->cacert, "Trusted root(s) in PEM (default: the system's)");
-    cmd->add_option("--only", args->only, "Run only checks whose id matches GLOB (repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option("--skip", args->skip, "Skip checks whose id matches GLOB (repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option("--retry", args->retry, "Retry probes that could not connect N times")
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--retry-delay", args->retryDelayMs, "Milliseconds between retries")
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--timeout", args->timeoutSeconds,
-                    "Seconds to wait for a connection, a TLS handshake or an HTTP answer "
-                    "(default 5 for connections and handshakes, 15 for answers)");
-    cmd->add_option("--work-dir", args->workDir,
-                    "Running lab's folder with state.json (default .edgelab/<lab name>)");
+    addTargetOptions(*cmd, *args);
     addReportFileOptions(*cmd, args->reports);
+    cmd->add_option("--baseline", args->baseline,
+                    "A JSON report of an earlier run: print what changed since it, and exit 1 "
+                    "only on checks newly failing (edgelab diff)");
     cmd->add_option("--format", args->format, "Standard output: console or json");
-    cmd->add_option("--user", args->user,
-                    "Test user's SIP address for the sign-in checks (default: the lab's first "
-                    "user)");
-    cmd->add_option("--password-file", args->passwordFile,
-                    "File whose first line is the test user's password (never on the command "
-                    "line)");
-    cmd->add_option("--long-poll", args->longPoll,
-                    "Hold the UCWA event channel this many seconds through the publishing "
-                    "(webservices.long-poll measured; default: only in a lab)")
-        ->check(CLI::PositiveNumber);
     cmd->add_flag("--quiet,-q", args->quiet,
                   "Console: only the failures (with their remedies) and the summary");
     cmd->callback([args] { run(*args); });

@@ -6,8 +6,10 @@
 #include "cli/audit_command.hpp"
 #include "cli/bindings_command.hpp"
 #include "cli/check_command.hpp"
+#include "cli/diff_command.hpp"
 #include "cli/lab_commands.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/watch_command.hpp"
 #include "common/exit_code.hpp"
 
 int main(int argc, char** argv) {
@@ -18,7 +20,9 @@ int main(int argc, char** argv) {
         "  edgelab run scenarios/labs/seed-lab.json   provision, deploy, check, report, tear down\n"
         "  edgelab up LAB / status LAB / down LAB     a lab that stays up\n"
         "  edgelab check LAB                          the checks against a running lab or any "
-        "deployment\n\n"
+        "deployment\n"
+        "  edgelab diff BASE.json NEW.json            what changed between two runs\n"
+        "  edgelab watch LAB --every 60s              the checks on a schedule, for Prometheus\n\n"
         "Exit codes: 0 passed (or matched the lab's expectations), 1 a check failed, 2 bad input "
         "or usage, 3 the lab or target could not be brought up or reached.",
         "edgelab"};
@@ -31,6 +35,8 @@ int main(int argc, char** argv) {
     edgelab::cli::addBindingsCommand(app);
     edgelab::cli::addCheckCommand(app);
     edgelab::cli::addAuditCommand(app);
+    edgelab::cli::addDiffCommand(app);
+    edgelab::cli::addWatchCommand(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

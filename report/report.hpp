@@ -14,6 +14,7 @@
 #include "checks/catalogue.hpp"
 #include "checks/gather.hpp"
 #include "provision/lab.hpp"
+#include "report/facts.hpp"
 
 namespace edgelab::report {
 
@@ -43,7 +44,13 @@ struct Report {
     LabDrawing drawing;
     std::vector<std::string> expectFail;  // the lab's expect.fail globs (edgelab run)
     std::optional<bool> expectationsMet;  // the runner's judgement of them, when it ran
+    ReportFacts facts;                    // what the probes saw, structured (empty: not gathered)
 };
+
+// The JSON report's schemaVersion (report/README.md): fields are only added
+// within a version; anything else bumps it, and `edgelab diff` refuses a
+// report of another version.
+inline constexpr int kSchemaVersion = 1;
 
 // A FAIL that the lab's expect.fail names.
 bool isExpected(const Report&, const checks::CheckResult&);

@@ -143,6 +143,7 @@ class LabRun {
     provision::LabPki pki_;
     AddressPlan plan_;
     std::optional<checks::CheckResult> disk_;
+    report::ReportFacts facts_;  // what the checks' probes saw, for the JSON report
     std::map<std::string, std::string> dns_;
     std::string proxyAddress_;
     std::uint16_t proxyPort_ = 0;
@@ -476,6 +477,7 @@ StepOutcome LabRun::runChecks(std::vector<checks::CheckResult>& results) {
             target.backendAddresses[p->name().substr(8)] = p->address;
     }
     auto run = checks::runChecks(lab_, target);
+    facts_ = report::factsOf(lab_, run.evidence);
     if (auto stop = checkAlive()) return *stop;
     if (run.targetUnreachable)
         return fail(
@@ -498,6 +500,7 @@ void LabRun::writeReports(std::vector<checks::CheckResult> results) {
                        report::drawingOf(lab_)};
     rep.expectFail = lab_.expect.fail;
     rep.expectationsMet = out_.expectations.met;
+    rep.facts = std::move(facts_);
     out_.reportDir = fs::absolute(opt_.reportDir.empty() ? work_ / "report" : opt_.reportDir);
     fs::create_directories(out_.reportDir);
     report::writeJson(out_.reportDir / "report.json", rep);

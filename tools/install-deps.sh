@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxml2-dev zlib1g-dev
   libgtest-dev libgmock-dev
   openssl curl nginx-light wrk linux-perf valgrind libxml2-utils chromium python3 python3-yaml
+  prometheus
   clang-format-14
 )
 
@@ -38,4 +39,13 @@ $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 if command -v service >/dev/null && pgrep -x nginx >/dev/null 2>&1; then
   $sudo service nginx stop >/dev/null 2>&1 || true
+fi
+# prometheus's package starts a service on port 9090 (and node exporter's
+# 9100 when recommends are on); the watch tests start their own on ports
+# the kernel chooses, and nothing should scrape or listen beside them.
+if command -v service >/dev/null && pgrep -x prometheus >/dev/null 2>&1; then
+  $sudo service prometheus stop >/dev/null 2>&1 || true
+fi
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
