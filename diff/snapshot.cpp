@@ -2,6 +2,7 @@
 // schema), with nlohmann/json; every refusal names the JSON path.
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "diff/diff.hpp"
 #include "report/report.hpp"
 
@@ -130,13 +131,9 @@ Parsed<Snapshot> read(const json& doc) {
 }  // namespace
 
 Parsed<Snapshot> parseReport(std::string_view jsonText) {
-    json doc;
-    try {
-        doc = json::parse(jsonText);
-    } catch (const json::exception& e) {
-        return Parsed<Snapshot>::failure(std::string("not JSON: ") + e.what());
-    }
-    return read(doc);
+    const auto doc = readJsonText(jsonText);
+    if (!doc) return Parsed<Snapshot>::failure(doc.error());
+    return read(*doc);
 }
 
 }  // namespace edgelab::diff

@@ -165,7 +165,7 @@ TEST(Diff, AReportOfAnotherSchemaVersionIsRefusedNamingBoth) {
 }
 
 TEST(Diff, WhatIsNotAReportIsRefusedNamingThePath) {
-    EXPECT_NE(parseReport("{").error().find("not JSON"), std::string::npos);
+    EXPECT_NE(parseReport("{").error().find("not valid JSON"), std::string::npos);
     EXPECT_NE(parseReport("[]").error().find("expected a JSON object"), std::string::npos);
     EXPECT_NE(parseReport("{\"lab\": \"x\"}").error().find("/schemaVersion: missing"),
               std::string::npos);
