@@ -251,7 +251,7 @@ nlohmann::ordered_json emitLab(const AuditInput& input,
                 {"certificate", certificateJson(m)}};
     lab["backends"] = backendsJson(m, n);
     lab["applications"] = applicationsJson(m);
-    if (const Bound* ip = m.ipPortOn(443)) {
+    if (const Bound* ip = m.ipv4On(443)) {
         std::string match = m.webServicesName;
         for (const Bound* h : m.hostnamesOn(443))
             if (h->hash == ip->hash) {

@@ -45,6 +45,20 @@ TEST(AuditCommand, ExitCodesSayTheKind) {
     const auto garbage = runEdgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
     EXPECT_EQ(garbage.code, 2);
     EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
+    // An empty capture passes nothing: "nothing to audit", saying what was read.
+    for (const std::string empty :
+         {"empty-zero-bytes.netsh.txt", "empty-bom-only.netsh.txt", "empty-separators.netsh.txt"}) {
+        const auto r =
+            runEdgelab({"audit", "--netsh", capture(empty), "--wap", capture("wap-seed.json")});
+        EXPECT_EQ(r.code, 2) << empty << r.out;
+        EXPECT_NE(r.err.find("nothing to audit: no binding read ("), std::string::npos) << r.err;
+    }
+    const auto noApps = runEdgelab({"audit", "--wap", capture("wap-empty.json")});
+    EXPECT_EQ(noApps.code, 2);
+    EXPECT_NE(noApps.err.find("nothing to audit"), std::string::npos) << noApps.err;
+    const auto table = runEdgelab({"audit", "--wap", capture("wap-format-table.txt")});
+    EXPECT_EQ(table.code, 2);
+    EXPECT_NE(table.err.find("Format-Table"), std::string::npos) << table.err;
     const auto missing = runEdgelab({"audit", "--wap", (dir / "none.json").string()});
     EXPECT_EQ(missing.code, 2);
     EXPECT_NE(missing.err.find("none.json"), std::string::npos) << missing.err;
@@ -54,9 +68,9 @@ TEST(AuditCommand, FindingPrintsTheSeedsFix) {
     const auto r = runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
                                capture("wap-seed.json"), "--cert", capture("proxy-all-names.pem")});
     EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("netsh http add sslcert ipport=0.0.0.0:443 "
-                         "certhash=c0a130df59a376f3155636845cae1190f59bee65 "
-                         "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+    EXPECT_NE(r.out.find("netsh http add sslcert ipport='0.0.0.0:443' "
+                         "certhash='c0a130df59a376f3155636845cae1190f59bee65' "
+                         "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'"),
               std::string::npos)
         << r.out;
 }
