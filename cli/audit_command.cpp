@@ -102,6 +102,9 @@ void writeLab(const AuditArgs& a, const AuditInput& in, const std::vector<checks
     }
     std::cerr << "edgelab audit: wrote " << a.emitLab << "; replay it with: edgelab run "
               << a.emitLab << "\n";
+    // From netsh alone the lab says what it had to assume.
+    if (!in.applications)
+        std::cerr << "edgelab audit: " << lab.value("description", std::string()) << "\n";
 }
 
 void run(const AuditArgs& a) {

@@ -104,6 +104,30 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
     EXPECT_TRUE(wire) << "no " << wireGlobPrefix << "* check failed on the wire";
 }
 
+// From netsh alone: a lab with the names the bindings give, saying what it
+// assumed, that replays the missing default binding on the wire.
+TEST(AuditCommand, EmitsALabFromNetshAloneAndSaysWhatItAssumed) {
+    const edgelab::test::TempDir dir("audit-netsh-alone");
+    const auto lab = dir / "replay.json";
+    const auto audit = runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"),
+                                   "--emit-lab", lab.string(), "--format", "json"});
+    ASSERT_EQ(audit.code, 1) << audit.err;
+    ASSERT_TRUE(fs::exists(lab)) << audit.err;
+    EXPECT_NE(audit.err.find("Assumed from netsh alone"), std::string::npos) << audit.err;
+    EXPECT_NE(audit.err.find("left out (not Lync or OWAS by name): adfs.fabrikam.example:443"),
+              std::string::npos)
+        << audit.err;
+    const auto emitted = nlohmann::json::parse(readFile(lab));
+    EXPECT_EQ(emitted["names"]["webServices"], "lyncws.fabrikam.example");
+    EXPECT_EQ(emitted["applications"].size(), 5u);
+    const auto run =
+        runEdgelab({"run", lab.string(), "--work-dir", (dir / "work").string(), "--report-dir",
+                    (dir / "report").string(), "--disk-sample-mib", "1"});
+    EXPECT_EQ(run.code, 0) << run.out << run.err;
+    const auto failed = failedIds(nlohmann::json::parse(readFile(dir / "report/report.json")));
+    EXPECT_TRUE(failed.count("lab.default-binding"));
+}
+
 TEST(AuditCommand, ReplaysACaptureWithoutTheDefaultBinding) {
     expectReplay("no-default-binding.netsh.txt", {"lab.default-binding"}, "tls.no-sni.");
 }
