@@ -183,9 +183,15 @@ struct Canonical {
 };
 
 std::optional<Canonical> canonicalOf(std::string_view label) {
+    // The table's labels as keys, made once: this runs for every line.
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> k;
+        for (const auto& l : netshLabels()) k.push_back(labelKey(l.label));
+        return k;
+    }();
     const std::string key = labelKey(label);
-    for (const auto& l : netshLabels())
-        if (labelKey(l.label) == key) return Canonical{l.canonical, l.language};
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        if (keys[i] == key) return Canonical{netshLabels()[i].canonical, netshLabels()[i].language};
     return std::nullopt;
 }
 
