@@ -131,14 +131,22 @@ CheckResult backendPort(const Model& m) {
             continue;
         auto fixed = *p.backend;
         fixed.port = kLyncExternalWebPort;
+        // WAP wants a name, not an address, in its URLs (Microsoft, "Publish
+        // Applications using Pass-through Preauthentication"): the external
+        // name, resolved to the front end inside, as full-domain publishing does.
+        const bool literal = p.backendShape == UrlShape::Ipv6Literal && p.external &&
+                             p.externalShape == UrlShape::Name;
+        if (literal) fixed.host = p.external->host;
         bad.push_back(ps(p.app->name) + " -> " + p.app->backendServerUrl +
-                      (p.backendShape == UrlShape::Ipv6Literal
-                           ? " (an IPv6 literal on " + std::to_string(p.backend->port) +
-                                 ": the front end's external web site listens on 4443 "
-                                 "whatever the address)"
-                           : ""));
+                      (literal ? " (an IPv6 literal on " + std::to_string(p.backend->port) +
+                                     ": WAP takes a name, not an IP address, and the front "
+                                     "end's external web site listens on 4443)"
+                               : ""));
         fixes.push_back(select(*p.app) + "Set-WebApplicationProxyApplication -BackendServerUrl " +
-                        ps(fixed.str()));
+                        ps(fixed.str()) +
+                        (literal ? "   # and resolve " + fixed.host + " to " + p.backend->host +
+                                       " in the internal DNS"
+                                 : ""));
     }
     return finish(r, bad, fixes, "every Lync application's backend is https://HOST:4443/");
 }

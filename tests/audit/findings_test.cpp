@@ -54,10 +54,10 @@ std::string summary(const std::vector<checks::CheckResult>& results) {
 
 // Every netsh line a finding prints runs in PowerShell as one command.
 void expectRunnableFixes(const std::vector<checks::CheckResult>& results) {
-    for (const auto& r : results)
-        if (r.remedy.find("netsh ") != std::string::npos)
-            EXPECT_EQ(provision::pstest::netshLineProblems(r.remedy), "") << r.id << "\n"
-                                                                          << r.remedy;
+    for (const auto& r : results) {
+        if (r.remedy.find("netsh ") == std::string::npos) continue;
+        EXPECT_EQ(provision::pstest::netshLineProblems(r.remedy), "") << r.id << "\n" << r.remedy;
+    }
 }
 
 void expectGolden(const std::string& name, const std::string& actual) {
@@ -279,6 +279,17 @@ TEST(AuditWap, NeverJudgedFieldsNeverRefuse) {
     EXPECT_EQ(c.applications[0].externalPreauthentication, "");
     EXPECT_EQ(c.notes.size(), 4u);
     EXPECT_EQ(c.format, "ConvertTo-Json (one object)");
+    // A number too large for a double: a clean error naming the file and the path.
+    try {
+        parseWapCapture(R"([{"ExternalUrl": "https://a.example/"},
+                            {"Name": "x", "InactiveTransactionsTimeoutSec": 2222e2222}])",
+                        "huge.json");
+        ADD_FAILURE() << "accepted";
+    } catch (const WapInputError& e) {
+        EXPECT_NE(std::string(e.what()).find("huge.json: /1/InactiveTransactionsTimeoutSec: "),
+                  std::string::npos)
+            << e.what();
+    }
     const auto wrapped = parseWapCapture(R"({"value": [], "Count": 0})", "w.json");
     EXPECT_TRUE(wrapped.applications.empty());
 }
