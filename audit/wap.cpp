@@ -1,11 +1,11 @@
 #include "audit/wap.hpp"
 
 #include <cmath>
-#include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.hpp"
+#include "common/json_text.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::audit {
@@ -280,69 +280,19 @@ WapCapture fromFormatList(std::string_view text, std::string_view source) {
     return out;
 }
 
-// Where the parser is, as a JSON path, for a number too large for a double
-// (nlohmann's out_of_range 406 is thrown while the value is read, before
-// any path is known to the caller).
-class PathTracker {
-  public:
-    bool operator()(int, json::parse_event_t event, json& parsed) {
-        switch (event) {
-            case json::parse_event_t::object_start:
-            case json::parse_event_t::array_start:
-                stack_.push_back({event == json::parse_event_t::array_start, 0, ""});
-                break;
-            case json::parse_event_t::key:
-                stack_.back().key = parsed.get<std::string>();
-                break;
-            case json::parse_event_t::object_end:
-            case json::parse_event_t::array_end:
-                stack_.pop_back();
-                [[fallthrough]];
-            case json::parse_event_t::value:
-                if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
-                break;
-        }
-        return true;
-    }
-
-    std::string path() const {
-        std::string p;
-        for (const auto& f : stack_) p += "/" + (f.array ? std::to_string(f.index) : f.key);
-        return p.empty() ? "/" : p;
-    }
-
-  private:
-    struct Frame {
-        bool array;
-        std::size_t index;
-        std::string key;
-    };
-    std::vector<Frame> stack_;
-};
-
-json parseJson(std::string_view text, std::string_view source) {
-    json doc;
-    auto tracker = std::make_shared<PathTracker>();
-    try {
-        doc = json::parse(text, [tracker](int depth, json::parse_event_t event, json& parsed) {
-            return (*tracker)(depth, event, parsed);
-        });
-    } catch (const json::parse_error& e) {
-        throw WapInputError(std::string(source) + ": not JSON (" + e.what() + ")");
-    } catch (const json::out_of_range& e) {
-        throw WapInputError(std::string(source) + ": " + tracker->path() +
-                            ": a number too large to read (" + e.what() + ")");
-    }
-    return doc;
-}
-
 }  // namespace
 
 WapCapture parseWapCapture(std::string_view text, std::string_view source) {
     const auto start = text.find_first_not_of(" \t\r\n");
     if (start == std::string_view::npos)
         throw WapInputError(std::string(source) + ": nothing to read (no JSON, no Format-List)");
-    if (text[start] == '[' || text[start] == '{') return fromJson(parseJson(text, source), source);
+    if (text[start] == '[' || text[start] == '{') {
+        // common/json_text: a syntax error with its line and column, a number
+        // too large for a double with its JSON path, never an exception.
+        const auto parsed = readJsonText(text);
+        if (!parsed) throw WapInputError(std::string(source) + ": " + parsed.error());
+        return fromJson(*parsed, source);
+    }
     return fromFormatList(text, source);
 }
 

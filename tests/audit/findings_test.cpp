@@ -131,6 +131,19 @@ TEST(AuditWap, BadInputNamesTheJsonPath) {
     }
     EXPECT_THROW(parseWapApplications("[", "x"), WapInputError);
     EXPECT_THROW(parseWapApplications("[1]", "x"), WapInputError);
+    // A number beyond a double: nlohmann's out_of_range escaped the reader
+    // (found by fuzz_wap; the input is in fuzz/corpus/wap/number-overflow).
+    try {
+        parseWapApplications(R"([{"Name": "x", "InactiveTransactionsTimeoutSec": 2222e2222}])",
+                             "apps.json");
+        FAIL() << "accepted";
+    } catch (const WapInputError& e) {
+        EXPECT_NE(std::string(e.what()).find("apps.json"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("/0/InactiveTransactionsTimeoutSec"),
+                  std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("number overflow"), std::string::npos) << e.what();
+    }
     EXPECT_THROW(parseWapApplications(R"({"Name": "no urls"})", "x"), WapInputError);
 }
 
@@ -279,17 +292,6 @@ TEST(AuditWap, NeverJudgedFieldsNeverRefuse) {
     EXPECT_EQ(c.applications[0].externalPreauthentication, "");
     EXPECT_EQ(c.notes.size(), 4u);
     EXPECT_EQ(c.format, "ConvertTo-Json (one object)");
-    // A number too large for a double: a clean error naming the file and the path.
-    try {
-        parseWapCapture(R"([{"ExternalUrl": "https://a.example/"},
-                            {"Name": "x", "InactiveTransactionsTimeoutSec": 2222e2222}])",
-                        "huge.json");
-        ADD_FAILURE() << "accepted";
-    } catch (const WapInputError& e) {
-        EXPECT_NE(std::string(e.what()).find("huge.json: /1/InactiveTransactionsTimeoutSec: "),
-                  std::string::npos)
-            << e.what();
-    }
     const auto wrapped = parseWapCapture(R"({"value": [], "Count": 0})", "w.json");
     EXPECT_TRUE(wrapped.applications.empty());
 }
