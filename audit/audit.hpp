@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -39,14 +40,32 @@ struct AuditInput {
     std::string name = "audit";  // the report's title
     std::string netshSource, wapSource;
     std::optional<proxy::NetshShow> netsh;  // absent: not given
-    std::string netshEncoding;
+    std::string netshEncoding;  // how the capture was read: bytes, encoding, lines, labels
     std::optional<std::vector<WapApplication>> applications;  // absent: not given
-    std::vector<AppRole> roles;  // one per application; guessed when empty
+    std::string wapFormat;              // "ConvertTo-Json (array)", "Format-List", ...
+    std::vector<std::string> wapNotes;  // fields read with WAP's default, and why
+    std::vector<AppRole> roles;         // one per application; guessed when empty
     std::vector<AuditCertificate> certificates;
     // The public web services name: its binding is what the default binding
     // copies (the seed's Set-DefaultCertificate -hostName). Guessed when empty.
     std::string webServicesName;
 };
+
+// A capture that gives nothing to audit or cannot be read at all: the
+// message names the file and says what was read.
+class CaptureError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// The captures as saved, through the normalising front
+// (proxy::normaliseCapture), into `in`. A netsh capture with no binding (zero
+// bytes, a byte order mark only, separators only, or not one block read)
+// throws CaptureError ("nothing to audit"); a WAP capture with nothing in it
+// is no application (what ConvertTo-Json prints for none); bad WAP input
+// throws WapInputError.
+void readNetshCapture(AuditInput& in, std::string_view bytes, const std::string& source);
+void readWapCapture(AuditInput& in, std::string_view bytes, const std::string& source);
 
 // A lab's intended publishing as the same inputs: the hostname bindings WAP
 // would create, the lab's default binding, its applications and certificate.

@@ -12,13 +12,6 @@ using checks::Verdict;
 
 namespace {
 
-// A PowerShell single-quoted string.
-std::string ps(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out + "'";
-}
-
 // The application, in a pipeline that Set-/Remove- take (by ID when printed).
 std::string select(const WapApplication& a) {
     return a.id.empty() ? "Get-WebApplicationProxyApplication -Name " + ps(a.name) + " | "
@@ -65,13 +58,33 @@ CheckResult captureReadable(const Model& m) {
                 "the findings below use only the bindings that were read.";
         }
     }
-    if (m.haveWap)
+    if (m.haveWap) {
         read.push_back(m.input.wapSource + ": " + std::to_string(m.apps.size()) +
                        (m.apps.size() == 1 ? " application (" : " applications (") +
                        std::to_string(countOf(m, AppRole::Lync)) + " Lync, " +
-                       std::to_string(countOf(m, AppRole::Owas)) + " Office Web Apps)");
+                       std::to_string(countOf(m, AppRole::Owas)) + " Office Web Apps)" +
+                       (m.input.wapFormat.empty() ? "" : " from " + m.input.wapFormat));
+        for (const auto& n : m.input.wapNotes) read.push_back(m.input.wapSource + " " + n);
+    }
     for (const auto& c : m.input.certificates) read.push_back(c.source + ": " + c.thumbprint);
-    if (r.verdict == Verdict::Pass) r.evidence = join(read, "; ");
+    // An application whose URL is not one: not judged, and said so.
+    std::vector<std::string> unread;
+    for (const auto& p : m.apps) {
+        if (!p.external)
+            unread.push_back(ps(p.app->name) + " ExternalUrl " + ps(p.app->externalUrl));
+        if (!p.backend)
+            unread.push_back(ps(p.app->name) + " BackendServerUrl " + ps(p.app->backendServerUrl));
+    }
+    if (!unread.empty()) {
+        r.verdict = Verdict::Warn;
+        read.insert(read.begin(), "not judged, not a URL WAP takes: " + join(unread, ", "));
+        if (r.remedy.empty())
+            r.remedy =
+                "Check the application with Get-WebApplicationProxyApplication -Name NAME "
+                "| Format-List; the findings below leave it out.";
+    }
+    if (r.verdict == Verdict::Pass || !unread.empty())
+        r.evidence = join(read, "; ") + (r.evidence.empty() ? "" : "; " + r.evidence);
     return r;
 }
 
@@ -80,11 +93,15 @@ CheckResult passThrough(const Model& m) {
         passing("lab.passthrough", "S2: Lync applications use PassThrough pre-authentication", "");
     if (!m.haveWap) return skipped(r, "no applications given (--wap)");
     if (countOf(m, AppRole::Lync) == 0) return skipped(r, "no application publishes Lync");
-    std::vector<std::string> bad, fixes;
+    std::vector<std::string> bad, fixes, unknown;
     for (const auto& p : m.apps) {
         if (p.role != AppRole::Lync) continue;
         const auto& a = *p.app;
         if (asciiLower(a.externalPreauthentication) == "passthrough") continue;
+        if (a.externalPreauthentication.empty()) {
+            unknown.push_back(ps(a.name));
+            continue;
+        }
         bad.push_back(ps(a.name) + " uses " + a.externalPreauthentication);
         // Set-WebApplicationProxyApplication cannot change the method: publish again.
         fixes.push_back(select(a) + "Remove-WebApplicationProxyApplication");
@@ -93,8 +110,15 @@ CheckResult passThrough(const Model& m) {
                         ps(a.externalUrl) + " -BackendServerUrl " + ps(a.backendServerUrl) +
                         " -ExternalCertificateThumbprint " + ps(a.externalCertificateThumbprint));
     }
+    if (bad.empty() && unknown.size() == countOf(m, AppRole::Lync))
+        return skipped(r, "the pre-authentication of " + join(unknown, ", ") +
+                              " is not a documented name (see audit.capture)");
     return finish(r, bad, fixes,
-                  std::to_string(countOf(m, AppRole::Lync)) + " Lync applications use PassThrough");
+                  std::to_string(countOf(m, AppRole::Lync) - unknown.size()) +
+                      (countOf(m, AppRole::Lync) - unknown.size() == 1
+                           ? " Lync application uses PassThrough"
+                           : " Lync applications use PassThrough") +
+                      (unknown.empty() ? "" : "; not judged: " + join(unknown, ", ")));
 }
 
 CheckResult backendPort(const Model& m) {
@@ -107,9 +131,22 @@ CheckResult backendPort(const Model& m) {
             continue;
         auto fixed = *p.backend;
         fixed.port = kLyncExternalWebPort;
-        bad.push_back(ps(p.app->name) + " -> " + p.app->backendServerUrl);
+        // WAP wants a name, not an address, in its URLs (Microsoft, "Publish
+        // Applications using Pass-through Preauthentication"): the external
+        // name, resolved to the front end inside, as full-domain publishing does.
+        const bool literal = p.backendShape == UrlShape::Ipv6Literal && p.external &&
+                             p.externalShape == UrlShape::Name;
+        if (literal) fixed.host = p.external->host;
+        bad.push_back(ps(p.app->name) + " -> " + p.app->backendServerUrl +
+                      (literal ? " (an IPv6 literal on " + std::to_string(p.backend->port) +
+                                     ": WAP takes a name, not an IP address, and the front "
+                                     "end's external web site listens on 4443)"
+                               : ""));
         fixes.push_back(select(*p.app) + "Set-WebApplicationProxyApplication -BackendServerUrl " +
-                        ps(fixed.str()));
+                        ps(fixed.str()) +
+                        (literal ? "   # and resolve " + fixed.host + " to " + p.backend->host +
+                                       " in the internal DNS"
+                                 : ""));
     }
     return finish(r, bad, fixes, "every Lync application's backend is https://HOST:4443/");
 }
@@ -136,33 +173,89 @@ CheckResult owasUrl(const Model& m) {
     return finish(r, bad, fixes, "external and backend hosts are the same");
 }
 
+// A wildcard external URL (https://*.contoso.com/): Web Application Proxy in
+// Windows Server 2012 R2 "does not support wildcard domain publishing"
+// (Microsoft, "Plan to Publish Applications using Pass-through
+// Preauthentication"); where a later WAP takes one, a certificate's
+// *.contoso.com covers one label only (RFC 6125 6.4.3), and the lessons are
+// judged per name, which a wildcard rule hides.
+CheckResult wildcardUrls(const Model& m) {
+    auto r = passing("audit.wildcard-url",
+                     "no application is published under a wildcard external URL", "");
+    if (!m.haveWap) return skipped(r, "no applications given (--wap)");
+    std::vector<std::string> found, fixes;
+    for (const auto& p : m.apps) {
+        if (!p.external || p.externalShape != UrlShape::Wildcard) continue;
+        const std::string domain = p.external->host.substr(2);
+        found.push_back(ps(p.app->name) + " publishes " + p.app->externalUrl + " (" +
+                        to_string(p.role) + "): it serves names one label under " + domain +
+                        " only and its certificate must carry *." + domain +
+                        "; WAP in Windows Server 2012 R2 does not support wildcard publishing, "
+                        "and clients without SNI still get the IP:port binding's certificate");
+        if (p.role != AppRole::Other)
+            fixes.push_back("publish each " + to_string(p.role) +
+                            " name (web services, meet, dialin, lyncdiscover, owas) as its own "
+                            "application, so that each lesson is judged for it: "
+                            "Add-WebApplicationProxyApplication -ExternalUrl "
+                            "'https://NAME." +
+                            domain + "/' ...");
+    }
+    if (found.empty()) {
+        r.evidence = "every external URL names one host";
+        return r;
+    }
+    r.verdict = Verdict::Warn;
+    r.evidence = join(found, "; ");
+    r.remedy = join(fixes, "\n");
+    return r;
+}
+
 CheckResult applicationBindings(const Model& m) {
     auto r = passing("audit.application-binding",
                      "each application's certificate is bound to its external host", "");
     if (!m.haveWap || !m.haveNetsh) return skipped(r, "needs both --netsh and --wap");
     std::vector<std::string> bad, fixes, good;
+    std::vector<std::string> wildcards;
+    std::size_t bound = 0;
     for (const auto& p : m.apps) {
         if (!p.external) continue;
+        if (p.externalShape == UrlShape::Wildcard) {
+            wildcards.push_back(p.external->hostPort());
+            continue;
+        }
         const auto& a = *p.app;
-        const std::string key = p.external->host + ":" + std::to_string(p.external->port);
+        const std::string key = p.external->hostPort();
         Bound wanted{proxy::NetshKeyKind::HostnamePort, p.external->host, p.external->port,
                      a.externalCertificateThumbprint, std::string(kWapApplicationId)};
         if (const Bound* b = m.hostname(p.external->host, p.external->port)) {
-            if (b->hash == a.externalCertificateThumbprint) continue;
+            if (b->hash == a.externalCertificateThumbprint) {
+                ++bound;
+                continue;
+            }
             bad.push_back(key + " is bound to " + b->hash + ", " + ps(a.name) + " names " +
                           a.externalCertificateThumbprint);
-            fixes.push_back("netsh http delete sslcert hostnameport=" + key);
+            fixes.push_back(deleteSslcert(SslcertKey::HostnamePort, key));
         } else if (m.centralStoreOn(p.external->port)) {
             good.push_back(key + " from the Central Certificate Store");
             continue;
         } else {
             bad.push_back("no Hostname:port binding for " + key + " (" + ps(a.name) + ")");
         }
-        fixes.push_back(addSslcert("hostnameport", key, wanted));
+        fixes.push_back(addSslcert(SslcertKey::HostnamePort, key, wanted));
     }
+    if (bad.empty() && bound == 0 && good.empty())
+        return skipped(r, wildcards.empty()
+                              ? "no application with an external host name"
+                              : "only wildcard external URLs (" + join(wildcards, ", ") +
+                                    "; see audit.wildcard-url)");
     return finish(r, bad, fixes,
-                  std::to_string(m.apps.size()) + " applications bound" +
-                      (good.empty() ? "" : " (" + join(good, ", ") + ")"));
+                  std::to_string(bound) +
+                      (bound == 1 ? " application bound to its external host"
+                                  : " applications bound to their external hosts") +
+                      (good.empty() ? "" : " (" + join(good, ", ") + ")") +
+                      (wildcards.empty() ? ""
+                                         : "; not judged: wildcard " + join(wildcards, ", ") +
+                                               " (see audit.wildcard-url)"));
 }
 
 CheckResult certificateNames(const Model& m) {
@@ -183,7 +276,7 @@ CheckResult certificateNames(const Model& m) {
                         "-ExternalCertificateThumbprint, netsh http add sslcert)");
     };
     for (const auto& p : m.apps)
-        if (p.external)
+        if (p.external && p.externalShape != UrlShape::Wildcard)
             check(p.app->externalCertificateThumbprint, p.external->host, ps(p.app->name));
     // Without the applications the bindings say which names are served; with
     // them a binding no application uses is audit.leftover-bindings' concern.
@@ -207,12 +300,9 @@ CheckResult leftoverBindings(const Model& m) {
     std::vector<std::string> left, fixes;
     for (const auto& b : m.bindings) {
         if (b.kind != proxy::NetshKeyKind::HostnamePort || b.appid != kWapApplicationId) continue;
-        bool published = false;
-        for (const auto& p : m.apps)
-            published |= p.external && p.external->host == b.host && p.external->port == b.port;
-        if (published) continue;
+        if (m.published(b.host, b.port)) continue;
         left.push_back(b.key());
-        fixes.push_back("netsh http delete sslcert hostnameport=" + b.key());
+        fixes.push_back(deleteSslcert(SslcertKey::HostnamePort, b.key()));
     }
     if (left.empty()) {
         r.evidence = "every WAP Hostname:port binding has its application";

@@ -234,24 +234,92 @@ json applicationsJson(const Model& m) {
     return apps;
 }
 
+std::vector<std::string> sourcesOf(const AuditInput& in) {
+    std::vector<std::string> out;
+    for (const auto* s : {&in.netshSource, &in.wapSource})
+        if (!s->empty()) out.push_back(*s);
+    return out;
+}
+
+struct Inferred {
+    const char* name;
+    AppRole role;
+};
+
+// The application WAP published for a binding, from the name's first label.
+std::optional<Inferred> inferredFrom(const std::string& label) {
+    for (const char* l : {"lyncws", "webext", "lyncweb"})
+        if (label == l) return Inferred{"Lync Web Services", AppRole::Lync};
+    if (label == "meet") return Inferred{"Lync Meet", AppRole::Lync};
+    if (label == "dialin") return Inferred{"Lync Dialin", AppRole::Lync};
+    if (label == "lyncdiscover") return Inferred{"Lync Lyncdiscover", AppRole::Lync};
+    for (const char* l : {"owas", "wac", "oos", "officeonline"})
+        if (label == l) return Inferred{"Office Web Apps Server", AppRole::Owas};
+    return std::nullopt;
+}
+
+// From netsh alone: an application for each WAP Hostname:port binding on a
+// judged port whose name says Lync or OWAS, published the way the lessons
+// want it (what the capture cannot say is assumed, and said).
+AuditInput inferApplications(const AuditInput& input, std::vector<std::string>& assumed) {
+    AuditInput in = input;
+    in.applications.emplace();
+    const Model m(input);
+    std::vector<std::string> left;
+    for (std::uint16_t port : m.hostnamePorts())
+        for (const Bound* b : m.hostnamesOn(port)) {
+            const auto what = inferredFrom(firstLabel(b->host));
+            if (!what || b->appid != kWapApplicationId) {
+                left.push_back(b->key());
+                continue;
+            }
+            WapApplication a;
+            a.name = what->name;
+            a.externalUrl = "https://" + b->key() + "/";
+            // Full-domain publishing: the same name inside, the front end's
+            // external web site on 4443, OWAS on its own port.
+            a.backendServerUrl = what->role == AppRole::Lync ? "https://" + b->host + ":4443/"
+                                                             : "https://" + b->host + "/";
+            a.externalPreauthentication = "PassThrough";
+            a.externalCertificateThumbprint = b->hash;
+            in.applications->push_back(a);
+            in.roles.push_back(what->role);
+        }
+    assumed.push_back(
+        "from netsh alone: one application per WAP Hostname:port binding named lyncws, webext, "
+        "lyncweb, meet, dialin, lyncdiscover, owas, wac, oos or officeonline (" +
+        std::to_string(in.applications->size()) +
+        "), each with PassThrough pre-authentication and its backend on the same name, on 4443 "
+        "for Lync (the front end's external web site) and 443 for OWAS: the lessons' way, which "
+        "the capture does not show");
+    if (!left.empty())
+        assumed.push_back("left out (not Lync or OWAS by name): " + join(left, ", "));
+    return in;
+}
+
 }  // namespace
 
-nlohmann::ordered_json emitLab(const AuditInput& input,
+nlohmann::ordered_json emitLab(const AuditInput& captured,
                                const std::vector<checks::CheckResult>& findings,
                                const std::string& labName) {
+    std::vector<std::string> assumed;
+    const AuditInput input =
+        captured.applications ? captured : inferApplications(captured, assumed);
     const Model m(input);
     const Names n = namesOf(m);
-    json lab = {{"name", labName},
-                {"description", "Replays the publishing captured by edgelab audit (" +
-                                    join({input.netshSource, input.wapSource}, ", ") +
-                                    ") on loopback; certificates are re-issued by the lab PKI "
-                                    "with the captured names."},
-                {"domain", n.domain},
-                {"names", namesJson(n)},
-                {"certificate", certificateJson(m)}};
+    json lab = {
+        {"name", labName},
+        {"description", "Replays the publishing captured by edgelab audit (" +
+                            join(sourcesOf(input), ", ") +
+                            ") on loopback; certificates are re-issued by the lab PKI "
+                            "with the captured names." +
+                            (assumed.empty() ? "" : " Assumed " + join(assumed, "; ") + ".")},
+        {"domain", n.domain},
+        {"names", namesJson(n)},
+        {"certificate", certificateJson(m)}};
     lab["backends"] = backendsJson(m, n);
     lab["applications"] = applicationsJson(m);
-    if (const Bound* ip = m.ipPortOn(443)) {
+    if (const Bound* ip = m.ipv4On(443)) {
         std::string match = m.webServicesName;
         for (const Bound* h : m.hostnamesOn(443))
             if (h->hash == ip->hash) {

@@ -3,6 +3,7 @@
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
 #include "checks/support.hpp"
+#include "common/netsh_command.hpp"
 #include "common/utc_time.hpp"
 
 #include <algorithm>
@@ -21,10 +22,12 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
     if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
         h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
         hash = asciiLower(h->chain.front().thumbprint);
+    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", hash, std::string(kWapApplicationId),
+                         ""};
     return "add a default (IP:port) binding with the certificate served for " +
-           lab.names.webServices + ": netsh http add sslcert ipport=0.0.0.0:443 certhash=" + hash +
-           " appid=" + std::string(kWapApplicationId) +
-           "  (lab: edgelab bindings set-default --match-host " + lab.names.webServices + ")";
+           lab.names.webServices + ":\n" +
+           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
+           "\nin a lab: edgelab bindings set-default --match-host " + lab.names.webServices;
 }
 
 // The chain as sent links each certificate to the next and ends at a root
@@ -110,10 +113,9 @@ CheckDefinition sniCheck(const std::string& name) {
         const std::string& name = d.ns;
         auto* h = ev.handshake(d.probes.front());
         const std::string remedy =
-            "bind a certificate whose subjectAltName includes " + name + " to " + name +
-            ":443 (netsh http add sslcert hostnameport=" + name +
-            ":443 certhash=<thumbprint> appid=" + std::string(kWapApplicationId) +
-            " certstorename=MY)";
+            "bind a certificate whose subjectAltName includes " + name + " to " + name + ":443:\n" +
+            netshAddSslcert({SslcertKey::HostnamePort, name + ":443", "<thumbprint>",
+                             std::string(kWapApplicationId), "MY"});
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         if (h->outcome != HandshakeOutcome::Ok) {
             auto below = connectionRemedy(*h);

@@ -44,15 +44,18 @@ std::string readInput(const std::string& option, const std::string& file) {
     }
 }
 
-void readNetsh(const AuditArgs& a, AuditInput& in) {
-    const auto decoded = proxy::decodeCapturedText(readInput("--netsh", a.netsh));
-    in.netshSource = a.netsh;
-    in.netshEncoding = decoded.encoding;
-    in.netsh = proxy::parseNetshText(decoded.utf8);
-    // Nothing read and something unreadable: not a netsh capture at all.
-    if (in.netsh->entries.empty() && !in.netsh->problems.empty())
-        badInput("--netsh " + a.netsh + ": no binding could be read; " +
-                 in.netsh->problems.front().str());
+void readCaptures(const AuditArgs& a, AuditInput& in) {
+    try {
+        if (!a.netsh.empty()) readNetshCapture(in, readInput("--netsh", a.netsh), a.netsh);
+        if (!a.wap.empty()) readWapCapture(in, readInput("--wap", a.wap), a.wap);
+    } catch (const CaptureError& e) {
+        badInput(e.what());
+    } catch (const WapInputError& e) {
+        badInput(e.what());
+    }
+    if (a.netsh.empty() && in.applications && in.applications->empty())
+        badInput("--wap " + a.wap + ": nothing to audit: no application (" + in.wapFormat +
+                 ") and no --netsh capture");
 }
 
 AuditInput gatherInput(const AuditArgs& a) {
@@ -64,16 +67,7 @@ AuditInput gatherInput(const AuditArgs& a) {
         badInput("--emit-lab writes a lab from a capture; --lab already is one");
     AuditInput in;
     if (!a.lab.empty()) in = auditInputOf(loadLabOrExit(a.lab));
-    if (!a.netsh.empty()) readNetsh(a, in);
-    if (!a.wap.empty()) {
-        in.wapSource = a.wap;
-        const auto decoded = proxy::decodeCapturedText(readInput("--wap", a.wap));
-        try {
-            in.applications = parseWapApplications(decoded.utf8, a.wap);
-        } catch (const WapInputError& e) {
-            badInput(e.what());
-        }
-    }
+    readCaptures(a, in);
     for (const auto& file : a.certs) {
         try {
             for (auto& c : readCertificates(readInput("--cert", file), file))
@@ -108,6 +102,9 @@ void writeLab(const AuditArgs& a, const AuditInput& in, const std::vector<checks
     }
     std::cerr << "edgelab audit: wrote " << a.emitLab << "; replay it with: edgelab run "
               << a.emitLab << "\n";
+    // From netsh alone the lab says what it had to assume.
+    if (!in.applications)
+        std::cerr << "edgelab audit: " << lab.value("description", std::string()) << "\n";
 }
 
 void run(const AuditArgs& a) {
@@ -140,9 +137,11 @@ void addAuditCommand(CLI::App& app) {
         "audit",
         "Audit a Web Application Proxy from what it prints (netsh http show sslcert, "
         "Get-WebApplicationProxyApplication | ConvertTo-Json), offline; or a lab's publishing");
-    cmd->add_option("--netsh", args->netsh, "netsh http show sslcert output (UTF-16 or UTF-8)");
+    cmd->add_option("--netsh", args->netsh,
+                    "netsh http show sslcert output as saved or pasted (UTF-16, UTF-8, cp1252, "
+                    "cp850; prompt lines and '> ' quoting are left out)");
     cmd->add_option("--wap", args->wap,
-                    "Get-WebApplicationProxyApplication | ConvertTo-Json output");
+                    "Get-WebApplicationProxyApplication output: | ConvertTo-Json or | Format-List");
     cmd->add_option("--cert", args->certs,
                     "A certificate in use, PEM or DER, matched by thumbprint (repeatable)")
         ->allow_extra_args(false);

@@ -5,18 +5,11 @@
 #include <sstream>
 
 #include "common/ascii.hpp"
+#include "common/netsh_command.hpp"
 
 namespace edgelab::provision {
 
 namespace {
-
-// The UTF-8 encodings of U+2018..U+201B: E2 80 98..9B.
-bool typographicSingleQuoteAt(std::string_view s, std::size_t i) {
-    return i + 2 < s.size() && static_cast<unsigned char>(s[i]) == 0xE2 &&
-           static_cast<unsigned char>(s[i + 1]) == 0x80 &&
-           static_cast<unsigned char>(s[i + 2]) >= 0x98 &&
-           static_cast<unsigned char>(s[i + 2]) <= 0x9B;
-}
 
 // A lab value inside a line comment: a line break would end the comment and
 // run the rest as code.
@@ -76,9 +69,10 @@ void writeDefaultBinding(std::ostream& ps, const DefaultBinding& binding,
        << "if ($LASTEXITCODE -eq 0) {\n"
        << "    Write-Host 'Already bound, left as it is:' " << ipport << "\n"
        << "} else {\n"
-       << "    netsh http add sslcert ipport=" << ipport
-       << " certhash=" << psQuote(asciiLower(std::string(proxyThumbprint)))
-       << " appid=" << psQuote(kWapApplicationId) << " certstorename=MY\n"
+       << "    "
+       << netshAddSslcert({SslcertKey::IpPort, binding.ipport, std::string(proxyThumbprint),
+                           std::string(kWapApplicationId), "MY"})
+       << "\n"
        << "    if ($LASTEXITCODE -ne 0) { throw \"netsh http add sslcert failed with exit code "
           "$LASTEXITCODE\" }\n"
        << "}\n";
@@ -156,21 +150,6 @@ std::string lyncFrontEndNames(const Lab& lab) {
 }
 
 }  // namespace
-
-std::string psQuote(std::string_view value) {
-    std::string out = "'";
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        if (value[i] == '\'') {
-            out += "''";
-        } else if (typographicSingleQuoteAt(value, i)) {
-            out.append(value.substr(i, 3)).append(value.substr(i, 3));
-            i += 2;
-        } else {
-            out += value[i];
-        }
-    }
-    return out + "'";
-}
 
 std::string installDatabasesCommand(const DataDisk& disk) {
     return "Install-CsDatabase -LocalDatabases -DatabasePaths " + databaseFolders(disk);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/lync_wap.hpp"
+#include "common/netsh_command.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::provision {
@@ -41,10 +42,8 @@ std::string emitPowerShell(const Lab& lab, std::string_view proxyThumbprint);
 // and the remedies of the data-disk verdicts quote it.
 std::string installDatabasesCommand(const DataDisk& disk);
 
-// A PowerShell single-quoted string literal holding `value` exactly: each
-// single-quote character (', and the typographic quotes U+2018 to U+201B,
-// which PowerShell also takes as single quotes) is doubled. Nothing is
-// expanded inside one. (PowerShell Language Specification 3.0, 2.3.5.2.)
-std::string psQuote(std::string_view value);
+// psQuote: a PowerShell single-quoted string literal (common/netsh_command.hpp,
+// shared with every printer of a netsh fix).
+using edgelab::psQuote;
 
 }  // namespace edgelab::provision

@@ -7,6 +7,7 @@
 #include "common/ascii.hpp"
 #include "common/lync_wap.hpp"
 #include "common/matching.hpp"
+#include "common/netsh_command.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::provision {
@@ -236,6 +237,16 @@ RuleResult backendCertificates(const Lab& lab) {
     return r;
 }
 
+// The default binding's fix: the netsh command on a line of its own (the
+// PowerShell form, the cmd.exe one as a comment under it), then the lab's way.
+std::string defaultBindingFix(const std::string& webServices) {
+    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", "<the published certificate's hash>",
+                         std::string(kWapApplicationId), ""};
+    return "add the default binding:\n" +
+           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
+           "\nin a lab: edgelab bindings set-default --match-host " + webServices;
+}
+
 RuleResult defaultBinding(const Lab& lab) {
     auto r = rule("lab.default-binding", "S6",
                   "clients without SNI have a default (IP:port) certificate binding");
@@ -249,12 +260,7 @@ RuleResult defaultBinding(const Lab& lab) {
         r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni, ", ");
     } else {
         fail(r, join(noSni, ", ") + " send no SNI and the lab has no IP:port binding",
-             "add the default binding: netsh http add sslcert ipport=0.0.0.0:443 certhash=<the "
-             "published certificate's hash> appid=" +
-                 std::string(kWapApplicationId) +
-                 " (edgelab "
-                 "bindings set-default --match-host " +
-                 lab.names.webServices + ")");
+             defaultBindingFix(lab.names.webServices));
     }
     return r;
 }

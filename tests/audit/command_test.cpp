@@ -45,6 +45,20 @@ TEST(AuditCommand, ExitCodesSayTheKind) {
     const auto garbage = runEdgelab({"audit", "--netsh", (dir / "garbage.txt").string()});
     EXPECT_EQ(garbage.code, 2);
     EXPECT_NE(garbage.err.find("line 1"), std::string::npos) << garbage.err;
+    // An empty capture passes nothing: "nothing to audit", saying what was read.
+    for (const std::string empty :
+         {"empty-zero-bytes.netsh.txt", "empty-bom-only.netsh.txt", "empty-separators.netsh.txt"}) {
+        const auto r =
+            runEdgelab({"audit", "--netsh", capture(empty), "--wap", capture("wap-seed.json")});
+        EXPECT_EQ(r.code, 2) << empty << r.out;
+        EXPECT_NE(r.err.find("nothing to audit: no binding read ("), std::string::npos) << r.err;
+    }
+    const auto noApps = runEdgelab({"audit", "--wap", capture("wap-empty.json")});
+    EXPECT_EQ(noApps.code, 2);
+    EXPECT_NE(noApps.err.find("nothing to audit"), std::string::npos) << noApps.err;
+    const auto table = runEdgelab({"audit", "--wap", capture("wap-format-table.txt")});
+    EXPECT_EQ(table.code, 2);
+    EXPECT_NE(table.err.find("Format-Table"), std::string::npos) << table.err;
     const auto missing = runEdgelab({"audit", "--wap", (dir / "none.json").string()});
     EXPECT_EQ(missing.code, 2);
     EXPECT_NE(missing.err.find("none.json"), std::string::npos) << missing.err;
@@ -54,9 +68,9 @@ TEST(AuditCommand, FindingPrintsTheSeedsFix) {
     const auto r = runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"), "--wap",
                                capture("wap-seed.json"), "--cert", capture("proxy-all-names.pem")});
     EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.out.find("netsh http add sslcert ipport=0.0.0.0:443 "
-                         "certhash=c0a130df59a376f3155636845cae1190f59bee65 "
-                         "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+    EXPECT_NE(r.out.find("netsh http add sslcert ipport='0.0.0.0:443' "
+                         "certhash='c0a130df59a376f3155636845cae1190f59bee65' "
+                         "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'"),
               std::string::npos)
         << r.out;
 }
@@ -88,6 +102,30 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
         EXPECT_TRUE(fromAudit || onWire) << id << " failed in the replay only";
     }
     EXPECT_TRUE(wire) << "no " << wireGlobPrefix << "* check failed on the wire";
+}
+
+// From netsh alone: a lab with the names the bindings give, saying what it
+// assumed, that replays the missing default binding on the wire.
+TEST(AuditCommand, EmitsALabFromNetshAloneAndSaysWhatItAssumed) {
+    const edgelab::test::TempDir dir("audit-netsh-alone");
+    const auto lab = dir / "replay.json";
+    const auto audit = runEdgelab({"audit", "--netsh", capture("no-default-binding.netsh.txt"),
+                                   "--emit-lab", lab.string(), "--format", "json"});
+    ASSERT_EQ(audit.code, 1) << audit.err;
+    ASSERT_TRUE(fs::exists(lab)) << audit.err;
+    EXPECT_NE(audit.err.find("Assumed from netsh alone"), std::string::npos) << audit.err;
+    EXPECT_NE(audit.err.find("left out (not Lync or OWAS by name): adfs.fabrikam.example:443"),
+              std::string::npos)
+        << audit.err;
+    const auto emitted = nlohmann::json::parse(readFile(lab));
+    EXPECT_EQ(emitted["names"]["webServices"], "lyncws.fabrikam.example");
+    EXPECT_EQ(emitted["applications"].size(), 5u);
+    const auto run =
+        runEdgelab({"run", lab.string(), "--work-dir", (dir / "work").string(), "--report-dir",
+                    (dir / "report").string(), "--disk-sample-mib", "1"});
+    EXPECT_EQ(run.code, 0) << run.out << run.err;
+    const auto failed = failedIds(nlohmann::json::parse(readFile(dir / "report/report.json")));
+    EXPECT_TRUE(failed.count("lab.default-binding"));
 }
 
 TEST(AuditCommand, ReplaysACaptureWithoutTheDefaultBinding) {

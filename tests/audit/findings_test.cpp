@@ -15,6 +15,7 @@
 #include "common/atomic_file.hpp"
 #include "provision/lab.hpp"
 #include "proxy/netsh_show.hpp"
+#include "tests/provision/powershell_tokens.hpp"
 
 namespace edgelab::audit {
 namespace {
@@ -32,17 +33,8 @@ struct Capture {
 
 AuditInput inputOf(const Capture& c) {
     AuditInput in;
-    if (!c.netsh.empty()) {
-        const auto decoded = proxy::decodeCapturedText(readFile(kCaptures / c.netsh));
-        in.netsh = proxy::parseNetshText(decoded.utf8);
-        in.netshSource = c.netsh;
-        in.netshEncoding = decoded.encoding;
-    }
-    if (!c.wap.empty()) {
-        in.applications = parseWapApplications(
-            proxy::decodeCapturedText(readFile(kCaptures / c.wap)).utf8, c.wap);
-        in.wapSource = c.wap;
-    }
+    if (!c.netsh.empty()) readNetshCapture(in, readFile(kCaptures / c.netsh), c.netsh);
+    if (!c.wap.empty()) readWapCapture(in, readFile(kCaptures / c.wap), c.wap);
     for (const auto& f : c.certs)
         for (auto& cert : readCertificates(readFile(kCaptures / f), f))
             in.certificates.push_back(cert);
@@ -60,11 +52,27 @@ std::string summary(const std::vector<checks::CheckResult>& results) {
     return out.str();
 }
 
+// Every netsh line a finding prints runs in PowerShell as one command.
+void expectRunnableFixes(const std::vector<checks::CheckResult>& results) {
+    for (const auto& r : results) {
+        if (r.remedy.find("netsh ") == std::string::npos) continue;
+        EXPECT_EQ(provision::pstest::netshLineProblems(r.remedy), "") << r.id << "\n" << r.remedy;
+    }
+}
+
 void expectGolden(const std::string& name, const std::string& actual) {
     const fs::path file = kGolden / (name + ".txt");
     if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(file, actual);
     ASSERT_TRUE(fs::exists(file)) << file;
     EXPECT_EQ(actual, readFile(file)) << "golden " << file;
+}
+
+// A golden capture: its findings as users read them, and runnable fixes.
+std::vector<checks::CheckResult> golden(const std::string& name, const Capture& c) {
+    const auto results = evaluateAudit(inputOf(c));
+    expectGolden(name, summary(results));
+    expectRunnableFixes(results);
+    return results;
 }
 
 checks::Verdict verdictOf(const std::vector<checks::CheckResult>& results, const std::string& id) {
@@ -169,6 +177,123 @@ TEST(AuditRoles, GuessedFromBackendPortNameAndHost) {
     a.name = "Office Web Apps";
     a.backendServerUrl = "https://wac01.fabrikam.example/";
     EXPECT_EQ(guessRole(a), AppRole::Owas);
+}
+
+// ---- the corpus: what administrators really paste (tests/audit/captures/README.md)
+
+TEST(AuditCorpus, EmptyCapturesAreNothingToAudit) {
+    for (const std::string name :
+         {"empty-zero-bytes.netsh.txt", "empty-bom-only.netsh.txt", "empty-separators.netsh.txt"}) {
+        AuditInput in;
+        try {
+            readNetshCapture(in, readFile(kCaptures / name), name);
+            ADD_FAILURE() << name << " was accepted";
+        } catch (const CaptureError& e) {
+            EXPECT_NE(std::string(e.what()).find("nothing to audit"), std::string::npos)
+                << e.what();
+            EXPECT_NE(std::string(e.what()).find(" bytes, "), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(AuditCorpus, Ipv6DefaultAloneDoesNotServeIpv4Clients) {
+    const auto r =
+        golden("ipv6-only-default", {"ipv6-only-default.netsh.txt", "wap-seed.json", {}});
+    EXPECT_EQ(verdictOf(r, "lab.default-binding"), checks::Verdict::Fail);
+}
+
+TEST(AuditCorpus, NoWebServicesBindingIsASkipWithItsReason) {
+    const auto r = golden("no-web-services-binding", {"no-web-services-binding.netsh.txt", "", {}});
+    EXPECT_EQ(verdictOf(r, "audit.default-certificate"), checks::Verdict::Skip);
+    EXPECT_EQ(verdictOf(r, "lab.default-binding"), checks::Verdict::Pass);
+}
+
+TEST(AuditCorpus, AdfsPortIsNotJudgedAndAQuotedPasteReads) {
+    for (const std::string wap : {"", "wap-seed.json"}) {
+        const auto r = golden(wap.empty() ? "adfs-49443-quoted" : "adfs-49443-quoted-wap",
+                              {"adfs-49443-quoted.netsh.txt", wap, {"proxy-all-names.pem"}});
+        EXPECT_EQ(verdictOf(r, "lab.default-binding"), checks::Verdict::Pass);
+        EXPECT_EQ(verdictOf(r, "audit.capture"), checks::Verdict::Pass);
+    }
+}
+
+TEST(AuditCorpus, ReflowedSpacingNbspAndPromptLinesRead) {
+    const auto r = golden("reflowed-nbsp-prompt", {"reflowed-nbsp-prompt.netsh.txt", "", {}});
+    EXPECT_EQ(verdictOf(r, "audit.capture"), checks::Verdict::Pass);
+    EXPECT_EQ(verdictOf(r, "audit.default-certificate"), checks::Verdict::Pass);
+}
+
+TEST(AuditCorpus, EightDisplayLanguages) {
+    for (const std::string lang :
+         {"en", "de-cp850", "pt-utf16", "fr-cp1252", "es-utf8", "it-utf16", "nl-lf", "ja-utf16"}) {
+        const auto r = golden("lang-" + lang, {"lang-" + lang + ".netsh.txt", "", {}});
+        EXPECT_EQ(verdictOf(r, "audit.capture"), checks::Verdict::Pass) << lang;
+        EXPECT_EQ(verdictOf(r, "audit.default-certificate"), checks::Verdict::Pass) << lang;
+    }
+}
+
+TEST(AuditCorpus, WapShapes) {
+    golden("wap-ps51-wrapper-cp1252", {"", "wap-ps51-wrapper-cp1252.json", {}});
+    golden("wap-format-list", {"", "wap-format-list.txt", {}});
+    const auto numeric = golden("wap-numeric-enums", {"", "wap-numeric-enums.json", {}});
+    EXPECT_EQ(verdictOf(numeric, "lab.passthrough"), checks::Verdict::Pass);
+    const auto empty = golden("wap-empty", {"no-default-binding.netsh.txt", "wap-empty.json", {}});
+    EXPECT_EQ(verdictOf(empty, "lab.default-binding"), checks::Verdict::Skip);
+    golden("wap-empty-array", {"no-default-binding.netsh.txt", "wap-empty-array.json", {}});
+    try {
+        AuditInput in;
+        readWapCapture(in, readFile(kCaptures / "wap-format-table.txt"), "t.txt");
+        ADD_FAILURE() << "Format-Table accepted";
+    } catch (const WapInputError& e) {
+        EXPECT_NE(std::string(e.what()).find("ConvertTo-Json"), std::string::npos) << e.what();
+    }
+}
+
+TEST(AuditCorpus, Ipv6LiteralBackendAndWildcardExternalUrlAreJudged) {
+    const auto r = golden("ipv6-wildcard", {"lang-en.netsh.txt", "wap-ipv6-wildcard.json", {}});
+    EXPECT_EQ(verdictOf(r, "lab.backend-port"), checks::Verdict::Fail);
+    EXPECT_EQ(verdictOf(r, "audit.wildcard-url"), checks::Verdict::Warn);
+}
+
+TEST(AuditFront, EncodingsAndQuotingKeepLineNumbers) {
+    // cp850 (cmd.exe's >) and cp1252 (Set-Content) told apart by the words.
+    EXPECT_EQ(proxy::decodeCapturedText("Pr\x81"
+                                        "fung")
+                  .encoding,
+              "cp850");
+    EXPECT_EQ(proxy::decodeCapturedText("Pr\x81"
+                                        "fung")
+                  .utf8,
+              "Pr\u00fcfung");
+    EXPECT_EQ(proxy::decodeCapturedText("Pr\xfc"
+                                        "fung")
+                  .encoding,
+              "cp1252");
+    EXPECT_EQ(proxy::decodeCapturedText("R\xe9unions").utf8, "R\u00e9unions");
+    const auto t = proxy::normaliseCapture(
+        "> C:\\Users\\Administrator>netsh http show sslcert\n>\n>     IP:port\xC2\xA0: x\n");
+    EXPECT_EQ(t.utf8, "\n\n    IP:port : x\n");
+    EXPECT_EQ(t.promptLines, 1u);
+    EXPECT_EQ(t.quotedLines, 3u);
+    const auto show = proxy::parseNetshText(
+        proxy::normaliseCapture("C:\\>netsh http show sslcert\n\n    IP:port : nonsense\n").utf8);
+    ASSERT_FALSE(show.problems.empty());
+    EXPECT_EQ(show.problems.front().line, 3u);
+}
+
+TEST(AuditWap, NeverJudgedFieldsNeverRefuse) {
+    const auto c = parseWapCapture(
+        R"({"Name": 7, "ExternalUrl": "https://a.example/", "BackendServerUrl": "https://a.example/",
+            "InactiveTransactionsTimeoutSec": 1e300, "DisableTranslateUrlInRequestHeaders": "yes",
+            "ID": [1], "ExternalPreauthentication": 2})",
+        "one.json");
+    ASSERT_EQ(c.applications.size(), 1u);
+    EXPECT_EQ(c.applications[0].inactiveTransactionsTimeoutSec, 300);
+    EXPECT_EQ(c.applications[0].externalPreauthentication, "");
+    EXPECT_EQ(c.notes.size(), 4u);
+    EXPECT_EQ(c.format, "ConvertTo-Json (one object)");
+    const auto wrapped = parseWapCapture(R"({"value": [], "Count": 0})", "w.json");
+    EXPECT_TRUE(wrapped.applications.empty());
 }
 
 }  // namespace

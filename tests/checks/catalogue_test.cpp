@@ -8,6 +8,7 @@
 #include "checks/gather.hpp"
 #include "provision/lab.hpp"
 #include "provision/rules.hpp"
+#include "tests/provision/powershell_tokens.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace edgelab::checks {
@@ -179,8 +180,8 @@ TEST_F(Catalogue, SniFailsOnResetAndOnACertificateWithoutTheName) {
     EXPECT_EQ(r[check::tlsSni(lab.names.owas).str()].verdict, Verdict::Fail);
     EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].evidence.find("does not cover"),
               std::string::npos);
-    EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].remedy.find("hostnameport=" + lab.names.owas +
-                                                                 ":443"),
+    EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].remedy.find("hostnameport='" + lab.names.owas +
+                                                                 ":443'"),
               std::string::npos);
     // The chain check only judges completed handshakes.
     EXPECT_EQ(r["tls.chain." + lab.names.meet].verdict, Verdict::Skip);
@@ -226,12 +227,13 @@ TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
     auto r = evaluate(lab, ev)["tls.no-sni.lync-mobile"];
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_NE(r.evidence.find("connection reset on the ClientHello"), std::string::npos);
-    EXPECT_NE(r.remedy.find("netsh http add sslcert ipport=0.0.0.0:443 "
-                            "certhash=0a1b2c3d4e5f60718293a4b5c6d7e8f901234567 "
-                            "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+    EXPECT_NE(r.remedy.find("\nnetsh http add sslcert ipport='0.0.0.0:443' "
+                            "certhash='0a1b2c3d4e5f60718293a4b5c6d7e8f901234567' "
+                            "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'\n"),
               std::string::npos)
         << r.remedy;
     EXPECT_NE(r.remedy.find("edgelab bindings set-default --match-host " + ws), std::string::npos);
+    EXPECT_EQ(provision::pstest::netshLineProblems(r.remedy), "") << r.remedy;
 }
 
 TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {

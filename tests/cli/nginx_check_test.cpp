@@ -268,9 +268,9 @@ TEST_F(NginxCheck, WithoutFallbackCertificateAndOwasUnderItsOwnNameFailsExactlyT
             EXPECT_NE(r.evidence.find("owas1.kloud.example"), std::string::npos) << r.evidence;
         }
         if (r.id == "tls.no-sni.lync-mobile") {
-            EXPECT_NE(
-                r.remedy.find("netsh http add sslcert ipport=0.0.0.0:443 certhash=" + thumbprint),
-                std::string::npos)
+            EXPECT_NE(r.remedy.find("netsh http add sslcert ipport='0.0.0.0:443' certhash='" +
+                                    thumbprint + "'"),
+                      std::string::npos)
                 << r.remedy;
         }
         if (r.id == "backend.cert-public-names" || r.id.rfind("tls.chain.", 0) == 0 ||

@@ -1,4 +1,5 @@
 #include "provision/powershell.hpp"
+#include "provision/rules.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -6,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "common/atomic_file.hpp"
+#include "common/netsh_command.hpp"
 #include "powershell_tokens.hpp"
 #include "tests/support/seed_lab.hpp"
 
@@ -218,6 +220,57 @@ TEST(PowerShellTokens, NoBareBraceDollarOrQuoteLeaks) {
             }
         }
     }
+}
+
+}  // namespace
+}  // namespace edgelab::provision
+
+namespace edgelab::provision {
+namespace {
+
+using namespace pstest;
+
+// The one builder of every netsh fix edgelab prints: the PowerShell form is
+// one native command with appid='{...}' one argument (bare braces are a
+// script block, and netsh answers "The parameter is incorrect":
+// MicrosoftDocs/windowsserverdocs issue 5922); the cmd.exe form is bare.
+TEST(NetshCommand, PowerShellFormIsOneCommandWithTheAppidOneArgument) {
+    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443",
+                         "C0A130DF59A376F3155636845CAE1190F59BEE65",
+                         "{f955c070-e044-456c-ac00-e9e4275b3f04}", ""};
+    EXPECT_EQ(netshAddSslcert(add),
+              "netsh http add sslcert ipport='0.0.0.0:443' "
+              "certhash='c0a130df59a376f3155636845cae1190f59bee65' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'");
+    EXPECT_EQ(netshAddSslcert(add, Shell::Cmd),
+              "netsh http add sslcert ipport=0.0.0.0:443 "
+              "certhash=c0a130df59a376f3155636845cae1190f59bee65 "
+              "appid={f955c070-e044-456c-ac00-e9e4275b3f04}");
+    EXPECT_EQ(netshLineProblems(netshAddSslcert(add)), "");
+    // The cmd.exe form is what PowerShell breaks on: the tokenizer sees it.
+    EXPECT_NE(netshLineProblems(netshAddSslcert(add, Shell::Cmd)), "");
+    const SslcertAdd host{SslcertKey::HostnamePort, "lync's.example:443", "<thumbprint>",
+                          "{f955c070-e044-456c-ac00-e9e4275b3f04}", "MY"};
+    EXPECT_EQ(netshLineProblems(netshAddSslcert(host)), "");
+    EXPECT_NE(netshAddSslcert(host, Shell::Cmd).find("certhash=\"<thumbprint>\""),
+              std::string::npos);
+    EXPECT_EQ(netshLineProblems(netshDeleteSslcert(SslcertKey::IpPort, "[::]:443") +
+                                " appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'"),
+              "");
+    EXPECT_EQ(withCmdForm("a", "b"), "a\n# in cmd.exe: b");
+}
+
+TEST(NetshCommand, TheRuleAndTheEmitterPrintItRunnable) {
+    Lab lab = seedLab();
+    lab.defaultBinding.reset();
+    bool seen = false;
+    for (const auto& r : evaluateRules(lab))
+        if (r.id == "lab.default-binding") {
+            seen = true;
+            EXPECT_EQ(netshLineProblems(r.remedy), "") << r.remedy;
+        }
+    EXPECT_TRUE(seen);
+    EXPECT_EQ(netshLineProblems(emitPowerShell(seedLab(), kSeedThumbprint)), "");
 }
 
 }  // namespace

@@ -200,4 +200,50 @@ inline std::string shape(const std::vector<Token>& tokens) {
     return out;
 }
 
+// Every line of `text` that adds or deletes a binding with netsh (edgelab's
+// fix lines; comments and prose around them are left alone) must
+// be one native command as PowerShell reads it: words only, no punctuator
+// (an unquoted { } ( ) ; | would make a script block, a group or a second
+// command), no bare < or > (redirection), and an appid argument that is
+// one word holding the GUID in a single-quoted part. What is wrong, or "".
+inline std::string netshLineProblems(std::string_view text) {
+    std::string problems;
+    std::size_t lines = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+        auto nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::string_view line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        if (line.rfind("netsh http add sslcert", 0) != 0 &&
+            line.rfind("netsh http delete sslcert", 0) != 0)
+            continue;
+        ++lines;
+        std::vector<Token> tokens;
+        try {
+            tokens = tokenize(line);
+        } catch (const std::exception& e) {
+            problems += std::string(line) + ": " + e.what() + "\n";
+            continue;
+        }
+        bool appid = line.find("appid") == std::string_view::npos;
+        for (const auto& t : tokens) {
+            if (t.kind == Kind::Comment) break;
+            if (t.kind != Kind::Word) {
+                problems += std::string(line) + ": not a word: " + t.text + "\n";
+                continue;
+            }
+            for (const auto& [part, value] : t.parts)
+                if (part == Part::Bare && value.find_first_of("<>") != std::string::npos)
+                    problems += std::string(line) + ": bare redirection in " + t.text + "\n";
+            if (t.text.rfind("appid=", 0) == 0)
+                appid = t.parts.size() == 2 && t.parts[1].first == Part::SingleQuoted &&
+                        t.parts[1].second.size() == 38 && t.parts[1].second.front() == '{' &&
+                        t.parts[1].second.back() == '}';
+        }
+        if (!appid) problems += std::string(line) + ": appid is not one quoted GUID\n";
+    }
+    return lines == 0 ? "no netsh line in: " + std::string(text) : problems;
+}
+
 }  // namespace edgelab::provision::pstest

@@ -98,7 +98,7 @@ const RuleCase kCases[] = {
      "issue the backend certificates with the public names"},
     {"default_binding", "lab.default-binding", [](json& d) { d.erase("defaultBinding"); },
      "lync-mobile, activesync send no SNI and the lab has no IP:port binding",
-     "netsh http add sslcert ipport=0.0.0.0:443"},
+     "netsh http add sslcert ipport='0.0.0.0:443'"},
     {"data_disk_cache", "lab.data-disk", [](json& d) { d["dataDisk"]["hostCache"] = "ReadWrite"; },
      "10 GB, host cache ReadWrite, databases 8 GB (needs 10 GB): host cache ReadWrite",
      "Install-CsDatabase -LocalDatabases -DatabasePaths 'F:\\CsData'"},
