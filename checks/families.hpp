@@ -21,6 +21,11 @@ CheckDefinition chainCheck(const std::string& name);
 CheckDefinition noSniCheck(const provision::Lab&, const provision::ClientProfile&);
 CheckDefinition backendCertCheck(const provision::Lab&, const Target&);
 
+// backends.cpp: backend.up.<backend>, one root cause per backend; `http`
+// are the probes through the proxy, read for a real site's 5xx pattern
+std::vector<CheckDefinition> backendUpChecks(const provision::Lab&, const Target&,
+                                             const std::vector<HttpProbe>& http);
+
 // lyncdiscover.cpp
 CheckDefinition lyncdiscoverCheck(const provision::Lab&);
 

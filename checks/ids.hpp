@@ -89,6 +89,11 @@ inline CheckId owasWopiSrc() { return CheckId("owas.wopisrc"); }
 inline CheckId longPoll() { return CheckId("webservices.long-poll"); }
 inline CheckId headersTranslated() { return CheckId("headers.translated"); }
 inline CheckId backendCertificates() { return CheckId("backend.cert-public-names"); }
+// A backend that is down, refuses, resets or answers 5xx: one root cause per
+// backend (a lab backend's name, or a real site's application host).
+inline CheckId backendUp(std::string_view backend) {
+    return CheckId("backend.up." + std::string(backend));
+}
 inline CheckId signInWebTicket() { return CheckId("signin.webticket"); }
 inline CheckId signInUcwa() { return CheckId("signin.ucwa"); }
 inline CheckId signInNtlmAffinity() { return CheckId("signin.ntlm-affinity"); }

@@ -222,12 +222,16 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         if (d.probes.empty())
             return result(d, Verdict::Skip, "backend addresses not known (not lab mode)");
-        std::vector<std::string> problems, seen;
+        std::vector<std::string> problems, seen, unjudged;
+        std::vector<CheckId> down;
         for (auto& b : ctx.lab.backends) {
             auto* h = ev.handshake(probe::tlsBackend(b.name));
             if (!h) continue;
             if (h->outcome != HandshakeOutcome::Ok || h->chain.empty()) {
-                problems.push_back(b.name + " (" + h->address + "): " + outcomeText(*h));
+                // A backend that does not answer is backend.up's failure,
+                // not its certificate's.
+                unjudged.push_back(b.name + " (" + h->address + "): " + outcomeText(*h));
+                down.push_back(check::backendUp(b.name));
                 continue;
             }
             std::vector<std::string> missing;
@@ -245,6 +249,11 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
                           "issue the backend a certificate whose subjectAltName lists the public "
                           "names it is published under (full-domain publishing keeps the host "
                           "name); lab: backends[].publicNamesInCertificate=true");
+        if (!unjudged.empty()) {
+            auto r = result(d, Verdict::Skip, "not judged: " + join(unjudged, "; "));
+            r.prerequisites = down;
+            return r;
+        }
         return result(d, Verdict::Pass, join(seen, "; "));
     };
     return d;
