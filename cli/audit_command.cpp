@@ -118,6 +118,7 @@ void run(const AuditArgs& a) {
     const auto results = evaluateAudit(in);
     if (!a.emitLab.empty()) writeLab(a, in, results);
     report::Report rep{in.name, started, 0, results, {}};
+    rep.command = "audit";
     if (!a.lab.empty()) rep.drawing = report::drawingOf(loadLabOrExit(a.lab));
     try {
         report::writeReports(a.reports, rep);
