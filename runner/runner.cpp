@@ -100,9 +100,9 @@ Outcome outcomeOf(checks::Verdict v) {
             return Outcome::Fail;
         case checks::Verdict::Skip:
             return Outcome::Skip;
-        // Not judged: the lab expects its root cause, which did fail.
+        // Not judged: its root cause did fail, and a glob on it is met.
         case checks::Verdict::Blocked:
-            return Outcome::Skip;
+            return Outcome::Blocked;
         default:
             return Outcome::Pass;  // a warning is not a failure
     }
@@ -496,6 +496,10 @@ void LabRun::writeReports(std::vector<checks::CheckResult> results) {
                        report::drawingOf(lab_)};
     rep.expectFail = lab_.expect.fail;
     rep.expectationsMet = out_.expectations.met;
+    rep.command = "run";
+    // The judgement of the expectations is a result of the run in every
+    // report, so that JSON, HTML, the console and JUnit count the same.
+    rep.results.push_back(expectationsResult(out_.expectations));
     out_.reportDir = fs::absolute(opt_.reportDir.empty() ? work_ / "report" : opt_.reportDir);
     fs::create_directories(out_.reportDir);
     report::writeJson(out_.reportDir / "report.json", rep);
@@ -551,6 +555,7 @@ std::optional<Stop> LabRun::runSteps() {
     } else {
         fillState();
         writeState(work_, state_);
+        registerRunningLab(state_);
         sup_.release();
         out_.state = state_;
     }
@@ -640,7 +645,14 @@ report::Report junitView(const report::Report& r, const std::vector<std::string>
             }
         }
     }
-    auto e = evaluateExpectations(expectFail, verdicts);
+    const bool judged = std::any_of(v.results.begin(), v.results.end(),
+                                    [](const auto& c) { return c.id == "expectations"; });
+    if (!judged)
+        v.results.push_back(expectationsResult(evaluateExpectations(expectFail, verdicts)));
+    return v;
+}
+
+checks::CheckResult expectationsResult(const ExpectationReport& e) {
     checks::CheckResult x;
     x.id = "expectations";
     x.title = "Exactly the checks the lab expects to fail fail";
@@ -649,8 +661,7 @@ report::Report junitView(const report::Report& r, const std::vector<std::string>
     x.evidence = e.met ? std::to_string(e.expectedFailures.size()) + " expected failures"
                        : join(e.problems(), "; ");
     x.remedy = e.met ? "" : "fix the deployment, or the lab's expect.fail if the lab changed";
-    v.results.push_back(x);
-    return v;
+    return x;
 }
 
 checks::TlsHandshake handshakeOnce(const std::string& address,

@@ -87,6 +87,10 @@ LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& optio
 // themselves are one more test that fails when they are not met.
 report::Report junitView(const report::Report& report, const std::vector<std::string>& expectFail);
 
+// The expectations' judgement as a result ("expectations"): every report of
+// `run` carries it last, so that every format counts the same results.
+checks::CheckResult expectationsResult(const ExpectationReport&);
+
 // One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
 // handshake code): whether the proxy serves the default binding, whether a
 // process of a running lab is healthy.

@@ -49,3 +49,21 @@ TEST(Expectations, SkippedCheckDoesNotSatisfyAGlob) {
     EXPECT_TRUE(r.unexpectedPasses.empty());
     EXPECT_EQ(r.unmatchedGlobs.size(), 1u);
 }
+
+// Issue 24: a replay lab (audit --emit-lab) with several problems expected
+// failures that came out BLOCKED by another expected root cause: the run
+// said "FAILED, 0 failure(s) to fix". A BLOCKED check meets the glob on it.
+TEST(Expectations, ABlockedCheckMeetsTheGlobOnIt) {
+    auto r = evaluateExpectations({"tls.sni.meet.*", "meet"},
+                                  {{"tls.sni.meet.contoso.com", Outcome::Fail},
+                                   {"meet", Outcome::Blocked},
+                                   {"dialin", Outcome::Pass}});
+    EXPECT_TRUE(r.met) << r.problems().size();
+    EXPECT_TRUE(r.unmatchedGlobs.empty());
+    EXPECT_EQ(r.expectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
+    // Its root cause unexpected is still a problem.
+    auto root = evaluateExpectations(
+        {"meet"}, {{"tls.sni.meet.contoso.com", Outcome::Fail}, {"meet", Outcome::Blocked}});
+    EXPECT_FALSE(root.met);
+    EXPECT_EQ(root.unexpectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
+}
