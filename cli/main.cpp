@@ -6,6 +6,7 @@
 #include "cli/audit_command.hpp"
 #include "cli/bindings_command.hpp"
 #include "cli/check_command.hpp"
+#include "cli/help_command.hpp"
 #include "cli/lab_commands.hpp"
 #include "cli/provision_commands.hpp"
 #include "common/exit_code.hpp"
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
         "  edgelab run scenarios/labs/seed-lab.json   provision, deploy, check, report, tear down\n"
         "  edgelab up LAB / status LAB / down LAB     a lab that stays up\n"
         "  edgelab check LAB                          the checks against a running lab or any "
-        "deployment\n\n"
+        "deployment\n"
+        "  edgelab help [COMMAND]                     a command's options\n\n"
         "Exit codes: 0 passed (or matched the lab's expectations), 1 a check failed, 2 bad input "
         "or usage, 3 the lab or target could not be brought up or reached.",
         "edgelab"};
@@ -31,6 +33,7 @@ int main(int argc, char** argv) {
     edgelab::cli::addBindingsCommand(app);
     edgelab::cli::addCheckCommand(app);
     edgelab::cli::addAuditCommand(app);
+    if (auto handled = edgelab::cli::helpOrUnknownCommand(app, argc, argv)) return *handled;
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {
@@ -43,6 +46,8 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
+        if (auto hint = edgelab::cli::optionSuggestion(app, argc, argv); !hint.empty())
+            std::cerr << hint << "\n";
         return edgelab::kExitBadInput;
     } catch (const std::exception& e) {
         std::cerr << "edgelab: " << e.what() << "\n";

@@ -149,7 +149,8 @@ TEST(AuditCommand, TheEmittedLabKeepsTheAdfsRelyingParty) {
     const auto emitted = nlohmann::json::parse(readFile(lab));
     EXPECT_EQ(emitted["applications"][0]["adfsRelyingPartyName"], "Lync Web Services RP")
         << emitted.dump(2);
-    const auto script = runEdgelab({"emit", "powershell", lab.string(), "--thumbprint",
+    // The replay keeps the capture's faults (ADFS on Lync): --force writes it.
+    const auto script = runEdgelab({"emit", "powershell", lab.string(), "--force", "--thumbprint",
                                     "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
     EXPECT_EQ(script.code, 0) << script.err;
     EXPECT_NE(script.out.find("-ADFSRelyingPartyName 'Lync Web Services RP'"), std::string::npos)
