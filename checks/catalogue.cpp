@@ -112,6 +112,8 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
     all.push_back(family::trustCheck(lab));
     for (auto& n : publicNames(lab)) all.push_back(family::sniCheck(n));
     for (auto& n : publicNames(lab)) all.push_back(family::chainCheck(n));
+    if (std::any_of(lab.clients.begin(), lab.clients.end(), [](auto& c) { return !c.sendsSni; }))
+        all.push_back(family::defaultBindingCheck(lab));
     for (auto& c : lab.clients)
         if (!c.sendsSni) all.push_back(family::noSniCheck(lab, c));
     for (auto& c : family::backendUpChecks(lab, target, httpProbes(lab)))

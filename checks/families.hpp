@@ -19,6 +19,9 @@ CheckDefinition trustCheck(const provision::Lab&);
 CheckDefinition sniCheck(const std::string& name);
 CheckDefinition chainCheck(const std::string& name);
 CheckDefinition noSniCheck(const provision::Lab&, const provision::ClientProfile&);
+// tls.no-sni.default-binding: no handshake without SNI was served a
+// certificate (every one reset): one cause for every profile's failure.
+CheckDefinition defaultBindingCheck(const provision::Lab&);
 CheckDefinition backendCertCheck(const provision::Lab&, const Target&);
 
 // backends.cpp: backend.up.<backend>, one root cause per backend; `http`

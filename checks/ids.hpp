@@ -77,6 +77,8 @@ inline CheckId tlsChain(std::string_view name) { return CheckId("tls.chain." + s
 inline CheckId tlsNoSni(std::string_view profile) {
     return CheckId("tls.no-sni." + std::string(profile));
 }
+// Root cause of every profile's reset without SNI: no default binding at all.
+inline CheckId defaultBinding() { return CheckId("tls.no-sni.default-binding"); }
 inline CheckId lyncdiscover() { return CheckId("lyncdiscover"); }
 inline CheckId webServices(std::string_view pathSlug) {
     return CheckId("webservices." + std::string(pathSlug));

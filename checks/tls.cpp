@@ -21,10 +21,16 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
     if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
         h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
         hash = asciiLower(h->chain.front().thumbprint);
+    // Quoted: PowerShell, where WAP administrators type netsh, reads an
+    // unquoted {...} as a script block. The lab command names the lab file,
+    // as `bindings` needs it (or --store) to find the proxy's store.
+    const std::string labFile =
+        lab.sourceFile.empty() ? std::string("LAB.json") : lab.sourceFile.string();
     return "add a default (IP:port) binding with the certificate served for " +
            lab.names.webServices + ": netsh http add sslcert ipport=0.0.0.0:443 certhash=" + hash +
-           " appid=" + std::string(kWapApplicationId) +
-           "  (lab: edgelab bindings set-default --match-host " + lab.names.webServices + ")";
+           " appid='" + std::string(kWapApplicationId) +
+           "'  (lab: edgelab bindings set-default --lab " + labFile + " --match-host " +
+           lab.names.webServices + ")";
 }
 
 // The chain as sent links each certificate to the next and ends at a root
@@ -188,12 +194,16 @@ CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientPro
         auto* h = ev.handshake(d.probes.front());
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         std::string remedy = defaultBindingRemedy(ctx.lab, ev);
-        if (h->outcome == HandshakeOutcome::Reset)
-            return result(d, Verdict::Fail,
-                          h->address + " without SNI: connection reset on the ClientHello (" +
-                              h->detail +
-                              "), no certificate presented: no default (IP:port) binding",
-                          remedy);
+        if (h->outcome == HandshakeOutcome::Reset) {
+            auto r =
+                result(d, Verdict::Fail,
+                       h->address + " without SNI: connection reset on the ClientHello (" +
+                           h->detail + "), no certificate presented: no default (IP:port) binding",
+                       remedy);
+            // When no profile is served, that is one cause (no binding at all).
+            r.prerequisites = {check::defaultBinding()};
+            return r;
+        }
         if (h->outcome != HandshakeOutcome::Ok)
             return result(d, Verdict::Fail, h->address + " without SNI: " + outcomeText(*h),
                           remedy);
@@ -207,6 +217,41 @@ CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientPro
             return result(d, Verdict::Fail, seen + " does not cover " + join(missing, ", "),
                           remedy);
         return result(d, Verdict::Pass, seen);
+    };
+    return d;
+}
+
+CheckDefinition defaultBindingCheck(const provision::Lab& lab) {
+    CheckDefinition d{check::defaultBinding(),
+                      "A certificate is served to clients without SNI (a default IP:port binding)",
+                      lab.names.webServices,
+                      {},
+                      {}};
+    for (auto& c : lab.clients)
+        if (!c.sendsSni) d.probes.push_back(probe::tlsNoSni(c.name));
+    d.rootCause = true;
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        std::size_t reset = 0, served = 0, seen = 0;
+        for (auto& p : d.probes) {
+            auto* h = ev.handshake(p);
+            if (!h) continue;
+            ++seen;
+            reset += h->outcome == HandshakeOutcome::Reset;
+            served += h->outcome == HandshakeOutcome::Ok && !h->chain.empty();
+        }
+        if (reset > 0 && served == 0)
+            return result(d, Verdict::Fail,
+                          "every handshake without SNI (" + std::to_string(seen) +
+                              " client profiles) was reset on the ClientHello: no default "
+                              "(IP:port) binding",
+                          defaultBindingRemedy(ctx.lab, ev));
+        if (served > 0)
+            return result(d, Verdict::Pass,
+                          std::to_string(served) + " of " + std::to_string(seen) +
+                              " client profiles without SNI were served a certificate");
+        auto r = result(d, Verdict::Skip, "no handshake without SNI was served or reset");
+        r.prerequisites = {check::reachResolve(), check::reachConnect(), check::reachAnswer()};
+        return r;
     };
     return d;
 }

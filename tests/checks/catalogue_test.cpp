@@ -152,7 +152,8 @@ TEST_F(Catalogue, HasEveryCheckOfTheIssueWithStableIds) {
         EXPECT_TRUE(r.count(id)) << id;
     EXPECT_TRUE(r.count("backend.up.fe1"));
     EXPECT_TRUE(r.count("backend.up.owas1"));
-    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 11 + 2);
+    EXPECT_TRUE(r.count("tls.no-sni.default-binding"));
+    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 11 + 2 + 1);
 }
 
 TEST_F(Catalogue, CorrectPublishingPassesEverything) {
@@ -228,10 +229,37 @@ TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
     EXPECT_NE(r.evidence.find("connection reset on the ClientHello"), std::string::npos);
     EXPECT_NE(r.remedy.find("netsh http add sslcert ipport=0.0.0.0:443 "
                             "certhash=0a1b2c3d4e5f60718293a4b5c6d7e8f901234567 "
-                            "appid={f955c070-e044-456c-ac00-e9e4275b3f04}"),
+                            "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'"),
               std::string::npos)
         << r.remedy;
-    EXPECT_NE(r.remedy.find("edgelab bindings set-default --match-host " + ws), std::string::npos);
+    // Issue 24: pasted into PowerShell an unquoted {...} is a script block,
+    // and the lab command lacked what names the store.
+    EXPECT_NE(r.remedy.find("edgelab bindings set-default --lab " + lab.sourceFile.string() +
+                            " --match-host " + ws),
+              std::string::npos)
+        << r.remedy;
+}
+
+// Issue 24: a missing default binding showed a FAIL per client profile, each
+// with the same remedy. Every profile reset is one cause.
+TEST_F(Catalogue, NoDefaultBindingIsOneFailureForEveryProfile) {
+    for (auto& c : lab.clients) {
+        if (c.sendsSni) continue;
+        auto& h = ev.tls[probe::tlsNoSni(c.name)];
+        h = TlsHandshake{};
+        h.address = "127.5.0.1:443";
+        h.connected = true;
+        h.outcome = HandshakeOutcome::Reset;
+    }
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["tls.no-sni.default-binding"].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.no-sni.default-binding"].remedy.find("netsh http add sslcert"),
+              std::string::npos);
+    for (auto id : {"tls.no-sni.lync-mobile", "tls.no-sni.activesync"}) {
+        EXPECT_EQ(r[id].verdict, Verdict::Blocked) << id;
+        EXPECT_EQ(r[id].blockedBy, "tls.no-sni.default-binding");
+        EXPECT_EQ(r[id].remedy, "");
+    }
 }
 
 TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {
@@ -443,7 +471,8 @@ TEST_F(Catalogue, BackendCertificateChecksPublicNamesInLabMode) {
 TEST(CataloguePlan, PlansOnlyTheProbesOfSelectedChecks) {
     Lab lab = seedLab();
     Target target;
-    auto only = selectChecks(catalogue(lab, target), {"tls.no-sni.*"}, {"*activesync"});
+    auto only =
+        selectChecks(catalogue(lab, target), {"tls.no-sni.*"}, {"*activesync", "*default-binding"});
     ASSERT_EQ(only.size(), 1u);
     EXPECT_EQ(only[0].id, "tls.no-sni.lync-mobile");
     auto plan = planProbes(lab, target, only);
