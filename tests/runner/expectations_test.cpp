@@ -1,4 +1,5 @@
 #include "runner/expectations.hpp"
+#include "runner/runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -66,4 +67,34 @@ TEST(Expectations, ABlockedCheckMeetsTheGlobOnIt) {
         {"meet"}, {{"tls.sni.meet.contoso.com", Outcome::Fail}, {"meet", Outcome::Blocked}});
     EXPECT_FALSE(root.met);
     EXPECT_EQ(root.unexpectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
+}
+
+// Issue 24: a lab without a default binding showed the rule and every
+// profile's handshake as failures with one remedy; ADFS on Lync showed 25.
+TEST(RootInRules, AFailedRuleIsTheRootOfTheChecksThatShowIt) {
+    using edgelab::checks::CheckResult;
+    using V = edgelab::checks::Verdict;
+    std::vector<CheckResult> results(6);
+    results[0].id = "lab.default-binding";
+    results[0].verdict = V::Fail;
+    results[1].id = "tls.no-sni.default-binding";
+    results[1].verdict = V::Fail;
+    results[1].remedy = "netsh http add sslcert ...";
+    results[2].id = "tls.no-sni.lync-mobile";
+    results[2].verdict = V::Blocked;
+    results[2].blockedBy = "tls.no-sni.default-binding";
+    results[3].id = "tls.sni.lyncws.kloud.example";
+    results[3].verdict = V::Pass;
+    results[4].id = "webservices.reach-sip-svc";
+    results[4].verdict = V::Fail;  // lab.passthrough passed: its own failure
+    results[5].id = "lab.passthrough";
+    results[5].verdict = V::Pass;
+    rootInRules(results);
+    EXPECT_EQ(results[0].verdict, V::Fail);
+    EXPECT_EQ(results[1].verdict, V::Blocked);
+    EXPECT_EQ(results[1].blockedBy, "lab.default-binding");
+    EXPECT_EQ(results[1].remedy, "");
+    EXPECT_EQ(results[2].blockedBy, "lab.default-binding");
+    EXPECT_EQ(results[3].verdict, V::Pass);
+    EXPECT_EQ(results[4].verdict, V::Fail);
 }
