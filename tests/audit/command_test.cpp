@@ -87,6 +87,12 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
         wire |= onWire;
         EXPECT_TRUE(fromAudit || onWire) << id << " failed in the replay only";
     }
+    // A wire check BLOCKED by the rule the audit failed shows the fault too:
+    // the rule is its root cause (runner/README.md).
+    for (const auto& r : report["results"])
+        if (r["verdict"] == "BLOCKED" && auditFails.count(r.value("blockedBy", "")) &&
+            !wireGlobPrefix.empty() && r["id"].get<std::string>().rfind(wireGlobPrefix, 0) == 0)
+            wire = true;
     EXPECT_TRUE(wire) << "no " << wireGlobPrefix << "* check failed on the wire";
 }
 

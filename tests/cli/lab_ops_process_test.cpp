@@ -170,10 +170,11 @@ TEST(LabOps, ABindingDeletedIsInForceWhenTheCommandReturns) {
     auto check = lab.in(
         anywhere, {"check", lab.labFile.string(), "--only", "tls.no-sni.*", "--format", "json"});
     EXPECT_EQ(check.code, 1) << check.err;
+    // One cause (no default binding at all), the profiles BLOCKED by it.
     auto s = shapeOf(check.out);
-    EXPECT_EQ(s.failed,
-              (std::vector<std::string>{"tls.no-sni.lync-mobile", "tls.no-sni.activesync"}))
-        << check.out;
+    EXPECT_EQ(s.failed, std::vector<std::string>{"tls.no-sni.default-binding"}) << check.out;
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"tls.no-sni.default-binding"});
+    EXPECT_EQ(s.blocked, 2) << check.out;
 
     // Put back through the store file: the same wait, the checks pass at once.
     auto set = lab.in(anywhere, {"bindings", "set-default", "--store",
