@@ -418,3 +418,27 @@ TEST(CommandLine, ValidateJsonHasASummary) {
     EXPECT_EQ(doc["summary"]["outcome"], "passed");
     EXPECT_EQ(doc["summary"]["total"], doc["rules"].size());
 }
+
+// Issue 24: with several problems the replay's expect.fail predicted
+// failures that were really BLOCKED, and `run` exited 1 with "FAILED, 0
+// failure(s) to fix". The replay now expects the root causes only, and meets
+// them.
+TEST(Replay, ACaptureWithSeveralFaultsReplaysAsItsRootCauses) {
+    const edgelab::test::TempDir dir("replay-several");
+    const fs::path captures = edgelab::test::sourceDir() / "tests/audit/captures";
+    const fs::path lab = dir / "replay.json";
+    auto audit = edgelab::test::runEdgelab(
+        {"audit", "--netsh", (captures / "no-default-binding.netsh.txt").string(), "--wap",
+         (captures / "wap-broken-lync.json").string(), "--emit-lab", lab.string()});
+    EXPECT_EQ(audit.code, 1) << audit.out << audit.err;
+    ASSERT_TRUE(fs::exists(lab)) << audit.err;
+    auto emitted = nlohmann::json::parse(slurp(lab));
+    const auto expected = emitted["expect"]["fail"].get<std::vector<std::string>>();
+    EXPECT_GE(expected.size(), 2u) << emitted["expect"].dump();
+    for (const auto& g : expected) EXPECT_EQ(g.rfind("lab.", 0), 0u) << g;
+    auto run = edgelab::test::runEdgelab(
+        {"run", lab.string(), "--work-dir", (dir / "work").string(), "--disk-rate-mbps", "100"});
+    EXPECT_EQ(run.code, 0) << run.out << run.err;
+    EXPECT_EQ(run.out.find("0 failure"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("expectations met"), std::string::npos) << run.out;
+}
