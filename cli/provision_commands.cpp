@@ -161,6 +161,8 @@ std::vector<WindowsScript> withComments(std::vector<WindowsScript> scripts,
 // The thumbprint given, or the lab PKI's (made in the work folder when missing).
 std::string proxyThumbprintFor(const Lab& lab, const EmitOptions& o) {
     const std::string& given = o.thumbprint;
+    const auto dir = o.workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
+                                       : std::filesystem::path(o.workDir);
     if (!given.empty()) {
         if (given.size() != 40 || !std::all_of(given.begin(), given.end(), [](char c) {
                 return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -169,10 +171,13 @@ std::string proxyThumbprintFor(const Lab& lab, const EmitOptions& o) {
                       << ": expected 40 hex digits (the certificate's SHA-1 thumbprint)\n";
             throw CLI::RuntimeError(kExitBadInput);
         }
+        // Copied from a lab's output: a certificate no real server has.
+        if (findInStore(dir / "pki" / "store", given))
+            std::cerr << "edgelab emit powershell: WARNING: --thumbprint " << given
+                      << " is a certificate of the lab PKI in " << dir.string()
+                      << "/pki, not one your servers have\n";
         return given;
     }
-    const auto dir = o.workDir.empty() ? std::filesystem::path(".edgelab") / lab.name
-                                       : std::filesystem::path(o.workDir);
     try {
         const std::string labPki = provisionPki(lab, dir).proxy.thumbprint;
         std::cerr << "edgelab emit powershell: WARNING: no --thumbprint: the scripts use " << labPki

@@ -284,6 +284,16 @@ TEST(Emit, TheLabPkisThumbprintIsSaid) {
     EXPECT_EQ(f.code, 0) << f.err;
     EXPECT_NE(f.err.find("WARNING: no --thumbprint"), std::string::npos) << f.err;
     EXPECT_NE(f.err.find("lab PKI's proxy certificate"), std::string::npos) << f.err;
+    // The lab PKI's thumbprint given by hand is said too.
+    const auto script = f.out;
+    const auto at = script.find("certhash='");
+    ASSERT_NE(at, std::string::npos) << script;
+    const std::string pki = script.substr(at + 10, 40);
+    auto copied =
+        edgelab::test::runEdgelab({"emit", "powershell", edgelab::test::seedLabFile().string(),
+                                   "--work-dir", (dir / "work").string(), "--thumbprint", pki});
+    EXPECT_EQ(copied.code, 0) << copied.err;
+    EXPECT_NE(copied.err.find("is a certificate of the lab PKI"), std::string::npos) << copied.err;
     auto given =
         edgelab::test::runEdgelab({"emit", "powershell", edgelab::test::seedLabFile().string(),
                                    "--thumbprint", "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
