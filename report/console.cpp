@@ -56,7 +56,14 @@ void resultLine(std::ostringstream& out, const Report& r, const checks::CheckRes
     if (isExpected(r, x)) out << "(expected) ";
     if (x.verdict == Verdict::Blocked) out << "blocked by " << x.blockedBy << ": ";
     out << x.evidence << "\n";
-    if (!x.remedy.empty()) out << "      remedy: " << x.remedy << "\n";
+    if (!x.remedy.empty()) {
+        // A remedy of several lines (a script to paste) keeps them indented
+        // under its first, each as written.
+        std::string remedy = x.remedy;
+        for (std::size_t at = 0; (at = remedy.find('\n', at)) != std::string::npos; at += 15)
+            remedy.insert(at + 1, "              ");
+        out << "      remedy: " << remedy << "\n";
+    }
     if (x.verdict == Verdict::Fail)
         if (auto n = blockedBy(r, x.id))
             out << "      " << n << (n == 1 ? " check follows" : " checks follow")

@@ -419,6 +419,20 @@ TEST(Report, AFailedRunNeverSaysZeroFailuresToFix) {
     EXPECT_EQ(htmlText(r).find("0 failure"), std::string::npos);
 }
 
+// Issue 24: multi-line remedies lost their indentation when printed.
+TEST(Report, AMultiLineRemedyKeepsItsLinesIndented) {
+    Report r = sampleReport();
+    r.results.push_back({"lab.data-disk", "The data disk", "lab", Verdict::Fail, "write cache",
+                         "on the front end:\n  Install-CsDatabase -LocalDatabases\n  Start-Sleep 1",
+                         0.0});
+    const std::string text = consoleText(r, false, true);
+    EXPECT_NE(text.find("      remedy: on the front end:\n"
+                        "                Install-CsDatabase -LocalDatabases\n"
+                        "                Start-Sleep 1\n"),
+              std::string::npos)
+        << text;
+}
+
 // A lab that never reached its checks is one JUnit test in error.
 TEST(Report, ALabThatDidNotRunIsATestInError) {
     Report r;
