@@ -410,6 +410,15 @@ TEST(CommandLine, HelpAndSuggestions) {
         << option.err;
 }
 
+TEST(CommandLine, AuditTakesQuiet) {
+    const fs::path captures = edgelab::test::sourceDir() / "tests/audit/captures";
+    auto f = edgelab::test::runEdgelab(
+        {"audit", "-q", "--netsh", (captures / "no-default-binding.netsh.txt").string()});
+    EXPECT_EQ(f.code, 1) << f.err;
+    EXPECT_EQ(f.out.find("PASS  "), std::string::npos) << f.out;
+    EXPECT_NE(f.out.find("FAIL  "), std::string::npos) << f.out;
+}
+
 TEST(CommandLine, AFifoIsRefusedNotRead) {
     const edgelab::test::TempDir dir("fifo");
     const fs::path fifo = dir / "lab.json";
