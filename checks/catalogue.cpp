@@ -118,8 +118,12 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
     all.push_back(family::trustCheck(lab));
     for (auto& n : publicNames(lab)) all.push_back(family::sniCheck(n));
     for (auto& n : publicNames(lab)) all.push_back(family::chainCheck(n));
+    if (std::any_of(lab.clients.begin(), lab.clients.end(), [](auto& c) { return !c.sendsSni; }))
+        all.push_back(family::defaultBindingCheck(lab));
     for (auto& c : lab.clients)
         if (!c.sendsSni) all.push_back(family::noSniCheck(lab, c));
+    for (auto& c : family::backendUpChecks(lab, target, httpProbes(lab)))
+        all.push_back(std::move(c));
     all.push_back(family::lyncdiscoverCheck(lab));
     for (auto& w : webServicesPaths()) all.push_back(family::webServicesCheck(lab, w));
     all.push_back(family::authCheck(lab));
@@ -138,7 +142,7 @@ std::vector<CheckDefinition> catalogue(const provision::Lab& lab, const Target& 
 
 std::string familyOf(std::string_view id) {
     auto starts = [&](std::string_view p) { return id.substr(0, p.size()) == p; };
-    if (starts("reach.")) return "Reach";
+    if (starts("reach.") || starts("backend.up.")) return "Reach";
     if (starts("tls.") || starts("backend.")) return "TLS";
     if (id == "lyncdiscover") return "Lyncdiscover";
     if (starts("webservices.") || starts("auth.") || id == "meet" || id == "dialin")

@@ -56,6 +56,10 @@ struct Target {
     std::map<std::string, std::string> backendAddresses;  // Backend::name -> ADDR:PORT (lab mode)
     std::optional<SignInCredentials> user;                // none: the sign-in checks SKIP
     std::optional<double> longPollSeconds;  // --long-poll: hold the event channel this long
+    // Lab mode: backends whose process the lab's supervisor found not
+    // running, Backend::name -> what it found ("pid 4242 is not running; log
+    // ..."). Each is its backend.up.<name> root cause.
+    std::map<std::string, std::string> backendsDown;
 };
 
 // The lab's first test user, as the sign-in checks type it (typedPassword
@@ -159,6 +163,16 @@ std::vector<CheckId> prerequisitesOf(const TlsHandshake&);
 // True when a reach.* check failed: the target could not be reached or did
 // not answer (exit 3).
 bool unreachable(const std::vector<CheckResult>&);
+
+// The backend.up.* ids that failed: a backend down, refusing, resetting or
+// answering only 5xx (`edgelab check` exits 3, as for an unreachable target).
+std::vector<std::string> backendsDown(const std::vector<CheckResult>&);
+
+// Which backend.up.<key> stands behind a public host: the lab backend the
+// host's application is published to (its name), else, for a real site's
+// lab without backends, the application's host itself; "" when no
+// application publishes the host.
+std::string backendKeyFor(const provision::Lab&, std::string_view publicHost);
 
 // Helpers the checks share, exposed for tests.
 bool certificateCovers(const CertificateInfo&, std::string_view name);

@@ -19,7 +19,15 @@ CheckDefinition trustCheck(const provision::Lab&);
 CheckDefinition sniCheck(const std::string& name);
 CheckDefinition chainCheck(const std::string& name);
 CheckDefinition noSniCheck(const provision::Lab&, const provision::ClientProfile&);
+// tls.no-sni.default-binding: no handshake without SNI was served a
+// certificate (every one reset): one cause for every profile's failure.
+CheckDefinition defaultBindingCheck(const provision::Lab&);
 CheckDefinition backendCertCheck(const provision::Lab&, const Target&);
+
+// backends.cpp: backend.up.<backend>, one root cause per backend; `http`
+// are the probes through the proxy, read for a real site's 5xx pattern
+std::vector<CheckDefinition> backendUpChecks(const provision::Lab&, const Target&,
+                                             const std::vector<HttpProbe>& http);
 
 // lyncdiscover.cpp
 CheckDefinition lyncdiscoverCheck(const provision::Lab&);

@@ -78,6 +78,8 @@ inline CheckId tlsChain(std::string_view name) { return CheckId("tls.chain." + s
 inline CheckId tlsNoSni(std::string_view profile) {
     return CheckId("tls.no-sni." + std::string(profile));
 }
+// Root cause of every profile's reset without SNI: no default binding at all.
+inline CheckId defaultBinding() { return CheckId("tls.no-sni.default-binding"); }
 inline CheckId lyncdiscover() { return CheckId("lyncdiscover"); }
 inline CheckId webServices(std::string_view pathSlug) {
     return CheckId("webservices." + std::string(pathSlug));
@@ -90,6 +92,11 @@ inline CheckId owasWopiSrc() { return CheckId("owas.wopisrc"); }
 inline CheckId longPoll() { return CheckId("webservices.long-poll"); }
 inline CheckId headersTranslated() { return CheckId("headers.translated"); }
 inline CheckId backendCertificates() { return CheckId("backend.cert-public-names"); }
+// A backend that is down, refuses, resets or answers 5xx: one root cause per
+// backend (a lab backend's name, or a real site's application host).
+inline CheckId backendUp(std::string_view backend) {
+    return CheckId("backend.up." + std::string(backend));
+}
 inline CheckId signInWebTicket() { return CheckId("signin.webticket"); }
 inline CheckId signInUcwa() { return CheckId("signin.ucwa"); }
 inline CheckId signInNtlmAffinity() { return CheckId("signin.ntlm-affinity"); }

@@ -64,18 +64,35 @@ std::vector<CheckId> prerequisitesOf(const TlsHandshake& h) {
 
 namespace {
 
-std::vector<CheckId> prerequisitesFromProbes(const CheckDefinition& d, const Evidence& ev) {
+// A 5xx from the proxy may be its backend's doing: the backend.up check of
+// the backend behind the host says whether it is.
+std::vector<CheckId> backendPrerequisite(const provision::Lab& lab, const HttpExchange& x) {
+    if (x.status < 500 || x.status > 599) return {};
+    auto u = support::parseUrl(x.url);
+    if (!u) return {};
+    std::string key = backendKeyFor(lab, u->host);
+    if (key.empty()) return {};
+    return {check::backendUp(key)};
+}
+
+std::vector<CheckId> prerequisitesFromProbes(const CheckDefinition& d, const Evidence& ev,
+                                             const provision::Lab& lab) {
     std::vector<CheckId> out;
     auto add = [&](const std::vector<CheckId>& ids) {
         for (auto& id : ids)
             if (id != d.id && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
     };
     for (auto& p : d.probes) {
-        if (auto* x = ev.exchange(p)) add(prerequisitesOf(*x));
+        if (auto* x = ev.exchange(p)) {
+            add(prerequisitesOf(*x));
+            add(backendPrerequisite(lab, *x));
+        }
         if (auto* h = ev.handshake(p)) add(prerequisitesOf(*h));
         // A sign-in stops at its first unanswered step: that step says why.
-        if (auto* f = ev.flow(p); f && !f->steps.empty())
+        if (auto* f = ev.flow(p); f && !f->steps.empty()) {
             add(prerequisitesOf(f->steps.back().exchange));
+            add(backendPrerequisite(lab, f->steps.back().exchange));
+        }
     }
     return out;
 }
@@ -138,7 +155,7 @@ std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks,
         }
         r.seconds = ms / 1000.0;
         if (!c.rootCause && r.prerequisites.empty())
-            r.prerequisites = prerequisitesFromProbes(c, ev);
+            r.prerequisites = prerequisitesFromProbes(c, ev, ctx.lab);
         out.push_back(std::move(r));
     }
     // Roots are found on the verdicts as evaluated, then applied together.

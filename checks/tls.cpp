@@ -24,10 +24,15 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
         hash = asciiLower(h->chain.front().thumbprint);
     const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", hash, std::string(kWapApplicationId),
                          ""};
+    // The lab command names the lab file, as `bindings` needs it (or
+    // --store) to find the proxy's store.
+    const std::string labFile =
+        lab.sourceFile.empty() ? std::string("LAB.json") : lab.sourceFile.string();
     return "add a default (IP:port) binding with the certificate served for " +
            lab.names.webServices + ":\n" +
            withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
-           "\nin a lab: edgelab bindings set-default --match-host " + lab.names.webServices;
+           "\nin a lab: edgelab bindings set-default --lab " + labFile + " --match-host " +
+           lab.names.webServices;
 }
 
 // The chain as sent links each certificate to the next and ends at a root
@@ -190,12 +195,16 @@ CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientPro
         auto* h = ev.handshake(d.probes.front());
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         std::string remedy = defaultBindingRemedy(ctx.lab, ev);
-        if (h->outcome == HandshakeOutcome::Reset)
-            return result(d, Verdict::Fail,
-                          h->address + " without SNI: connection reset on the ClientHello (" +
-                              h->detail +
-                              "), no certificate presented: no default (IP:port) binding",
-                          remedy);
+        if (h->outcome == HandshakeOutcome::Reset) {
+            auto r =
+                result(d, Verdict::Fail,
+                       h->address + " without SNI: connection reset on the ClientHello (" +
+                           h->detail + "), no certificate presented: no default (IP:port) binding",
+                       remedy);
+            // When no profile is served, that is one cause (no binding at all).
+            r.prerequisites = {check::defaultBinding()};
+            return r;
+        }
         if (h->outcome != HandshakeOutcome::Ok)
             return result(d, Verdict::Fail, h->address + " without SNI: " + outcomeText(*h),
                           remedy);
@@ -213,6 +222,41 @@ CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientPro
     return d;
 }
 
+CheckDefinition defaultBindingCheck(const provision::Lab& lab) {
+    CheckDefinition d{check::defaultBinding(),
+                      "A certificate is served to clients without SNI (a default IP:port binding)",
+                      lab.names.webServices,
+                      {},
+                      {}};
+    for (auto& c : lab.clients)
+        if (!c.sendsSni) d.probes.push_back(probe::tlsNoSni(c.name));
+    d.rootCause = true;
+    d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
+        std::size_t reset = 0, served = 0, seen = 0;
+        for (auto& p : d.probes) {
+            auto* h = ev.handshake(p);
+            if (!h) continue;
+            ++seen;
+            reset += h->outcome == HandshakeOutcome::Reset;
+            served += h->outcome == HandshakeOutcome::Ok && !h->chain.empty();
+        }
+        if (reset > 0 && served == 0)
+            return result(d, Verdict::Fail,
+                          "every handshake without SNI (" + std::to_string(seen) +
+                              " client profiles) was reset on the ClientHello: no default "
+                              "(IP:port) binding",
+                          defaultBindingRemedy(ctx.lab, ev));
+        if (served > 0)
+            return result(d, Verdict::Pass,
+                          std::to_string(served) + " of " + std::to_string(seen) +
+                              " client profiles without SNI were served a certificate");
+        auto r = result(d, Verdict::Skip, "no handshake without SNI was served or reset");
+        r.prerequisites = {check::reachResolve(), check::reachConnect(), check::reachAnswer()};
+        return r;
+    };
+    return d;
+}
+
 CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target) {
     CheckDefinition d{check::backendCertificates(),
                       "Backend certificates hold the public names they are published under",
@@ -224,12 +268,16 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         if (d.probes.empty())
             return result(d, Verdict::Skip, "backend addresses not known (not lab mode)");
-        std::vector<std::string> problems, seen;
+        std::vector<std::string> problems, seen, unjudged;
+        std::vector<CheckId> down;
         for (auto& b : ctx.lab.backends) {
             auto* h = ev.handshake(probe::tlsBackend(b.name));
             if (!h) continue;
             if (h->outcome != HandshakeOutcome::Ok || h->chain.empty()) {
-                problems.push_back(b.name + " (" + h->address + "): " + outcomeText(*h));
+                // A backend that does not answer is backend.up's failure,
+                // not its certificate's.
+                unjudged.push_back(b.name + " (" + h->address + "): " + outcomeText(*h));
+                down.push_back(check::backendUp(b.name));
                 continue;
             }
             std::vector<std::string> missing;
@@ -247,6 +295,11 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
                           "issue the backend a certificate whose subjectAltName lists the public "
                           "names it is published under (full-domain publishing keeps the host "
                           "name); lab: backends[].publicNamesInCertificate=true");
+        if (!unjudged.empty()) {
+            auto r = result(d, Verdict::Skip, "not judged: " + join(unjudged, "; "));
+            r.prerequisites = down;
+            return r;
+        }
         return result(d, Verdict::Pass, join(seen, "; "));
     };
     return d;

@@ -29,6 +29,7 @@ struct AuditArgs {
     std::vector<std::string> certs;
     std::string format = "console";
     report::ReportFiles reports;
+    bool quiet = false;
 };
 
 [[noreturn]] void badInput(const std::string& message) {
@@ -115,6 +116,7 @@ void run(const AuditArgs& a) {
     const auto results = evaluateAudit(in);
     if (!a.emitLab.empty()) writeLab(a, in, results);
     report::Report rep{in.name, started, 0, results, {}};
+    rep.command = "audit";
     if (!a.lab.empty()) rep.drawing = report::drawingOf(loadLabOrExit(a.lab));
     try {
         report::writeReports(a.reports, rep);
@@ -122,7 +124,7 @@ void run(const AuditArgs& a) {
         badInput(e.what());
     }
     if (a.format == "console")
-        std::cout << report::consoleText(rep, report::colorWanted(1)) << std::flush;
+        std::cout << report::consoleText(rep, report::colorWanted(1), a.quiet) << std::flush;
     else
         std::cout << report::jsonText(rep) << std::flush;
     for (const auto& r : results)
@@ -153,6 +155,8 @@ void addAuditCommand(CLI::App& app) {
                     "Write a lab description that replays the capture (edgelab run FILE)");
     cmd->add_option("--format", args->format, "Standard output: console or json");
     addReportFileOptions(*cmd, args->reports);
+    cmd->add_flag("--quiet,-q", args->quiet,
+                  "Console: only the failures (with their remedies) and the summary");
     cmd->callback([args] { run(*args); });
 }
 

@@ -7,8 +7,10 @@
 namespace edgelab::cli {
 
 // Registers `bindings` and its subcommands on `app`. Changes are written
-// atomically; a running edgelab-proxy notices the new file by itself (it
-// polls the store's inode, size and mtime) and also reloads on SIGHUP.
+// atomically; when a running lab's proxy serves the store (--store, or
+// --lab LAB.json), it gets SIGHUP and the command returns once the proxy's
+// binding-store-loaded line says the change is in force (exit 3 when it
+// cannot be confirmed); with no proxy running, the command says so.
 void addBindingsCommand(CLI::App& app);
 
 }  // namespace edgelab::cli

@@ -12,9 +12,12 @@
 #include "cli/diff_command.hpp"
 #include "cli/provision_commands.hpp"
 #include "cli/report_options.hpp"
+#include "cli/running_lab.hpp"
+#include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/exit_code.hpp"
 #include "report/report.hpp"
+#include "runner/supervisor.hpp"
 
 namespace edgelab::cli {
 
@@ -58,16 +61,23 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
     if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
         target.caFile = state["caBundle"].get<std::string>();
     // Backend processes named as the lab's backends: their addresses allow
-    // the backend certificate check (lab mode).
+    // the backend checks (lab mode), and one the supervisor's record shows
+    // not running is its backend.up root cause.
     if (state.contains("processes") && state["processes"].is_array())
         for (auto& p : state["processes"]) {
             if (!p.is_object() || !p.contains("name") || !p.contains("address")) continue;
             if (!p["name"].is_string() || !p["address"].is_string()) continue;
             std::string name = p["name"].get<std::string>();
             if (name.rfind("backend-", 0) == 0) name = name.substr(8);
-            for (auto& b : lab.backends)
-                if (b.name == name)
-                    target.backendAddresses[b.name] = p["address"].get<std::string>();
+            for (auto& b : lab.backends) {
+                if (b.name != name) continue;
+                target.backendAddresses[b.name] = p["address"].get<std::string>();
+                const int pid = p.value("pid", 0);
+                if (!runner::pidRuns(pid, p.value("exe", std::string())))
+                    target.backendsDown[b.name] =
+                        "its process (pid " + std::to_string(pid) +
+                        ") is not running; its log: " + p.value("log", std::string("?"));
+            }
         }
 }
 
@@ -127,9 +137,19 @@ PreparedTarget prepareTarget(const TargetArgs& a, const std::string& format,
     }
     bool labMode = false;
     if (target.connectTo.empty()) {
-        fs::path work = a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir);
-        labMode = fs::exists(work / "state.json");
-        if (labMode) applyLabState(work / "state.json", lab, target, format, command);
+        // A running lab is found from any directory (cli/running_lab.hpp).
+        const LabLocation where = locateLab(a.labFile, lab.name, a.workDir);
+        labMode = where.workDir.has_value();
+        if (labMode) {
+            applyLabState(*where.workDir / "state.json", lab, target, format, command);
+        } else if (!lab.backends.empty()) {
+            // A lab built on loopback is checked where it runs; the system
+            // resolver would only time out on its names.
+            std::cerr << command << ": lab " << lab.name << " is not up: " << whereLooked(where)
+                      << ". Start it with `edgelab up " << a.labFile
+                      << "`, or check a real deployment with --connect-to\n";
+            throw CLI::RuntimeError(kExitLabDown);
+        }
     }
     target.user = signInUser(a, lab, labMode, format, command);
     if (a.longPoll > 0) target.longPollSeconds = a.longPoll;
@@ -186,6 +206,11 @@ void run(const CheckArgs& a) {
                   << "\n";
         throw CLI::RuntimeError(kExitLabDown);
     }
+    if (auto down = backendsDown(result.results); !down.empty()) {
+        std::cerr << "edgelab check: a backend is down or does not answer (" << join(down, ", ")
+                  << "); the checks that need it are BLOCKED\n";
+        throw CLI::RuntimeError(kExitLabDown);
+    }
     if (baseline) {
         // The report just written, read back as a diff reads any report.
         const auto d =
@@ -219,7 +244,8 @@ void addTargetOptions(CLI::App& cmd, TargetArgs& args) {
                    "Seconds to wait for a connection, a TLS handshake or an HTTP answer "
                    "(default 5 for connections and handshakes, 15 for answers)");
     cmd.add_option("--work-dir", args.workDir,
-                   "Running lab's folder with state.json (default .edgelab/<lab name>)");
+                   "Running lab's folder with state.json (default: where `edgelab up` left "
+                   "it, found from any directory)");
     cmd.add_option("--user", args.user,
                    "Test user's SIP address for the sign-in checks (default: the lab's first "
                    "user)");

@@ -15,6 +15,7 @@
 
 #include "checks/gather.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/running_lab.hpp"
 #include "common/atomic_file.hpp"
 #include "common/exit_code.hpp"
 #include "runner/runner.hpp"
@@ -121,11 +122,14 @@ int combinedExit(const std::vector<LabOutcome>& outcomes) {
     return worst;
 }
 
-// The labs of this run (this shard's), each read and named.
+// The labs of this run (this shard's), each read and named. In a run of
+// several labs a lab that cannot be read is not run: `errors` says why (""
+// for a good lab), it becomes a test in error and the run exits 2 at the end.
 struct LabSelection {
     std::vector<std::string> files;
     std::vector<std::string> names;
     std::vector<std::vector<std::string>> expectFail;
+    std::vector<std::string> errors;
 };
 
 // A folder stands for the lab descriptions in it (*.json, in name order), so
@@ -162,23 +166,46 @@ LabSelection selectLabs(const RunArgs& a, const std::string& command) {
         badInput(command, e.what());
     }
     if (a.jobs < 1) badInput(command, "--jobs " + std::to_string(a.jobs) + ": expected at least 1");
-    // Every lab is read before any starts: a typo in the fifth file stops
-    // the run before the first lab takes a minute.
+    // Every lab is read before any starts: a typo in the fifth file is said
+    // before the first lab takes a minute. One lab alone is refused (exit 2);
+    // among several, the others still run.
+    const bool many = labs.files.size() > 1;
     std::set<std::string> seen;
     for (const auto& f : labs.files) {
-        auto lab = loadLabOrExit(f);
-        if (auto problems = labModeProblems(lab); !problems.empty()) {
-            std::string message = f + ": cannot be built on loopback";
-            for (const auto& p : problems) message += "\n  " + p.str();
-            badInput(command, message);
+        std::string error;
+        provision::Lab lab;
+        try {
+            lab = provision::loadLab(f);
+        } catch (const provision::LabParseError& e) {
+            if (!many) loadLabOrExit(f);  // says every error, exit 2
+            error = e.what();
         }
-        if (!seen.insert(lab.name).second)
-            badInput(command,
-                     "two labs are named \"" + lab.name + "\" and would share a work folder: " + f);
-        labs.names.push_back(lab.name);
+        if (auto problems = labModeProblems(lab); error.empty() && !problems.empty()) {
+            error = f + ": cannot be built on loopback";
+            for (const auto& p : problems) error += "\n  " + p.str();
+        }
+        if (error.empty() && !seen.insert(lab.name).second)
+            error = "two labs are named \"" + lab.name + "\" and would share a work folder: " + f;
+        if (!error.empty() && !many) badInput(command, error);
+        labs.names.push_back(error.empty() ? lab.name : fs::path(f).stem().string());
         labs.expectFail.push_back(lab.expect.fail);
+        labs.errors.push_back(error);
     }
     return labs;
+}
+
+// Where the reports go is checked before anything starts: a folder that
+// cannot be written would lose the verdict after every check ran.
+void checkReportDir(const fs::path& dir, const std::string& command) {
+    try {
+        fs::create_directories(dir);
+        const fs::path probe = dir / ".edgelab-write-check";
+        writeFileAtomic(probe, "");
+        fs::remove(probe);
+    } catch (const std::exception& e) {
+        badInput(command,
+                 "--report-dir " + dir.string() + ": cannot write reports there: " + e.what());
+    }
 }
 
 // A run of many labs: the table on the console, one JUnit document with a
@@ -190,7 +217,17 @@ void writeRunSummary(const std::vector<LabOutcome>& outcomes, const LabSelection
     std::string table = "\nlab                               result                 time\n";
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
         const auto& o = outcomes[i];
-        if (o.report) reports.push_back(junitView(*o.report, labs.expectFail[i]));
+        if (o.report) {
+            reports.push_back(junitView(*o.report, labs.expectFail[i]));
+        } else {
+            // No checks ran: one test in error says why, so CI sees the lab.
+            report::Report failed;
+            failed.labName = o.labName.empty() ? labs.names[i] : o.labName;
+            failed.started = std::chrono::system_clock::now();
+            failed.seconds = o.seconds;
+            failed.error = o.error.empty() ? "exit " + std::to_string(o.exitCode) : o.error;
+            reports.push_back(std::move(failed));
+        }
         std::string result = o.exitCode == 0   ? "expectations met"
                              : o.exitCode == 1 ? "expectations NOT met"
                              : o.exitCode == 2 ? "bad input"
@@ -228,19 +265,22 @@ void runCommand(const RunArgs& a, Mode mode) {
         for (const auto& f : files) std::cout << f << "\n";
         return;
     }
-    if (files.empty()) {
-        std::cout << "shard " << a.shard << ": no labs\n";
-        return;
-    }
     const bool many = files.size() > 1;
     if (many && mode == Mode::Up) badInput(command, "one lab at a time");
-
-    Interrupt::install();
-    Console console(std::cout);
-    console.tagged(many && a.jobs > 1);
-    std::vector<LabOutcome> outcomes(files.size());
     const fs::path reportRoot =
         a.reportDir.empty() ? fs::path(".edgelab") / "report" : fs::path(a.reportDir);
+    if (!a.reportDir.empty() || many || files.empty()) checkReportDir(reportRoot, command);
+    Console console(std::cout);
+    if (files.empty()) {
+        // CI's junit artifact must exist even for a shard with nothing to run.
+        std::cout << "shard " << a.shard << ": no labs\n";
+        writeRunSummary({}, labs, reportRoot, console);
+        return;
+    }
+
+    Interrupt::install();
+    console.tagged(many && a.jobs > 1);
+    std::vector<LabOutcome> outcomes(files.size());
 
     auto runOne = [&](std::size_t i) {
         RunnerOptions o = baseOptions(a);
@@ -260,6 +300,14 @@ void runCommand(const RunArgs& a, Mode mode) {
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
         for (std::size_t i; (i = next++) < files.size();) {
+            if (!labs.errors[i].empty()) {
+                outcomes[i].labName = names[i];
+                outcomes[i].labFile = files[i];
+                outcomes[i].exitCode = kExitBadInput;
+                outcomes[i].error = labs.errors[i];
+                printOutcome(console, outcomes[i], a.quiet);
+                continue;
+            }
             if (Interrupt::signal()) {
                 outcomes[i].labName = names[i];
                 outcomes[i].exitCode = 128 + Interrupt::signal();
@@ -280,9 +328,23 @@ void runCommand(const RunArgs& a, Mode mode) {
     if (code != 0) exitWith(code);
 }
 
-fs::path workDirFor(const std::string& labFile, const std::string& workDir) {
-    if (!workDir.empty()) return workDir;
-    return defaultWorkDir(loadLabOrExit(labFile).name);
+// The running lab's folder, found from any directory (cli/running_lab.hpp):
+// --work-dir alone needs no lab file. A lab that is not up is said with
+// every place looked in, exit 3.
+fs::path workDirFor(const std::string& labFile, const std::string& workDir,
+                    const std::string& command) {
+    if (labFile.empty() && workDir.empty())
+        badInput(command, "give the lab file (LAB.json) or the lab's folder (--work-dir DIR)");
+    const std::string name = labFile.empty() ? std::string() : loadLabOrExit(labFile).name;
+    const LabLocation where = locateLab(labFile, name, workDir);
+    if (!where.alsoRunning.empty())
+        badInput(command, "lab " + name + " is up in more than one folder (" +
+                              where.workDir->string() + ", " + where.alsoRunning.front().string() +
+                              "); name one with --work-dir");
+    if (where.workDir) return *where.workDir;
+    std::cerr << "edgelab " << command << ": " << (name.empty() ? "no lab" : "lab " + name)
+              << " is not up: " << whereLooked(where) << "\n";
+    exitWith(kExitLabDown);
 }
 
 // Alive (its pid runs its program) and answering a TLS handshake.
@@ -318,15 +380,19 @@ std::optional<LabState> readStateOrExit(const fs::path& work, const std::string&
 
 void statusCommand(const std::string& labFile, const std::string& workDir,
                    const std::string& format) {
-    fs::path work = workDirFor(labFile, workDir);
-    const std::optional<LabState> state = readStateOrExit(work, "status");
+    if (labFile.empty() && workDir.empty())
+        badInput("status", "give the lab file (LAB.json) or the lab's folder (--work-dir DIR)");
+    const std::string name = labFile.empty() ? std::string() : loadLabOrExit(labFile).name;
+    const LabLocation where = locateLab(labFile, name, workDir);
+    const std::optional<LabState> state =
+        where.workDir ? readStateOrExit(*where.workDir, "status") : std::nullopt;
     if (!state) {
+        std::vector<std::string> looked;
+        for (const auto& l : where.looked) looked.push_back(l.string());
         if (format == "json")
-            std::cout
-                << nlohmann::json{{"up", false}, {"workDir", fs::absolute(work).string()}}.dump(2)
-                << "\n";
+            std::cout << nlohmann::json{{"up", false}, {"looked", looked}}.dump(2) << "\n";
         else
-            std::cout << "not up: no " << stateFile(work).string() << "\n";
+            std::cout << "not up: " << whereLooked(where) << "\n";
         exitWith(kExitLabDown);
     }
     bool healthy = true;
@@ -378,11 +444,11 @@ void statusCommand(const std::string& labFile, const std::string& workDir,
 }
 
 void downCommand(const std::string& labFile, const std::string& workDir) {
-    fs::path work = workDirFor(labFile, workDir);
+    const fs::path work = workDirFor(labFile, workDir, "down");
     const std::optional<LabState> state = readStateOrExit(work, "down");
     if (!state) {
-        std::cout << "not up: no " << stateFile(work).string() << "; nothing to stop\n";
-        return;
+        std::cerr << "edgelab down: not up: no " << stateFile(work).string() << "\n";
+        exitWith(kExitLabDown);
     }
     int stopped = 0;
     bool allGone = true;
@@ -399,6 +465,7 @@ void downCommand(const std::string& labFile, const std::string& workDir) {
         exitWith(kExitLabDown);
     }
     fs::remove(stateFile(work));
+    unregisterRunningLab(*state);
     std::cout << state->lab << " is down: " << stopped << " processes stopped; " << state->workDir
               << " kept (PKI, logs, reports)\n";
 }
@@ -421,6 +488,8 @@ std::vector<std::string> selectShard(std::vector<std::string> labFiles, const st
     }
     return mine;
 }
+
+void addStatusDownCommands(CLI::App& app);
 
 void addRunCommands(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
@@ -474,7 +543,11 @@ void addRunCommands(CLI::App& app) {
                    "Model the data disk at this rate (MB/s) instead of measuring it")
         ->check(CLI::PositiveNumber);
     up->callback([upArgs] { runCommand(*upArgs, Mode::Up); });
+    addStatusDownCommands(app);
+}
 
+// `status` and `down`: a lab left running, found from any directory.
+void addStatusDownCommands(CLI::App& app) {
     auto statusLab = std::make_shared<std::string>();
     auto statusWork = std::make_shared<std::string>();
     auto format = std::make_shared<std::string>("console");
@@ -482,8 +555,11 @@ void addRunCommands(CLI::App& app) {
         "status",
         "What a lab from `edgelab up` runs, where, and whether each process is healthy (alive "
         "and answering a TLS handshake). Exit 0 healthy, 3 not up or unhealthy.");
-    status->add_option("lab", *statusLab, "Lab description (JSON)")->required();
-    status->add_option("--work-dir", *statusWork, "The lab's folder (default .edgelab/<lab name>)");
+    status->add_option("lab", *statusLab,
+                       "Lab description (JSON); the running lab is found from any directory");
+    status->add_option("--work-dir", *statusWork,
+                       "The lab's folder (default: where `up` left it; then no lab file is "
+                       "needed)");
     status->add_option("--format", *format, "console or json")
         ->check(CLI::IsMember({"console", "json"}));
     status->callback([=] { statusCommand(*statusLab, *statusWork, *format); });
@@ -493,9 +569,13 @@ void addRunCommands(CLI::App& app) {
     auto* down = app.add_subcommand(
         "down",
         "Stop a lab from `edgelab up` and remove its state file; the PKI, logs and "
-        "reports stay.");
-    down->add_option("lab", *downLab, "Lab description (JSON)")->required();
-    down->add_option("--work-dir", *downWork, "The lab's folder (default .edgelab/<lab name>)");
+        "reports stay. Exit 0 stopped, 3 not up (the message says where it looked) or a "
+        "process did not stop.");
+    down->add_option("lab", *downLab,
+                     "Lab description (JSON); the running lab is found from any directory");
+    down->add_option("--work-dir", *downWork,
+                     "The lab's folder (default: where `up` left it; then no lab file is "
+                     "needed)");
     down->callback([=] { downCommand(*downLab, *downWork); });
 }
 

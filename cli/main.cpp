@@ -7,6 +7,7 @@
 #include "cli/bindings_command.hpp"
 #include "cli/check_command.hpp"
 #include "cli/diff_command.hpp"
+#include "cli/help_command.hpp"
 #include "cli/lab_commands.hpp"
 #include "cli/provision_commands.hpp"
 #include "cli/watch_command.hpp"
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
         "  edgelab check LAB                          the checks against a running lab or any "
         "deployment\n"
         "  edgelab diff BASE.json NEW.json            what changed between two runs\n"
-        "  edgelab watch LAB --every 60s              the checks on a schedule, for Prometheus\n\n"
+        "  edgelab watch LAB --every 60s              the checks on a schedule, for Prometheus\n"
+        "  edgelab help [COMMAND]                     a command's options\n\n"
         "Exit codes: 0 passed (or matched the lab's expectations), 1 a check failed, 2 bad input "
         "or usage, 3 the lab or target could not be brought up or reached.",
         "edgelab"};
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
     edgelab::cli::addAuditCommand(app);
     edgelab::cli::addDiffCommand(app);
     edgelab::cli::addWatchCommand(app);
+    if (auto handled = edgelab::cli::helpOrUnknownCommand(app, argc, argv)) return *handled;
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {
@@ -49,6 +52,8 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
+        if (auto hint = edgelab::cli::optionSuggestion(app, argc, argv); !hint.empty())
+            std::cerr << hint << "\n";
         return edgelab::kExitBadInput;
     } catch (const std::exception& e) {
         std::cerr << "edgelab: " << e.what() << "\n";

@@ -1,5 +1,7 @@
 #include "common/matching.hpp"
 
+#include <algorithm>
+
 #include "common/ascii.hpp"
 
 namespace edgelab {
@@ -53,6 +55,35 @@ bool dnsNamesCover(const std::vector<std::string>& certificateNames, std::string
     for (const auto& name : certificateNames)
         if (dnsNameCovers(name, host)) return true;
     return false;
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            const bool same = asciiLowerChar(a[i - 1]) == asciiLowerChar(b[j - 1]);
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t bestDistance = 1 + word.size() / 4 + 1;
+    for (const auto& c : candidates) {
+        const auto d = editDistance(word, c);
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = c;
+        }
+    }
+    return best;
 }
 
 }  // namespace edgelab

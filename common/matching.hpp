@@ -27,4 +27,12 @@ bool dnsNameCovers(std::string_view certificateName, std::string_view host);
 // RFC 6125, no longer lets a client fall back to it, and browsers do not.
 bool dnsNamesCover(const std::vector<std::string>& certificateNames, std::string_view host);
 
+// Levenshtein distance, ASCII case ignored: "did you mean" for a lab's keys
+// and values and for the command line's subcommands and options.
+std::size_t editDistance(std::string_view a, std::string_view b);
+
+// The candidate nearest to a mistyped word, when it is near enough to be
+// what was meant (at most 1 + a quarter of its length away); "" otherwise.
+std::string closestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
 }  // namespace edgelab

@@ -13,6 +13,7 @@
 #include "common/endpoint.hpp"
 #include "common/json_text.hpp"
 #include "common/lync_wap.hpp"
+#include "common/matching.hpp"
 
 namespace edgelab::provision {
 
@@ -120,22 +121,6 @@ LabParseError::LabParseError(std::string file, std::vector<LabError> errors)
 // ---------------------------------------------------------------- reader
 
 namespace {
-
-std::size_t editDistance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            const bool same = asciiLowerChar(a[i - 1]) == asciiLowerChar(b[j - 1]);
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
 
 std::string describe(const json& v) {
     std::string d = v.dump();
@@ -892,6 +877,12 @@ Lab loadLab(const std::filesystem::path& file) {
     if (std::filesystem::is_directory(file, ec))
         throw LabParseError(file.string(),
                             {{"", "is a directory; expected a lab description (a JSON file)"}});
+    // A FIFO would block the read forever, a device would never end.
+    if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec))
+        throw LabParseError(file.string(),
+                            {{"",
+                              "is not a regular file (a FIFO, socket or device); expected a "
+                              "lab description (a JSON file)"}});
     try {
         text = readFile(file);
     } catch (const std::exception& e) {

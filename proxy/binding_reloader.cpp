@@ -1,5 +1,8 @@
 #include "proxy/binding_reloader.hpp"
 
+#include <atomic>
+#include <string_view>
+
 namespace edgelab::proxy {
 
 namespace {
@@ -36,15 +39,30 @@ void BindingReloader::reload(const char* why) {
                                      " bindings from the last good store"}});
         return;
     }
-    if (store == current_->store) return;
-    current_ = buildSnapshot(cfg_, std::move(store), current_.get(), log_);
-    for (auto& w : workers_) {
-        asio::post(w->ioc, [worker = w.get(), snap = current_] { worker->tls = snap; });
+    nlohmann::json loaded = {{"event", "binding-store-loaded"},
+                             {"trigger", why},
+                             {"file", cfg_.bindingStore.string()},
+                             {"bindings", store.bindings.size()}};
+    if (store == current_->store) {
+        // Asked for (SIGHUP) it is said even when nothing changed: a writer
+        // waiting for its change to be in force learns that it is.
+        if (std::string_view(why) == "SIGHUP") {
+            loaded["unchanged"] = true;
+            logEvent(log_, std::move(loaded));
+        }
+        return;
     }
-    logEvent(log_, {{"event", "binding-store-loaded"},
-                    {"trigger", why},
-                    {"file", cfg_.bindingStore.string()},
-                    {"bindings", current_->store.bindings.size()}});
+    current_ = buildSnapshot(cfg_, std::move(store), current_.get(), log_);
+    // Said once every worker holds the new snapshot, so that a handshake
+    // that starts after the line is read meets the new bindings.
+    auto pending = std::make_shared<std::atomic<std::size_t>>(workers_.size());
+    auto said = std::make_shared<nlohmann::json>(std::move(loaded));
+    for (auto& w : workers_) {
+        asio::post(w->ioc, [worker = w.get(), snap = current_, pending, said, &log = log_] {
+            worker->tls = snap;
+            if (pending->fetch_sub(1) == 1) logEvent(log, std::move(*said));
+        });
+    }
 }
 
 // A stat poll rather than inotify: it sees a rename over the file (a new

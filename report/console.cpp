@@ -56,7 +56,18 @@ void resultLine(std::ostringstream& out, const Report& r, const checks::CheckRes
     if (isExpected(r, x)) out << "(expected) ";
     if (x.verdict == Verdict::Blocked) out << "blocked by " << x.blockedBy << ": ";
     out << x.evidence << "\n";
-    if (!x.remedy.empty()) out << "      remedy: " << x.remedy << "\n";
+    if (!x.remedy.empty()) {
+        // A remedy of several lines (a script to paste) keeps them indented
+        // under its first, each as written.
+        std::string remedy = x.remedy;
+        for (std::size_t at = 0; (at = remedy.find('\n', at)) != std::string::npos; at += 15)
+            remedy.insert(at + 1, "              ");
+        out << "      remedy: " << remedy << "\n";
+    }
+    if (x.verdict == Verdict::Fail)
+        if (auto n = blockedBy(r, x.id))
+            out << "      " << n << (n == 1 ? " check follows" : " checks follow")
+                << " from it (BLOCKED until this is fixed)\n";
 }
 
 // The first line says what to do: nothing, nothing new, or fix N things.
@@ -66,9 +77,8 @@ std::string verdictLine(const Report& r, const Counts& c) {
     if (outcome == "failed-as-expected")
         return r.labName + ": PASSED with " + std::to_string(c.expected) +
                " expected failure(s), as the lab's expect.fail says";
-    const std::size_t toFix = c.failed - c.expected;
-    return r.labName + ": FAILED, " + std::to_string(toFix) + " failure(s) to fix" +
-           (c.blocked ? ", " + std::to_string(c.blocked) + " check(s) blocked by them" : "");
+    (void)c;
+    return r.labName + ": FAILED, " + fixesLine(r);
 }
 
 }  // namespace

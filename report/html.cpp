@@ -132,8 +132,7 @@ std::string verdictBanner(const Report& r, const Counts& c) {
         text = "PASSED: " + std::to_string(c.expected) +
                " expected failure(s), as the lab's expect.fail says";
     else
-        text = "FAILED: " + std::to_string(c.failed - c.expected) + " failure(s) to fix" +
-               (c.blocked ? ", " + std::to_string(c.blocked) + " check(s) blocked by them" : "");
+        text = "FAILED: " + fixesLine(r);
     return "<div id=\"verdict\" class=\"" + outcome + "\">" + esc(text) + "</div>\n";
 }
 
@@ -192,10 +191,10 @@ std::string htmlText(const Report& r) {
     ReportSections s = sectionsOf(r);
     std::string h =
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<title>edgelab check: " +
-        esc(r.labName) + "</title>\n<style>\n" + kStyle +
-        "</style>\n</head>\n<body>\n<h1>edgelab check: " + esc(r.labName) + "</h1>\n" +
-        verdictBanner(r, c);
+        "<title>edgelab " +
+        esc(r.command) + ": " + esc(r.labName) + "</title>\n<style>\n" + kStyle +
+        "</style>\n</head>\n<body>\n<h1>edgelab " + esc(r.command) + ": " + esc(r.labName) +
+        "</h1>\n" + verdictBanner(r, c);
     h += "<p class=\"summary\" id=\"summary\"><span>" + std::to_string(c.total) +
          " checks</span><span style=\"color:#2e7d32\">" + std::to_string(c.passed) +
          " passed</span><span style=\"color:#c62828\">" + std::to_string(c.failed) + " failed" +

@@ -58,17 +58,25 @@ std::string testcase(const Report& r, const checks::CheckResult& t, std::string&
 // even when empty, as the schema wants them.
 std::string testsuite(const Report& r, std::size_t id, const std::string& hostname) {
     Counts c = countOf(r);
+    const bool error = !r.error.empty();
+    // BLOCKED is a <skipped> test too: the counts say what the cases say.
     std::string x = "  <testsuite name=\"" + escapeXmlAttribute(r.labName) +
                     "\" package=\"edgelab." + escapeXmlAttribute(r.labName) + "\" id=\"" +
-                    std::to_string(id) + "\" tests=\"" + std::to_string(c.total) +
-                    "\" failures=\"" + std::to_string(c.failed) + "\" errors=\"0\" skipped=\"" +
-                    std::to_string(c.skipped) + "\" time=\"" + seconds3(r.seconds) +
+                    std::to_string(id) + "\" tests=\"" + std::to_string(c.total + error) +
+                    "\" failures=\"" + std::to_string(c.failed) + "\" errors=\"" +
+                    std::to_string(error ? 1 : 0) + "\" skipped=\"" +
+                    std::to_string(c.skipped + c.blocked) + "\" time=\"" + seconds3(r.seconds) +
                     "\" timestamp=\"" + antTimestamp(r.started) + "\" hostname=\"" +
                     escapeXmlAttribute(hostname.empty() ? "localhost" : hostname) + "\">\n";
     x += "    <properties>\n      <property name=\"lab\" value=\"" + escapeXmlAttribute(r.labName) +
          "\"/>\n      <property name=\"startedAt\" value=\"" + utcSeconds(r.started) +
          "\"/>\n    </properties>\n";
     std::string warnings;
+    if (error)
+        x += "    <testcase name=\"lab\" classname=\"" + escapeXmlAttribute(r.labName) +
+             "\" time=\"" + seconds3(r.seconds) + "\">\n      <error message=\"" +
+             escapeXmlAttribute(r.error) + "\" type=\"lab\">" + escapeXmlAttribute(r.error) +
+             "</error>\n    </testcase>\n";
     for (const auto& t : r.results) x += testcase(r, t, warnings);
     x += "    <system-out>" +
          escapeXmlAttribute(std::to_string(c.passed) + " passed, " + std::to_string(c.failed) +

@@ -75,6 +75,35 @@ std::size_t blockedBy(const Report& r, const std::string& id) {
     }));
 }
 
+std::string fixesLine(const Report& r) {
+    std::vector<const checks::CheckResult*> fixes;
+    std::size_t following = 0;
+    for (auto& x : r.results)
+        // The expectations' own result judges the others; it is no fix.
+        if (x.verdict == Verdict::Fail && !isExpected(r, x) && x.id != "expectations") {
+            fixes.push_back(&x);
+            following += blockedBy(r, x.id);
+        }
+    if (fixes.empty()) return "the lab's expectations are not met";
+    auto follow = [](std::size_t n, const char* what) {
+        return std::to_string(n) + (n == 1 ? " check follows from " : " checks follow from ") +
+               what;
+    };
+    if (fixes.size() == 1) {
+        std::string line = "1 fix: " + fixes[0]->id;
+        if (following) line += " \u2014 " + follow(following, "it");
+        return line;
+    }
+    std::string line = std::to_string(fixes.size()) + " fixes: ";
+    for (std::size_t i = 0; i < fixes.size(); ++i) {
+        if (i) line += ", ";
+        if (i == 6) return line + "and " + std::to_string(fixes.size() - i) + " more";
+        line += fixes[i]->id;
+        if (auto n = blockedBy(r, fixes[i]->id)) line += " (" + follow(n, "it") + ")";
+    }
+    return line;
+}
+
 namespace {
 
 const provision::Backend* backendFor(const provision::Lab& lab, const std::string& host) {

@@ -44,7 +44,11 @@ struct Report {
     LabDrawing drawing;
     std::vector<std::string> expectFail;  // the lab's expect.fail globs (edgelab run)
     std::optional<bool> expectationsMet;  // the runner's judgement of them, when it ran
-    ReportFacts facts;                    // what the probes saw, structured (empty: not gathered)
+    // A lab that never reached its checks (a bad lab file, not brought up):
+    // why. JUnit shows it as one test in error, so that CI still gets a report.
+    std::string error = {};
+    std::string command = "check";  // "check", "run" or "audit": the HTML title says which
+    ReportFacts facts;              // what the probes saw, structured (empty: not gathered)
 };
 
 // The JSON report's schemaVersion (report/README.md): fields are only added
@@ -69,6 +73,12 @@ ReportSections sectionsOf(const Report&);
 
 // How many results each root-cause check blocks.
 std::size_t blockedBy(const Report&, const std::string& checkId);
+
+// The headline of a failed run, failures grouped under their root cause:
+// "1 fix: backend.up.fe1 — 24 checks follow from it", "3 fixes: a (2 checks
+// follow from it), b, c"; for a run whose only problem is its expectations,
+// "the lab's expectations are not met" (never "0 failures to fix").
+std::string fixesLine(const Report&);
 
 struct Counts {
     std::size_t total = 0, passed = 0, failed = 0, skipped = 0, warned = 0, blocked = 0;

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace edgelab::runner {
@@ -36,9 +38,12 @@ AddressPlan planAddresses(const provision::Lab& lab, int octetA, int octetB,
     return plan;
 }
 
-bool canBind(const std::string& address, std::uint16_t port) {
+namespace {
+
+// 0 when ADDR:PORT binds, else the errno of the failure.
+int bindError(const std::string& address, std::uint16_t port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    if (fd < 0) return errno;
     // The servers set SO_REUSEADDR too: without it a port in TIME_WAIT from
     // a previous run would look taken when it is free for them.
     int one = 1;
@@ -46,14 +51,24 @@ bool canBind(const std::string& address, std::uint16_t port) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
-    bool ok = ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) == 1 &&
-              ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    int error = 0;
+    if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1)
+        error = EINVAL;
+    else if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+        error = errno;
     ::close(fd);
-    return ok;
+    return error;
+}
+
+}  // namespace
+
+bool canBind(const std::string& address, std::uint16_t port) {
+    return bindError(address, port) == 0;
 }
 
 AddressPlan chooseAddressPlan(const provision::Lab& lab, std::mt19937_64& random) {
     std::uniform_int_distribution<int> a(64, 127), b(0, 255);
+    std::string busy;
     for (int attempt = 0; attempt < 64; ++attempt) {
         int octetA = a(random), octetB = b(random);
         const std::string proxy =
@@ -62,11 +77,20 @@ AddressPlan chooseAddressPlan(const provision::Lab& lab, std::mt19937_64& random
         AddressPlan plan = planAddresses(lab, octetA, octetB, privileged);
         bool free = true;
         for (const auto& pb : plan.backends) {
-            if (pb.listenPort != 0 && !canBind(pb.address, pb.listenPort)) free = false;
+            if (pb.listenPort == 0) continue;
+            if (int error = bindError(pb.address, pb.listenPort)) {
+                free = false;
+                busy = "backend " + pb.name + "'s port " + std::to_string(pb.listenPort) + " on " +
+                       pb.address + ": " + std::strerror(error);
+            }
         }
         if (free) return plan;
     }
-    throw std::runtime_error("no free /24 found in 127.64.0.0/10 after 64 tries");
+    // The same port taken on 64 random addresses: a process holds it on every
+    // address (0.0.0.0), which is what to look for.
+    throw std::runtime_error("cannot bind " + busy + " (and on 63 other addresses in " +
+                             "127.64.0.0/10): a process listens on that port on every address? " +
+                             "(see ss -ltnp)");
 }
 
 std::map<std::string, std::string> internalDns(

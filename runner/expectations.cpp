@@ -15,7 +15,7 @@ ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFai
         for (std::size_t i = 0; i < expectFail.size(); ++i) {
             if (globMatches(expectFail[i], v.id)) {
                 named = true;
-                if (v.outcome == Outcome::Fail) globUsed[i] = true;
+                if (v.outcome == Outcome::Fail || v.outcome == Outcome::Blocked) globUsed[i] = true;
             }
         }
         if (v.outcome == Outcome::Fail) {

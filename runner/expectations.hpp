@@ -8,7 +8,8 @@
 
 namespace edgelab::runner {
 
-enum class Outcome { Pass, Fail, Skip };
+// Blocked: not judged because a root cause failed (checks/README.md).
+enum class Outcome { Pass, Fail, Skip, Blocked };
 
 // One verdict as the expectations see it: a check id (or a static rule's id)
 // and whether it passed.
@@ -31,7 +32,10 @@ struct ExpectationReport {
 // The run meets its expectations when exactly the checks the globs name fail:
 // every failure is named, nothing named passes, and every glob names at least
 // one failure (a glob that names nothing is a lab that no longer shows what it
-// was written to show). Skipped checks neither meet nor break a glob.
+// was written to show). Skipped checks neither meet nor break a glob. A
+// BLOCKED check meets a glob that names it: the failure the lab expects is
+// there, reported once, as the root cause it follows from (which must itself
+// be expected, or it is an unexpected failure).
 ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFail,
                                        const std::vector<Verdict>& verdicts);
 

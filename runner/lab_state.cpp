@@ -1,5 +1,11 @@
 #include "runner/lab_state.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -108,6 +114,114 @@ std::vector<ProcessRecord> aliveProcesses(const LabState& s) {
         if (pidRuns(p.pid, p.exe)) alive.push_back(p);
     }
     return alive;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path canonicalOrAbsolute(const fs::path& p) {
+    std::error_code ec;
+    auto c = fs::weakly_canonical(fs::absolute(p), ec);
+    return ec ? fs::absolute(p) : c;
+}
+
+// FNV-1a, written out: the entry's name must not change between builds.
+std::string entryName(const std::string& labFile, const std::string& workDir) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : labFile + "\n" + workDir) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%016llx.json", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+// The folder, made owner-only when missing; a folder someone else owns is
+// not used (another user could plant entries in a shared /tmp).
+std::optional<fs::path> usableRegistry(bool create) {
+    fs::path dir = registryDir();
+    std::error_code ec;
+    if (create) {
+        fs::create_directories(dir, ec);
+        ::chmod(dir.c_str(), 0700);
+    }
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid())
+        return std::nullopt;
+    return dir;
+}
+
+}  // namespace
+
+fs::path registryDir() {
+    if (const char* d = std::getenv("EDGELAB_RUNTIME_DIR"); d && *d) return fs::path(d);
+    if (const char* d = std::getenv("XDG_RUNTIME_DIR"); d && *d) return fs::path(d) / "edgelab";
+    return fs::path("/tmp") / ("edgelab-" + std::to_string(::getuid()));
+}
+
+void registerRunningLab(const LabState& s) {
+    auto dir = usableRegistry(true);
+    if (!dir || s.labFile.empty() || s.workDir.empty()) return;
+    const std::string lab = canonicalOrAbsolute(s.labFile).string();
+    const std::string work = canonicalOrAbsolute(s.workDir).string();
+    try {
+        writeFileAtomic(*dir / entryName(lab, work),
+                        json{{"labFile", lab}, {"workDir", work}}.dump(2) + "\n",
+                        fs::perms::owner_read | fs::perms::owner_write);
+    } catch (const std::exception&) {
+        // Best effort: the lab runs, only the lookup from elsewhere is lost.
+    }
+}
+
+void unregisterRunningLab(const LabState& s) {
+    auto dir = usableRegistry(false);
+    if (!dir) return;
+    std::error_code ec;
+    fs::remove(*dir / entryName(canonicalOrAbsolute(s.labFile).string(),
+                                canonicalOrAbsolute(s.workDir).string()),
+               ec);
+}
+
+std::vector<fs::path> registeredWorkDirs(const fs::path& labFile) {
+    std::vector<fs::path> out;
+    auto dir = usableRegistry(false);
+    if (!dir) return out;
+    const std::string lab = labFile.empty() ? "" : canonicalOrAbsolute(labFile).string();
+    std::error_code ec;
+    for (fs::directory_iterator it(*dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() != ".json") continue;
+        try {
+            json e = json::parse(readFile(it->path()));
+            if (!lab.empty() && e.value("labFile", "") != lab) continue;
+            fs::path work = e.value("workDir", "");
+            std::error_code exists;
+            if (!work.empty() && fs::exists(stateFile(work), exists)) out.push_back(work);
+        } catch (const std::exception&) {
+            continue;  // torn or foreign: not an entry
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+StateSearch findLabState(const fs::path& labFile, const std::string& labName) {
+    StateSearch s;
+    std::error_code ec;
+    auto look = [&](const fs::path& work) {
+        if (std::find(s.looked.begin(), s.looked.end(), work) == s.looked.end())
+            s.looked.push_back(work);
+        if (!s.found && fs::exists(stateFile(work), ec)) s.found = work;
+    };
+    look(fs::absolute(fs::path(".edgelab") / labName));
+    auto registered = registeredWorkDirs(labFile);
+    if (registered.empty()) s.looked.push_back(registryDir());
+    if (!s.found && registered.size() > 1)
+        s.alsoRegistered.assign(registered.begin() + 1, registered.end());
+    for (const auto& w : registered) look(w);
+    look(canonicalOrAbsolute(labFile).parent_path() / ".edgelab" / labName);
+    return s;
 }
 
 }  // namespace edgelab::runner

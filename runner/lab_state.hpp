@@ -47,4 +47,29 @@ std::optional<LabState> readState(const std::filesystem::path& workDir);  // nul
 // Processes of the state still running their executable.
 std::vector<ProcessRecord> aliveProcesses(const LabState&);
 
+// The registry of running labs, so that `status`, `down` and `check` find a
+// lab by its lab file from any directory: one small JSON file per lab left
+// running ({"labFile", "workDir"}, both absolute) in registryDir():
+// $EDGELAB_RUNTIME_DIR, else $XDG_RUNTIME_DIR/edgelab, else
+// /tmp/edgelab-<uid> (owner-only). An entry whose state file is gone is
+// stale and ignored.
+std::filesystem::path registryDir();
+void registerRunningLab(const LabState&);  // best effort: a registry that cannot be written
+                                           // only loses the lookup from elsewhere
+void unregisterRunningLab(const LabState&);
+// The work folders registered for this lab file (every lab's when empty)
+// whose state.json exists.
+std::vector<std::filesystem::path> registeredWorkDirs(const std::filesystem::path& labFile);
+
+// Where a lab's state is looked for, in order, when no --work-dir is given:
+// .edgelab/<name> here, the registry's entries for the lab file, and
+// .edgelab/<name> beside the lab file. `found` is the first that holds a
+// state.json (nullopt: none), `looked` every place tried.
+struct StateSearch {
+    std::optional<std::filesystem::path> found;
+    std::vector<std::filesystem::path> looked;
+    std::vector<std::filesystem::path> alsoRegistered;  // more than one registered: ambiguous
+};
+StateSearch findLabState(const std::filesystem::path& labFile, const std::string& labName);
+
 }  // namespace edgelab::runner

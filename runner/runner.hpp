@@ -87,6 +87,16 @@ LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& optio
 // themselves are one more test that fails when they are not met.
 report::Report junitView(const report::Report& report, const std::vector<std::string>& expectFail);
 
+// A static rule that failed is the root cause of the wire checks that show
+// its lesson (lab.default-binding: tls.no-sni.*; lab.passthrough: the web
+// services, sign-ins ...): those that failed, or were blocked, are BLOCKED by
+// the rule, so that one cause is one failure with one remedy.
+void rootInRules(std::vector<checks::CheckResult>& results);
+
+// The expectations' judgement as a result ("expectations"): every report of
+// `run` carries it last, so that every format counts the same results.
+checks::CheckResult expectationsResult(const ExpectationReport&);
+
 // One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
 // handshake code): whether the proxy serves the default binding, whether a
 // process of a running lab is healthy.

@@ -101,6 +101,12 @@ void expectReplay(const std::string& netsh, const std::set<std::string>& auditFa
         wire |= onWire;
         EXPECT_TRUE(fromAudit || onWire) << id << " failed in the replay only";
     }
+    // A wire check BLOCKED by the rule the audit failed shows the fault too:
+    // the rule is its root cause (runner/README.md).
+    for (const auto& r : report["results"])
+        if (r["verdict"] == "BLOCKED" && auditFails.count(r.value("blockedBy", "")) &&
+            !wireGlobPrefix.empty() && r["id"].get<std::string>().rfind(wireGlobPrefix, 0) == 0)
+            wire = true;
     EXPECT_TRUE(wire) << "no " << wireGlobPrefix << "* check failed on the wire";
 }
 
@@ -187,7 +193,8 @@ TEST(AuditCommand, TheEmittedLabKeepsTheAdfsRelyingParty) {
     const auto emitted = nlohmann::json::parse(readFile(lab));
     EXPECT_EQ(emitted["applications"][0]["adfsRelyingPartyName"], "Lync Web Services RP")
         << emitted.dump(2);
-    const auto script = runEdgelab({"emit", "powershell", lab.string(), "--thumbprint",
+    // The replay keeps the capture's faults (ADFS on Lync): --force writes it.
+    const auto script = runEdgelab({"emit", "powershell", lab.string(), "--force", "--thumbprint",
                                     "F7F6B300FE4D569FD598E1C9722571CF9AD780DD"});
     EXPECT_EQ(script.code, 0) << script.err;
     EXPECT_NE(script.out.find("-ADFSRelyingPartyName 'Lync Web Services RP'"), std::string::npos)

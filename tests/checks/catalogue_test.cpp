@@ -153,7 +153,10 @@ TEST_F(Catalogue, HasEveryCheckOfTheIssueWithStableIds) {
          {"signin.discovery", "signin.webticket", "signin.ucwa", "signin.ntlm-affinity",
           "signin.anonymous-after-signin", "signin.anon-meeting"})
         EXPECT_TRUE(r.count(id)) << id;
-    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 14);
+    EXPECT_TRUE(r.count("backend.up.fe1"));
+    EXPECT_TRUE(r.count("backend.up.owas1"));
+    EXPECT_TRUE(r.count("tls.no-sni.default-binding"));
+    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 14 + 2 + 1);
 }
 
 TEST_F(Catalogue, CorrectPublishingPassesEverything) {
@@ -232,8 +235,35 @@ TEST_F(Catalogue, NoSniResetIsTheSeedSymptomWithTheExactNetshRemedy) {
                             "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'\n"),
               std::string::npos)
         << r.remedy;
-    EXPECT_NE(r.remedy.find("edgelab bindings set-default --match-host " + ws), std::string::npos);
     EXPECT_EQ(provision::pstest::netshLineProblems(r.remedy), "") << r.remedy;
+    // Issue 24: pasted into PowerShell an unquoted {...} is a script block,
+    // and the lab command lacked what names the store.
+    EXPECT_NE(r.remedy.find("edgelab bindings set-default --lab " + lab.sourceFile.string() +
+                            " --match-host " + ws),
+              std::string::npos)
+        << r.remedy;
+}
+
+// Issue 24: a missing default binding showed a FAIL per client profile, each
+// with the same remedy. Every profile reset is one cause.
+TEST_F(Catalogue, NoDefaultBindingIsOneFailureForEveryProfile) {
+    for (auto& c : lab.clients) {
+        if (c.sendsSni) continue;
+        auto& h = ev.tls[probe::tlsNoSni(c.name)];
+        h = TlsHandshake{};
+        h.address = "127.5.0.1:443";
+        h.connected = true;
+        h.outcome = HandshakeOutcome::Reset;
+    }
+    auto r = evaluate(lab, ev);
+    EXPECT_EQ(r["tls.no-sni.default-binding"].verdict, Verdict::Fail);
+    EXPECT_NE(r["tls.no-sni.default-binding"].remedy.find("netsh http add sslcert"),
+              std::string::npos);
+    for (auto id : {"tls.no-sni.lync-mobile", "tls.no-sni.activesync"}) {
+        EXPECT_EQ(r[id].verdict, Verdict::Blocked) << id;
+        EXPECT_EQ(r[id].blockedBy, "tls.no-sni.default-binding");
+        EXPECT_EQ(r[id].remedy, "");
+    }
 }
 
 TEST_F(Catalogue, NoSniFailsOnAnAlertAndOnADefaultCertificateMissingNames) {
@@ -445,7 +475,8 @@ TEST_F(Catalogue, BackendCertificateChecksPublicNamesInLabMode) {
 TEST(CataloguePlan, PlansOnlyTheProbesOfSelectedChecks) {
     Lab lab = seedLab();
     Target target;
-    auto only = selectChecks(catalogue(lab, target), {"tls.no-sni.*"}, {"*activesync"});
+    auto only =
+        selectChecks(catalogue(lab, target), {"tls.no-sni.*"}, {"*activesync", "*default-binding"});
     ASSERT_EQ(only.size(), 1u);
     EXPECT_EQ(only[0].id, "tls.no-sni.lync-mobile");
     auto plan = planProbes(lab, target, only);
@@ -641,6 +672,85 @@ TEST_F(RootCauses, OneNameUnresolvedBlocksOnlyItsOwnChecks) {
     EXPECT_EQ(r["tls.sni." + lab.names.meet].verdict, Verdict::Blocked);
     EXPECT_EQ(r["webservices.reach-sip-svc"].verdict, Verdict::Fail);
     EXPECT_FALSE(r["webservices.reach-sip-svc"].remedy.empty());
+}
+
+// Every HTTP probe's evidence carries the URL the planner gave it, and the
+// ones on a name served by `down` are the proxy's `status`.
+void backendAnswers(const Lab& lab, const Target& target, Evidence& ev,
+                    const std::set<std::string>& down, long status) {
+    for (auto& p : planProbes(lab, target, catalogue(lab, target)).http) {
+        auto& x = ev.http[p.id];
+        x.url = p.url;
+        if (down.count(backendKeyFor(lab, x.url.substr(8, x.url.find('/', 8) - 8)))) {
+            x = answer(status);
+            x.url = p.url;
+        }
+    }
+}
+
+// The Lync front end killed in a running lab: the supervisor's record and a
+// direct handshake say fe1 is down; every Lync name answers 502 through the
+// proxy. One failure (fe1, start it again), everything that reads it BLOCKED,
+// OWAS untouched; never a republishing remedy.
+TEST_F(RootCauses, AStoppedBackendIsOneFailureWithAStartRemedy) {
+    Target target;
+    target.backendAddresses = {{"fe1", "127.5.0.20:4443"}, {"owas1", "127.5.0.21:443"}};
+    target.backendsDown["fe1"] = "its process (pid 4242) is not running";
+    ev.tls[probe::tlsBackend("owas1")] = okHandshake(proxyCert(lab), lab.names.owas);
+    auto& fe = ev.tls[probe::tlsBackend("fe1")];
+    fe.address = "127.5.0.20:4443";
+    fe.profile = "backend";
+    fe.outcome = HandshakeOutcome::Refused;
+    fe.detail = "Connection refused";
+    backendAnswers(lab, target, ev, {"fe1"}, 502);
+    auto r = evaluate(lab, ev, target);
+    auto s = shapeOf(r);
+    ASSERT_EQ(s.failed, std::vector<std::string>{"backend.up.fe1"});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{"backend.up.fe1"});
+    EXPECT_GE(s.blocked, 20u);
+    const auto& fe1 = r["backend.up.fe1"];
+    EXPECT_NE(fe1.evidence.find("pid 4242"), std::string::npos) << fe1.evidence;
+    EXPECT_NE(fe1.remedy.find("edgelab up"), std::string::npos) << fe1.remedy;
+    EXPECT_NE(fe1.remedy.find("Start-CsWindowsService"), std::string::npos) << fe1.remedy;
+    EXPECT_EQ(fe1.remedy.find("PassThrough"), std::string::npos) << fe1.remedy;
+    for (auto id : {"lyncdiscover", "auth.passthrough", "meet", "dialin",
+                    "webservices.reach-sip-svc", "backend.cert-public-names"})
+        EXPECT_EQ(r[id].verdict, Verdict::Blocked) << id << ": " << r[id].evidence;
+    EXPECT_EQ(r["backend.up.owas1"].verdict, Verdict::Pass) << r["backend.up.owas1"].evidence;
+    EXPECT_EQ(r["owas.wopisrc"].verdict, Verdict::Pass);
+    auto all = evaluateAll(catalogue(lab, target), ev, {lab, target, kNow});
+    EXPECT_EQ(backendsDown(all), std::vector<std::string>{"backend.up.fe1"});
+    EXPECT_FALSE(unreachable(all));
+}
+
+// A real site: no backends known, only the proxy's answers. Every request for
+// the web services answered 503: one failure for that application.
+TEST_F(RootCauses, ARealSitesBackendDownIsReadFromTheProxysAnswers) {
+    Lab site = provision::loadLab(test::sourceDir() / "scenarios/sites/contoso-site.json");
+    Evidence siteEv = goodEvidence(site);
+    Target target;
+    backendAnswers(site, target, siteEv, {site.names.webServices}, 503);
+    // The canned OWAS pages name the seed's farm InternalURL, which a site's
+    // lab does not know: not this test's matter.
+    siteEv.http.erase(probe::owasPresenter());
+    siteEv.http.erase(probe::owasParticipant());
+    auto r = evaluate(site, siteEv, target);
+    auto s = shapeOf(r);
+    const std::string id = "backend.up." + site.names.webServices;
+    ASSERT_EQ(s.failed, std::vector<std::string>{id});
+    EXPECT_EQ(s.blockedBy, std::set<std::string>{id});
+    EXPECT_EQ(r["webservices.reach-sip-svc"].verdict, Verdict::Blocked);
+    EXPECT_EQ(r["auth.passthrough"].verdict, Verdict::Blocked);
+    EXPECT_NE(r[id].evidence.find("503"), std::string::npos) << r[id].evidence;
+    EXPECT_NE(r[id].remedy.find("Test-NetConnection"), std::string::npos) << r[id].remedy;
+    EXPECT_EQ(r["backend.up." + site.names.meet].verdict, Verdict::Pass);
+    // One 503 among answers is that path's failure, not a backend that is down.
+    Evidence one = goodEvidence(site);
+    backendAnswers(site, target, one, {}, 0);
+    one.http[probe::webServices(slug("/Reach/sip.svc"))].status = 503;
+    auto r1 = evaluate(site, one, target);
+    EXPECT_EQ(r1[id].verdict, Verdict::Pass) << r1[id].evidence;
+    EXPECT_EQ(r1["webservices.reach-sip-svc"].verdict, Verdict::Fail);
 }
 
 }  // namespace

@@ -154,6 +154,9 @@ TEST(RunnerProcess, EmitWritesOneScriptPerServerRole) {
         std::ifstream in(dir / "scripts" / name);
         ASSERT_TRUE(in) << name;
         std::string text((std::istreambuf_iterator<char>(in)), {});
+        // UTF-8 with a byte order mark, for Windows PowerShell 5.1.
+        ASSERT_EQ(text.rfind("\xEF\xBB\xBF", 0), 0u) << name;
+        text.erase(0, 3);
         EXPECT_EQ(text.rfind(std::string("# ===== ") + name + ": run on ", 0), 0u) << text;
         joined += (joined.empty() ? "" : "\n") + text;
         EXPECT_NE(files.out.find(name), std::string::npos) << files.out;

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -284,7 +286,12 @@ TEST(Report, FailuresComeFirstWithRemediesThenFamilies) {
         << "a failure among the families";
     EXPECT_NE(text.find("BLOCKED  webservices.reach-sip-svc"), std::string::npos);
     EXPECT_NE(text.find("blocked by tls.trust"), std::string::npos);
-    EXPECT_EQ(text.rfind("seed-lab: FAILED, 3 failure(s) to fix", 0), 0u) << text;
+    // The headline groups the failures under their root causes.
+    EXPECT_EQ(text.rfind("seed-lab: FAILED, 3 fixes: ", 0), 0u) << text;
+    EXPECT_NE(text.find("tls.trust (1 check follows from it)"), std::string::npos) << text;
+    EXPECT_NE(text.find("      1 check follows from it (BLOCKED until this is fixed)"),
+              std::string::npos)
+        << text;
 
     std::string quiet = consoleText(r, false, true);
     EXPECT_EQ(quiet.find("PASS  "), std::string::npos) << quiet;
@@ -386,6 +393,55 @@ TEST(Report, DrawingConnectsClientsBindingsApplicationsAndBackends) {
             EXPECT_EQ(edgeVerdict(r, e), Verdict::Fail);
         }
     EXPECT_TRUE(noSniEdge);
+}
+
+// Issue 24: the HTML title said "edgelab check:" for `run` and `audit`.
+TEST(Report, TheHtmlTitleNamesTheCommand) {
+    Report r = sampleReport();
+    EXPECT_NE(htmlText(r).find("<title>edgelab check: seed-lab</title>"), std::string::npos);
+    r.command = "run";
+    EXPECT_NE(htmlText(r).find("<title>edgelab run: seed-lab</title>"), std::string::npos);
+    EXPECT_NE(htmlText(r).find("<h1>edgelab run: seed-lab</h1>"), std::string::npos);
+}
+
+// Issue 24: a run whose only problem is its expectations said "FAILED, 0
+// failure(s) to fix".
+TEST(Report, AFailedRunNeverSaysZeroFailuresToFix) {
+    Report r = sampleReport();
+    r.results.erase(std::remove_if(r.results.begin(), r.results.end(),
+                                   [](const CheckResult& x) { return x.verdict == Verdict::Fail; }),
+                    r.results.end());
+    r.expectFail = {"tls.chain.*"};
+    r.expectationsMet = false;
+    const std::string text = consoleText(r, false);
+    EXPECT_EQ(text.rfind("seed-lab: FAILED, the lab's expectations are not met", 0), 0u) << text;
+    EXPECT_EQ(text.find("0 failure"), std::string::npos) << text;
+    EXPECT_EQ(htmlText(r).find("0 failure"), std::string::npos);
+}
+
+// Issue 24: multi-line remedies lost their indentation when printed.
+TEST(Report, AMultiLineRemedyKeepsItsLinesIndented) {
+    Report r = sampleReport();
+    r.results.push_back({"lab.data-disk", "The data disk", "lab", Verdict::Fail, "write cache",
+                         "on the front end:\n  Install-CsDatabase -LocalDatabases\n  Start-Sleep 1",
+                         0.0});
+    const std::string text = consoleText(r, false, true);
+    EXPECT_NE(text.find("      remedy: on the front end:\n"
+                        "                Install-CsDatabase -LocalDatabases\n"
+                        "                Start-Sleep 1\n"),
+              std::string::npos)
+        << text;
+}
+
+// A lab that never reached its checks is one JUnit test in error.
+TEST(Report, ALabThatDidNotRunIsATestInError) {
+    Report r;
+    r.labName = "typo";
+    r.error = "typo.json: /domain: required";
+    const std::string xml = junitText(r, "host");
+    EXPECT_NE(xml.find("tests=\"1\" failures=\"0\" errors=\"1\""), std::string::npos) << xml;
+    EXPECT_NE(xml.find("<error message=\"typo.json: /domain: required\""), std::string::npos)
+        << xml;
 }
 
 }  // namespace

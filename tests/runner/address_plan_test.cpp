@@ -90,3 +90,31 @@ TEST(AddressPlan, ARuleOnAnotherPortResolvesTheNameButKeepsItsPort) {
     EXPECT_EQ(dns.at("lyncws.example.test:443"), "127.100.7.10:443");
     EXPECT_EQ(dns.at("lyncws.example.test:4443"), "127.100.7.10:4443");
 }
+
+// Issue 24: a lab port held on every address was reported as "no free /24
+// found ... after 64 tries". The port and the backend are named.
+TEST(AddressPlan, APortBusyOnEveryAddressIsNamed) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_ANY);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    socklen_t len = sizeof sa;
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+    const auto port = ntohs(sa.sin_port);
+    auto lab = fixtures::twoBackendLab();
+    lab.backends[0].port = port;
+    std::mt19937_64 random(7);
+    try {
+        chooseAddressPlan(lab, random);
+        ADD_FAILURE() << "a plan with port " << port << " held on 0.0.0.0";
+    } catch (const std::runtime_error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("backend fe1's port " + std::to_string(port)), std::string::npos) << m;
+        EXPECT_NE(m.find("Address already in use"), std::string::npos) << m;
+        EXPECT_EQ(m.find("no free /24"), std::string::npos) << m;
+    }
+    ::close(fd);
+}

@@ -1,4 +1,5 @@
 #include "runner/expectations.hpp"
+#include "runner/runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -48,4 +49,52 @@ TEST(Expectations, SkippedCheckDoesNotSatisfyAGlob) {
     EXPECT_FALSE(r.met);
     EXPECT_TRUE(r.unexpectedPasses.empty());
     EXPECT_EQ(r.unmatchedGlobs.size(), 1u);
+}
+
+// Issue 24: a replay lab (audit --emit-lab) with several problems expected
+// failures that came out BLOCKED by another expected root cause: the run
+// said "FAILED, 0 failure(s) to fix". A BLOCKED check meets the glob on it.
+TEST(Expectations, ABlockedCheckMeetsTheGlobOnIt) {
+    auto r = evaluateExpectations({"tls.sni.meet.*", "meet"},
+                                  {{"tls.sni.meet.contoso.com", Outcome::Fail},
+                                   {"meet", Outcome::Blocked},
+                                   {"dialin", Outcome::Pass}});
+    EXPECT_TRUE(r.met) << r.problems().size();
+    EXPECT_TRUE(r.unmatchedGlobs.empty());
+    EXPECT_EQ(r.expectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
+    // Its root cause unexpected is still a problem.
+    auto root = evaluateExpectations(
+        {"meet"}, {{"tls.sni.meet.contoso.com", Outcome::Fail}, {"meet", Outcome::Blocked}});
+    EXPECT_FALSE(root.met);
+    EXPECT_EQ(root.unexpectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
+}
+
+// Issue 24: a lab without a default binding showed the rule and every
+// profile's handshake as failures with one remedy; ADFS on Lync showed 25.
+TEST(RootInRules, AFailedRuleIsTheRootOfTheChecksThatShowIt) {
+    using edgelab::checks::CheckResult;
+    using V = edgelab::checks::Verdict;
+    std::vector<CheckResult> results(6);
+    results[0].id = "lab.default-binding";
+    results[0].verdict = V::Fail;
+    results[1].id = "tls.no-sni.default-binding";
+    results[1].verdict = V::Fail;
+    results[1].remedy = "netsh http add sslcert ...";
+    results[2].id = "tls.no-sni.lync-mobile";
+    results[2].verdict = V::Blocked;
+    results[2].blockedBy = "tls.no-sni.default-binding";
+    results[3].id = "tls.sni.lyncws.kloud.example";
+    results[3].verdict = V::Pass;
+    results[4].id = "webservices.reach-sip-svc";
+    results[4].verdict = V::Fail;  // lab.passthrough passed: its own failure
+    results[5].id = "lab.passthrough";
+    results[5].verdict = V::Pass;
+    rootInRules(results);
+    EXPECT_EQ(results[0].verdict, V::Fail);
+    EXPECT_EQ(results[1].verdict, V::Blocked);
+    EXPECT_EQ(results[1].blockedBy, "lab.default-binding");
+    EXPECT_EQ(results[1].remedy, "");
+    EXPECT_EQ(results[2].blockedBy, "lab.default-binding");
+    EXPECT_EQ(results[3].verdict, V::Pass);
+    EXPECT_EQ(results[4].verdict, V::Fail);
 }
