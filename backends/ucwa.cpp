@@ -159,10 +159,11 @@ std::optional<long> parseAck(std::optional<std::string_view> raw) {
 }
 
 // The event channel: one P-GET answered per ack in order. The first (ack=1)
-// has the application's start to report and is answered at once; a repeated
-// last ack is answered again (the client lost the answer); any other ack
-// gets a resync link to where the channel is; the next one is held for its
-// timeout (scaled), and a later P-GET of the same application replaces it.
+// has the application's start to report and is answered at once; the next
+// ack, or the last one again (the client lost the answer or retries), is held
+// for its timeout (scaled), and a later P-GET of the same application
+// replaces a held one (409); any other ack gets a resync link to where the
+// channel is.
 Reply eventChannel(const SiteConfig& site, const Request& req, const UcwaPath& path,
                    std::string_view query) {
     auto timeout = parseEventTimeout(rawQueryParam(query, "timeout"));
@@ -190,7 +191,7 @@ Reply eventChannel(const SiteConfig& site, const Request& req, const UcwaPath& p
         return {makeResponse(req, http::status::ok, kUcwaJson, doc.dump())};
     }
     Reply reply{eventsDocument(req, events, asked)};
-    if (asked == current && asked > 1) {
+    if (asked > 1) {
         reply.holdFor = scaledHold(site, *timeout);
         reply.holdKey = "ucwa-events:" + path.id;
         reply.ifReplaced =

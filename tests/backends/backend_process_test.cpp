@@ -82,7 +82,7 @@ class BackendProcessTest : public ::testing::Test {
     static fs::path usersFile(const std::string& name) {
         const fs::path file = workDir() / ("users-" + name + ".json");
         std::ofstream(file) << R"({"users":[{"sipUri":"alice@example.test",)"
-                            << R"("account":"EXAMPLE\alice","password":"Pa55w.rd"}]})";
+                            << R"("account":"EXAMPLE\\alice","password":"Pa55w.rd"}]})";
         return file;
     }
 
