@@ -152,22 +152,48 @@ std::optional<std::string> bearerUser(const SiteConfig& site, const Request& req
     return tokenSubject(site, auth.substr(7), kOAuthAudience, std::chrono::system_clock::now());
 }
 
-// The user a web ticket names: X-MS-WebTicket: opaque=<base64 of the SAML
-// 1.1 assertion this front end issued> (what pidgin-sipe and Lync send), or
-// opaque=cwt=... (the compact ticket, user-cwt-1).
-std::optional<std::string> webTicketUser(const SiteConfig& site, const Request& req) {
+// What the user resource makes of X-MS-WebTicket: the user it names, or why
+// the ticket sent is refused (empty when none was sent).
+struct TicketCheck {
+    std::optional<std::string> user;
+    std::string refused;
+};
+
+// The assertion's audience is one of this site's services (what the client
+// named in AppliesTo): a ticket issued for another service is not replayed here.
+bool ourAudience(const SiteConfig& site, std::string_view audience) {
+    const auto scheme = audience.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view host = audience.substr(scheme + 3);
+    host = host.substr(0, host.find_first_of(":/?#"));
+    return iequals(host, site.webServices) || iequals(host, site.serverFqdn) ||
+           iequals(host, site.lyncdiscover);
+}
+
+// X-MS-WebTicket: opaque=<base64 of the SAML 1.1 assertion this front end
+// issued> (what pidgin-sipe and Lync send), or opaque=cwt=... (the compact
+// ticket, user-cwt-1).
+TicketCheck webTicketUser(const SiteConfig& site, const Request& req) {
     auto value = sv(req["X-MS-WebTicket"]);
-    if (!istartsWith(value, "opaque=")) return std::nullopt;
+    if (value.empty()) return {};
+    if (!istartsWith(value, "opaque="))
+        return {std::nullopt, "X-MS-WebTicket is not opaque=<ticket>"};
     value.remove_prefix(7);
     const auto now = std::chrono::system_clock::now();
-    if (value.starts_with("cwt=")) return tokenSubject(site, value, kWebTicketAudience, now);
+    if (value.starts_with("cwt=")) {
+        auto user = tokenSubject(site, value, kWebTicketAudience, now);
+        if (!user) return {std::nullopt, "the compact web ticket is not valid here"};
+        return {user, {}};
+    }
     auto xml = ntlm::unbase64(value);
-    if (!xml) return std::nullopt;
+    if (!xml) return {std::nullopt, "the web ticket is not base64"};
     auto claims = verifySamlAssertion(
         std::string_view(reinterpret_cast<const char*>(xml->data()), xml->size()), site.tokenKey,
         now);
-    if (!claims) return std::nullopt;
-    return claims->subject;
+    if (!claims) return {std::nullopt, claims.error()};
+    if (!ourAudience(site, claims->audience))
+        return {std::nullopt, "the assertion was issued for another service"};
+    return {claims->subject, {}};
 }
 
 // What a front end answers where an OAuth token is needed and none was sent:
@@ -342,11 +368,16 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
     if (p == "/" && where == Site::Lyncdiscover) return {autodiscoverRoot(site, req, query)};
     if (p == root || p == root + "/domain") return {autodiscoverRoot(site, req, query)};
     if (p == root + "/user") {
-        if (webTicketUser(site, req)) return {autodiscoverUser(site, req, false)};
+        const TicketCheck ticket = webTicketUser(site, req);
+        if (ticket.user) return {autodiscoverUser(site, req, false)};
         auto res = errorPage(req, http::status::unauthorized,
                              "Access is denied due to invalid credentials.");
         // pidgin-sipe reads this to fetch a ticket and retries with X-MS-WebTicket.
         res.set("X-MS-WebTicketURL", https(site.webServices, "/WebTicket/WebTicketService.svc"));
+        if (!ticket.refused.empty())
+            res.set("X-Ms-diagnostics",
+                    "28032;source=\"" + site.serverFqdn +
+                        "\";reason=\"The web ticket is refused: " + ticket.refused + "\"");
         return {std::move(res)};
     }
     if (p == root + "/oauth/user") {

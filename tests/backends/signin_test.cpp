@@ -331,8 +331,20 @@ TEST(WebTicketSaml, ForgedExpiredAndBrokenTicketsAreRefused) {
         "opaque=",
         "opaque=" + mintToken(lyncSite(), "alice@example.test", kOAuthAudience, now),
         b64(assertion)};
-    for (const std::string& ticket : refused)
-        EXPECT_EQ(userResource(ticket).result(), http::status::unauthorized) << ticket;
+    for (const std::string& ticket : refused) {
+        auto res = userResource(ticket);
+        EXPECT_EQ(res.result(), http::status::unauthorized) << ticket;
+        EXPECT_THAT(header(res, "X-Ms-diagnostics"), HasSubstr("The web ticket is refused: "))
+            << ticket;
+    }
+    // Issued for another service (AppliesTo elsewhere), signed by this key:
+    // not replayed on the user resource.
+    const std::string elsewhere =
+        samlAssertion({newAssertionId(), "alice@example.test", "https://sts.other.test/service",
+                       now, now + std::chrono::hours(1)},
+                      "x", lyncSite().tokenKey);
+    EXPECT_THAT(header(userResource("opaque=" + b64(elsewhere)), "X-Ms-diagnostics"),
+                HasSubstr("issued for another service"));
     EXPECT_EQ(userResource("opaque=" + b64(assertion)).result(), http::status::ok);
 
     auto later = verifySamlAssertion(assertion, lyncSite().tokenKey, now + std::chrono::hours(9));
