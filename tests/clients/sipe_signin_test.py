@@ -23,7 +23,11 @@ it sipe cannot read any document from any server. The test first shows that
 the shim is needed (sipe's own parser, loaded from the plugin, reads a small
 document as empty without it and as a tree with it) so the report says so.
 
-usage: sipe_signin_test.py SAX1_SHIM EDGELAB_BIN_DIR SOURCE_DIR WORK
+AUTH is sipe's authentication setting: ntlm (the NTLM scheme), or auto (the
+Negotiate scheme: Kerberos first, which finds no KDC, then sipe's NTLM inside
+Negotiate, as a Windows client outside the domain does).
+
+usage: sipe_signin_test.py ntlm|auto SAX1_SHIM EDGELAB_BIN_DIR SOURCE_DIR WORK
 Exit 0 pass, 1 fail, 77 skipped (no namespaces: not root).
 """
 import json
@@ -58,9 +62,10 @@ def fail(message, logs=()):
     sys.exit(1)
 
 
-def accounts_xml(user, lab):
+def accounts_xml(user, lab, auth):
     """libpurple's accounts.xml: one sipe account, auto-discovery (no server
-    given), NTLM, enabled for finch. The name is sipe's "SIP URI,login"."""
+    given), the authentication scheme asked, enabled for finch. The name is
+    sipe's "SIP URI,login"."""
     from xml.sax.saxutils import escape
     name = escape(user["sipUri"] + "," + user["account"])
     return ("<?xml version='1.0' encoding='UTF-8' ?>\n<account version='1.0'>\n <account>\n"
@@ -68,11 +73,11 @@ def accounts_xml(user, lab):
             "  <settings>\n"
             "   <setting name='server' type='string'></setting>\n"
             "   <setting name='transport' type='string'>tls</setting>\n"
-            "   <setting name='authentication' type='string'>ntlm</setting>\n"
+            "   <setting name='authentication' type='string'>%s</setting>\n"
             "  </settings>\n"
             "  <settings ui='gnt-purple'>\n"
             "   <setting name='auto-login' type='bool'>1</setting>\n"
-            "  </settings>\n </account>\n</account>\n") % (name, escape(user["password"]))
+            "  </settings>\n </account>\n</account>\n") % (name, escape(user["password"]), auth)
 
 
 SIPE_PARSES = """
@@ -147,7 +152,7 @@ def wait_for(predicate, finch, what, logs):
     fail("no %s within %d s" % (what, TIMEOUT_S), logs)
 
 
-def inside(shim, bin_dir, source, work):
+def inside(auth, shim, bin_dir, source, work):
     edgelab = bin_dir / "edgelab"
     lab_file = source / "scenarios/labs/seed-lab.json"
     lab = json.loads(lab_file.read_text())
@@ -180,7 +185,7 @@ def inside(shim, bin_dir, source, work):
         purple.mkdir(mode=0o700)
         accounts = purple / "accounts.xml"
         accounts.touch(mode=0o600)
-        accounts.write_text(accounts_xml(user, lab))
+        accounts.write_text(accounts_xml(user, lab, auth))
         finch = Finch(work, purple, work / "finch-debug.log", shim)
         debug = work / "finch-debug.log"
 
@@ -191,6 +196,9 @@ def inside(shim, bin_dir, source, work):
                  finch, "user link from lyncdiscover", logs)
         wait_for(said("webticket_metadata: WebTicket Windows Negotiate Auth URI"),
                  finch, "Web Ticket Service metadata", logs)
+        if auth == "auto":
+            wait_for(said("sip_sec_acquire_cred__negotiate: fallback to NTLM"), finch,
+                     "the Negotiate scheme (Kerberos, then NTLM)", logs)
         wait_for(said("sipe_lync_autodiscover_webticket: got ticket for Auth URI"),
                  finch, "web ticket", logs)
         wait_for(said("lync_autodiscover_cb: got server list"), finch,
@@ -222,9 +230,13 @@ def inside(shim, bin_dir, source, work):
 
 
 def main():
+    auth = sys.argv[-5]
     shim, bin_dir, source, work = (pathlib.Path(a).resolve() for a in sys.argv[-4:])
+    if auth not in ("ntlm", "auto"):
+        print("usage: sipe_signin_test.py ntlm|auto SAX1_SHIM EDGELAB_BIN_DIR SOURCE_DIR WORK")
+        return 2
     if "--inside" in sys.argv:
-        return inside(shim, bin_dir, source, work)
+        return inside(auth, shim, bin_dir, source, work)
     for need in ("finch", "unshare", "ip"):
         if not shutil.which(need):
             fail("%s is not installed (tools/install-deps.sh installs it)" % need)
@@ -242,8 +254,8 @@ def main():
     print("sipe reads XML without the shim: %s" % ("yes" if sipe_reads_xml() else
           "no (libxml2 reads its SAX1 handler as SAX2): finch runs with the shim"))
     done = subprocess.run(["unshare", "--mount", "--net", "--fork", sys.executable,
-                           os.path.abspath(__file__), "--inside", str(shim), str(bin_dir),
-                           str(source), str(work)])
+                           os.path.abspath(__file__), "--inside", auth, str(shim),
+                           str(bin_dir), str(source), str(work)])
     return done.returncode
 
 
