@@ -7,7 +7,7 @@ LAB ?= scenarios/labs/seed-lab.json
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 45
 
-.PHONY: all deps configure build run test bench clean format format-check fuzz fuzz-deps
+.PHONY: all deps configure build run test bench clean format format-check fuzz fuzz-deps fuzz-planted
 
 all: build
 
@@ -33,8 +33,9 @@ bench: build
 	bench/check.sh $(BUILD)
 	bench/run.sh $(BUILD)
 
-# libFuzzer targets (fuzz/README.md): a clang build of its own, each target
-# run FUZZ_SECONDS on a copy of its seed corpus. Not part of `make test`.
+# libFuzzer targets (fuzz/README.md): a clang build of its own with ASan and
+# UBSan, each target run FUZZ_SECONDS on a copy of its seed corpus. Not part
+# of `make test`; .ci/run runs it after the tests.
 fuzz-deps:
 	@tools/install-deps.sh --fuzz
 
@@ -43,6 +44,17 @@ fuzz: fuzz-deps
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELAB_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Shows that a crash fails the fuzz run (and so CI): fuzz_netsh built with a
+# planted abort, given the input that reaches it. Succeeds when run.sh fails.
+PLANTED_BUILD ?= build-fuzz-planted
+fuzz-planted: fuzz-deps
+	cmake -S . -B $(PLANTED_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELAB_FUZZ=ON -DEDGELAB_FUZZ_PLANTED_CRASH=ON
+	cmake --build $(PLANTED_BUILD) -j $(JOBS) --target fuzz_netsh
+	mkdir -p $(PLANTED_BUILD)/fuzz-corpus/netsh
+	printf 'PLANTED-CRASH\n' > $(PLANTED_BUILD)/fuzz-corpus/netsh/planted
+	! fuzz/run.sh $(PLANTED_BUILD) 5 netsh
 
 # clang-format's major version is pinned: another major formats differently.
 CLANG_FORMAT ?= clang-format-14
@@ -55,4 +67,4 @@ format-check: deps
 	$(CLANG_FORMAT) --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(PLANTED_BUILD)

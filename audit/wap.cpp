@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.hpp"
+#include "common/json_text.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::audit {
@@ -109,12 +110,9 @@ WapApplication applicationOf(const json& object, const std::string& path, std::s
 }  // namespace
 
 std::vector<WapApplication> parseWapApplications(std::string_view text, std::string_view source) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw WapInputError(std::string(source) + ": not JSON (" + e.what() + ")");
-    }
+    auto parsed = readJsonText(text);
+    if (!parsed) throw WapInputError(std::string(source) + ": " + parsed.error());
+    const json& doc = *parsed;
     std::vector<WapApplication> apps;
     if (doc.is_array()) {
         for (std::size_t i = 0; i < doc.size(); ++i)

@@ -196,6 +196,32 @@ TicketCheck webTicketUser(const SiteConfig& site, const Request& req) {
     return {claims->subject, {}};
 }
 
+// The external web services of the pool a signed-in user is homed on, when
+// it is not this one's (a Director, or a pool the user is not homed on).
+std::optional<std::string> homedElsewhere(const SiteConfig& site, const std::string& sipUri) {
+    const SiteUser* user = findUser(site, sipUri);
+    if (!user || user->homeWebServices.empty() || user->homeWebServices == site.webServices)
+        return std::nullopt;
+    return user->homeWebServices;
+}
+
+// The user resource of a user homed elsewhere: 200 with only a redirect to
+// the home pool's autodiscover root ([MS-OCDISCWS] 3.1.5.3; UCWA's
+// `redirect`), which the client follows and signs in to again.
+Response homeRedirect(const SiteConfig& site, const Request& req, const std::string& home) {
+    const std::string target =
+        https(home, kRootPath) + "?originalDomain=" + percentEncode(site.domain);
+    if (wantsXml(req))
+        return makeResponse(req, http::status::ok, kAutodiscoverXml,
+                            std::string(kXmlPreamble) + "  <Root>\r\n" +
+                                xmlLink("Redirect", target) +
+                                "  </Root>\r\n</AutodiscoverResponse>\r\n");
+    json doc = {{"_links",
+                 {{"self", {{"href", https(site.webServices, sv(req.target()))}}},
+                  {"redirect", {{"href", target}}}}}};
+    return makeResponse(req, http::status::ok, kAutodiscoverJson, doc.dump());
+}
+
 // What a front end answers where an OAuth token is needed and none was sent:
 // its own challenge, which is how a client tells pass-through publishing from
 // proxy pre-authentication (docs/design.md S2).
@@ -203,7 +229,8 @@ Response oauthChallenge(const SiteConfig& site, const Request& req) {
     auto res =
         errorPage(req, http::status::unauthorized, "Access is denied due to invalid credentials.");
     res.insert(http::field::www_authenticate, std::string(kBearerChallenge));
-    res.insert(http::field::www_authenticate, msRtcOAuthChallenge(site));
+    res.insert(http::field::www_authenticate,
+               msRtcOAuthChallenge(site, hostOfHostHeader(sv(req[http::field::host]))));
     // The front end's internal name here is normal for Lync, not a leak.
     res.set("X-MS-Server-Fqdn", site.serverFqdn);
     return res;
@@ -369,7 +396,11 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
     if (p == root || p == root + "/domain") return {autodiscoverRoot(site, req, query)};
     if (p == root + "/user") {
         const TicketCheck ticket = webTicketUser(site, req);
-        if (ticket.user) return {autodiscoverUser(site, req, false)};
+        if (ticket.user) {
+            if (auto home = homedElsewhere(site, *ticket.user))
+                return {homeRedirect(site, req, *home)};
+            return {autodiscoverUser(site, req, false)};
+        }
         auto res = errorPage(req, http::status::unauthorized,
                              "Access is denied due to invalid credentials.");
         // pidgin-sipe reads this to fetch a ticket and retries with X-MS-WebTicket.
@@ -381,7 +412,10 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
         return {std::move(res)};
     }
     if (p == root + "/oauth/user") {
-        if (bearerUser(site, req)) return {autodiscoverUser(site, req, true)};
+        if (auto user = bearerUser(site, req)) {
+            if (auto home = homedElsewhere(site, *user)) return {homeRedirect(site, req, *home)};
+            return {autodiscoverUser(site, req, true)};
+        }
         return {oauthChallenge(site, req)};
     }
     if (p == "/autodiscover/xframe/xframe.html")
@@ -417,8 +451,10 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
 
 }  // namespace
 
-std::string msRtcOAuthChallenge(const SiteConfig& site) {
-    return "MsRtcOAuth href=\"" + https(site.webServices, "/WebTicket/oauthtoken") +
+std::string msRtcOAuthChallenge(const SiteConfig& site, std::string_view host) {
+    return "MsRtcOAuth href=\"" +
+           https(host.empty() ? std::string_view(site.webServices) : host,
+                 "/WebTicket/oauthtoken") +
            "\",grant_type=\"urn:microsoft.rtc:windows,urn:microsoft.rtc:anonmeeting,password\"";
 }
 

@@ -21,6 +21,9 @@ inline constexpr std::string_view kAutodiscoverXml =
 inline constexpr std::string_view kBearerChallenge =
     "Bearer trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", "
     "client_id=\"00000004-0000-0ff1-ce00-000000000000\"";
-std::string msRtcOAuthChallenge(const SiteConfig& site);
+// Its href names the host the request was for (hostOfHostHeader of Host), as
+// a front end builds it from the request: behind a proxy that rewrites Host
+// to another backend name it is that internal name; "" = the web services.
+std::string msRtcOAuthChallenge(const SiteConfig& site, std::string_view host = {});
 
 }  // namespace edgelab::backends

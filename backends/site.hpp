@@ -32,6 +32,10 @@ struct SiteUser {
     std::string sipUri;   // alice@example.test
     std::string account;  // EXAMPLE\alice or alice@example.test
     std::string password;
+    // The external web services FQDN of the pool the user is homed on; "" or
+    // this site's own: here. Elsewhere: the user resource answers a redirect
+    // there, as a Director does ([MS-OCDISCWS] 3.1.5.3).
+    std::string homeWebServices;
 };
 
 // A UCWA application a user created (POST applications), until deleted.

@@ -101,6 +101,12 @@ std::vector<std::string> publicNames(const provision::Lab& lab) {
     for (auto* n : {&lab.names.webServices, &lab.names.meet, &lab.names.dialin,
                     &lab.names.lyncdiscover, &lab.names.owas})
         if (!n->empty()) all.push_back(asciiLower(*n));
+    // Names published beside the five, such as a second pool's web services.
+    for (const auto& a : lab.applications) {
+        const std::string host = asciiLower(a.externalUrl.host);
+        if (!host.empty() && std::find(all.begin(), all.end(), host) == all.end())
+            all.push_back(host);
+    }
     return all;
 }
 

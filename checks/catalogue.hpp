@@ -64,12 +64,16 @@ std::optional<SignInCredentials> signInUserOf(const provision::Lab& lab,
                                               std::string_view sipUri = {});
 
 // A sign-in, run as a client would (checks/signin.hpp).
+// Each starts at a public name (lyncdiscover, or the meet simple URL) and
+// follows only what the answers name, never further than `publicHosts` on 443.
 struct SignInProbe {
-    enum class Flow { WebTicket, Ucwa, NtlmAffinity };
+    enum class Flow { WebTicket, Ucwa, NtlmAffinity, AnonMeeting };
     ProbeId id;
     Flow flow = Flow::WebTicket;
-    std::string webServices;     // the public web services name signed in through
-    double longPollSeconds = 0;  // Ucwa: then wait on the event channel this long (0: no)
+    std::string lyncdiscover;              // where discovery starts: lyncdiscover.DOMAIN
+    std::string meet;                      // AnonMeeting: the meet simple URL's name
+    std::vector<std::string> publicHosts;  // the published names a client may be sent to
+    double longPollSeconds = 0;            // Ucwa: then one P-GET with timeout= this long (0: no)
 };
 
 struct HttpProbe {
@@ -113,7 +117,8 @@ struct CheckDefinition {
     bool rootCause = false;
 };
 
-// The five public names of the lab, web services first.
+// The public names of the lab: the five, web services first, then any other
+// host an application publishes (a second pool's web services).
 std::vector<std::string> publicNames(const provision::Lab&);
 
 // The Lync web services paths of the facts list and the statuses a front end

@@ -108,17 +108,35 @@ struct SignInStep {
     double seconds = 0;  // wall time of the request, holds included
 };
 
+// A URL the client was handed and meant to follow, and where it came from:
+// the sign-ins build no URL of their own past the lyncdiscover name.
+struct DiscoveredUrl {
+    std::string kind;    // "lyncdiscover", "redirect", "user", "oauth-href", "webticket-url", ...
+    std::string url;     // absolute, as it would be requested
+    std::string source;  // "_links.redirect of GET https://.../oauth/user (200)"
+};
+
 // A sign-in as a client does it, step after step: it stops at the first step
-// that does not answer as it must. Tickets and tokens are replaced by their
-// length in the bodies kept here; passwords are never recorded.
+// that does not answer as it must, and before any URL it was handed that is
+// not on a public name on 443 (that one is the last of `discovered`, and is
+// never requested). Tickets and tokens are replaced by their length in the
+// bodies kept here; passwords are never recorded.
 struct SignInFlow {
     std::vector<SignInStep> steps;
+    std::vector<DiscoveredUrl> discovered;     // in the order they were handed out
     std::map<std::string, std::string> found;  // what the steps yielded, e.g. "ticketExpires"
     std::string skipped;                       // why it did not run (no credentials)
+    std::string stopped;  // what the last answer lacked, when a status does not say it
 
     const SignInStep* step(const std::string& name) const {
         for (const auto& s : steps)
             if (s.name == name) return &s;
+        return nullptr;
+    }
+    // The last step of that name (a sign-in sent to another pool repeats some).
+    const SignInStep* lastStep(const std::string& name) const {
+        for (auto it = steps.rbegin(); it != steps.rend(); ++it)
+            if (it->name == name) return &*it;
         return nullptr;
     }
 };

@@ -64,6 +64,7 @@ inline ProbeId owasWopiSrc() { return ProbeId("http.owas.wopisrc"); }
 inline ProbeId signInWebTicket() { return ProbeId("signin.flow.webticket"); }
 inline ProbeId signInUcwa() { return ProbeId("signin.flow.ucwa"); }
 inline ProbeId signInNtlmAffinity() { return ProbeId("signin.flow.ntlm-affinity"); }
+inline ProbeId signInAnonMeeting() { return ProbeId("signin.flow.anon-meeting"); }
 }  // namespace probe
 
 namespace check {
@@ -92,6 +93,9 @@ inline CheckId backendCertificates() { return CheckId("backend.cert-public-names
 inline CheckId signInWebTicket() { return CheckId("signin.webticket"); }
 inline CheckId signInUcwa() { return CheckId("signin.ucwa"); }
 inline CheckId signInNtlmAffinity() { return CheckId("signin.ntlm-affinity"); }
+inline CheckId signInDiscovery() { return CheckId("signin.discovery"); }
+inline CheckId signInAnonymousAfterSignIn() { return CheckId("signin.anonymous-after-signin"); }
+inline CheckId signInAnonMeeting() { return CheckId("signin.anon-meeting"); }
 // The static lab rule that covers OWAS's URL (provision/rules.cpp).
 inline CheckId owasUrlRule() { return CheckId("lab.owas-url"); }
 }  // namespace check

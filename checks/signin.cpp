@@ -1,5 +1,6 @@
 #include "checks/signin.hpp"
 
+#include "checks/discovery.hpp"
 #include "checks/support.hpp"
 
 #include <algorithm>
@@ -85,53 +86,160 @@ const char* const kNtlmRemedy =
     "pool shared between clients, such as nginx's upstream keepalive, breaks NTLM: in the "
     "lab, proxy.connectionAffinity true)";
 
+const char* const kSharedAuthRemedy =
+    "a backend connection that completed an NTLM or Negotiate handshake belongs to the client "
+    "connection that made it: keep it for that client alone and close it with that client, "
+    "never hand it to another client from a shared pool (WAP does; in the lab, "
+    "proxy.connectionAffinity true)";
+
+constexpr const char* kClientExternalAccess = "SipClientExternalAccess";
+
+const char* const kDiscoveryRemedy =
+    "every pool's external web services FQDN (Topology Builder, Set-CsWebServer) must be a "
+    "public name published on 443 through the proxy: a Director or front end redirects users "
+    "homed on another pool to that pool's external web services, and clients follow only "
+    "what they are handed";
+
+const char* const kPublishWebServicesRemedy =
+    "publish the pool's external web services (https://<web services>/ to "
+    "https://<pool>:4443/) pass-through so that the autodiscover, web ticket and UCWA "
+    "resources answer as the front end does";
+
+// What each step of a sign-in needs when it is the one that did not answer.
+std::string remedyFor(const std::string& step, const Lab& lab) {
+    if (step == "lyncdiscover")
+        return "publish https://" + lab.names.lyncdiscover +
+               "/ pass-through to the front end's external web services (4443), and create "
+               "the lyncdiscover DNS record for the SIP domain";
+    if (step == "rst" || step == "negotiate" || step == "authenticate") return kNtlmRemedy;
+    if (step == "oauthtoken")
+        return "check the test user's password (--password-file, or users[] in the lab); the "
+               "front end answered the password grant with an error";
+    if (step == "user")
+        return std::string(kPublishWebServicesRemedy) +
+               "; the user resource must accept the web ticket (X-MS-WebTicket) or token it "
+               "was signed in with";
+    return kPublishWebServicesRemedy;
+}
+
+// "lyncdiscover 200, user 401, oauthtoken 200": the steps a sign-in went
+// through before its last.
+std::string stepsBefore(const SignInFlow& flow, std::size_t end) {
+    std::string out;
+    for (std::size_t i = 0; i < end && i < flow.steps.size(); ++i)
+        out += (out.empty() ? "" : ", ") + flow.steps[i].name + " " +
+               std::to_string(flow.steps[i].exchange.status);
+    return out;
+}
+
+// The first URL of a sign-in that is not on a published name on 443.
+const DiscoveredUrl* offNamespace(const SignInFlow& flow, const Lab& lab) {
+    for (const auto& d : flow.discovered)
+        if (!notPublicReason(d.url, publicNames(lab)).empty()) return &d;
+    return nullptr;
+}
+
+// A sign-in that stopped where it should not have: before a URL it could not
+// follow (signin.discovery judges that one), on what the last answer lacked,
+// or on the last step's status.
+CheckResult stoppedSignIn(const CheckDefinition& d, const SignInFlow& flow, const Lab& lab) {
+    if (const DiscoveredUrl* off = offNamespace(flow, lab)) {
+        auto r = result(d, Verdict::Fail,
+                        stepsBefore(flow, flow.steps.size()) + "; stopped before " + off->kind +
+                            " " + off->url + " (" + off->source +
+                            "): " + notPublicReason(off->url, publicNames(lab)),
+                        off->kind == "oauth-href" ? support::kOAuthHrefRemedy : kDiscoveryRemedy);
+        r.prerequisites = {check::signInDiscovery()};
+        return r;
+    }
+    if (flow.steps.empty())
+        return result(d, Verdict::Fail, flow.stopped.empty() ? "no request made" : flow.stopped,
+                      kPublishWebServicesRemedy);
+    const SignInStep& last = flow.steps.back();
+    if (!flow.stopped.empty())
+        return result(d, Verdict::Fail, stepsBefore(flow, flow.steps.size()) + "; " + flow.stopped,
+                      remedyFor(last.name, lab));
+    return stepFailure(d, last, stepsBefore(flow, flow.steps.size() - 1),
+                       remedyFor(last.name, lab));
+}
+
+// The redirects a sign-in followed, for the evidence.
+std::string redirectsOf(const SignInFlow& flow) {
+    std::vector<std::string> hops;
+    for (const auto& u : flow.discovered)
+        if (u.kind == "redirect") hops.push_back(u.url);
+    return hops.empty() ? "" : " via redirect to " + join(hops, ", ");
+}
+
+// The client's path as a whole: every URL the sign-ins were handed, from
+// lyncdiscover on, is on a published name on 443, and the redirects end.
+CheckResult evaluateDiscovery(const CheckDefinition& d, const Evidence& ev,
+                              const CheckContext& ctx) {
+    std::size_t urls = 0, redirects = 0;
+    const SignInFlow* any = nullptr;
+    for (const auto& id : d.probes) {
+        const SignInFlow* flow = ev.flow(id);
+        if (!flow || !flow->skipped.empty()) continue;
+        any = flow;
+        if (const DiscoveredUrl* off = offNamespace(*flow, ctx.lab)) {
+            auto r =
+                result(d, Verdict::Fail,
+                       off->kind + " " + off->url + " (from " + off->source +
+                           ") is not one a client outside can follow: " +
+                           notPublicReason(off->url, publicNames(ctx.lab)),
+                       off->kind == "oauth-href" ? support::kOAuthHrefRemedy : kDiscoveryRemedy);
+            // The challenge's href is what auth.passthrough reads too.
+            if (off->kind == "oauth-href") r.prerequisites = {check::authPassThrough()};
+            return r;
+        }
+        if (flow->stopped.find("redirect") != std::string::npos)
+            return result(d, Verdict::Fail, flow->stopped, kDiscoveryRemedy);
+        urls += flow->discovered.size();
+        for (const auto& u : flow->discovered) redirects += u.kind == "redirect";
+    }
+    if (!any) return skipOrMissing(d, ev.flow(d.probes.front()));
+    return result(d, Verdict::Pass,
+                  std::to_string(urls) + " URL(s) followed from lyncdiscover and the meet URL (" +
+                      std::to_string(redirects) + " redirect(s)), all on published names on 443");
+}
+
 CheckResult evaluateWebTicket(const CheckDefinition& d, const Evidence& ev,
                               const CheckContext& ctx) {
     const SignInFlow* flow = ev.flow(probe::signInWebTicket());
     if (!flow || !flow->skipped.empty()) return skipOrMissing(d, flow);
-    const SignInStep* mex = flow->step("mex");
-    const std::string ws = ctx.lab.names.webServices;
-    if (!mex || mex->exchange.status != 200 || !flow->found.count("endpoint"))
-        return stepFailure(d, mex ? *mex : SignInStep{"mex", {}, 0}, "",
-                           "publish https://" + ws +
-                               "/ pass-through so that /WebTicket/WebTicketService.svc/mex "
-                               "answers the service's metadata anonymously");
-    const std::string endpoint = flow->found.at("endpoint");
-    if (!nonPublicLinks(ctx.lab, {endpoint}).empty())
-        return result(
-            d, Verdict::Fail,
-            "mex 200 names the WinNegotiate endpoint " + endpoint + ", not a public name on 443",
-            "set the pool's external web services FQDN to " + ws +
-                " (Set-CsWebServer / Topology Builder)");
-    std::string done = "mex 200 (WinNegotiate " + endpoint + ")";
-    const SignInStep* rst = flow->step("rst");
-    if (!rst || rst->exchange.status != 200 || !flow->found.count("ticketLength"))
-        return stepFailure(d, rst ? *rst : SignInStep{"rst", {}, 0}, done, kNtlmRemedy);
-    done += "; RST with NTLM 200 (web ticket of " + flow->found.at("ticketLength") +
-            " characters, expires " + flow->found.at("ticketExpires") +
-            (flow->found.count("proofKey") ? ", proof key" : "") + ")";
-    const SignInStep* user = flow->step("user");
-    if (!user || user->exchange.status != 200)
-        return stepFailure(d, user ? *user : SignInStep{"user", {}, 0}, done,
-                           "the user resource must accept the web ticket (X-MS-WebTicket): "
-                           "publish /Autodiscover pass-through to the front end");
-    std::vector<std::string> access, bad;
+    const SignInStep* user = flow->steps.empty() ? nullptr : &flow->steps.back();
+    if (!user || user->name != "user" || user->exchange.status != 200 ||
+        !flow->found.count("ticketLength") || !flow->stopped.empty() ||
+        offNamespace(*flow, ctx.lab))
+        return stoppedSignIn(d, *flow, ctx.lab);
+    std::string done =
+        "WinNegotiate " + flow->found.at("endpoint") + "; RST with NTLM 200 (web " + "ticket of " +
+        flow->found.at("ticketLength") + " characters, expires " + flow->found.at("ticketExpires") +
+        (flow->found.count("proofKey") ? ", proof key" : "") + ")" + redirectsOf(*flow);
+    // A desktop client outside registers where SipClientExternalAccess says
+    // ([MS-OCDISCWS] 2.2.4.1); the other three elements are not its own.
+    std::vector<std::string> access;
+    std::optional<SipAccess> external;
     for (const auto& a : sipAccessOf(user->exchange.body)) {
         access.push_back(a.element + " " + a.fqdn + ":" + a.port);
-        const bool external = a.element.find("External") != std::string::npos;
-        if (external && ctx.lab.backendFor(asciiLower(a.fqdn)))
-            bad.push_back(a.element + " " + a.fqdn);
+        if (a.element == kClientExternalAccess) external = a;
     }
-    if (access.empty())
-        return result(d, Verdict::Fail, done + "; user 200 without SIP access points",
-                      "the user resource must list SipServerExternalAccess and "
-                      "SipClientExternalAccess (the Access Edge's external FQDN)");
-    if (!bad.empty())
+    const std::string edgeRemedy =
+        "set the Access Edge's external FQDN in the topology so that the user resource lists "
+        "SipClientExternalAccess on a public name (external clients register there)";
+    if (!external)
         return result(d, Verdict::Fail,
-                      done + "; user 200 hands external clients internal names: " + join(bad, ", "),
-                      "set the Access Edge's external FQDN in the topology so that external "
-                      "clients are sent to a public name");
-    return result(d, Verdict::Pass, done + "; user 200 with " + join(access, ", "));
+                      done + "; user 200 without " + kClientExternalAccess +
+                          (access.empty() ? "" : " (only " + join(access, ", ") + ")"),
+                      edgeRemedy);
+    if (external->fqdn.empty() || ctx.lab.backendFor(asciiLower(external->fqdn)))
+        return result(d, Verdict::Fail,
+                      done + "; user 200 hands external clients an internal name: " +
+                          kClientExternalAccess + " " + external->fqdn,
+                      edgeRemedy);
+    return result(d, Verdict::Pass,
+                  done + "; user 200 with " + kClientExternalAccess + " " + external->fqdn + ":" +
+                      external->port);
 }
 
 std::vector<std::string> hrefsIn(const json& doc) {
@@ -146,53 +254,34 @@ std::vector<std::string> hrefsIn(const json& doc) {
 CheckResult evaluateUcwa(const CheckDefinition& d, const Evidence& ev, const CheckContext& ctx) {
     const SignInFlow* flow = ev.flow(probe::signInUcwa());
     if (!flow || !flow->skipped.empty()) return skipOrMissing(d, flow);
-    const std::string ws = ctx.lab.names.webServices;
-    struct Expected {
-        const char* step;
-        long status;
-        const char* remedy;
-    };
-    static const Expected kSteps[] = {
-        {"oauthtoken", 200,
-         "check the test user's password (--password-file, or users[] in the lab); the front "
-         "end answered invalid_grant"},
-        {"user", 200,
-         "the OAuth user resource must accept the token: publish /Autodiscover "
-         "pass-through to the front end"},
-        {"applications", 201,
-         "POST applications must reach UCWA on the front end: publish "
-         "/ucwa pass-through"},
-        {"events", 200,
-         "the event channel must reach UCWA on the front end: publish /ucwa "
-         "pass-through"},
-    };
-    std::string done;
+    const SignInStep* events = flow->lastStep("events");
+    if (!events || events->exchange.status != 200 || !flow->stopped.empty() ||
+        offNamespace(*flow, ctx.lab))
+        return stoppedSignIn(d, *flow, ctx.lab);
     std::vector<std::string> links;
-    for (const auto& e : kSteps) {
-        const SignInStep* s = flow->step(e.step);
-        if (!s || s->exchange.status != e.status)
-            return stepFailure(d, s ? *s : SignInStep{e.step, {}, 0}, done, e.remedy);
-        done += (done.empty() ? "" : ", ") + std::string(e.step) + " " + std::to_string(e.status);
-        auto doc = json::parse(s->exchange.body, nullptr, false);
-        for (auto& h : hrefsIn(doc)) links.push_back(h);
-    }
+    for (const auto& s : flow->steps)
+        if (s.name == "user" || s.name == "applications" || s.name == "events")
+            for (auto& h : hrefsIn(json::parse(s.exchange.body, nullptr, false)))
+                links.push_back(h);
+    const std::string done = stepsBefore(*flow, flow->steps.size()) + redirectsOf(*flow);
     auto bad = nonPublicLinks(ctx.lab, links);
-    if (!bad.empty()) {
+    if (!bad.empty())
         return result(d, Verdict::Fail,
                       done + "; links outside the public namespace: " + join(bad, ", "),
-                      "set the external web services FQDN of the pool to " + ws +
-                          " and publish it on 443 (never the pool's name or 4443)");
-    }
+                      "set the external web services FQDN of the pool to a published name and "
+                      "publish it on 443 (never the pool's name or 4443)");
     return result(d, Verdict::Pass,
                   done + "; " + std::to_string(links.size()) + " link(s), all on public names");
 }
 
-CheckResult evaluateAffinity(const CheckDefinition& d, const Evidence& ev, const CheckContext&) {
+CheckResult evaluateAffinity(const CheckDefinition& d, const Evidence& ev,
+                             const CheckContext& ctx) {
     const SignInFlow* flow = ev.flow(probe::signInNtlmAffinity());
     if (!flow || !flow->skipped.empty()) return skipOrMissing(d, flow);
     const SignInStep* negotiate = flow->step("negotiate");
-    if (!negotiate || negotiate->exchange.status != 401 || !flow->found.count("challenge"))
-        return stepFailure(d, negotiate ? *negotiate : SignInStep{"negotiate", {}, 0}, "",
+    if (!negotiate) return stoppedSignIn(d, *flow, ctx.lab);
+    if (negotiate->exchange.status != 401 || !flow->found.count("challenge"))
+        return stepFailure(d, *negotiate, "",
                            "the Web Ticket Service must answer an NTLM NEGOTIATE_MESSAGE with "
                            "its CHALLENGE_MESSAGE (401 WWW-Authenticate: NTLM <token>)");
     const std::string busy = flow->found.count("busy") ? flow->found.at("busy") : "0";
@@ -202,9 +291,94 @@ CheckResult evaluateAffinity(const CheckDefinition& d, const Evidence& ev, const
     if (!authenticate || authenticate->exchange.status != 200)
         return stepFailure(d, authenticate ? *authenticate : SignInStep{"authenticate", {}, 0},
                            done, kNtlmRemedy);
+    // The client's connection had closed, yet the backend accepted the answer
+    // to a challenge it sent on another: the proxy shared that connection's
+    // NTLM state with a new client connection.
     if (flow->found.count("sameConnection") && flow->found.at("sameConnection") != "yes")
-        return result(d, Verdict::Skip, done + "; the client could not keep its connection");
+        return result(d, Verdict::Fail,
+                      done +
+                          "; authenticate 200 on a new client connection (the challenge was "
+                          "sent on another one)",
+                      kSharedAuthRemedy);
     return result(d, Verdict::Pass, done + "; authenticate 200 on the same connection");
+}
+
+CheckResult evaluateAnonymousAfterSignIn(const CheckDefinition& d, const Evidence& ev,
+                                         const CheckContext&) {
+    const SignInFlow* flow = ev.flow(probe::signInNtlmAffinity());
+    if (!flow || !flow->skipped.empty()) return skipOrMissing(d, flow);
+    const SignInStep* authenticate = flow->step("authenticate");
+    if (!authenticate || authenticate->exchange.status != 200)
+        return result(d, Verdict::Skip,
+                      "no client signed in with NTLM to compare with (see " +
+                          check::signInNtlmAffinity().str() + ")");
+    int refused = 0;
+    for (const auto& s : flow->steps) {
+        if (s.name != "anonymous") continue;
+        if (s.exchange.status == 401) {
+            ++refused;
+            continue;
+        }
+        const std::string done =
+            std::to_string(refused) + " anonymous request(s) on fresh connections got 401, then";
+        if (s.exchange.status >= 200 && s.exchange.status < 300)
+            return result(d, Verdict::Fail,
+                          done + " one was answered " + std::to_string(s.exchange.status) +
+                              " without credentials: it reached the backend connection the "
+                              "signed-in client authenticated",
+                          kSharedAuthRemedy);
+        return stepFailure(d, s, done, kPublishWebServicesRemedy);
+    }
+    if (refused == 0) return result(d, Verdict::Skip, "no anonymous request was made");
+    return result(d, Verdict::Pass,
+                  std::to_string(refused) +
+                      " anonymous request(s), each on a fresh connection after the test user "
+                      "signed in, got the anonymous 401");
+}
+
+// The OAuth error of a token endpoint's answer ("invalid_grant"), or "".
+std::string oauthError(const HttpExchange& x) {
+    auto doc = json::parse(x.body, nullptr, false);
+    return doc.is_object() && doc["error"].is_string() ? doc["error"].get<std::string>() : "";
+}
+
+CheckResult evaluateAnonMeeting(const CheckDefinition& d, const Evidence& ev,
+                                const CheckContext& ctx) {
+    const SignInFlow* flow = ev.flow(probe::signInAnonMeeting());
+    if (!flow || !flow->skipped.empty()) return skipOrMissing(d, flow);
+    const SignInStep* token = flow->step("oauthtoken");
+    const SignInStep* unknown = flow->step("unknown-grant");
+    if (!offNamespace(*flow, ctx.lab) && flow->stopped.starts_with("the join page"))
+        return result(
+            d, Verdict::Skip,
+            stepsBefore(*flow, flow->steps.size()) + "; " + flow->stopped + ": no meeting to join");
+    if (!token || !unknown || offNamespace(*flow, ctx.lab)) return stoppedSignIn(d, *flow, ctx.lab);
+    const std::string conference =
+        flow->found.count("conference") ? flow->found.at("conference") : "";
+    const std::string error = oauthError(token->exchange);
+    if (error == "unsupported_grant_type")
+        return result(d, Verdict::Skip,
+                      "the token endpoint refuses urn:microsoft.rtc:anonmeeting as "
+                      "unsupported_grant_type: this front end offers no anonymous meeting join");
+    if (token->exchange.status != 200 && token->exchange.status == unknown->exchange.status &&
+        error == oauthError(unknown->exchange))
+        return result(d, Verdict::Skip,
+                      "the token endpoint answers urn:microsoft.rtc:anonmeeting exactly as an "
+                      "unknown grant type (" +
+                          std::to_string(token->exchange.status) + " " + error +
+                          "): this front end offers no anonymous meeting join");
+    auto doc = json::parse(token->exchange.body, nullptr, false);
+    if (token->exchange.status != 200 || !doc.is_object() || !doc["access_token"].is_string())
+        return stepFailure(d, *token, "conference " + conference,
+                           "allow anonymous participants (Set-CsConferencingPolicy "
+                           "-AllowAnonymousParticipantsInMeetings $true) and publish "
+                           "/WebTicket pass-through to the front end");
+    std::string lifetime;
+    if (doc.contains("expires_in") && doc["expires_in"].is_number_integer())
+        lifetime = ", expires_in " + std::to_string(doc["expires_in"].get<long>()) + " s";
+    return result(
+        d, Verdict::Pass,
+        "guest token (anonmeeting) for " + conference + lifetime + " from " + token->exchange.url);
 }
 
 // libxml2 over a document; nullptr when it is not XML.
@@ -309,13 +483,16 @@ std::optional<CheckResult> measuredLongPoll(const CheckDefinition& d, const Evid
     const SignInStep* poll = flow->step("long-poll");
     if (!poll) return std::nullopt;  // the sign-in stopped before the event channel
     const std::string wanted = flow->found.at("longPollTarget");
+    const std::string asked =
+        "one P-GET asking timeout=" +
+        (flow->found.count("longPollTimeout") ? flow->found.at("longPollTimeout") : wanted) +
+        " (hold " + wanted + " s)";
     if (poll->exchange.status == 200)
         return result(d, Verdict::Pass,
-                      "event channel waited " + seconds(poll->seconds) + " (hold " + wanted +
-                          " s) through the publishing and was answered 200");
+                      asked + " waited " + seconds(poll->seconds) +
+                          " through the publishing and was answered 200");
     return result(d, Verdict::Fail,
-                  "event channel cut after " + seconds(poll->seconds) + " of a " + wanted +
-                      " s hold: " + statusText(*poll),
+                  asked + " cut after " + seconds(poll->seconds) + ": " + statusText(*poll),
                   "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec above the "
                   "front end's event channel hold (" +
                       std::to_string(kUcwaEventChannelHold.count()) +
@@ -330,32 +507,49 @@ std::optional<SignInCredentials> signInUserOf(const Lab& lab, std::string_view s
 }
 
 std::vector<SignInProbe> signInProbes(const Lab& lab, const Target& target) {
-    const std::string ws = lab.names.webServices;
-    return {{probe::signInWebTicket(), SignInProbe::Flow::WebTicket, ws, 0},
-            {probe::signInUcwa(), SignInProbe::Flow::Ucwa, ws, longPollTarget(lab, target)},
-            {probe::signInNtlmAffinity(), SignInProbe::Flow::NtlmAffinity, ws, 0}};
+    auto probe = [&](ProbeId id, SignInProbe::Flow flow, double longPoll) {
+        return SignInProbe{std::move(id),    flow,    lab.names.lyncdiscover, lab.names.meet,
+                           publicNames(lab), longPoll};
+    };
+    return {probe(probe::signInWebTicket(), SignInProbe::Flow::WebTicket, 0),
+            probe(probe::signInUcwa(), SignInProbe::Flow::Ucwa, longPollTarget(lab, target)),
+            probe(probe::signInNtlmAffinity(), SignInProbe::Flow::NtlmAffinity, 0),
+            probe(probe::signInAnonMeeting(), SignInProbe::Flow::AnonMeeting, 0)};
 }
 
 std::vector<CheckDefinition> signInChecks(const Lab& lab, const Target&) {
     using Evaluate = CheckResult (*)(const CheckDefinition&, const Evidence&, const CheckContext&);
     const std::string ws = lab.names.webServices;
-    auto define = [&](CheckId id, const char* title, ProbeId flow, Evaluate evaluate) {
-        CheckDefinition d{std::move(id), title, ws, {std::move(flow)}, {}};
+    auto define = [&](CheckId id, const char* title, std::vector<ProbeId> flows,
+                      Evaluate evaluate) {
+        CheckDefinition d{std::move(id), title, ws, std::move(flows), {}};
         d.evaluate = [d, evaluate](const Evidence& ev, const CheckContext& ctx) {
             return evaluate(d, ev, ctx);
         };
         return d;
     };
-    return {define(check::signInWebTicket(),
+    return {define(check::signInDiscovery(),
+                   "Every URL a signing-in client is handed (redirects, token endpoint, web "
+                   "ticket service, UCWA) is on a published name on 443",
+                   {probe::signInWebTicket(), probe::signInUcwa(), probe::signInAnonMeeting()},
+                   evaluateDiscovery),
+            define(check::signInWebTicket(),
                    "A test user gets a web ticket with NTLM and reads the user resource with it "
                    "(Lync 2013 desktop)",
-                   probe::signInWebTicket(), evaluateWebTicket),
+                   {probe::signInWebTicket()}, evaluateWebTicket),
             define(check::signInUcwa(),
                    "A test user signs in to UCWA with OAuth as Lync mobile 2013 does",
-                   probe::signInUcwa(), evaluateUcwa),
+                   {probe::signInUcwa()}, evaluateUcwa),
             define(check::signInNtlmAffinity(),
                    "The NTLM handshake completes while other clients' handshakes are under way",
-                   probe::signInNtlmAffinity(), evaluateAffinity)};
+                   {probe::signInNtlmAffinity()}, evaluateAffinity),
+            define(check::signInAnonymousAfterSignIn(),
+                   "An anonymous request on a fresh connection still gets 401 after another "
+                   "client signed in",
+                   {probe::signInNtlmAffinity()}, evaluateAnonymousAfterSignIn),
+            define(check::signInAnonMeeting(),
+                   "An anonymous guest gets a meeting token (urn:microsoft.rtc:anonmeeting)",
+                   {probe::signInAnonMeeting()}, evaluateAnonMeeting)};
 }
 
 }  // namespace edgelab::checks

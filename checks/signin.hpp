@@ -1,19 +1,32 @@
 // The sign-in checks: a test user signs in through the publishing as Lync
-// clients do, and each way of signing in is its own result.
+// clients do, starting at lyncdiscover and following only what the answers
+// name (checks/discovery.hpp), and each way of signing in is its own result.
 //
-//   signin.webticket      Lync 2013 desktop: the Web Ticket Service's metadata
-//                         anonymously, a WS-Trust RequestSecurityToken with HTTP
+//   signin.discovery      every URL the sign-ins were handed (redirects to a
+//                         home pool, the MsRtcOAuth href, X-MS-WebTicketURL,
+//                         the metadata's port, UCWA links) is on a published
+//                         name on 443; the sign-ins stopped by one are
+//                         BLOCKED by this check.
+//   signin.webticket      Lync 2013 desktop: lyncdiscover (XML), the user
+//                         resource's 401, the web ticket service it names, its
+//                         metadata, a WS-Trust RequestSecurityToken with HTTP
 //                         NTLM ([MS-OCAUTHWS], [MS-NLMP]), the user resource
-//                         with the web ticket and its SIP access points.
-//   signin.ucwa           Lync mobile 2013: OAuth password grant, the user
-//                         resource with the token, a UCWA application (201),
-//                         the first event channel answer; every link public.
+//                         with the web ticket and its SipClientExternalAccess.
+//   signin.ucwa           Lync mobile 2013: lyncdiscover (JSON), the token
+//                         endpoint the 401 names, the user resource with the
+//                         token, a UCWA application (201), the first event
+//                         channel answer; every link public.
 //   signin.ntlm-affinity  the NTLM handshake completes while other clients'
-//                         handshakes are under way (one backend connection per
-//                         client connection, as WAP keeps it).
-//   webservices.long-poll measured, where a user can sign in: the event
-//                         channel held for the front end's hold (lab) or
-//                         --long-poll seconds completes through the proxy.
+//                         handshakes are under way, on the client's own
+//                         connection (one backend connection per client
+//                         connection, as WAP keeps it).
+//   signin.anonymous-after-signin  anonymous requests on fresh connections
+//                         still get 401 once that client signed in.
+//   signin.anon-meeting   a guest's urn:microsoft.rtc:anonmeeting grant for the
+//                         test user's meeting.
+//   webservices.long-poll measured, where a user can sign in: one P-GET asking
+//                         timeout= the front end's hold (lab) or --long-poll
+//                         seconds completes through the proxy.
 //
 // Evaluation here is pure; gathering (signin_gather.cpp) is the only I/O.
 #pragma once

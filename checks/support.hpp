@@ -38,4 +38,8 @@ std::string outcomeText(const TlsHandshake& h);
 std::string describeExchange(const HttpExchange& x);
 const provision::Backend* backendFor(const provision::Lab& lab, std::string_view host);
 
+// The remedy for a token endpoint (MsRtcOAuth href) off the published names;
+// auth.passthrough and signin.discovery both give it.
+extern const char* const kOAuthHrefRemedy;
+
 }  // namespace edgelab::checks::support

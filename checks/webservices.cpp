@@ -1,6 +1,7 @@
 // Web services: the Lync front end's external web services as an anonymous
 // client meets them, the pass-through OAuth challenge, the simple URLs and
 // the applications' timeout against the event channel's hold.
+#include "checks/discovery.hpp"
 #include "checks/families.hpp"
 #include "checks/ids.hpp"
 #include "checks/signin.hpp"
@@ -9,6 +10,16 @@
 
 #include <algorithm>
 #include <sstream>
+
+namespace edgelab::checks::support {
+
+const char* const kOAuthHrefRemedy =
+    "publish the web services with the backend URL on the external web services FQDN "
+    "(https://<web services>:4443/, not the pool's name): the front end names its token "
+    "endpoint (MsRtcOAuth href) after the host it was asked for, and the proxy does not "
+    "translate WWW-Authenticate";
+
+}  // namespace edgelab::checks::support
 
 namespace edgelab::checks::family {
 
@@ -62,9 +73,19 @@ CheckDefinition authCheck(const provision::Lab& lab) {
             "publish the Lync applications with -ExternalPreAuthentication PassThrough (Lync "
             "authenticates its clients itself)";
         if (x->status == 401) {
-            for (auto& c : x->headers("www-authenticate"))
-                if (istartsWith(c, "MsRtcOAuth"))
-                    return result(d, Verdict::Pass, "401 with WWW-Authenticate: " + c);
+            // Clients ask for their token where the challenge's href says.
+            if (auto oauth = msRtcOAuthOf(x->headers("www-authenticate"))) {
+                const std::string c = "WWW-Authenticate: MsRtcOAuth href=\"" + oauth->href + "\"";
+                const std::string why = notPublicReason(oauth->href, publicNames(ctx.lab));
+                if (!why.empty())
+                    return result(d, Verdict::Fail,
+                                  "401 with " + c +
+                                      ": the token endpoint is not one a client "
+                                      "outside can reach (" +
+                                      why + ")",
+                                  kOAuthHrefRemedy);
+                return result(d, Verdict::Pass, "401 with " + c);
+            }
             return result(d, Verdict::Fail,
                           "401 without an MsRtcOAuth challenge: " +
                               join(x->headers("www-authenticate"), " | "),

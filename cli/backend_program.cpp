@@ -57,6 +57,7 @@ void requireReadable(const std::string& flag, const std::string& what, const std
 
 // The certificate chain (leaf, then the issuing CA) and the key, as given.
 // The test users: a JSON file {"users":[{"sipUri","account","password"}]}
+// (and "homeWebServices", the user's home pool, when it is another's)
 // the runner writes for this process alone. Passwords never travel in argv;
 // errors name the file and the JSON path, never a value.
 std::vector<SiteUser> loadUsers(const std::string& file) {
@@ -72,8 +73,12 @@ std::vector<SiteUser> loadUsers(const std::string& file) {
             if (!u.is_object() || !u.contains(key) || !u[key].is_string())
                 throw BadInput("--users-file: " + file + ": /users/" + std::to_string(i) + "/" +
                                key + ": expected a string");
+        if (u.contains("homeWebServices") && !u["homeWebServices"].is_string())
+            throw BadInput("--users-file: " + file + ": /users/" + std::to_string(i) +
+                           "/homeWebServices: expected a string");
         users.push_back({u["sipUri"].get<std::string>(), u["account"].get<std::string>(),
-                         u["password"].get<std::string>()});
+                         u["password"].get<std::string>(),
+                         asciiLower(u.value("homeWebServices", std::string()))});
     }
     return users;
 }

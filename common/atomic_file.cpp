@@ -54,8 +54,31 @@ void removeAbandonedTemporaries(const std::filesystem::path& dir, const std::str
 
 }  // namespace
 
-void writeFileAtomic(const std::filesystem::path& file, std::string_view content,
+std::filesystem::path followSymlinks(const std::filesystem::path& file) {
+    // Linux's own bound on the links one lookup follows (ELOOP).
+    constexpr int kMaxLinks = 40;
+    std::filesystem::path target = file;
+    for (int links = 0;; ++links) {
+        std::error_code ec;
+        if (!std::filesystem::is_symlink(target, ec)) return target;
+        if (links == kMaxLinks) {
+            errno = ELOOP;
+            fail("cannot follow the links of", file);
+        }
+        const auto next = std::filesystem::read_symlink(target, ec);
+        if (ec) {
+            errno = ec.value();
+            fail("cannot read the link", target);
+        }
+        target = next.is_absolute() ? next : target.parent_path() / next;
+    }
+}
+
+void writeFileAtomic(const std::filesystem::path& link, std::string_view content,
                      std::filesystem::perms mode) {
+    // A rename over a symbolic link would replace the link, not the file it
+    // names: the file behind it is the one written.
+    const auto file = followSymlinks(link);
     const auto dir = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
     removeAbandonedTemporaries(dir, file.filename().string());
     const std::string tmp = temporaryName(dir / file.filename());

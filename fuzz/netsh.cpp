@@ -10,6 +10,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+#ifdef EDGELAB_FUZZ_PLANTED_CRASH
+    if (bytes.starts_with("PLANTED-CRASH")) std::abort();
+#endif
     const auto decoded = edgelab::proxy::decodeCapturedText(bytes);
     const auto show = edgelab::proxy::parseNetshText(decoded.utf8);
     for (const auto& p : show.problems)

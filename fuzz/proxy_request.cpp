@@ -18,12 +18,12 @@ const std::vector<PublishingRule>& rules() {
     static const std::vector<PublishingRule> r = [] {
         PublishingRule ws;
         ws.name = "lyncws";
-        ws.externalUrl = *Url::parse("https://lyncws.contoso.com/");
-        ws.backendServerUrl = *Url::parse("https://lyncfe1.contoso.local:4443/");
+        ws.externalUrl = *edgelab::Url::parse("https://lyncws.contoso.com/");
+        ws.backendServerUrl = *edgelab::Url::parse("https://lyncfe1.contoso.local:4443/");
         PublishingRule owas = ws;
         owas.name = "owas";
-        owas.externalUrl = *Url::parse("https://owas.contoso.com/hosting/");
-        owas.backendServerUrl = *Url::parse("https://owas.contoso.local/hosting/");
+        owas.externalUrl = *edgelab::Url::parse("https://owas.contoso.com/hosting/");
+        owas.backendServerUrl = *edgelab::Url::parse("https://owas.contoso.local/hosting/");
         return std::vector<PublishingRule>{ws, owas};
     }();
     return r;

@@ -11,6 +11,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_text.hpp"
 #include "common/lync_wap.hpp"
 
 namespace edgelab::provision {
@@ -60,11 +61,21 @@ std::vector<LabError> labModeProblems(const Lab& lab) {
                             "a lab built on loopback needs its backends (the "
                             "servers it simulates); without them it describes a "
                             "real site: check it with edgelab check"});
-    for (std::size_t i = 0; i < lab.applications.size(); ++i)
-        if (!lab.applications[i].hasBackendServerUrl())
-            problems.push_back({"/applications/" + std::to_string(i) + "/backendServerUrl",
+    for (std::size_t i = 0; i < lab.applications.size(); ++i) {
+        const auto& app = lab.applications[i];
+        const std::string at = "/applications/" + std::to_string(i);
+        if (!app.hasBackendServerUrl())
+            problems.push_back({at + "/backendServerUrl",
                                 "a lab built on loopback needs where the application is "
                                 "published to (an https URL a backend serves)"});
+        // Refused here, before anything starts, rather than by the proxy once
+        // the lab's PKI and backends are up.
+        if (app.externalPreAuthentication == PreAuthentication::ClientCertificate)
+            problems.push_back({at + "/externalPreAuthentication",
+                                "ClientCertificate pre-authentication is not emulated by "
+                                "edgelab-proxy: a lab cannot run it (check a real site with "
+                                "edgelab check)"});
+    }
     return problems;
 }
 
@@ -388,6 +399,14 @@ void readUsers(LabContext& cx) {
         u.password = password.value_or("");
         if (file) u.passwordFile = std::filesystem::path(*file);
         u.typedPassword = r.string("typedPassword");
+        u.homePool = r.string("homePool").value_or("");
+        if (!u.homePool.empty() && !cx.lab.backends.empty()) {
+            const auto home = std::find_if(cx.lab.backends.begin(), cx.lab.backends.end(),
+                                           [&](const Backend& b) { return b.name == u.homePool; });
+            if (home == cx.lab.backends.end() || home->role != BackendRole::LyncFrontEnd)
+                r.error("homePool",
+                        "expected the name of a lync-frontend backend, got \"" + u.homePool + "\"");
+        }
         r.finish();
         users.push_back(std::move(u));
     }
@@ -538,6 +557,12 @@ void readBackends(LabContext& cx) {
                 }
                 b.eventChannelHoldSec = r.number("eventChannelHoldSec", 0.1, 1800)
                                             .value_or(kUcwaEventChannelHold.count());
+                if (auto w = r.string("webServices")) {
+                    b.webServices =
+                        asciiLower(w->find('.') == std::string::npos ? *w + "." + lab.domain : *w);
+                    if (!validHostName(b.webServices))
+                        r.error("webServices", "expected a host name, got \"" + *w + "\"");
+                }
                 r.finish();
                 lab.backends.push_back(std::move(b));
             }
@@ -791,73 +816,6 @@ std::optional<std::string> utf16Encoding(std::string_view text) {
     return std::nullopt;
 }
 
-// JSON Pointer escaping of one reference token (RFC 6901, section 3).
-std::string pointerToken(const std::string& key) {
-    std::string out;
-    for (char c : key) {
-        if (c == '~')
-            out += "~0";
-        else if (c == '/')
-            out += "~1";
-        else
-            out += c;
-    }
-    return out;
-}
-
-// A parser callback that records every key given twice in one object, with
-// its JSON path. It follows the parser's events to know the path.
-class DuplicateKeyFinder {
-  public:
-    explicit DuplicateKeyFinder(std::vector<LabError>& found) : found_(&found) {}
-
-    bool operator()(int, json::parse_event_t event, json& parsed) {
-        using E = json::parse_event_t;
-        switch (event) {
-            case E::object_start:
-            case E::array_start:
-                frames_.push_back({childPath(), event == E::array_start, 0, {}, {}});
-                break;
-            case E::object_end:
-            case E::array_end:
-                frames_.pop_back();
-                elementDone();
-                break;
-            case E::key: {
-                auto& f = frames_.back();
-                f.lastKey = parsed.get<std::string>();
-                if (!f.keys.insert(f.lastKey).second)
-                    found_->push_back({f.path + "/" + pointerToken(f.lastKey),
-                                       "duplicate key (a JSON object holds each key once)"});
-                break;
-            }
-            case E::value:
-                elementDone();
-                break;
-        }
-        return true;
-    }
-
-  private:
-    struct Frame {
-        std::string path;
-        bool array = false;
-        std::size_t index = 0;
-        std::set<std::string> keys;
-        std::string lastKey;
-    };
-    std::string childPath() const {
-        if (frames_.empty()) return "";
-        const auto& f = frames_.back();
-        return f.path + "/" + (f.array ? std::to_string(f.index) : pointerToken(f.lastKey));
-    }
-    void elementDone() {
-        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-    }
-    std::vector<LabError>* found_;
-    std::vector<Frame> frames_;
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------- parser
@@ -890,32 +848,16 @@ Lab parseLabText(std::string_view text, const std::string& file) {
     if (auto encoding = utf16Encoding(text))
         throw LabParseError(file, {{"", "the file is " + *encoding +
                                             "; a lab file is UTF-8 JSON (save it as UTF-8)"}});
-    json doc;
-    std::vector<LabError> duplicates;
-    try {
-        doc = json::parse(text, DuplicateKeyFinder{duplicates});
-    } catch (const json::parse_error& e) {
-        // nlohmann reports a byte offset; people read lines and columns.
-        std::size_t line = 1, column = 1;
-        for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-            if (text[i] == '\n') {
-                ++line;
-                column = 1;
-            } else {
-                ++column;
-            }
-        }
-        std::string what = e.what();
-        const auto colon = what.find("syntax error");
-        throw LabParseError(file,
-                            {{"", "not valid JSON at line " + std::to_string(line) + ", column " +
-                                      std::to_string(column) + ": " +
-                                      (colon == std::string::npos ? what : what.substr(colon))}});
-    }
+    auto doc = readJsonText(text);
+    if (!doc) throw LabParseError(file, {{"", doc.error()}});
     // JSON parsers keep the last of two equal keys; a lab with both would
     // silently drop the first, so both are refused.
+    std::vector<LabError> duplicates;
+    for (auto& path : duplicateKeyPaths(text))
+        duplicates.push_back(
+            {std::move(path), "duplicate key (a JSON object holds each key once)"});
     if (!duplicates.empty()) throw LabParseError(file, std::move(duplicates));
-    return parseLab(doc, file);
+    return parseLab(*doc, file);
 }
 
 void readPasswordFiles(Lab& lab) {

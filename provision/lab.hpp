@@ -59,6 +59,9 @@ struct Backend {
     std::vector<std::string> serves;         // public FQDNs the internal view maps here
     std::optional<std::string> internalUrl;  // OWAS farm InternalURL
     double eventChannelHoldSec = kUcwaEventChannelHold.count();  // lync-frontend
+    // lync-frontend: its pool's external web services FQDN, the name it writes
+    // into its links and redirects; "" = the lab's names.webServices.
+    std::string webServices;
 };
 
 struct Application {
@@ -129,6 +132,9 @@ struct TestUser {
     // What the sign-in checks type; nullopt: the password. A lab that shows
     // a refused sign-in gives a different one.
     std::optional<std::string> typedPassword;
+    // The lync-frontend backend (by name) whose pool the user is homed on;
+    // "" = any. Another front end's user resource redirects there.
+    std::string homePool;
 
     std::string userName() const;  // "alice" of KLOUD\alice; the whole UPN otherwise
     std::string domain() const;    // "KLOUD" of KLOUD\alice; "" for a UPN

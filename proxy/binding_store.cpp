@@ -17,6 +17,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_text.hpp"
 #include "proxy/netsh_show.hpp"
 
 namespace edgelab::proxy {
@@ -259,12 +260,10 @@ BindingStore parseBindingStore(std::string_view text, std::string_view source) {
         return BindingStoreError("binding store " + std::string(source) + ": " + where + ": " +
                                  what);
     };
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        throw fail("not JSON", e.what());
-    }
+    auto parsed = readJsonText(text, {.refuseDuplicateKeys = true});
+    if (!parsed)
+        throw BindingStoreError("binding store " + std::string(source) + ": " + parsed.error());
+    const nlohmann::json& doc = *parsed;
     if (!doc.is_object() || !doc.contains("bindings") || !doc["bindings"].is_array()) {
         throw fail("/bindings", "expected an object with an array \"bindings\"");
     }
@@ -370,8 +369,16 @@ class StoreLock {
 
 }  // namespace
 
-StoreUpdate updateBindingStore(const std::filesystem::path& file,
+StoreUpdate updateBindingStore(const std::filesystem::path& path,
                                const std::function<StoreChange(const BindingStore&)>& change) {
+    // One lock for every name of the store: through a link, the lock is the
+    // real file's.
+    std::filesystem::path file;
+    try {
+        file = followSymlinks(path);
+    } catch (const std::exception& e) {
+        throw BindingStoreError(e.what());
+    }
     StoreLock lock(file);
     StoreUpdate update;
     update.before = loadBindingStore(file, MissingStore::Empty);

@@ -136,7 +136,7 @@ std::string serializeBindingStore(const BindingStore& store);
 enum class MissingStore { Refuse, Empty };
 BindingStore loadBindingStore(const std::filesystem::path& file,
                               MissingStore missing = MissingStore::Refuse);
-// Atomically (provision/atomic_file.hpp): a crash leaves the old or the new file.
+// Atomically (common/atomic_file.hpp): a crash leaves the old or the new file.
 void saveBindingStore(const std::filesystem::path& file, const BindingStore& store);
 
 // One read-modify-write of the store file, serialised with every other

@@ -7,6 +7,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_text.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::proxy {
@@ -152,6 +153,9 @@ ProxyLimits readLimits(const json& doc) {
     positive("backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
     positive("responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
     positive("tlsSessionCacheSize", limits.tlsSessionCacheSize);
+    positive("lingeringTimeSec", limits.lingeringTimeSec);
+    positive("lingeringTimeoutSec", limits.lingeringTimeoutSec);
+    positive("lingeringBytes", limits.lingeringBytes);
     // About 1 KiB a session: ten million is 10 GiB, past any lab's need.
     if (limits.tlsSessionCacheSize > kMaxTlsSessionCacheSize)
         throw fail("/limits/tlsSessionCacheSize",
@@ -282,6 +286,9 @@ nlohmann::json toJson(const ProxyLimits& l) {
         {"backendIdleTimeoutSec", l.backendIdleTimeoutSec},
         {"responseHeaderBlockBytes", l.responseHeaderBlockBytes},
         {"tlsSessionCacheSize", l.tlsSessionCacheSize},
+        {"lingeringTimeSec", l.lingeringTimeSec},
+        {"lingeringTimeoutSec", l.lingeringTimeoutSec},
+        {"lingeringBytes", l.lingeringBytes},
     };
 }
 
@@ -330,14 +337,10 @@ ProxyConfig loadProxyConfig(const std::filesystem::path& file) {
     } catch (const std::exception& e) {
         throw ConfigError(e.what());
     }
-    nlohmann::json doc;
+    auto doc = readJsonText(text, {.refuseDuplicateKeys = true});
+    if (!doc) throw ConfigError(file.string() + ": " + doc.error());
     try {
-        doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        throw ConfigError(file.string() + ": not JSON: " + e.what());
-    }
-    try {
-        return parseProxyConfig(doc, file.parent_path());
+        return parseProxyConfig(*doc, file.parent_path());
     } catch (const ConfigError& e) {
         throw ConfigError(file.string() + ": " + e.what());
     }

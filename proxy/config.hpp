@@ -58,6 +58,14 @@ struct ProxyLimits {
     // Resumable TLS sessions the proxy keeps (shared by every worker); the
     // oldest goes when a new one would pass this. About 1 KiB each.
     std::size_t tlsSessionCacheSize = 10 * 1024;
+    // A lingering close (RFC 9112 9.6), after an answer sent before the
+    // request was read completely: what the client still sends is read and
+    // dropped for at most lingeringTimeSec in all, lingeringTimeoutSec
+    // between reads and lingeringBytes, then the connection is closed
+    // (nginx's lingering_time 30 s and lingering_timeout 5 s).
+    int lingeringTimeSec = 30;
+    int lingeringTimeoutSec = 5;
+    std::uint64_t lingeringBytes = 64ull * 1024 * 1024;
     bool operator==(const ProxyLimits&) const = default;
 };
 

@@ -8,6 +8,7 @@
 #include "proxy/local_reply.hpp"
 #include "proxy/message_bytes.hpp"
 #include "proxy/session.hpp"
+#include "proxy/spawned.hpp"
 
 namespace edgelab::proxy {
 
@@ -27,16 +28,24 @@ constexpr std::size_t kReplayLimit = 64 * 1024;
 // bytes or the end of the message. What Beast's async_read_header and
 // async_read_some do, as plain calls: a read that has its bytes at once
 // costs no composed operation and no posted completion.
+// In a chunked body, what the parser leaves unconsumed is held to
+// `pendingLimit` and to CRLF line ends (pendingChunkProblem).
 template <bool isRequest>
 Task<void> readMessage(TlsStream& in, beast::flat_buffer& buffer,
                        http::parser<isRequest, http::buffer_body>& p, bool headerOnly,
-                       error_code& ec) {
+                       std::size_t pendingLimit, error_code& ec) {
     for (;;) {
         if (buffer.size() > 0) {
             buffer.consume(p.put(buffer.data(), ec));
             if (ec != http::error::need_more && (ec || !headerOnly || p.is_header_done()))
                 co_return;
             ec = {};
+            if (!headerOnly && p.chunked()) {
+                const auto pending = buffer.data();
+                ec = pendingChunkProblem({static_cast<const char*>(pending.data()), pending.size()},
+                                         pendingLimit);
+                if (ec) co_return;
+            }
         }
         if (p.is_done() || (headerOnly && p.is_header_done())) co_return;
         // As Beast sizes a read: the room there is, at least 512 bytes, at most 64 KiB.
@@ -133,7 +142,10 @@ Task<ClientSession::BodyPiece> ClientSession::nextPiece(
         if (inBuffer.capacity() - inBuffer.size() < relayBuffer_.size())
             inBuffer.reserve(inBuffer.size() + relayBuffer_.size());
         in.expires_after(readTimeout);
-        co_await readMessage(in, inBuffer, p, false, r.ec);
+        const auto& limits = w_.cfg.limits;
+        co_await readMessage(in, inBuffer, p, false,
+                             isRequest ? limits.headerBlockBytes : limits.responseHeaderBlockBytes,
+                             r.ec);
         if (r.ec == http::error::need_buffer) r.ec = {};
         if (r.ec) {
             r.readSide = true;
@@ -230,9 +242,9 @@ Task<bool> ClientSession::forward(const PublishingRule& rule, Clock::time_point 
     std::unique_ptr<BackendConnection> conn;
     for (int attemptNo = 0;; ++attemptNo) {
         bool reused = false;
-        std::string error;
-        conn = co_await acquireBackend(ex, attemptNo == 0, reused, error);
-        if (!conn) co_return co_await answerBackendFailure(http::status::bad_gateway, error, ex);
+        BackendFailure unavailable;
+        conn = co_await acquireBackend(ex, attemptNo == 0, reused, unavailable);
+        if (!conn) co_return co_await answerBackendFailure(unavailable.status, unavailable.why, ex);
         const Attempt a = co_await attempt(*conn, ex);
         if (!a.ec) break;
         if (a.clientFault) co_return co_await answerClientFault(a, ex);
@@ -265,7 +277,7 @@ Task<bool> ClientSession::forward(const PublishingRule& rule, Clock::time_point 
 Task<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exchange& ex,
                                                                        bool firstAttempt,
                                                                        bool& reused,
-                                                                       std::string& error) {
+                                                                       BackendFailure& failure) {
     const std::size_t index = ruleIndex(*ex.rule);
     if (pinned_ && pinnedRule_ == index) {
         ex.pinned = true;
@@ -283,11 +295,11 @@ Task<std::unique_ptr<BackendConnection>> ClientSession::acquireBackend(Exchange&
             co_return conn;
         }
     }
-    co_return co_await connectBackend(*ex.rule, error);
+    co_return co_await connectBackend(*ex.rule, failure);
 }
 
 Task<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(const PublishingRule& rule,
-                                                                       std::string& error) {
+                                                                       BackendFailure& failure) {
     auto conn = std::make_unique<BackendConnection>(w_.ioc, w_.backendTls.native_handle());
     SSL* ssl = conn->stream.native_handle();
     const std::string& host = rule.backendServerUrl.host;
@@ -302,18 +314,22 @@ Task<std::unique_ptr<BackendConnection>> ClientSession::connectBackend(const Pub
     error_code ec;
     const auto& endpoint = w_.backendEndpoints[ruleIndex(rule)];
     co_await conn->stream.async_connect(endpoint, withError(ec));
+    // A backend that does not answer in time is a gateway timeout (RFC 9110
+    // 15.6.5), as nginx answers a connect or handshake that times out.
+    if (ec == beast::error::timeout) failure.status = http::status::gateway_timeout;
     if (ec) {
-        error = "connect to " + endpoint.address().to_string() + ":" +
-                std::to_string(endpoint.port()) + ": " + ec.message();
+        failure.why = "connect to " + endpoint.address().to_string() + ":" +
+                      std::to_string(endpoint.port()) + ": " + ec.message();
         co_return nullptr;
     }
     conn->stream.socket().set_option(tcp::no_delay(true), ec);
     co_await conn->stream.async_handshake(TlsStream::Side::Client, withError(ec));
+    if (ec == beast::error::timeout) failure.status = http::status::gateway_timeout;
     if (ec) {
         const long verify = SSL_get_verify_result(ssl);
-        error = "TLS to " + host + ": " +
-                (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify))
-                                     : ec.message());
+        failure.why = "TLS to " + host + ": " +
+                      (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify))
+                                           : ec.message());
         co_return nullptr;
     }
     co_return conn;
@@ -362,7 +378,8 @@ Task<ClientSession::Attempt> ClientSession::readResponseHead(BackendConnection& 
     for (;;) {
         configureResponseParser(ex);
         conn.stream.expires_after(inactive);
-        co_await readMessage(conn.stream, conn.buffer, *response_, true, a.ec);
+        co_await readMessage(conn.stream, conn.buffer, *response_, true,
+                             w_.cfg.limits.responseHeaderBlockBytes, a.ec);
         if (a.ec) {
             a.responseStarted = response_->got_some() || conn.buffer.size() > 0;
             co_return a;
@@ -414,8 +431,10 @@ Task<bool> ClientSession::answerBackendFailure(http::status status, const std::s
     const unsigned code = static_cast<unsigned>(status);
     logRequest(&request_->get(), static_cast<int>(code), ex.rule, ex.start, why);
     local_ = localReply(status, backendFailurePage(*ex.rule, status, why), ex.version, false);
+    // The request's body may be partly unread: the connection ends, and
+    // lingers while the client may still be sending it.
+    lingerOnClose_ = !request_->is_done();
     co_await writeLocal();
-    // The request's body may be partly unread: the connection ends.
     co_return false;
 }
 
@@ -521,7 +540,8 @@ Task<bool> ClientSession::tunnel(std::unique_ptr<BackendConnection>& conn, Excha
     if (ec) co_return false;
     Timer joined(w_.ioc, Timer::time_point::max());
     int running = 2;
-    auto onEnd = [&](std::exception_ptr) {
+    auto onEnd = [&](std::exception_ptr thrown) {
+        LogIfThrown{&w_.log, "tunnel"}(thrown);
         error_code ignored;
         stream_.socket().cancel(ignored);
         conn->stream.socket().cancel(ignored);

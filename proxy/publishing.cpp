@@ -308,6 +308,14 @@ std::optional<RequestRefusal> refuseBareLineEnds(std::string_view received) {
     return std::nullopt;
 }
 
+boost::system::error_code pendingChunkProblem(std::string_view pending, std::size_t limit) {
+    if (pending.size() > limit) return http::error::header_limit;
+    for (auto lf = pending.find('\n'); lf != std::string_view::npos;
+         lf = pending.find('\n', lf + 1))
+        if (lf == 0 || pending[lf - 1] != '\r') return http::error::bad_chunk;
+    return {};
+}
+
 std::optional<RequestRefusal> refuseEarly(std::string_view received) {
     if (auto refusal = refuseBareLineEnds(received)) return refusal;
     return refuseRequestLine(received);

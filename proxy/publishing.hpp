@@ -92,6 +92,15 @@ std::optional<RequestRefusal> refuseEarly(std::string_view received);
 // Its two halves: the line ends (up to the end of the header block), and the
 // request line (nullopt until a whole line has arrived).
 std::optional<RequestRefusal> refuseBareLineEnds(std::string_view received);
+
+// What a chunked body's parser is still waiting on (a chunk-size line, the
+// last chunk or the trailer section; Beast consumes chunk data as it comes)
+// judged before waiting on: a bare LF ends no line in RFC 9112 7.1, and Beast
+// would wait for the CRLF until the read timed out, so it is bad_chunk at
+// once; more than `limit` bytes (the trailer section counts against the
+// header limit, RFC 9112 7.1.2) is header_limit, where Beast would buffer
+// without end. Empty: wait for more.
+boost::system::error_code pendingChunkProblem(std::string_view pending, std::size_t limit);
 std::optional<RequestRefusal> refuseRequestLine(std::string_view received);
 
 // --- forwarding one exchange ---

@@ -17,6 +17,7 @@
 #include "common/endpoint.hpp"
 #include "proxy/binding_reloader.hpp"
 #include "proxy/session.hpp"
+#include "proxy/spawned.hpp"
 
 namespace edgelab::proxy {
 
@@ -80,7 +81,7 @@ Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener
         socket.set_option(tcp::no_delay(true), ec);
         auto session = std::make_unique<ClientSession>(w, std::move(socket), peer, listener);
         auto& client = *session;
-        asio::co_spawn(w.ioc, client.run(std::move(session)), asio::detached);
+        asio::co_spawn(w.ioc, client.run(std::move(session)), LogIfThrown{&w.log, "session"});
     }
 }
 
@@ -146,19 +147,19 @@ std::vector<tcp::endpoint> backendEndpointsOf(const ProxyConfig& cfg) {
 
 std::shared_ptr<const TlsSnapshot> loadStartingSnapshot(const ProxyConfig& cfg,
                                                         const AccessLog& log) {
-    BindingStore store;
+    // The application bindings WAP adds when it publishes, merged into what
+    // the store holds under the lock every writer takes (`edgelab bindings`
+    // may be adding its own at this moment); written only when missing.
+    BindingStore published;
     try {
-        store = loadBindingStore(cfg.bindingStore, MissingStore::Empty);
-    } catch (const BindingStoreError& e) {
+        const auto update = updateBindingStore(cfg.bindingStore, [&](const BindingStore& store) {
+            BindingStore merged = withApplicationBindings(store, cfg);
+            if (merged == store) return StoreChange{};
+            return StoreChange{std::move(merged), {}};
+        });
+        published = update.change.store ? *update.change.store : update.before;
+    } catch (const std::exception& e) {
         throw ConfigError(std::string("/bindingStore: ") + e.what());
-    }
-    const BindingStore published = withApplicationBindings(store, cfg);
-    if (!(published == store)) {
-        try {
-            saveBindingStore(cfg.bindingStore, published);
-        } catch (const std::exception& e) {
-            throw ConfigError(std::string("/bindingStore: ") + e.what());
-        }
     }
     for (std::size_t i = 0; i < cfg.applications.size(); ++i) {
         std::string error;
@@ -241,14 +242,15 @@ int runProxy(const ProxyConfig& cfg, const ServerOptions& options, std::ostream&
     for (auto& w : workers) {
         for (std::size_t l = 0; l < cfg.listeners.size(); ++l) {
             asio::co_spawn(w->ioc, acceptLoop(*w, *w->acceptors[l], cfg.listeners[l]),
-                           asio::detached);
+                           MustRunForever{&log, "accept", true});
         }
-        asio::co_spawn(w->ioc, keepHouse(*w, w == workers.front()), asio::detached);
+        asio::co_spawn(w->ioc, keepHouse(*w, w == workers.front()),
+                       MustRunForever{&log, "housekeeping"});
     }
 
     BindingReloader reloader(cfg, log, workers, snapshot);
     Worker& main = *workers[0];
-    asio::co_spawn(main.ioc, reloader.watch(), asio::detached);
+    asio::co_spawn(main.ioc, reloader.watch(), MustRunForever{&log, "binding store watch"});
     asio::signal_set hangup(main.ioc, SIGHUP);
     std::function<void(const error_code&, int)> onHangup = [&](const error_code& ec, int) {
         if (ec) return;

@@ -1,5 +1,9 @@
 #include "proxy/session.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -7,6 +11,7 @@
 
 #include "common/markup.hpp"
 #include "proxy/local_reply.hpp"
+#include "proxy/spawned.hpp"
 
 namespace edgelab::proxy {
 
@@ -132,7 +137,8 @@ void ClientSession::ParkedWait::operator()(const error_code& ec) {
         return;
     }
     session.stream_.expires_at(session.idleDeadline_);
-    asio::co_spawn(session.w_.ioc, session.serve(std::move(self), ec), asio::detached);
+    asio::co_spawn(session.w_.ioc, session.serve(std::move(self), ec),
+                   LogIfThrown{&session.w_.log, "session"});
 }
 
 // The side that closes need not wait for the peer's close_notify (RFC 8446
@@ -141,6 +147,10 @@ void ClientSession::ParkedWait::operator()(const error_code& ec) {
 // destroy the answer still on its way (RFC 9112 9.6). Otherwise the socket
 // is closed at once, so the last bytes wait for the FIN (closeNotifyStep).
 Task<void> ClientSession::closeTls() {
+    if (lingerOnClose_) {
+        co_await lingeringClose();
+        co_return;
+    }
     if (buffer_.size() == 0 && !stream_.hasUnreadBytes() &&
         stream_.closeNotifyStep(true).want == TlsStream::Want::Nothing) {
         co_return;
@@ -148,6 +158,63 @@ Task<void> ClientSession::closeTls() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(2));
     co_await stream_.async_shutdown(withError(ec));
+}
+
+// RFC 9112 9.6: after an answer sent before the request was read to its
+// end, a close while the client still sends would reset the connection, and
+// the reset can destroy the answer before the client reads it. So the
+// sending side is closed first (close_notify, then the TCP FIN, which tells
+// the client the answer is whole), and what the client goes on sending is
+// read and dropped, never decrypted or kept, until it closes its side or
+// the bounds pass (lingeringTimeSec in all, lingeringTimeoutSec between
+// reads, lingeringBytes); then the socket is closed.
+Task<void> ClientSession::lingeringClose() {
+    stream_.expires_after(std::chrono::seconds(w_.cfg.limits.lingeringTimeoutSec));
+    for (auto step = stream_.closeNotifyStep(); step.want == TlsStream::Want::Write && !step.ec;
+         step = {stream_.flush() ? TlsStream::Want::Nothing : TlsStream::Want::Write, {}, 0}) {
+        co_await stream_.async_wait(TlsStream::Want::Write, withError(step.ec));
+    }
+    error_code ec;
+    stream_.socket().shutdown(TcpSocket::shutdown_send, ec);
+    std::uint64_t dropped = 0;
+    // A client gone already (it reset the connection) cannot be shut down.
+    const char* ended = ec ? "client-reset" : co_await dropUntilClosed(dropped);
+    stream_.expires_never();
+    if (w_.log.enabled())
+        w_.log.write({{"event", "lingering-close"},
+                      {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
+                      {"droppedBytes", dropped},
+                      {"ended", ended}});
+}
+
+// Reads and drops what the client sends, within the lingering bounds; says
+// how it ended.
+Task<const char*> ClientSession::dropUntilClosed(std::uint64_t& dropped) {
+    const auto& limits = w_.cfg.limits;
+    const auto between = std::chrono::seconds(limits.lingeringTimeoutSec);
+    const auto end = Clock::now() + std::chrono::seconds(limits.lingeringTimeSec);
+    auto& socket = stream_.socket();
+    for (;;) {
+        const auto n =
+            ::recv(socket.native_handle(), tlsRecordScratch(), kTlsRecordPlaintext, MSG_DONTWAIT);
+        if (n == 0) co_return "client-closed";  // all it sent has been read
+        if (n > 0) {
+            dropped += static_cast<std::uint64_t>(n);
+            if (dropped > limits.lingeringBytes) co_return "bytes";
+            if (Clock::now() >= end) co_return "time";
+            continue;
+        }
+        // A client that closes with bytes of ours unread (a TLS 1.3 ticket,
+        // the close_notify) resets: it has read the answer.
+        if (errno == ECONNRESET) co_return "client-reset";
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return "error";
+        if (Clock::now() >= end) co_return "time";
+        stream_.expires_at(std::min(end, Clock::now() + between));
+        error_code ec;
+        co_await socket.async_wait(TcpSocket::wait_read, withError(ec));
+        if (ec && Clock::now() >= end) co_return "time";
+        if (ec) co_return stream_.expired() ? "timeout" : "error";
+    }
 }
 
 void ClientSession::refuseHandshake(const error_code& ec) {
@@ -282,6 +349,10 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
     bool started = buffer_.size() > 0;
     auto deadline = Clock::now() + headerTime;
     for (;;) {
+        // RFC 9112 2.2: a server SHOULD ignore at least one empty line
+        // received before the request line (some clients send a CRLF after
+        // a POST body); every such line counts against the header timeout.
+        while (received().starts_with("\r\n")) buffer_.consume(2);
         if (auto e = findHeaderBlockEnd(received())) {
             // A whole header block: Beast's parse judges the request line
             // (checkRequestHead), so only the line ends are checked here.
@@ -349,6 +420,9 @@ Task<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_poin
         refusal.status,
         errorPage(code, toStd(http::obsolete_reason(refusal.status)), escapeMarkup(refusal.reason)),
         req ? req->version() : 11, false);
+    // What the client sends after a refusal is not read; it may be sending
+    // the rest of this request. A header timeout's client has stalled.
+    lingerOnClose_ = refusal.status != http::status::request_timeout;
     co_await writeLocal();
     // After a refusal the framing of what follows cannot be trusted.
     co_return false;
@@ -361,8 +435,14 @@ Task<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
     RequestRefusal refusal;
     switch (outcome) {
         case HeadOutcome::TooLarge:
-            refusal = {http::status::request_header_fields_too_large,
-                       "header block over the limit"};
+            // As HTTP.sys answers a request line and fields over
+            // MaxRequestBytes or a field over MaxFieldLength (16 KiB each by
+            // default): 400 with its own words, not RFC 6585's 431. Clients
+            // and administrators of this field search for these words
+            // (Microsoft KB 2020943, "HTTP 400 Bad Request (Request Header
+            // too long)").
+            refusal = {http::status::bad_request,
+                       "HTTP Error 400. The size of the request headers is too long."};
             break;
         case HeadOutcome::TimedOut:
             refusal = {http::status::request_timeout, "header timeout"};

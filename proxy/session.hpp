@@ -139,6 +139,8 @@ class ClientSession : public IdleMemory {
 
     void refuseHandshake(const boost::system::error_code& ec);
     Task<void> closeTls();
+    Task<void> lingeringClose();
+    Task<const char*> dropUntilClosed(std::uint64_t& dropped);
     std::string listenerName() const;
     std::string_view received() const;
     TlsStream::Step receiveArrived();
@@ -170,10 +172,16 @@ class ClientSession : public IdleMemory {
     std::size_t ruleIndex(const PublishingRule& rule) const;
     Exchange prepareExchange(const PublishingRule& rule, Clock::time_point start);
     Task<bool> forward(const PublishingRule& rule, Clock::time_point start);
+    // Why no backend connection could be had: a 504 when the backend took too
+    // long (to accept, or to answer the TLS handshake), else a 502.
+    struct BackendFailure {
+        http::status status = http::status::bad_gateway;
+        std::string why;
+    };
     Task<std::unique_ptr<BackendConnection>> acquireBackend(Exchange& ex, bool firstAttempt,
-                                                            bool& reused, std::string& error);
+                                                            bool& reused, BackendFailure& failure);
     Task<std::unique_ptr<BackendConnection>> connectBackend(const PublishingRule& rule,
-                                                            std::string& error);
+                                                            BackendFailure& failure);
     Task<Attempt> attempt(BackendConnection& conn, Exchange& ex);
     Task<Attempt> readResponseHead(BackendConnection& conn, Exchange& ex);
     void configureResponseParser(const Exchange& ex);
@@ -219,6 +227,7 @@ class ClientSession : public IdleMemory {
     };
     Idle idle_ = Idle::No;
     std::uint64_t idleSince_ = 0;     // the worker's sweep count when the wait began (Waiting)
+    bool lingerOnClose_ = false;      // an answer went before the request was read to its end
     bool resetClient_ = false;        // end with a TCP reset: what was sent is incomplete
     bool closingAnswer_ = false;      // the answer being relayed is the connection's last
     Clock::time_point idleDeadline_;  // when the wait for the next request ends

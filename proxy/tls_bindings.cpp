@@ -69,9 +69,25 @@ int onClientHello(SSL* ssl, int* /*alert*/, void* /*arg*/) {
     return SSL_CLIENT_HELLO_SUCCESS;
 }
 
+// ALPN (RFC 7301): HTTP.sys on Windows Server 2012 R2 speaks HTTP/1.1 only,
+// and says so by choosing "http/1.1" when a client offers it (beside h2);
+// a client that offers no protocol this proxy speaks goes on without ALPN,
+// as the RFC allows a server that supports none of them to do.
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+    static const unsigned char kHttp11[] = "\x08http/1.1";
+    unsigned char* selected = nullptr;
+    if (SSL_select_next_proto(&selected, outlen, kHttp11, sizeof kHttp11 - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 }  // namespace
 
 void applyProtocolPolicy(SSL_CTX* ctx, const ProxyConfig& cfg) {
+    SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
     SSL_CTX_set_min_proto_version(ctx, cfg.allowLegacyTls ? TLS1_VERSION : TLS1_2_VERSION);
     if (cfg.allowLegacyTls) SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_options(

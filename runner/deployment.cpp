@@ -37,9 +37,10 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
         "--role", provision::to_string(backend.role), "--listen",
         planned.address + ":" + std::to_string(planned.listenPort), "--cert",
         cert.certFile.string(), "--key", cert.keyFile.string(), "--server-fqdn", backend.host,
-        "--domain", lab.domain, "--web-services", lab.names.webServices, "--meet", lab.names.meet,
-        "--dialin", lab.names.dialin, "--lyncdiscover", lab.names.lyncdiscover, "--owas",
-        lab.names.owas, "--event-hold-sec", secondsText(backend.eventChannelHoldSec),
+        "--domain", lab.domain, "--web-services",
+        backend.webServices.empty() ? lab.names.webServices : backend.webServices, "--meet",
+        lab.names.meet, "--dialin", lab.names.dialin, "--lyncdiscover", lab.names.lyncdiscover,
+        "--owas", lab.names.owas, "--event-hold-sec", secondsText(backend.eventChannelHoldSec),
         "--access-log", accessLog.string(),
         // One I/O thread: a lab's load is a few hundred requests, and the
         // machine's cores are better left to the proxy and the checks.
@@ -58,8 +59,17 @@ std::vector<std::string> backendArguments(const provision::Lab& lab,
 std::string backendUsersFile(const provision::Lab& lab, const provision::Backend& backend) {
     if (lab.users.empty() || backend.role != provision::BackendRole::LyncFrontEnd) return {};
     nlohmann::json users = nlohmann::json::array();
-    for (const auto& u : lab.users)
-        users.push_back({{"sipUri", u.sipUri}, {"account", u.account}, {"password", u.password}});
+    for (const auto& u : lab.users) {
+        nlohmann::json user = {
+            {"sipUri", u.sipUri}, {"account", u.account}, {"password", u.password}};
+        // Where the user is homed: the home pool's external web services,
+        // where other front ends redirect the user's autodiscover.
+        for (const auto& home : lab.backends)
+            if (!u.homePool.empty() && home.name == u.homePool)
+                user["homeWebServices"] =
+                    home.webServices.empty() ? lab.names.webServices : home.webServices;
+        users.push_back(std::move(user));
+    }
     return nlohmann::json{{"users", users}}.dump(2) + "\n";
 }
 

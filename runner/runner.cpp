@@ -432,12 +432,14 @@ StepOutcome LabRun::setDefaultBinding() {
     auto key = defaultBindingKey(db, proxyAddress_);
     proxy::StoreChange change;
     try {
-        change = proxy::setDefaultBinding(proxy::loadBindingStore(bindingStore_), match, key);
+        // Under the lock every writer of the store takes.
+        change = proxy::updateBindingStore(bindingStore_, [&](const proxy::BindingStore& store) {
+                     return proxy::setDefaultBinding(store, match, key);
+                 }).change;
     } catch (const std::exception& e) {
         return fail(std::string("binding store: ") + e.what());
     }
     if (!change.store) return fail("set-default --match-host " + match + ": " + change.error);
-    proxy::saveBindingStore(bindingStore_, *change.store);
     // SIGHUP reloads at once; the proxy's own file watch would get there too,
     // later (proxy/README.md).
     Supervised* proxy = sup_.find("proxy");

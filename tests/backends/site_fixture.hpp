@@ -19,7 +19,7 @@ inline SiteConfig lyncSite() {
     site.serverFqdn = "lyncfe1.corp.example.test";
     site.listenPort = 4443;
     site.tokenKey = "edgelab-test-token-key";
-    site.users = {{"alice@example.test", "EXAMPLE\\alice", "Pa55w.rd"}};
+    site.users = {{"alice@example.test", "EXAMPLE\\alice", "Pa55w.rd", ""}};
     return site;
 }
 

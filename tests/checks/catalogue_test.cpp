@@ -148,9 +148,11 @@ TEST_F(Catalogue, HasEveryCheckOfTheIssueWithStableIds) {
           "webservices.datacollabweb"})
         EXPECT_TRUE(r.count(id)) << id;
     EXPECT_FALSE(r.count("tls.no-sni.browser"));  // browsers send SNI
-    for (const char* id : {"signin.webticket", "signin.ucwa", "signin.ntlm-affinity"})
+    for (const char* id :
+         {"signin.discovery", "signin.webticket", "signin.ucwa", "signin.ntlm-affinity",
+          "signin.anonymous-after-signin", "signin.anon-meeting"})
         EXPECT_TRUE(r.count(id)) << id;
-    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 11);
+    EXPECT_EQ(r.size(), 4u + 5u * 2 + 2 + 1 + webServicesPaths().size() + 14);
 }
 
 TEST_F(Catalogue, CorrectPublishingPassesEverything) {

@@ -79,7 +79,8 @@ def password_never_written(lab, state, work, edgelab, lab_file):
     done = run(edgelab, "check", lab_file, "--work-dir", work / "lab", "--report-json", report)
     print(done.stdout[-3000:], done.stderr[-2000:])
     results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
-    for check in ("signin.webticket", "signin.ucwa", "signin.ntlm-affinity", "webservices.long-poll"):
+    for check in ("signin.discovery", "signin.webticket", "signin.ucwa", "signin.ntlm-affinity",
+                  "signin.anonymous-after-signin", "webservices.long-poll"):
         if results.get(check, {}).get("verdict") != "PASS":
             fail("%s did not pass: %s" % (check, results.get(check)))
     if password in done.stdout or password in done.stderr:
@@ -99,7 +100,8 @@ def password_never_written(lab, state, work, edgelab, lab_file):
         print(done.stdout, done.stderr)
         fail("edgelab check --user --password-file exited %d" % done.returncode)
     measured = [r for r in json.loads(done.stdout)["results"] if r["id"] == "webservices.long-poll"]
-    if not measured or "event channel waited" not in measured[0]["evidence"]:
+    if not measured or "P-GET asking timeout=" not in measured[0]["evidence"] \
+            or "waited" not in measured[0]["evidence"]:
         fail("--long-poll did not measure the event channel: %s" % measured)
     for path in work.rglob("*"):
         # The data disk's sparse image is gigabytes of nothing edgelab writes text into.

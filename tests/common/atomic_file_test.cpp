@@ -39,6 +39,34 @@ std::size_t temporariesIn(const fs::path& dir) {
     return n;
 }
 
+// A rename over a symbolic link would replace the link with a plain file and
+// leave the file it names as it was.
+TEST(AtomicFile, ThroughASymlinkTheNamedFileIsWrittenAndTheLinkStays) {
+    const edgelab::test::TempDir dir("atomic-symlink");
+    fs::create_directories(dir / "real");
+    writeFileAtomic(dir / "real" / "state.json", "old\n");
+    fs::create_symlink("real/state.json", dir / "link.json");
+    fs::create_symlink("link.json", dir / "link-of-link.json");
+    writeFileAtomic(dir / "link-of-link.json", "new\n");
+    EXPECT_TRUE(fs::is_symlink(dir / "link.json"));
+    EXPECT_TRUE(fs::is_symlink(dir / "link-of-link.json"));
+    EXPECT_EQ(readFile(dir / "real" / "state.json"), "new\n");
+    // A link to a file not there yet: the file is created where it points.
+    fs::create_symlink("real/later.json", dir / "dangling.json");
+    writeFileAtomic(dir / "dangling.json", "created\n");
+    EXPECT_TRUE(fs::is_symlink(dir / "dangling.json"));
+    EXPECT_EQ(readFile(dir / "real" / "later.json"), "created\n");
+    // A loop of links is an error naming the file, not a hang.
+    fs::create_symlink("loop-b", dir / "loop-a");
+    fs::create_symlink("loop-a", dir / "loop-b");
+    try {
+        writeFileAtomic(dir / "loop-a", "x");
+        FAIL() << "wrote through a loop";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("loop-a"), std::string::npos) << e.what();
+    }
+}
+
 TEST(AtomicFile, KillNineAtRandomMomentsLeavesOneWholeVersion) {
     const edgelab::test::TempDir dir("atomic-kill");
     const std::string a = document('a'), b = document('b');

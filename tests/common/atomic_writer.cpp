@@ -1,5 +1,5 @@
 // A writer that never stops: writes two large documents in turn with
-// writeFileAtomic (as scenarios/lab_state.cpp writes state.json) until it is
+// writeFileAtomic (as runner/lab_state.cpp writes state.json) until it is
 // killed. The kill -9 test in atomic_file_test.cpp stops it at random moments.
 #include <iostream>
 #include <string>

@@ -133,6 +133,16 @@ TEST(LabParser, ARealSiteNeedsNoBackends) {
         EXPECT_TRUE(labModeProblems(loadLab(kLabs / file)).empty()) << file;
 }
 
+// A lab whose application the proxy cannot publish is refused before any
+// process starts (it used to pass validation and fail after provisioning).
+TEST(LabParser, ClientCertificatePreAuthenticationCannotBeBuiltOnLoopback) {
+    json doc = seedLabJson();
+    doc["applications"][2]["externalPreAuthentication"] = "ClientCertificate";
+    std::vector<std::string> problems;
+    for (const auto& p : labModeProblems(parseLab(doc))) problems.push_back(p.path);
+    EXPECT_EQ(problems, std::vector<std::string>{"/applications/2/externalPreAuthentication"});
+}
+
 TEST(LabParser, ABackendUrlNoBackendServesIsNamed) {
     json doc = seedLabJson();
     doc["applications"][3]["backendServerUrl"] = "https://nowhere.kloud.example:4443/";
@@ -300,6 +310,23 @@ TEST(LabUsers, ErrorsNameTheUsersJsonPath) {
                   "/users/2/sipUri: another user already has \"BOB@kloud.example\"",
                   "/users/2/password: expected a non-empty password",
                   "/proxy/connectionAffinity: expected true or false, got \"off\"",
+              }));
+}
+
+TEST(LabUsers, AHomePoolIsALyncFrontEndAndItsWebServicesAName) {
+    json doc = seedLabJson();
+    doc["backends"][0]["webServices"] = "lyncws2";
+    doc["users"][0]["homePool"] = "fe1";
+    const Lab lab = parseLab(doc, "pools.json");
+    EXPECT_EQ(lab.backends[0].webServices, "lyncws2.kloud.example");
+    EXPECT_EQ(lab.users[0].homePool, "fe1");
+    doc["users"][0]["homePool"] = "owas1";
+    doc["backends"][0]["webServices"] = "bad name";
+    EXPECT_EQ(test::labErrorsOf(doc),
+              (std::vector<std::string>{
+                  "/backends/0/webServices: expected a host name, got \"bad name\"",
+                  "/users/0/homePool: expected the name of a lync-frontend backend, got "
+                  "\"owas1\"",
               }));
 }
 

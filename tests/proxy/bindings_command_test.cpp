@@ -68,6 +68,25 @@ TEST(BindingsCommand, ConcurrentAddsAllLand) {
         EXPECT_TRUE(hosts.count("h" + std::to_string(i) + ".contoso.com")) << i;
 }
 
+// A store given through a symbolic link (a configuration-managed path, say):
+// the file the link names gets the binding, and the link stays a link.
+TEST(BindingsCommand, ThroughASymlinkTheLinkedStoreIsWritten) {
+    const edgelab::test::TempDir dir("bindings-symlink");
+    fs::create_directories(dir / "real");
+    const auto real = dir / "real" / "bindings.json";
+    const auto link = dir / "bindings.json";
+    writeFileAtomic(real, "{\"bindings\": []}\n");
+    fs::create_symlink("real/bindings.json", link);
+    auto add = start(addArgs(link, 1));
+    add.wait();
+    EXPECT_EQ(add.exit_code(), 0);
+    EXPECT_TRUE(fs::is_symlink(link));
+    const auto loaded = loadBindingStore(real);
+    ASSERT_EQ(loaded.bindings.size(), 1u);
+    EXPECT_EQ(loaded.bindings[0].key.host, "h1.contoso.com");
+    EXPECT_TRUE(temporaries(dir / "real").empty());
+}
+
 // Kills `edgelab bindings add` at random moments of its run (the range is one
 // whole run, measured first) and checks the store after each kill.
 TEST(BindingsCommand, KillNineAtRandomMomentsNeverTearsTheStore) {

@@ -8,6 +8,8 @@
 // it with), the case says why.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
 #include <set>
 
 #include "proxy_fixture.hpp"
@@ -74,6 +76,15 @@ std::vector<AbuseCase> framingCases() {
         {"chunk data longer than its size", post(te, "5\r\nhelloEXTRA\r\n0\r\n\r\n"), 400},
         {"chunk extension", post(te, "5;name=value\r\nhello\r\n0\r\n\r\n"), 200},
         {"chunk extension without a name", post(te, "5;\r\nhello\r\n0\r\n\r\n"), 400},
+        // Chunk lines end in CRLF (RFC 9112 7.1). Beast would wait for one
+        // until the body timeout; nginx answers at once, and so does edgelab.
+        {"bare LF after a chunk size", post(te, "5\nhello\r\n0\r\n\r\n"), 400},
+        {"bare LF after the last chunk", post(te, "0\n\n"), 400},
+        {"bare LF ending the trailer", post(te, "0\r\nX-T: a\r\n\n"), 400},
+        // A trailer section still arriving counts against the header limit
+        // (16 KiB); Beast would buffer it without end.
+        {"trailer line that never ends", post(te, "0\r\nX-Trailer: " + std::string(20000, 't')),
+         400},
     };
 }
 
@@ -97,11 +108,12 @@ std::vector<AbuseCase> syntaxCases() {
         // nginx answers 414 for a long request line; HTTP.sys counts the
         // request line into one limit with the fields (MaxRequestBytes,
         // "Http.sys registry settings for Windows", Microsoft Learn), and so
-        // does edgelab: 431 (RFC 6585 5).
+        // does edgelab, answering as HTTP.sys does: 400 "The size of the
+        // request headers is too long" (Microsoft KB 2020943).
         {"oversized request line",
-         "GET /" + std::string(17000, 'a') + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n", 431},
+         "GET /" + std::string(17000, 'a') + " HTTP/1.1\r\nHost: " + host() + "\r\n\r\n", 400},
         {"oversized field line",
-         head("GET / HTTP/1.1", "X-Big: " + std::string(17000, 'b') + "\r\n"), 431},
+         head("GET / HTTP/1.1", "X-Big: " + std::string(17000, 'b') + "\r\n"), 400},
         {"oversized header block",
          [] {
              std::string fields;
@@ -109,7 +121,7 @@ std::vector<AbuseCase> syntaxCases() {
                  fields += "X-F" + std::to_string(i) + ": " + std::string(500, 'f') + "\r\n";
              return head("GET / HTTP/1.1", fields);
          }(),
-         431},
+         400},
         // Neither nginx nor HTTP.sys limits the number of fields, only their size.
         {"1,000 fields",
          [] {
@@ -118,6 +130,9 @@ std::vector<AbuseCase> syntaxCases() {
              return head("GET / HTTP/1.1", fields);
          }(),
          200},
+        // RFC 9112 2.2: a server SHOULD ignore at least one empty line before
+        // the request line.
+        {"an empty line before the request line", "\r\n" + head("GET / HTTP/1.1", ""), 200},
         {"HTTP/0.9", "GET /\r\n", 400},
         {"HTTP/2.0 request line", head("GET / HTTP/2.0", ""), 505},
         {"HTTP/1.2", head("GET / HTTP/1.2", ""), 505},
@@ -219,6 +234,42 @@ TEST_F(ProxyAbuse, Battery) {
     EXPECT_GE(cases, 40u);
     // Nothing refused reached a backend: the refusals are the proxy's own.
     EXPECT_EQ(slurp(dir / "proxy.err").find("\"status\":502"), std::string::npos);
+}
+
+// Resident memory of a process, in KiB, from /proc/PID/status.
+long residentKiB(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+}
+
+// A trailer line that never ends grew the proxy by hundreds of MiB from one
+// connection; it is now held to the header limit. 8 MiB are sent (or as much
+// as the proxy takes before it refuses): the proxy's resident memory may not
+// grow by more than 2 MiB, a bound the old behaviour passed fourfold.
+TEST_F(ProxyAbuse, TrailerThatNeverEndsIsHeldToTheHeaderLimit) {
+    // The proxy closes while this client still writes: EPIPE, not SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
+    startProxy();
+    const pid_t pid = proxy->child.id();
+    // A first request warms the worker (TLS contexts, pools) before measuring.
+    ASSERT_TRUE(roundTrip(host(), get(host(), "/warm")));
+    const long before = residentKiB(pid);
+    ASSERT_GT(before, 0);
+    auto conn = client(host());
+    ASSERT_TRUE(conn->connected);
+    ASSERT_TRUE(conn->send(post("Transfer-Encoding: chunked\r\n", "0\r\nX-Trailer: ")));
+    const std::string piece(64 * 1024, 't');
+    std::size_t sent = 0;
+    while (sent < 8u * 1024 * 1024 && conn->send(piece)) sent += piece.size();
+    const long after = residentKiB(pid);
+    EXPECT_LT(after - before, 2048) << "sent " << sent << " bytes of trailer";
+    auto res = conn->readResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 400);
+    EXPECT_TRUE(conn->closedByPeer());
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
 // edgelab-proxy end to end: bindings, routing, translation, refusals.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "proxy_fixture.hpp"
@@ -310,6 +313,87 @@ TEST_F(ProxyEndToEnd, BackendDownIs502AndSlowBackendIs504) {
     EXPECT_EQ(res->result_int(), 200);
 }
 
+// A backend that accepts the connection (the kernel does, from the listen
+// backlog) but never answers the TLS handshake: a gateway timeout, as nginx
+// answers it, not a bad gateway.
+TEST_F(ProxyEndToEnd, BackendSilentInTheTlsHandshakeIs504) {
+    const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    ::inet_pton(AF_INET, "127.4.1.4", &sa.sin_addr);
+    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    ASSERT_EQ(::listen(silent, 8), 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(silent, reinterpret_cast<sockaddr*>(&sa), &len);
+    const std::string silentAddress = "127.4.1.4:" + std::to_string(ntohs(sa.sin_port));
+    // The application "dead" points at the silent listener here.
+    startProxy([&](nlohmann::json& cfg) {
+        cfg["internalDns"]["dead.contoso.local:4443"] = silentAddress;
+        cfg["limits"]["backendConnectTimeoutSec"] = 1;
+    });
+    auto res = roundTrip(name("dead"), get(name("dead"), "/"));
+    ::close(silent);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 504) << res->body();
+}
+
+// The proxy adds its applications' hostname bindings to the store as it
+// starts, while `edgelab bindings add` may be writing: both go through the
+// store's lock, so neither loses the other's bindings. Three rounds, each
+// with 30 writers racing the start.
+TEST_F(ProxyEndToEnd, StartingWhileWritersAddKeepsEveryBinding) {
+    constexpr int kWriters = 30;
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        fs::remove(dir / "bindings.json");
+        std::atomic<int> acknowledged{0};
+        std::vector<std::thread> writers;
+        for (int i = 0; i < kWriters; ++i) {
+            writers.emplace_back([&, i] {
+                const auto args = parseNetshArguments(
+                    {"ipport=127.9." + std::to_string(round) + "." + std::to_string(i + 1) + ":443",
+                     "certhash=" + thumbprint, "appid=" + std::string(kWapApplicationId)});
+                const auto update = updateBindingStore(
+                    dir / "bindings.json",
+                    [&](const BindingStore& store) { return addBinding(store, *args); });
+                if (update.change.store) ++acknowledged;
+            });
+        }
+        startProxy();
+        for (auto& w : writers) w.join();
+        EXPECT_EQ(acknowledged.load(), kWriters);
+        const auto store = loadBindingStore(dir / "bindings.json");
+        for (int i = 0; i < kWriters; ++i)
+            EXPECT_TRUE(
+                store.find({BindingKind::IpPort,
+                            "127.9." + std::to_string(round) + "." + std::to_string(i + 1), 443}))
+                << "writer " << i;
+        for (const char* app : {"lyncws", "meet", "lyncdiscover", "owas", "dialin"})
+            EXPECT_TRUE(store.find({BindingKind::HostnamePort, name(app), 443})) << app;
+        proxy.reset();
+    }
+}
+
+// HTTP.sys on Windows Server 2012 R2 speaks HTTP/1.1 only and says so by
+// ALPN; a client offering only h2 goes on without ALPN (RFC 7301 3.2).
+TEST_F(ProxyEndToEnd, AlpnChoosesHttp11) {
+    startProxy();
+    const std::string both("\x02h2\x08http/1.1", 12);
+    auto c = std::make_unique<TlsClient>(kProxyAddress, port, name("lyncws"), dir / "root.pem", 0,
+                                         true, nullptr, both);
+    ASSERT_TRUE(c->connected);
+    EXPECT_EQ(c->alpnSelected(), "http/1.1");
+    const std::string h2only("\x02h2", 3);
+    auto d = std::make_unique<TlsClient>(kProxyAddress, port, name("lyncws"), dir / "root.pem", 0,
+                                         true, nullptr, h2only);
+    ASSERT_TRUE(d->connected);
+    EXPECT_EQ(d->alpnSelected(), "");
+    ASSERT_TRUE(d->send(get(name("lyncws"), "/")));
+    auto res = d->readResponse();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+}
+
 TEST_F(ProxyEndToEnd, StreamsChunkedAndLargeBodies) {
     startProxy();
     auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/chunked"));
@@ -347,7 +431,7 @@ TEST_F(ProxyEndToEnd, MalformedRequestsAreRefusedAndTheNextIsServed) {
         {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Folded: a\r\n b\r\n\r\n", 400},
         {"GET https://intranet.contoso.local/ HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: " + host + "\r\nX-Big: " + std::string(17000, 'a') + "\r\n\r\n",
-         431},
+         400},
         {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
     };
     for (const auto& c : cases) {

@@ -98,8 +98,12 @@ class TlsClient {
   public:
     TlsClient(const std::string& address, std::uint16_t port, std::optional<std::string> sni,
               const fs::path& caFile, int maxVersion = 0, bool verifyName = true,
-              SSL_SESSION* offer = nullptr) {
+              SSL_SESSION* offer = nullptr, std::string_view alpn = {}) {
         ctx_ = SSL_CTX_new(TLS_client_method());
+        // `alpn` in the wire format: each protocol name after its length byte.
+        if (!alpn.empty())
+            SSL_CTX_set_alpn_protos(ctx_, reinterpret_cast<const unsigned char*>(alpn.data()),
+                                    static_cast<unsigned>(alpn.size()));
         if (maxVersion) {
             // A legacy client profile: Debian's defaults would not even offer it.
             SSL_CTX_set_security_level(ctx_, 0);
@@ -159,6 +163,13 @@ class TlsClient {
         return {SSL_get1_session(ssl_), SSL_SESSION_free};
     }
     bool resumed() const { return SSL_session_reused(ssl_) == 1; }
+    // The protocol the server chose by ALPN; empty when it chose none.
+    std::string alpnSelected() const {
+        const unsigned char* p = nullptr;
+        unsigned int n = 0;
+        SSL_get0_alpn_selected(ssl_, &p, &n);
+        return std::string(reinterpret_cast<const char*>(p), n);
+    }
     std::string cipher() const { return SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_)); }
 
     bool send(std::string_view bytes) {

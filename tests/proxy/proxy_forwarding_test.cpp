@@ -310,7 +310,7 @@ namespace edgelab::proxy {
 namespace {
 
 // The lab's own front-end simulator behind the proxy, driven by its fault
-// control (provision/backend/README.md, "Faults").
+// control (backends/README.md, "Faults").
 class ProxyBackendFaults : public ProxyForwarding {
   protected:
     void startSimulator() {

@@ -346,3 +346,24 @@ TEST(ConnectionAffinity, NtlmAndNegotiatePinTheBackendConnection) {
 
 }  // namespace
 }  // namespace edgelab::proxy
+
+namespace edgelab::proxy {
+namespace {
+
+// What a chunked body's parser still waits on: a bare LF is refused at once
+// (Beast would wait for the CRLF), more than the limit is refused, a line
+// still arriving waits.
+TEST(PendingChunk, BareLineFeedsAndOversizeAreRefusedPartialLinesWait) {
+    EXPECT_FALSE(pendingChunkProblem("", 16));
+    EXPECT_FALSE(pendingChunkProblem("5", 16));
+    EXPECT_FALSE(pendingChunkProblem("\r\n0\r\nX-T: a\r\n", 16));
+    EXPECT_FALSE(pendingChunkProblem("0\r", 16));
+    EXPECT_EQ(pendingChunkProblem("0\n", 16), http::error::bad_chunk);
+    EXPECT_EQ(pendingChunkProblem("0\r\nX-T: a\r\n\n", 16), http::error::bad_chunk);
+    EXPECT_EQ(pendingChunkProblem("\n", 16), http::error::bad_chunk);
+    EXPECT_FALSE(pendingChunkProblem(std::string(16, 't'), 16));
+    EXPECT_EQ(pendingChunkProblem(std::string(17, 't'), 16), http::error::header_limit);
+}
+
+}  // namespace
+}  // namespace edgelab::proxy

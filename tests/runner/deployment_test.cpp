@@ -1,5 +1,7 @@
 #include "runner/deployment.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "lab_fixture.hpp"
@@ -89,7 +91,7 @@ TEST(Deployment, ProxyConfigCarriesTheWapRules) {
 
 TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
     auto lab = publishedLab();
-    lab.users = {{"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, "typo"}};
+    lab.users = {{"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, "typo", ""}};
     lab.proxy.connectionAffinity = false;
     auto plan = planAddresses(lab, 64, 1, false);
     provision::StoredCertificate cert;
@@ -112,6 +114,35 @@ TEST(Deployment, TestUsersReachTheFrontEndByFileOnlyAndAffinityTheProxy) {
     auto cfg = proxyConfig(lab, plan, std::string(40, 'A'), {}, {"/s", "/b", "/r", "/l"});
     EXPECT_FALSE(cfg.connectionAffinity);
     EXPECT_EQ(edgelab::proxy::toJson(cfg).dump().find("s3cret"), std::string::npos);
+}
+
+TEST(Deployment, AUserHomedOnAnotherPoolIsRedirectedThereByTheOthers) {
+    auto lab = publishedLab();
+    auto pool2 = lab.backends[0];
+    pool2.name = "fe2";
+    pool2.host = "lyncfe2.example.test";
+    pool2.webServices = "lyncws2.example.test";
+    lab.backends.push_back(pool2);
+    lab.users = {
+        {"alice@example.test", "EXAMPLE\\alice", "s3cret-Pa55", std::nullopt, std::nullopt, "fe2"}};
+    // Every front end learns where alice is homed; each names its own pool.
+    for (const auto* fe : {&lab.backends[0], &lab.backends[2]}) {
+        auto users = nlohmann::json::parse(backendUsersFile(lab, *fe))["users"];
+        EXPECT_EQ(users[0]["homeWebServices"], "lyncws2.example.test") << fe->name;
+    }
+    auto plan = planAddresses(lab, 64, 1, false);
+    provision::StoredCertificate cert;
+    auto webServicesOf = [&](std::size_t i) {
+        auto args = backendArguments(lab, lab.backends[i], plan.backends[i], cert, "/w/a.log", "");
+        auto at = std::find(args.begin(), args.end(), "--web-services");
+        return at == args.end() ? std::string() : *(at + 1);
+    };
+    EXPECT_EQ(webServicesOf(0), lab.names.webServices);
+    EXPECT_EQ(webServicesOf(2), "lyncws2.example.test");
+    // Without a home pool a user is served wherever it signs in.
+    lab.users[0].homePool.clear();
+    auto users = nlohmann::json::parse(backendUsersFile(lab, lab.backends[0]))["users"];
+    EXPECT_FALSE(users[0].contains("homeWebServices"));
 }
 
 TEST(Deployment, PublishingAddsHostnameBindingsOnlyAsWapDoes) {
