@@ -224,11 +224,14 @@ Parsed<ApplicationRequest> parseApplicationRequest(std::string_view body) {
 
 Parsed<int> parseEventTimeout(std::optional<std::string_view> raw) {
     if (!raw) return kDefaultEventTimeoutSec;
-    int v = 0;
+    long v = 0;
     auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-    if (ec != std::errc{} || end != raw->data() + raw->size() || v < 180 || v > 1800)
-        return Parsed<int>::failure("timeout must be a whole number of seconds from 180 to 1800");
-    return v;
+    if (raw->empty() || end != raw->data() + raw->size() || raw->front() == '-' ||
+        (ec != std::errc{} && ec != std::errc::result_out_of_range))
+        return Parsed<int>::failure("timeout must be a whole number of seconds (180 to 1800)");
+    // Outside the range the front end serves the nearest it allows.
+    if (ec == std::errc::result_out_of_range || v > kMaxEventTimeoutSec) return kMaxEventTimeoutSec;
+    return static_cast<int>(std::max<long>(v, kMinEventTimeoutSec));
 }
 
 double holdScale(const SiteConfig& site) {

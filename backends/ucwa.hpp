@@ -29,9 +29,11 @@ struct ApplicationRequest {
 };
 Parsed<ApplicationRequest> parseApplicationRequest(std::string_view body);
 
-// The event channel's timeout= in seconds: 180 when absent, else an integer
-// from 180 to 1800.
+// The event channel's timeout= in seconds: 180 when absent; a whole number,
+// brought into 180..1800 (UCWA's range) when outside it; anything else fails.
 inline constexpr int kDefaultEventTimeoutSec = 180;
+inline constexpr int kMinEventTimeoutSec = 180;
+inline constexpr int kMaxEventTimeoutSec = 1800;
 Parsed<int> parseEventTimeout(std::optional<std::string_view> raw);
 
 // How long the lab holds a P-GET that asked for `timeoutSec`: the lab's

@@ -121,7 +121,10 @@ TEST(Ucwa, TheFirstEventsComeAtOnceTheNextAreHeldForTheScaledTimeout) {
     EXPECT_EQ(held.ifReplaced->result(), http::status::conflict);
     EXPECT_THAT(held.ifReplaced->body(), HasSubstr("PGetReplaced"));
     EXPECT_DOUBLE_EQ(holdScale(u.site), 1.0 / 60);
-    for (const char* bad : {"&timeout=179", "&timeout=1801", "&timeout=x", "&timeout="})
+    // Outside UCWA's 180..1800 the nearest is served: 90 holds as 180, 9000 as 1800.
+    EXPECT_EQ(u.send(http::verb::get, next + "&timeout=90").holdFor, std::chrono::seconds(3));
+    EXPECT_EQ(u.send(http::verb::get, next + "&timeout=9000").holdFor, std::chrono::seconds(30));
+    for (const char* bad : {"&timeout=x", "&timeout=", "&timeout=-5", "&timeout=1.5"})
         EXPECT_EQ(u.send(http::verb::get, next + bad).response.result(), http::status::bad_request)
             << bad;
 }
@@ -150,7 +153,9 @@ TEST(Ucwa, ParsersSayWhatIsWrong) {
                 HasSubstr("EndpointId"));
     EXPECT_EQ(*parseEventTimeout(std::nullopt), 180);
     EXPECT_EQ(*parseEventTimeout("900"), 900);
-    EXPECT_THAT(parseEventTimeout("90").error(), HasSubstr("180 to 1800"));
+    EXPECT_EQ(*parseEventTimeout("90"), 180);
+    EXPECT_EQ(*parseEventTimeout("99999999999999999999"), 1800);
+    EXPECT_THAT(parseEventTimeout("ninety").error(), HasSubstr("180 to 1800"));
 }
 
 }  // namespace
