@@ -97,7 +97,9 @@ std::optional<std::chrono::system_clock::time_point> parseUtcSeconds(const std::
     in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
     if (in.fail()) return std::nullopt;
     const time_t t = timegm(&tm);
-    if (t == static_cast<time_t>(-1)) return std::nullopt;
+    // system_clock counts nanoseconds in 64 bits: up to 2262. No ticket is
+    // valid before 1970 or after 2200.
+    if (t < 0 || t >= 7258118400) return std::nullopt;
     auto back = std::chrono::system_clock::from_time_t(t);
     if (utcSeconds(back) != s) return std::nullopt;  // 2026-02-30 and the like
     return back;

@@ -350,6 +350,11 @@ TEST(WebTicketSaml, ForgedExpiredAndBrokenTicketsAreRefused) {
     auto later = verifySamlAssertion(assertion, lyncSite().tokenKey, now + std::chrono::hours(9));
     ASSERT_FALSE(later);
     EXPECT_THAT(later.error(), HasSubstr("expired"));
+    // A date no clock holds (found by fuzz_webticket: a chrono overflow) reads as no date.
+    std::string farFuture = assertion;
+    farFuture.replace(farFuture.find("NotOnOrAfter=\"") + 14, 4, "4052");
+    EXPECT_THAT(verifySamlAssertion(farFuture, lyncSite().tokenKey, now).error(),
+                HasSubstr("lacks an AssertionID, a subject, its Conditions"));
     auto forged = verifySamlAssertion(otherUser, lyncSite().tokenKey, now);
     ASSERT_FALSE(forged);
     EXPECT_THAT(forged.error(), HasSubstr("signature"));
