@@ -1,7 +1,6 @@
 #include "backends/lync_frontend.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <vector>
 
@@ -10,6 +9,9 @@
 #include "backends/request_target.hpp"
 #include "backends/response.hpp"
 #include "backends/signin.hpp"
+#include "backends/ucwa.hpp"
+#include "backends/wstrust.hpp"
+#include "provision/ntlm.hpp"
 
 namespace edgelab::backends {
 
@@ -150,12 +152,48 @@ std::optional<std::string> bearerUser(const SiteConfig& site, const Request& req
     return tokenSubject(site, auth.substr(7), kOAuthAudience, std::chrono::system_clock::now());
 }
 
-// The user a web ticket (X-MS-WebTicket: opaque=cwt=...) names.
-std::optional<std::string> webTicketUser(const SiteConfig& site, const Request& req) {
+// What the user resource makes of X-MS-WebTicket: the user it names, or why
+// the ticket sent is refused (empty when none was sent).
+struct TicketCheck {
+    std::optional<std::string> user;
+    std::string refused;
+};
+
+// The assertion's audience is one of this site's services (what the client
+// named in AppliesTo): a ticket issued for another service is not replayed here.
+bool ourAudience(const SiteConfig& site, std::string_view audience) {
+    const auto scheme = audience.find("://");
+    if (scheme == std::string_view::npos) return false;
+    std::string_view host = audience.substr(scheme + 3);
+    host = host.substr(0, host.find_first_of(":/?#"));
+    return iequals(host, site.webServices) || iequals(host, site.serverFqdn) ||
+           iequals(host, site.lyncdiscover);
+}
+
+// X-MS-WebTicket: opaque=<base64 of the SAML 1.1 assertion this front end
+// issued> (what pidgin-sipe and Lync send), or opaque=cwt=... (the compact
+// ticket, user-cwt-1).
+TicketCheck webTicketUser(const SiteConfig& site, const Request& req) {
     auto value = sv(req["X-MS-WebTicket"]);
-    if (!istartsWith(value, "opaque=")) return std::nullopt;
-    return tokenSubject(site, value.substr(7), kWebTicketAudience,
-                        std::chrono::system_clock::now());
+    if (value.empty()) return {};
+    if (!istartsWith(value, "opaque="))
+        return {std::nullopt, "X-MS-WebTicket is not opaque=<ticket>"};
+    value.remove_prefix(7);
+    const auto now = std::chrono::system_clock::now();
+    if (value.starts_with("cwt=")) {
+        auto user = tokenSubject(site, value, kWebTicketAudience, now);
+        if (!user) return {std::nullopt, "the compact web ticket is not valid here"};
+        return {user, {}};
+    }
+    auto xml = ntlm::unbase64(value);
+    if (!xml) return {std::nullopt, "the web ticket is not base64"};
+    auto claims = verifySamlAssertion(
+        std::string_view(reinterpret_cast<const char*>(xml->data()), xml->size()), site.tokenKey,
+        now);
+    if (!claims) return {std::nullopt, claims.error()};
+    if (!ourAudience(site, claims->audience))
+        return {std::nullopt, "the assertion was issued for another service"};
+    return {claims->subject, {}};
 }
 
 // The external web services of the pool a signed-in user is homed on, when
@@ -315,56 +353,6 @@ Response dialinPage(const SiteConfig& site, const Request& req) {
     return page(req, "Dial-in Conferencing", content);
 }
 
-// The UCWA event channel: a GET the front end holds until an event arrives or
-// the hold time ends, then answers with an (empty) events document. The
-// first (ack=1) has the application's start to report and is not held.
-Reply eventChannel(const SiteConfig& site, const Request& req, std::string_view path,
-                   std::string_view query) {
-    long ack = 1;
-    if (auto raw = rawQueryParam(query, "ack")) {
-        long v = 0;
-        auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
-        if (ec == std::errc{} && end == raw->data() + raw->size() && v >= 0) ack = v;
-    }
-    std::string base(path);
-    json doc = {{"_links",
-                 {{"self", {{"href", base + "?ack=" + std::to_string(ack)}}},
-                  {"next", {{"href", base + "?ack=" + std::to_string(ack + 1)}}}}},
-                {"sender", json::array()}};
-    Reply reply;
-    reply.response = makeResponse(req, http::status::ok, "application/json", doc.dump());
-    // The first GET of a new application is answered at once with what has
-    // happened so far; every later one waits for events up to the hold.
-    if (ack > 1) reply.holdFor = site.eventHold;
-    return reply;
-}
-
-bool isEventChannel(std::string_view lowerPath) {
-    std::string_view p = lowerPath;
-    while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
-    return p.starts_with("/ucwa/") && p.ends_with("/events");
-}
-
-Response ucwa(const SiteConfig& site, const Request& req, const std::string& lowerPath) {
-    if (!bearerUser(site, req)) return oauthChallenge(site, req);
-    bool applications =
-        lowerPath == "/ucwa/v1/applications" || lowerPath == "/ucwa/oauth/v1/applications";
-    if (applications && req.method() == http::verb::post) {
-        std::string app = lowerPath + "/101";
-        json doc = {{"culture", "en-US"},
-                    {"type", "Application"},
-                    {"id", "101"},
-                    {"_links",
-                     {{"self", {{"href", app}}},
-                      {"events", {{"href", app + "/events?ack=1"}}},
-                      {"batch", {{"href", app + "/batch"}}}}}};
-        auto res = makeResponse(req, http::status::created, "application/json", doc.dump());
-        return res;
-    }
-    if (applications) return notAllowed(req, "POST");
-    return errorPage(req, http::status::not_found);
-}
-
 // The services that answer an anonymous client with Windows authentication.
 bool needsWindowsAuth(std::string_view p) {
     static constexpr std::string_view kPrefixes[] = {
@@ -391,7 +379,10 @@ Response webTicketService(const SiteConfig& site, const Request& req, const std:
     if (p != "/webticket/webticketservice.svc") return windowsAuthChallenge(req);
     auto outcome = authenticateWindows(site, req, connection);
     if (outcome.challenge) return std::move(*outcome.challenge);
-    return issueWebTicket(site, req, *outcome.sipUri, std::chrono::system_clock::now());
+    auto res = issueWebTicket(site, req, *outcome.sipUri, std::chrono::system_clock::now());
+    if (outcome.finalAuthenticate)
+        res.set(http::field::www_authenticate, *outcome.finalAuthenticate);
+    return res;
 }
 
 Reply webServices(const SiteConfig& site, const Request& req, Site where,
@@ -404,14 +395,20 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
     if (p == "/" && where == Site::Lyncdiscover) return {autodiscoverRoot(site, req, query)};
     if (p == root || p == root + "/domain") return {autodiscoverRoot(site, req, query)};
     if (p == root + "/user") {
-        if (auto user = webTicketUser(site, req)) {
-            if (auto home = homedElsewhere(site, *user)) return {homeRedirect(site, req, *home)};
+        const TicketCheck ticket = webTicketUser(site, req);
+        if (ticket.user) {
+            if (auto home = homedElsewhere(site, *ticket.user))
+                return {homeRedirect(site, req, *home)};
             return {autodiscoverUser(site, req, false)};
         }
         auto res = errorPage(req, http::status::unauthorized,
                              "Access is denied due to invalid credentials.");
         // pidgin-sipe reads this to fetch a ticket and retries with X-MS-WebTicket.
         res.set("X-MS-WebTicketURL", https(site.webServices, "/WebTicket/WebTicketService.svc"));
+        if (!ticket.refused.empty())
+            res.set("X-Ms-diagnostics",
+                    "28032;source=\"" + site.serverFqdn +
+                        "\";reason=\"The web ticket is refused: " + ticket.refused + "\"");
         return {std::move(res)};
     }
     if (p == root + "/oauth/user") {
@@ -436,11 +433,14 @@ Reply webServices(const SiteConfig& site, const Request& req, Site where,
         return {page(req, "Lync Web App", "<div id=\"lwa\">Lync Web App is starting.</div>")};
     if (p == "/mcx/mcxservice.svc" || p.starts_with("/mcx/")) return {oauthChallenge(site, req)};
     if (p == "/webticket/oauthtoken")
-        return {oauthToken(site, req, std::chrono::system_clock::now())};
+        return {oauthToken(site, req, connection, std::chrono::system_clock::now())};
     if (under(p, "/webticket/webticketservice.svc"))
         return {webTicketService(site, req, p, connection)};
-    if (isEventChannel(p) && isGetOrHead(req)) return eventChannel(site, req, rawPath, query);
-    if (under(p, "/ucwa")) return {ucwa(site, req, p)};
+    if (under(p, "/ucwa")) {
+        auto user = bearerUser(site, req);
+        if (!user) return {oauthChallenge(site, req)};
+        return handleUcwa(site, req, p, query, user);
+    }
     if (needsWindowsAuth(p)) return {windowsAuthChallenge(req)};
     if (under(p, "/meet")) return {meet(site, req, rawPath, true)};
     if (under(p, "/dialin")) return {dialinPage(site, req)};

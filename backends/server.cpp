@@ -17,6 +17,7 @@
 
 #include "backends/request_target.hpp"
 #include "backends/response.hpp"
+#include "backends/ucwa.hpp"
 
 namespace edgelab::backends {
 
@@ -152,6 +153,11 @@ struct BackendServer::State : std::enable_shared_from_this<BackendServer::State>
     std::mutex sessionsMutex;
     std::unordered_map<const void*, std::weak_ptr<TlsSession>> sessions;
 
+    // The held reply of each hold key (a UCWA application's pending P-GET).
+    std::mutex heldMutex;
+    std::unordered_map<std::string, std::weak_ptr<TlsSession>> heldByKey;
+    void holdUnderKey(const std::string& key, const std::shared_ptr<TlsSession>& session);
+
     Fault currentFault() {
         std::lock_guard lock(faultMutex);
         return fault;
@@ -205,6 +211,16 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
                        beast::bind_front_handler(&TlsSession::onRun, shared_from_this()));
     }
 
+    // Answers a held request at once with the reply it was given for that
+    // case (a newer request replaced it); nothing if it is no longer held.
+    void supersede(const std::string& key) {
+        asio::post(stream_.get_executor(), [self = shared_from_this(), key] {
+            if (!self->holding_ || !self->ifReplaced_ || self->holdKey_ != key) return;
+            self->replaced_ = true;
+            self->timer_.cancel();
+        });
+    }
+
     // Drops the connection at once (the backend is being stopped).
     void abort() {
         asio::post(stream_.get_executor(), [self = shared_from_this()] {
@@ -256,12 +272,17 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
                              std::chrono::steady_clock::now()};
         Reply reply = handle(state_->options.role, state_->options.site, req, auth_);
         res_ = std::move(reply.response);
+        ifReplaced_ = std::move(reply.ifReplaced);
         auto wait = reply.holdFor;
         if (fault.mode == FaultMode::Slow) wait += fault.delay;
         if (wait.count() > 0) {
             // Held without a thread: the session just waits on its timer.
             beast::get_lowest_layer(stream_).expires_never();
             ++state_->held;
+            holding_ = true;
+            replaced_ = false;
+            holdKey_ = reply.holdKey;
+            if (!reply.holdKey.empty()) state_->holdUnderKey(reply.holdKey, shared_from_this());
             timer_.expires_after(wait);
             timer_.async_wait(beast::bind_front_handler(&TlsSession::onHeld, shared_from_this()));
             return;
@@ -271,7 +292,13 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
 
     void onHeld(beast::error_code ec) {
         --state_->held;
-        if (ec) return;  // aborted
+        holding_ = false;
+        if (replaced_) {
+            res_ = std::move(*ifReplaced_);
+        } else if (ec) {
+            return;  // aborted
+        }
+        ifReplaced_.reset();
         doWrite();
     }
 
@@ -347,7 +374,26 @@ class TlsSession : public std::enable_shared_from_this<TlsSession> {
     Exchange exchange_;
     std::string remote_;
     ConnectionAuth auth_;  // what this connection has proven (NTLM is per connection)
+    std::optional<Response> ifReplaced_;  // the answer if a newer request replaces this one
+    std::string holdKey_;
+    bool holding_ = false;
+    bool replaced_ = false;
 };
+
+void BackendServer::State::holdUnderKey(const std::string& key,
+                                        const std::shared_ptr<TlsSession>& session) {
+    std::shared_ptr<TlsSession> previous;
+    {
+        std::lock_guard lock(heldMutex);
+        auto& slot = heldByKey[key];
+        previous = slot.lock();
+        slot = session;
+        // Keys of finished holds go when the map is next written.
+        for (auto it = heldByKey.begin(); it != heldByKey.end();)
+            it = it->second.expired() ? heldByKey.erase(it) : std::next(it);
+    }
+    if (previous && previous != session) previous->supersede(key);
+}
 
 // The control listener's connection: plain HTTP, one small request at a time.
 class ControlSession : public std::enable_shared_from_this<ControlSession> {
@@ -498,7 +544,8 @@ Response BackendServer::State::answerControl(const Request& req) {
                     {"listening", f.mode != FaultMode::Stop},
                     {"mode", to_string(f.mode)},
                     {"delayMs", f.delay.count()},
-                    {"held", held.load()}};
+                    {"held", held.load()},
+                    {"eventHoldScale", holdScale(options.site)}};
     };
     if (path == "/healthz" && isGetOrHead(req)) return answer(http::status::ok, describe());
     if (path == "/fault" && req.method() == http::verb::get)

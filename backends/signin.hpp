@@ -23,9 +23,12 @@ using SystemTime = std::chrono::system_clock::time_point;
 inline constexpr std::string_view kWebTicketAudience = "webticket";
 inline constexpr std::string_view kOAuthAudience = "oauth";
 inline constexpr std::chrono::seconds kTokenLifetime{8 * 3600};
+inline constexpr std::chrono::seconds kAnonymousTokenLifetime{3600};
+inline constexpr std::string_view kUserResourcePath =
+    "/Autodiscover/AutodiscoverService.svc/root/user";
 
 std::string mintToken(const SiteConfig& site, std::string_view sipUri, std::string_view audience,
-                      SystemTime now);
+                      SystemTime now, std::chrono::seconds lifetime = kTokenLifetime);
 // The SIP URI a token was issued to, when it is this site's, for this
 // audience and not expired.
 std::optional<std::string> tokenSubject(const SiteConfig& site, std::string_view token,
@@ -34,12 +37,19 @@ std::optional<std::string> tokenSubject(const SiteConfig& site, std::string_view
 // The user a sign-in name (SIP URI or account) names, if the lab has one.
 const SiteUser* findUser(const SiteConfig& site, std::string_view name);
 
-// Integrated Windows authentication with NTLM (raw, or wrapped in the
-// Negotiate scheme as Windows clients send it without Kerberos). Either the
-// connection is signed in (the SIP URI) or `challenge` is the 401 to send.
+// Integrated Windows authentication as IIS and AD do it without Kerberos:
+// NTLMv2 in the NTLM scheme, or in the Negotiate scheme raw or wrapped in
+// SPNEGO (NegTokenInit, NegTokenResp). The challenge names the domain and
+// server (NetBIOS and DNS, the forest as MsvAvDnsTreeName), carries
+// MsvAvTimestamp and a Windows Server 2012 R2 version; a MIC the client sends
+// is verified. Sign-in names: DOMAIN\user (NetBIOS or DNS domain) or
+// user@upn. Either the connection is signed in (the SIP URI, and for SPNEGO
+// the final accept-completed token to send as `finalAuthenticate`) or
+// `challenge` is the 401 to send.
 struct WindowsAuthOutcome {
     std::optional<std::string> sipUri;
     std::optional<Response> challenge;
+    std::optional<std::string> finalAuthenticate;  // a WWW-Authenticate value for the 200
 };
 WindowsAuthOutcome authenticateWindows(const SiteConfig& site, const Request& req,
                                        ConnectionAuth& connection);
@@ -52,9 +62,15 @@ Response webTicketMetadata(const SiteConfig& site, const Request& req);
 Response issueWebTicket(const SiteConfig& site, const Request& req, std::string_view sipUri,
                         SystemTime now);
 
-// POST /WebTicket/oauthtoken (grant_type=password): an access token for the
-// right password, 400 invalid_grant for anything else.
-Response oauthToken(const SiteConfig& site, const Request& req, SystemTime now);
+// POST /WebTicket/oauthtoken: an access token (8 h, identity scope local) for
+// grant_type=password with a lab user's right password, or for
+// urn:microsoft.rtc:windows once the connection signed in with NTLM or
+// Negotiate (the 401 legs otherwise); 1 h, scope anonymous, for
+// urn:microsoft.rtc:anonmeeting naming a conference of the site
+// (ms_rtc_conferenceuri). 400 invalid_grant or unsupported_grant_type
+// otherwise. Every answer carries Cache-Control: no-store.
+Response oauthToken(const SiteConfig& site, const Request& req, ConnectionAuth& connection,
+                    SystemTime now);
 
 // The SIP access points the user resource hands a desktop client: the pool
 // inside, the Access Edge outside (sip.DOMAIN on 443).

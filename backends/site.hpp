@@ -5,6 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +38,21 @@ struct SiteUser {
     std::string homeWebServices;
 };
 
+// A UCWA application a user created (POST applications), until deleted.
+struct UcwaApplication {
+    std::string owner;  // the SIP URI its token named
+    std::string userAgent;
+    std::string endpointId;
+    std::string culture;
+    long nextAck = 1;  // the ack the event channel expects next
+};
+
+// The applications of one front-end process, shared by its connections.
+struct UcwaRegistry {
+    std::mutex mutex;
+    std::map<std::string, UcwaApplication> applications;  // by id
+};
+
 // The names one backend answers for and writes into its answers. All host
 // names are lower-case FQDNs without a port.
 struct SiteConfig {
@@ -49,6 +68,7 @@ struct SiteConfig {
     std::uint16_t listenPort = kLyncExternalWebPort;  // the port the backend really listens on
     std::vector<SiteUser> users;  // who can sign in (front end); nobody by default
     std::string tokenKey;         // signs the web tickets and OAuth tokens it issues
+    std::shared_ptr<UcwaRegistry> ucwa = std::make_shared<UcwaRegistry>();
 };
 
 // What one client connection has proven so far. NTLM authenticates the
@@ -59,13 +79,24 @@ struct ConnectionAuth {
     std::string pendingScheme;     // "NTLM" or "Negotiate" while a challenge is out
     std::string pendingChallenge;  // the 8-byte server challenge sent on this connection
     std::string signedInSipUri;    // set once the handshake completed
+    bool spnego = false;           // the NTLM messages travel in SPNEGO tokens
+    std::string negotiateMessage;  // the NTLM NEGOTIATE and CHALLENGE as sent, for the MIC
+    std::string challengeMessage;
 };
 
 // A response and how long the server waits before sending it (the UCWA event
 // channel is a GET the front end holds open; a handler never sleeps).
 struct Reply {
+    Reply() = default;
+    Reply(Response r) : response(std::move(r)) {}  // NOLINT: {response} reads as a reply
+
     Response response;
     std::chrono::milliseconds holdFor{0};
+    // A held reply with a key is replaced by the next held reply with the
+    // same key (UCWA allows one pending P-GET per application): the earlier
+    // request is then answered `ifReplaced` at once.
+    std::string holdKey;
+    std::optional<Response> ifReplaced;
 };
 
 Reply handle(provision::BackendRole role, const SiteConfig& site, const Request& req,

@@ -98,12 +98,16 @@ std::string textOf(const Bytes& field, bool unicode) {
     return unicode ? fromUtf16le(field) : std::string(field.begin(), field.end());
 }
 
-// Windows 7 SP1's version structure ([MS-NLMP] 2.2.2.10): 6.1, build 7601,
-// NTLMSSP revision 15.
-void putVersion(Bytes& out) {
-    const std::uint8_t version[8] = {6, 1, 0xb1, 0x1d, 0, 0, 0, 0x0f};
-    out.insert(out.end(), std::begin(version), std::end(version));
+// A version structure ([MS-NLMP] 2.2.2.10), 8 bytes.
+void putVersion(Bytes& out, const Version& version = kWindows7Sp1Version) {
+    Version v = version;
+    v.resize(8, 0);
+    out.insert(out.end(), v.begin(), v.end());
 }
+
+// The MIC's place: after the fixed fields and the version (offset 72), when
+// the payload leaves room for it.
+constexpr std::size_t kMicOffset = 72;
 
 std::string asciiUpper(std::string_view text) {
     std::string out(text);
@@ -147,7 +151,7 @@ Bytes encode(const ChallengeMessage& m) {
     w.head().insert(w.head().end(), challenge.begin(), challenge.end());
     w.head().insert(w.head().end(), 8, 0);  // Reserved
     w.field(m.targetInfo);
-    putVersion(w.head());
+    putVersion(w.head(), m.version);
     return w.finish();
 }
 
@@ -197,6 +201,13 @@ std::optional<AuthenticateMessage> decodeAuthenticate(const Bytes& b) {
     m.user = textOf(*user, unicode);
     m.workstation = textOf(*workstation, unicode);
     m.encryptedRandomSessionKey = std::move(*key);
+    // The payload's first byte says how long the fixed part is: 88 or more
+    // leaves room for the version and the MIC.
+    std::size_t payload = b.size();
+    for (std::size_t at : {12u, 20u, 28u, 36u, 44u, 52u})
+        if (get16(b, at) > 0) payload = std::min<std::size_t>(payload, get32(b, at + 4));
+    if (payload >= kMicOffset + 16 && b.size() >= kMicOffset + 16)
+        m.mic.assign(b.begin() + kMicOffset, b.begin() + kMicOffset + 16);
     return m;
 }
 
@@ -376,6 +387,25 @@ Verification verifyV2(const AuthenticateMessage& m, const Bytes& serverChallenge
     if ((m.flags & kNegotiateKeyExchange) && m.encryptedRandomSessionKey.size() == 16)
         v.exportedSessionKey = rc4(v.sessionBaseKey, m.encryptedRandomSessionKey);
     return v;
+}
+
+std::uint32_t clientAvFlags(const AuthenticateMessage& m) {
+    // NTLMv2_CLIENT_CHALLENGE: NTProofStr (16), then RespType .. Z(4) (28), AV pairs.
+    if (m.ntChallengeResponse.size() < 16 + 28) return 0;
+    const Bytes pairs(m.ntChallengeResponse.begin() + 44, m.ntChallengeResponse.end());
+    auto decoded = decodeAvPairs(pairs);
+    if (!decoded) return 0;
+    for (const auto& p : *decoded)
+        if (p.id == kAvFlags && p.value.size() == 4) return get32(p.value, 0);
+    return 0;
+}
+
+Bytes messageIntegrityCode(const Bytes& exportedSessionKey, const Bytes& negotiate,
+                           const Bytes& challenge, const Bytes& authenticate) {
+    Bytes zeroed = authenticate;
+    if (zeroed.size() >= kMicOffset + 16)
+        std::fill(zeroed.begin() + kMicOffset, zeroed.begin() + kMicOffset + 16, 0);
+    return hmacMd5(exportedSessionKey, concat({&negotiate, &challenge, &zeroed}));
 }
 
 std::string base64(const Bytes& data) {

@@ -40,8 +40,19 @@ enum AvId : std::uint16_t {
     kAvNbDomainName = 2,
     kAvDnsComputerName = 3,
     kAvDnsDomainName = 4,
+    kAvDnsTreeName = 5,
+    kAvFlags = 6,
     kAvTimestamp = 7,
 };
+
+// MsvAvFlags bit: the AUTHENTICATE_MESSAGE carries a MIC ([MS-NLMP] 2.2.2.1).
+inline constexpr std::uint32_t kAvFlagMicPresent = 0x2;
+
+// VERSION structures ([MS-NLMP] 2.2.2.10): product major, minor, build
+// (little-endian), three reserved bytes, NTLMSSP revision 15.
+using Version = std::vector<std::uint8_t>;
+inline const Version kWindows7Sp1Version = {6, 1, 0xb1, 0x1d, 0, 0, 0, 0x0f};          // 7601
+inline const Version kWindowsServer2012R2Version = {6, 3, 0x80, 0x25, 0, 0, 0, 0x0f};  // 9600
 
 struct AvPair {
     std::uint16_t id = kAvEol;
@@ -56,7 +67,8 @@ struct ChallengeMessage {
     std::uint32_t flags = 0;
     Bytes serverChallenge;  // 8 bytes
     std::string targetName;
-    Bytes targetInfo;  // encoded AV pairs, ending with MsvAvEOL
+    Bytes targetInfo;                       // encoded AV pairs, ending with MsvAvEOL
+    Version version = kWindows7Sp1Version;  // 8 bytes
 };
 
 struct AuthenticateMessage {
@@ -67,6 +79,7 @@ struct AuthenticateMessage {
     std::string user;
     std::string workstation;
     Bytes encryptedRandomSessionKey;
+    Bytes mic;  // 16 bytes when the message has room for one (decoding only)
 };
 
 enum class MessageType { Negotiate = 1, Challenge = 2, Authenticate = 3 };
@@ -141,6 +154,16 @@ struct Verification {
 };
 Verification verifyV2(const AuthenticateMessage& message, const Bytes& serverChallenge,
                       const Credential& account);
+
+// The MsvAvFlags the client put in its NTLMv2 response's AV pairs (0 when
+// none, or the response is not NTLMv2).
+std::uint32_t clientAvFlags(const AuthenticateMessage& message);
+
+// The MIC of [MS-NLMP] 3.1.5.1.2: HMAC_MD5(ExportedSessionKey, NEGOTIATE ||
+// CHALLENGE || AUTHENTICATE with its MIC field zeroed), given the three
+// messages as they were sent.
+Bytes messageIntegrityCode(const Bytes& exportedSessionKey, const Bytes& negotiate,
+                           const Bytes& challenge, const Bytes& authenticate);
 
 // Base64 as HTTP's Authorization and WWW-Authenticate carry NTLM tokens.
 std::string base64(const Bytes& data);

@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxml2-dev zlib1g-dev
   libgtest-dev libgmock-dev
   openssl curl nginx-light wrk linux-perf valgrind libxml2-utils chromium python3 python3-yaml
-  prometheus
+  prometheus pidgin-sipe finch iproute2 util-linux gss-ntlmssp
   clang-format-14
 )
 

@@ -77,6 +77,16 @@ class BackendProcessTest : public ::testing::Test {
     static std::string rootCa() { return pki_->pki.rootCert.string(); }
     static fs::path workDir() { return pki_->dir.path(); }
 
+  public:
+    // The front end's users file (the lab's shape), one per test.
+    static fs::path usersFile(const std::string& name) {
+        const fs::path file = workDir() / ("users-" + name + ".json");
+        std::ofstream(file) << R"({"users":[{"sipUri":"alice@example.test",)"
+                            << R"("account":"EXAMPLE\\alice","password":"Pa55w.rd"}]})";
+        return file;
+    }
+
+  protected:
     static inline std::unique_ptr<test::TestPki> pki_;
 };
 
@@ -216,7 +226,8 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
 }
 
 Fetched fetch(const std::string& url, const std::string& connectTo, const std::string& caFile,
-              const std::vector<std::string>& requestHeaders = {}) {
+              const std::vector<std::string>& requestHeaders = {},
+              const std::string& method = "GET", const std::string& body = {}) {
     Fetched f;
     CURL* curl = curl_easy_init();
     curl_slist* connect = curl_slist_append(nullptr, connectTo.c_str());
@@ -233,6 +244,8 @@ Fetched fetch(const std::string& url, const std::string& connectTo, const std::s
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &f);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    if (method != "GET") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     auto start = std::chrono::steady_clock::now();
     f.code = curl_easy_perform(curl);
     f.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -404,23 +417,98 @@ TEST_F(BackendProcessTest, LyncFrontEndAnswersEachServiceOverTls) {
     EXPECT_FALSE(std::string(lines.back()["time"]).empty());
 }
 
+// The lab's test user, handed to the front end by file as the lab runner does.
+std::vector<std::string> withUser(std::vector<std::string> args, const std::string& name) {
+    const auto file = BackendProcessTest::usersFile(name);
+    args.insert(args.end(), {"--users-file", file.string()});
+    return args;
+}
+
+// A signed-in UCWA client: its token (password grant) and one application's
+// events URL, as the application POST gave it.
+struct UcwaClient {
+    std::string token;
+    std::string events;  // absolute, ack=1
+};
+
+UcwaClient ucwaClient(const std::string& connectTo, const std::string& ca) {
+    UcwaClient c;
+    auto token = fetch("https://lyncws.example.test/WebTicket/oauthtoken", connectTo, ca,
+                       {"Content-Type: application/x-www-form-urlencoded"}, "POST",
+                       "grant_type=password&username=alice%40example.test&password=Pa55w.rd");
+    EXPECT_EQ(token.status, 200) << token.body;
+    EXPECT_EQ(token.header("cache-control"), "no-store");
+    if (token.status != 200) return c;
+    c.token = nlohmann::json::parse(token.body)["access_token"];
+    auto app = fetch("https://lyncws.example.test/ucwa/oauth/v1/applications", connectTo, ca,
+                     {"Authorization: Bearer " + c.token, "Content-Type: application/json"}, "POST",
+                     R"({"UserAgent":"edgelab-test","EndpointId":"e1","Culture":"en-US"})");
+    EXPECT_EQ(app.status, 201) << app.body;
+    if (app.status != 201) return c;
+    c.events = "https://lyncws.example.test" +
+               nlohmann::json::parse(app.body)["_links"]["events"]["href"].get<std::string>();
+    return c;
+}
+
+std::string ack(const std::string& events, int n) {
+    return events.substr(0, events.find("?ack=")) + "?ack=" + std::to_string(n);
+}
+
 TEST_F(BackendProcessTest, EventChannelIsHeldThenAnswered) {
-    auto args = lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.1:0");
+    auto args = withUser(lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.1:0"), "held");
     args.insert(args.end(), {"--event-hold-sec", "1"});
     RunningBackend fe(args, false);
     ASSERT_TRUE(fe.ready()) << fe.readyLine();
-    auto held = fetch("https://lyncws.example.test/ucwa/oauth/v1/applications/101/events?ack=2",
-                      fe.connectTo(), rootCa());
+    auto c = ucwaClient(fe.connectTo(), rootCa());
+    ASSERT_FALSE(c.events.empty());
+    const std::string bearer = "Authorization: Bearer " + c.token;
+    EXPECT_EQ(fetch(c.events, fe.connectTo(), rootCa()).status, 401);  // no token
+    auto first = fetch(c.events, fe.connectTo(), rootCa(), {bearer});
+    EXPECT_EQ(first.status, 200);
+    auto held = fetch(ack(c.events, 2), fe.connectTo(), rootCa(), {bearer});
     ASSERT_EQ(held.code, CURLE_OK) << held.error;
     EXPECT_EQ(held.status, 200);
     EXPECT_GE(held.elapsed, 950ms);  // held for the hold, however slow the machine
     EXPECT_THAT(held.body, HasSubstr("events?ack=3"));
+    // timeout=360 is twice the default 180: held twice as long at the same scale.
+    auto longer = fetch(ack(c.events, 3) + "&timeout=360", fe.connectTo(), rootCa(), {bearer});
+    EXPECT_EQ(longer.status, 200);
+    EXPECT_GE(longer.elapsed, 1950ms);
+    EXPECT_EQ(fetch(ack(c.events, 4) + "&timeout=soon", fe.connectTo(), rootCa(), {bearer}).status,
+              400);
+}
+
+TEST_F(BackendProcessTest, ANewerEventRequestReplacesTheHeldOne) {
+    auto args = withUser(lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.8:0"), "replaced");
+    args.insert(args.end(), {"--event-hold-sec", "600", "--control", "127.3.0.8:0"});
+    auto fe = std::make_unique<RunningBackend>(args, true);
+    ASSERT_TRUE(fe->ready()) << fe->readyLine();
+    auto c = ucwaClient(fe->connectTo(), rootCa());
+    ASSERT_FALSE(c.events.empty());
+    const std::string bearer = "Authorization: Bearer " + c.token;
+    ASSERT_EQ(fetch(c.events, fe->connectTo(), rootCa(), {bearer}).status, 200);
+    auto heldNow = [&] {
+        auto health = control(*fe, "GET", "/healthz");
+        return health.status == 200 ? nlohmann::json::parse(health.body)["held"].get<int>() : -1;
+    };
+    auto first = std::async(std::launch::async, [&] {
+        return fetch(ack(c.events, 2), fe->connectTo(), rootCa(), {bearer});
+    });
+    ASSERT_TRUE(test::eventually([&] { return heldNow() == 1; }, "the first P-GET held"));
+    auto second = std::async(std::launch::async, [&] {
+        return fetch(ack(c.events, 2), fe->connectTo(), rootCa(), {bearer});
+    });
+    auto replaced = first.get();
+    EXPECT_EQ(replaced.status, 409);
+    EXPECT_THAT(replaced.body, HasSubstr("PGetReplaced"));
+    fe.reset();
+    EXPECT_NE(second.get().code, CURLE_OK);
 }
 
 TEST_F(BackendProcessTest, HeldEventChannelsBlockNoThread) {
     // A hold no test outlives: the four requests are still held when the
     // backend stops.
-    auto args = lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.4:0");
+    auto args = withUser(lyncArgs(cert("fe1"), "lyncfe1.example.test", "127.3.0.4:0"), "threads");
     args.insert(args.end(),
                 {"--event-hold-sec", "600", "--threads", "1", "--control", "127.3.0.4:0"});
     auto fe = std::make_unique<RunningBackend>(args, true);
@@ -429,11 +517,20 @@ TEST_F(BackendProcessTest, HeldEventChannelsBlockNoThread) {
         auto health = control(*fe, "GET", "/healthz");
         return health.status == 200 ? nlohmann::json::parse(health.body)["held"].get<int>() : -1;
     };
-    std::vector<std::future<Fetched>> held;
+    // Four applications, each with its event channel held.
+    std::vector<UcwaClient> clients;
     for (int i = 0; i < 4; ++i) {
+        clients.push_back(ucwaClient(fe->connectTo(), rootCa()));
+        ASSERT_EQ(fetch(clients.back().events, fe->connectTo(), rootCa(),
+                        {"Authorization: Bearer " + clients.back().token})
+                      .status,
+                  200);
+    }
+    std::vector<std::future<Fetched>> held;
+    for (const auto& c : clients) {
         held.push_back(std::async(std::launch::async, [&] {
-            return fetch("https://lyncws.example.test/ucwa/v1/applications/101/events?ack=2",
-                         fe->connectTo(), rootCa());
+            return fetch(ack(c.events, 2), fe->connectTo(), rootCa(),
+                         {"Authorization: Bearer " + c.token});
         }));
     }
     ASSERT_TRUE(test::eventually([&] { return heldNow() == 4; }, "four requests held at once"));

@@ -156,18 +156,6 @@ TEST(LyncFrontEnd, PagesAnswer200) {
     }
 }
 
-TEST(LyncFrontEnd, EventChannelIsHeldForTheConfiguredTime) {
-    auto site = lyncSite();
-    site.eventHold = std::chrono::seconds(7);
-    auto reply = handle(provision::BackendRole::LyncFrontEnd, site,
-                        get("lyncws.example.test", "/ucwa/oauth/v1/applications/101/events?ack=4"));
-    ASSERT_EQ(reply.response.result(), http::status::ok);
-    EXPECT_EQ(reply.holdFor, std::chrono::seconds(7));
-    json doc = json::parse(reply.response.body());
-    EXPECT_EQ(doc["_links"]["next"]["href"], "/ucwa/oauth/v1/applications/101/events?ack=5");
-    EXPECT_TRUE(doc["sender"].empty());
-}
-
 TEST(LyncFrontEnd, MeetSimpleUrlNamesTheConferenceAndLinksTheWebApp) {
     auto res = handle(provision::BackendRole::LyncFrontEnd, lyncSite(),
                       get("meet.example.test", "/alice/K7QP2X"))

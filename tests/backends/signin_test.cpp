@@ -3,8 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
+#include "backends/wstrust.hpp"
 #include "provision/ntlm.hpp"
 #include "site_fixture.hpp"
 
@@ -173,44 +177,264 @@ TEST(OAuthToken, ThePasswordGrantGivesATokenOnlyForTheRightPassword) {
     EXPECT_EQ(unknown.body(), wrong.body());
 }
 
-TEST(OAuthToken, UcwaSignInCreatesAnApplicationWhoseFirstEventsComeAtOnce) {
-    SiteConfig site = lyncSite();
-    site.eventHold = std::chrono::seconds(7);
-    const std::string token =
-        mintToken(site, "alice@example.test", kOAuthAudience, std::chrono::system_clock::now());
-    auto user = get("lyncws.example.test", "/Autodiscover/AutodiscoverService.svc/root/oauth/user");
-    user.set(http::field::authorization, "Bearer " + token);
-    auto resource = handle(provision::BackendRole::LyncFrontEnd, site, user).response;
-    ASSERT_EQ(resource.result(), http::status::ok);
-    const std::string apps = json::parse(resource.body())["_links"]["applications"]["href"];
-    EXPECT_EQ(apps, "https://lyncws.example.test/ucwa/oauth/v1/applications");
+// pidgin-sipe's request (src/core/sipe-svc.c, sipe_svc_webticket): SOAP 1.1,
+// text/xml, a SAML 1.1 token with Claims and 256 bits of Entropy.
+std::string sipeRst() {
+    std::ifstream in(std::string(EDGELAB_SOURCE_DIR) + "/tests/fixtures/signin/sipe-rst-soap11.xml",
+                     std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
-    Request create{http::verb::post, "/ucwa/oauth/v1/applications", 11};
-    create.set(http::field::host, "lyncws.example.test");
-    create.set(http::field::authorization, "Bearer " + token);
-    auto app = handle(provision::BackendRole::LyncFrontEnd, site, create).response;
-    ASSERT_EQ(app.result(), http::status::created);
-    const std::string events = json::parse(app.body())["_links"]["events"]["href"];
-    auto first =
-        handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", events));
-    EXPECT_EQ(first.response.result(), http::status::ok);
-    EXPECT_EQ(first.holdFor.count(), 0);
-    const std::string next = json::parse(first.response.body())["_links"]["next"]["href"];
-    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, get("lyncws.example.test", next))
-                  .holdFor,
-              std::chrono::seconds(7));
+Request soapRequest(const std::string& body, const std::string& contentType) {
+    Request req{http::verb::post, kService, 11};
+    req.set(http::field::host, "lyncws.example.test");
+    req.set(http::field::content_type, contentType);
+    req.set("SOAPAction", "\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue\"");
+    req.body() = body;
+    req.prepare_payload();
+    return req;
+}
 
-    // A token signed with another key, or tampered with, is no token.
-    SiteConfig other = site;
+// A connection signed in with NTLM, as sipe's HTTP stack does it: the body
+// is sent with each leg.
+Response signedIn(const std::string& body, const std::string& contentType, ConnectionAuth& c) {
+    NtlmClient client;
+    auto leg1 = soapRequest(body, contentType);
+    leg1.set(http::field::authorization, client.negotiate());
+    auto challenge = send(leg1, c);
+    auto leg2 = soapRequest(body, contentType);
+    leg2.set(http::field::authorization, client.authenticate(challenge));
+    return send(leg2, c);
+}
+
+// What sipe cuts out of the response (sipe_xml_extract_raw "Assertion").
+std::string rawAssertion(const std::string& body) {
+    const auto start = body.find("<saml:Assertion");
+    const auto end = body.find("</saml:Assertion>");
+    if (start == std::string::npos || end == std::string::npos) return {};
+    return body.substr(start, end + 17 - start);
+}
+
+Response userResource(const std::string& ticketHeader) {
+    auto user = get("lyncws.example.test", "/Autodiscover/AutodiscoverService.svc/root/user");
+    user.set("X-MS-WebTicket", ticketHeader);
+    user.set(http::field::accept, "application/vnd.microsoft.rtc.autodiscover+xml;v=1");
+    ConnectionAuth fresh;
+    return send(user, fresh);
+}
+
+std::string b64(const std::string& text) {
+    return ntlm::base64(ntlm::Bytes(text.begin(), text.end()));
+}
+
+TEST(WebTicketSaml, SipesSoap11RequestGetsASaml11AssertionInSoap11) {
+    ConnectionAuth c;
+    auto res = signedIn(sipeRst(), "text/xml", c);
+    ASSERT_EQ(res.result(), http::status::ok) << res.body();
+    EXPECT_THAT(header(res, http::field::content_type), HasSubstr("text/xml"));
+    const auto& body = res.body();
+    EXPECT_THAT(body,
+                HasSubstr("<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\""));
+    EXPECT_THAT(body, HasSubstr("<trust:TokenType>" + std::string(kSaml11TokenType)));
+    EXPECT_THAT(body, HasSubstr("Context=\"4b1f2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d\""));
+    EXPECT_THAT(body, HasSubstr("<trust:Lifetime><wsu:Created"));
+    EXPECT_THAT(body, HasSubstr("<trust:ComputedKey>http://docs.oasis-open.org/ws-sx/ws-trust/"
+                                "200512/CK/PSHA1</trust:ComputedKey>"));
+    // The server's entropy: the first BinarySecret (sipe takes the first), 32 bytes.
+    const auto secret = body.find("BinarySecret>") + 13;
+    ASSERT_GT(body.find("<trust:Entropy>"), 0u);
+    EXPECT_LT(body.find("<trust:Entropy>"), secret);
+    EXPECT_EQ(ntlm::unbase64(body.substr(secret, body.find('<', secret) - secret))->size(), 32u);
+    const std::string assertion = rawAssertion(body);
+    ASSERT_FALSE(assertion.empty());
+    EXPECT_THAT(assertion, HasSubstr("AssertionID=\"_"));
+    EXPECT_THAT(assertion, HasSubstr("<saml:Conditions NotBefore="));
+    EXPECT_THAT(assertion, HasSubstr("sip:alice@example.test"));
+
+    auto resource = userResource("opaque=" + b64(assertion));
+    ASSERT_EQ(resource.result(), http::status::ok) << resource.body();
+    EXPECT_THAT(resource.body(),
+                HasSubstr("<SipClientExternalAccess fqdn=\"sip.example.test\" port=\"443\"/>"));
+}
+
+TEST(WebTicketSaml, Soap12IsAnsweredInSoap12) {
+    std::string body = sipeRst();
+    body.replace(body.find("http://schemas.xmlsoap.org/soap/envelope/"), 41,
+                 "http://www.w3.org/2003/05/soap-envelope");
+    ConnectionAuth c;
+    auto res = signedIn(body, "application/soap+xml; charset=utf-8", c);
+    ASSERT_EQ(res.result(), http::status::ok) << res.body();
+    EXPECT_THAT(header(res, http::field::content_type), HasSubstr("application/soap+xml"));
+    EXPECT_THAT(res.body(), HasSubstr("xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\""));
+    EXPECT_THAT(res.body(), HasSubstr("<saml:Assertion"));
+}
+
+TEST(WebTicketSaml, BadRequestsGetAFaultWithDiagnosticsNever200) {
+    std::string unknownType = sipeRst();
+    unknownType.replace(unknownType.find(std::string(kSaml11TokenType)), kSaml11TokenType.size(),
+                        "urn:example:no-such-token");
+    std::string badEntropy = sipeRst();
+    badEntropy.replace(badEntropy.find("<wst:BinarySecret>") + 18, 4, "!!!!");
+    const std::pair<std::string, std::string> cases[] = {
+        {unknownType, "not supported: urn:example:no-such-token"},
+        {"this is not XML <", "not well-formed XML"},
+        {"<a/>", "not a SOAP Envelope"},
+        {"<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body/>"
+         "</s:Envelope>",
+         "no RequestSecurityToken"},
+        {badEntropy, "Entropy"},
+        {sipeRst().substr(0, 400), "not well-formed XML"},
+    };
+    for (const auto& [body, reason] : cases) {
+        ConnectionAuth c;
+        auto res = signedIn(body, "text/xml", c);
+        EXPECT_EQ(res.result(), http::status::bad_request) << reason;
+        EXPECT_THAT(header(res, "X-Ms-diagnostics"), HasSubstr(reason));
+        EXPECT_THAT(header(res, "X-Ms-diagnostics"),
+                    HasSubstr("source=\"lyncfe1.corp.example.test\""));
+        EXPECT_THAT(res.body(), HasSubstr("<faultstring xml:lang=\"en-US\">"));
+        EXPECT_THAT(res.body(), HasSubstr("<faultcode>s:Client</faultcode>"));
+    }
+}
+
+TEST(WebTicketSaml, AClaimForAnotherUserIsRefused) {
+    std::string body = sipeRst();
+    body.replace(body.find("sip:alice@"), 10, "sip:bob@");
+    ConnectionAuth c;
+    auto res = signedIn(body, "text/xml", c);
+    EXPECT_EQ(res.result(), http::status::forbidden);
+    EXPECT_THAT(header(res, "X-Ms-diagnostics"), HasSubstr("not the user who signed in"));
+}
+
+TEST(WebTicketSaml, ForgedExpiredAndBrokenTicketsAreRefused) {
+    ConnectionAuth c;
+    const std::string assertion = rawAssertion(signedIn(sipeRst(), "text/xml", c).body());
+    ASSERT_FALSE(assertion.empty());
+    std::string otherUser = assertion;
+    otherUser.replace(otherUser.find("sip:alice@"), 10, "sip:bob@");
+    std::string longer = assertion;
+    longer.replace(longer.find("NotOnOrAfter=\"") + 14, 4, "2099");
+    SiteConfig other = lyncSite();
     other.tokenKey = "another-front-end";
-    user.set(http::field::authorization,
-             "Bearer " + mintToken(other, "alice@example.test", kOAuthAudience,
-                                   std::chrono::system_clock::now()));
-    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, user).response.result(),
-              http::status::unauthorized);
-    create.set(http::field::authorization, "Bearer " + token + "x");
-    EXPECT_EQ(handle(provision::BackendRole::LyncFrontEnd, site, create).response.result(),
-              http::status::unauthorized);
+    const auto now = std::chrono::system_clock::now();
+    const std::string foreign = samlAssertion(
+        {newAssertionId(), "alice@example.test", "x", now, now + std::chrono::hours(1)}, "x",
+        other.tokenKey);
+    const std::vector<std::string> refused = {
+        "opaque=" + b64(otherUser),
+        "opaque=" + b64(longer),
+        "opaque=" + b64(foreign),
+        "opaque=" + b64(assertion).substr(1),
+        "opaque=%%%%",
+        "opaque=",
+        "opaque=" + mintToken(lyncSite(), "alice@example.test", kOAuthAudience, now),
+        b64(assertion)};
+    for (const std::string& ticket : refused) {
+        auto res = userResource(ticket);
+        EXPECT_EQ(res.result(), http::status::unauthorized) << ticket;
+        EXPECT_THAT(header(res, "X-Ms-diagnostics"), HasSubstr("The web ticket is refused: "))
+            << ticket;
+    }
+    // Issued for another service (AppliesTo elsewhere), signed by this key:
+    // not replayed on the user resource.
+    const std::string elsewhere =
+        samlAssertion({newAssertionId(), "alice@example.test", "https://sts.other.test/service",
+                       now, now + std::chrono::hours(1)},
+                      "x", lyncSite().tokenKey);
+    EXPECT_THAT(header(userResource("opaque=" + b64(elsewhere)), "X-Ms-diagnostics"),
+                HasSubstr("issued for another service"));
+    EXPECT_EQ(userResource("opaque=" + b64(assertion)).result(), http::status::ok);
+
+    auto later = verifySamlAssertion(assertion, lyncSite().tokenKey, now + std::chrono::hours(9));
+    ASSERT_FALSE(later);
+    EXPECT_THAT(later.error(), HasSubstr("expired"));
+    // A date no clock holds (found by fuzz_webticket: a chrono overflow) reads as no date.
+    std::string farFuture = assertion;
+    farFuture.replace(farFuture.find("NotOnOrAfter=\"") + 14, 4, "4052");
+    EXPECT_THAT(verifySamlAssertion(farFuture, lyncSite().tokenKey, now).error(),
+                HasSubstr("lacks an AssertionID, a subject, its Conditions"));
+    auto forged = verifySamlAssertion(otherUser, lyncSite().tokenKey, now);
+    ASSERT_FALSE(forged);
+    EXPECT_THAT(forged.error(), HasSubstr("signature"));
+}
+
+TEST(WebTicketSaml, TheServiceTakesOnlyPost) {
+    ConnectionAuth c;
+    ASSERT_EQ(signedIn(sipeRst(), "text/xml", c).result(), http::status::ok);
+    auto get = fixture::get("lyncws.example.test", kService);
+    EXPECT_EQ(send(get, c).result(), http::status::method_not_allowed);
+}
+
+TEST(OAuthToken, EveryAnswerIsUncachedJson) {
+    ConnectionAuth c;
+    for (const std::string body :
+         {"grant_type=password&username=alice%40example.test&password=Pa55w.rd",
+          "grant_type=password&username=alice%40example.test&password=x", "grant_type=implicit",
+          ""}) {
+        auto res = send(tokenRequest(body), c);
+        EXPECT_EQ(header(res, http::field::cache_control), "no-store") << body;
+        EXPECT_TRUE(json::accept(res.body())) << body;
+    }
+}
+
+TEST(OAuthToken, UnknownGrantsAreUnsupported) {
+    ConnectionAuth c;
+    for (const std::string body : {"grant_type=client_credentials", "grant_type=", "x=y", ""}) {
+        auto res = send(tokenRequest(body), c);
+        EXPECT_EQ(res.result(), http::status::bad_request) << body;
+        EXPECT_EQ(json::parse(res.body())["error"], "unsupported_grant_type") << body;
+    }
+}
+
+TEST(OAuthToken, TheWindowsGrantSignsInWithNtlmOnTheTokenEndpoint) {
+    for (std::string scheme : {"NTLM", "Negotiate"}) {
+        NtlmClient client{scheme};
+        ConnectionAuth c;
+        auto anonymous = send(tokenRequest("grant_type=urn:microsoft.rtc:windows"), c);
+        EXPECT_EQ(anonymous.result(), http::status::unauthorized);
+        EXPECT_THAT(challenges(anonymous), ElementsAre("Negotiate", "NTLM"));
+        auto leg1 = tokenRequest("grant_type=urn:microsoft.rtc:windows");
+        leg1.set(http::field::authorization, client.negotiate());
+        auto challenge = send(leg1, c);
+        ASSERT_EQ(challenge.result(), http::status::unauthorized);
+        auto leg2 = tokenRequest("grant_type=urn:microsoft.rtc:windows");
+        leg2.set(http::field::authorization, client.authenticate(challenge));
+        auto ok = send(leg2, c);
+        ASSERT_EQ(ok.result(), http::status::ok) << scheme << ok.body();
+        json doc = json::parse(ok.body());
+        EXPECT_EQ(doc["expires_in"], 28800);
+        EXPECT_EQ(doc["ms_rtc_identityscope"], "local");
+        EXPECT_EQ(doc["token_type"], "Bearer");
+        EXPECT_EQ(tokenSubject(lyncSite(), doc["access_token"].get<std::string>(), kOAuthAudience,
+                               std::chrono::system_clock::now()),
+                  "alice@example.test");
+    }
+}
+
+TEST(OAuthToken, AnAnonymousMeetingJoinGetsAnHourForAConferenceOfTheSite) {
+    ConnectionAuth c;
+    const std::string conference =
+        "sip%3Aalice%40example.test%3Bgruu%3Bopaque%3Dapp%3Aconf%3Afocus%3Aid%3AK7QP2X";
+    auto ok = send(tokenRequest("grant_type=urn:microsoft.rtc:anonmeeting&password=&"
+                                "ms_rtc_conferenceuri=" +
+                                conference),
+                   c);
+    ASSERT_EQ(ok.result(), http::status::ok) << ok.body();
+    json doc = json::parse(ok.body());
+    EXPECT_EQ(doc["expires_in"], 3600);
+    EXPECT_EQ(doc["ms_rtc_identityscope"], "anonymous");
+    for (const std::string bad :
+         {"sip%3Aalice%40other.test%3Bgruu%3Bopaque%3Dapp%3Aconf%3Afocus%3Aid%3AK7QP2X",
+          "sip%3Aalice%40example.test", "alice", "",
+          "sip%3Aal%20ice%40example.test%3Bgruu%3Bopaque%3Dapp%3Aconf%3Afocus%3Aid%3AK7"}) {
+        auto res = send(
+            tokenRequest("grant_type=urn:microsoft.rtc:anonmeeting&ms_rtc_conferenceuri=" + bad),
+            c);
+        EXPECT_EQ(res.result(), http::status::bad_request) << bad;
+        EXPECT_EQ(json::parse(res.body())["error"], "invalid_grant") << bad;
+    }
 }
 
 }  // namespace

@@ -3,8 +3,9 @@
 (edgelab up) and stops (edgelab down), whatever happens.
 
   independent-client      lync_signin.py, written from the protocol documents
-                          only, signs in through the bundled proxy: web ticket
-                          with NTLM, then the user resource with the ticket.
+                          only, signs in through the bundled proxy: web tickets
+                          (compact and SAML 1.1) with NTLM, the user resource
+                          with each; UCWA from lyncdiscover to delete.
   password-never-written  edgelab check signs the lab's user in; the password
                           is then in no report, log, state file or process
                           argument, and the front end's users file is gone.
@@ -44,7 +45,8 @@ def independent_client(lab, state, work, source):
     password_file.chmod(0o600)
     client = [sys.executable, source / "tests/clients/lync_signin.py",
               "--web-services", "lyncws." + lab["domain"], "--account", user["account"],
-              "--password-file", password_file, "--cacert", state["caBundle"], "--work", work]
+              "--password-file", password_file, "--cacert", state["caBundle"], "--work", work,
+              "--ucwa", "--domain", lab["domain"], "--sip-uri", user["sipUri"]]
     for c in state["connectTo"]:
         client += ["--connect-to", c]
     done = run(*client)
@@ -58,6 +60,17 @@ def independent_client(lab, state, work, source):
         fail("no web ticket")
     if not out["access"].get("SipServerExternalAccess", "").startswith("sip." + lab["domain"]):
         fail("the external SIP access is not the public name: %s" % out["access"])
+    saml = out["saml"]
+    if not (saml.get("soap11") and saml.get("contentType", "").startswith("text/xml")
+            and saml.get("lifetime") and saml.get("serverEntropy") and saml.get("assertionId")):
+        fail("the SAML 1.1 answer is not what a SOAP 1.1 client reads: %s" % saml)
+    if saml.get("user") != 200 or saml.get("forgedUser") != 401:
+        fail("the user resource did not take the assertion, or took a forged one: %s" % saml)
+    if out["spnego"].get("rst") != 200 or not out["spnego"].get("acceptCompleted"):
+        fail("SPNEGO-wrapped NTLM (curl --negotiate, gss-ntlmssp) did not sign in: %s" % out["spnego"])
+    ucwa = out["ucwa"]
+    if not ucwa.get("done") or not ucwa.get("tokenNoStore") or ucwa.get("expiresIn") != 28800:
+        fail("UCWA's flow did not complete as documented: %s" % ucwa)
 
 
 def password_never_written(lab, state, work, edgelab, lab_file):
