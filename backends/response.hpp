@@ -23,4 +23,8 @@ Response windowsAuthChallenge(const Request& req);
 
 bool isGetOrHead(const Request& req);
 
+// `prefix` and `bytes` random bytes in lower-case hex: the identifiers this
+// front end hands out (SAML assertion ids, UCWA application ids).
+std::string randomHexId(std::string_view prefix, std::size_t bytes);
+
 }  // namespace edgelab::backends

@@ -1,5 +1,9 @@
 #include "backends/site.hpp"
 
+#include <vector>
+
+#include <openssl/rand.h>
+
 #include "backends/lync_frontend.hpp"
 #include "backends/owas.hpp"
 #include "backends/request_target.hpp"
@@ -78,6 +82,18 @@ Reply handle(provision::BackendRole role, const SiteConfig& site, const Request&
         reply.response.content_length(length);
     }
     return reply;
+}
+
+std::string randomHexId(std::string_view prefix, std::size_t bytes) {
+    std::vector<unsigned char> raw(bytes);
+    RAND_bytes(raw.data(), static_cast<int>(raw.size()));
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id(prefix);
+    for (unsigned char b : raw) {
+        id.push_back(kHex[b >> 4]);
+        id.push_back(kHex[b & 15]);
+    }
+    return id;
 }
 
 }  // namespace edgelab::backends

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 
-#include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
 #include "backends/request_target.hpp"
@@ -32,18 +31,6 @@ bool languageTag(std::string_view s) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-';
     });
-}
-
-std::string newApplicationId() {
-    unsigned char raw[12];
-    RAND_bytes(raw, sizeof raw);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id = "101-";
-    for (unsigned char b : raw) {
-        id.push_back(kHex[b >> 4]);
-        id.push_back(kHex[b & 15]);
-    }
-    return id;
 }
 
 // The parts of a path under the applications resource.
@@ -128,7 +115,7 @@ Response createApplication(const SiteConfig& site, const Request& req, const Ucw
                            const std::string& user) {
     auto body = parseApplicationRequest(req.body());
     if (!body) return ucwaError(req, http::status::bad_request, "BadRequest", body.error());
-    const std::string id = newApplicationId();
+    const std::string id = randomHexId("101-", 12);
     UcwaApplication app{user, body->userAgent, body->endpointId, body->culture, 1};
     {
         std::lock_guard lock(site.ucwa->mutex);

@@ -10,8 +10,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
+#include "backends/response.hpp"
 #include "common/ascii.hpp"
 #include "common/markup.hpp"
 #include "common/utc_time.hpp"
@@ -181,17 +181,7 @@ std::string soapFault(SoapVersion version, bool sender, std::string_view reason)
            "</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>";
 }
 
-std::string newAssertionId() {
-    unsigned char raw[16];
-    RAND_bytes(raw, sizeof raw);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id = "_";
-    for (unsigned char b : raw) {
-        id.push_back(kHex[b >> 4]);
-        id.push_back(kHex[b & 15]);
-    }
-    return id;
-}
+std::string newAssertionId() { return randomHexId("_", 16); }
 
 std::string samlAssertion(const SamlClaims& c, std::string_view issuer, std::string_view key) {
     const std::string notBefore = utcSeconds(c.notBefore);
