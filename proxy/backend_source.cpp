@@ -3,6 +3,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <nlohmann/json.hpp>
+
+#include "proxy/lingering.hpp"
+#include "proxy/spawned.hpp"
+
 namespace edgelab::proxy {
 
 namespace {
@@ -14,8 +19,33 @@ using tcp = asio::ip::tcp;
 using beast::error_code;
 using Clock = std::chrono::steady_clock;
 
+// Whether the backend has ended the connection itself: nothing more will
+// come, so there is nothing to linger for.
+bool endedByBackend(BackendConnection& conn, const error_code& failure) {
+    if (!conn.stream.socket().is_open() || conn.stream.peerEnded()) return true;
+    return failure == asio::error::eof || failure == http::error::end_of_stream ||
+           failure == asio::ssl::error::stream_truncated ||
+           failure == asio::error::connection_reset || failure == asio::error::broken_pipe;
+}
+
 std::string endpointName(const tcp::endpoint& endpoint) {
     return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+// The backend side's lingering close: the connection is this coroutine's,
+// and is closed at its end.
+Task<void> lingerOnBackend(Worker& w, std::unique_ptr<BackendConnection> conn,
+                           std::string application, std::string backend) {
+    const Lingered lingered = co_await lingeringClose(conn->stream, w.cfg.limits);
+    error_code ignored;
+    conn->stream.socket().close(ignored);
+    if (!w.log.enabled()) co_return;
+    w.log.write({{"event", "lingering-close"},
+                 {"side", "backend"},
+                 {"application", application},
+                 {"backend", backend},
+                 {"droppedBytes", lingered.droppedBytes},
+                 {"ended", lingerEndName(lingered.ended, "backend")}});
 }
 
 }  // namespace
@@ -96,9 +126,10 @@ void BackendSource::release(std::unique_ptr<BackendConnection> conn, const Publi
 
 void BackendSource::abandon(std::unique_ptr<BackendConnection> conn, const PublishingRule& rule,
                             const error_code& failure) {
-    (void)rule;
-    (void)failure;
-    conn.reset();
+    if (!conn || endedByBackend(*conn, failure)) return;
+    std::string backend = endpointName(w_.backendEndpoints[ruleIndex(rule)]);
+    asio::co_spawn(w_.ioc, lingerOnBackend(w_, std::move(conn), rule.name, std::move(backend)),
+                   LogIfThrown{&w_.log, "backend lingering close"});
 }
 
 }  // namespace edgelab::proxy

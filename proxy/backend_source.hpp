@@ -1,8 +1,8 @@
 // Where one client connection's forwarded exchanges get their backend
 // connections: the connection this client keeps (NTLM/Negotiate affinity),
 // the worker's pool for the application, or a new connection; and where a
-// connection goes afterwards: kept for this client, pooled, or closed.
-// Failures are
+// connection goes afterwards: kept for this client, pooled, or closed (with
+// a lingering close when the backend may still be sending). Failures are
 // error codes, never exceptions (CONTRIBUTING.md, the data path).
 #pragma once
 
@@ -42,7 +42,10 @@ class BackendSource {
     void release(std::unique_ptr<BackendConnection> conn, const PublishingRule& rule, bool pin);
 
     // A connection given up before its exchange ended (a response refused or
-    // left unread, a request not sent whole): closed, never pooled.
+    // left unread, a request not sent whole). Unless the backend has ended it
+    // (`failure` a FIN or a reset, or the stream saw one), it gets a bounded
+    // lingering close of its own, logged, while the client is answered; it is
+    // never pooled.
     void abandon(std::unique_ptr<BackendConnection> conn, const PublishingRule& rule,
                  const boost::system::error_code& failure);
 

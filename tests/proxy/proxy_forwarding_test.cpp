@@ -275,6 +275,35 @@ TEST_F(ProxyForwarding, BackendResetMidResponseIsNeverPresentedAsComplete) {
 // A client connection that starts NTLM keeps its backend connection (as WAP
 // does); with connectionAffinity off, another client takes it between the
 // two legs and the handshake fails as it does behind a shared pool.
+// A backend's response refused early while the backend still sends (a
+// header block over responseHeaderBlockBytes that never ends): the client
+// gets its 502, and the backend connection gets a lingering close of its
+// own, close_notify and a FIN (a close at once would have reset it, with
+// the backend's bytes unread), and never goes back to the pool.
+TEST_F(ProxyForwarding, ARefusedResponseGetsALingeringCloseTowardTheBackend) {
+    const fs::path backendLog = dir / "backend.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", backendLog.string()});
+    startSingleThreadProxy();
+    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/endless-head"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502);
+    EXPECT_NE(res->body().find("header"), std::string::npos) << res->body();
+    ASSERT_TRUE(eventually(
+        [&] { return slurp(backendLog).find("endless-head-ended") != std::string::npos; }));
+    EXPECT_NE(slurp(backendLog).find("endless-head-ended 1 close_notify"), std::string::npos)
+        << slurp(backendLog);
+    ASSERT_TRUE(eventually([&] {
+        return slurp(dir / "access.log").find("\"side\":\"backend\"") != std::string::npos;
+    })) << slurp(dir / "access.log");
+    EXPECT_NE(slurp(dir / "access.log").find("\"ended\":\"backend-closed\""), std::string::npos)
+        << slurp(dir / "access.log");
+    // The next request is served on a new backend connection.
+    res = roundTrip(name("lyncws"), get(name("lyncws"), "/"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_NE(slurp(backendLog).find("request 2 GET /\n"), std::string::npos) << slurp(backendLog);
+}
+
 class ProxyAffinity : public ProxyForwarding, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(ProxyAffinity, NtlmHandshakeNeedsItsBackendConnection) {

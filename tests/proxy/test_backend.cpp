@@ -15,6 +15,11 @@
 //   /large?mb=N N MiB of body (Content-Length), then the connection ends
 //   /truncate   Content-Length 1000, 10 bytes, then a TCP reset
 //   /truncate-close  a close-delimited body, 10 bytes, then a TCP reset
+//   /endless-head  a response header that never ends (one field growing 16 KiB
+//               at a time) until the peer's close shows; then logs
+//               "endless-head-ended N HOW", HOW the peer's close as seen:
+//               close_notify, fin (no close_notify), reset (or a write
+//               failing for it), and closes
 //   /ntlm       a connection-oriented two-leg handshake as IIS does NTLM:
 //               NTLM type 1 gets 401 + a challenge, type 3 gets 200 only on
 //               the connection that was challenged; nothing else gets 401
@@ -26,6 +31,7 @@
 // proxy's reuse). --log: one line per request received ("request N METHOD
 // TARGET", N the connection) and per connection the peer closed ("peer-closed N").
 // Prints `READY https://ADDR:PORT` when listening.
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -115,6 +121,39 @@ void echoForever(TlsStream& stream, beast::flat_buffer& buffer) {
         asio::write(stream, asio::buffer(buf, n), ec);
         if (ec) return;
     }
+}
+
+// The head of a response that never ends, written until the peer's close
+// shows: how the peer ended the connection is what a test asks.
+void sendEndlessHead(TlsStream& stream, const Options& o, int id) {
+    beast::error_code ec;
+    const std::string start = "HTTP/1.1 200 OK\r\nX-Endless: ";
+    asio::write(stream, asio::buffer(start), ec);
+    const std::string piece(16 * 1024, 'h');
+    std::string how = "reset";
+    while (!ec) {
+        asio::write(stream, asio::buffer(piece), ec);
+        if (ec) {
+            how = "reset (write: " + ec.message() + ")";
+            break;
+        }
+        pollfd p{stream.next_layer().native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0) continue;
+        char c;
+        stream.read_some(asio::buffer(&c, 1), ec);
+        if (ec == asio::error::eof) {
+            how = "close_notify";
+        } else if (ec == ssl::error::stream_truncated) {
+            how = "fin";
+        } else if (ec) {
+            how = "reset (read: " + ec.message() + ")";
+        } else {
+            how = "bytes";
+        }
+        break;
+    }
+    logLine(o, "endless-head-ended " + std::to_string(id) + " " + how);
+    stream.next_layer().close(ec);
 }
 
 // NTLM message type from the base64 of "NTLMSSP\0" + a little-endian type.
@@ -235,6 +274,10 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
         auto req = parser.release();
         logLine(o, "request " + std::to_string(id) + " " + str(req.method_string()) + " " +
                        str(req.target()));
+        if (req.target() == "/endless-head") {
+            sendEndlessHead(stream, o, id);
+            return;
+        }
         if (o.requestsPerConnection && answered >= o.requestsPerConnection) {
             stream.next_layer().close(ec);  // a FIN after the request arrived
             return;
