@@ -9,6 +9,7 @@
 #include "common/atomic_file.hpp"
 #include "common/netsh_command.hpp"
 #include "powershell_tokens.hpp"
+#include "tests/support/golden.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace edgelab::provision {
@@ -25,9 +26,7 @@ constexpr const char* kSeedThumbprint = "F7F6B300FE4D569FD598E1C9722571CF9AD780D
 using test::seedLab;
 
 void expectGolden(const std::string& actual, const std::string& name) {
-    const auto golden = kSource / "tests/provision/golden" / name;
-    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(golden, actual);
-    EXPECT_EQ(actual, readFile(golden)) << "golden " << golden;
+    test::expectGolden(actual, "tests/provision/golden/" + name);
 }
 
 TEST(PowerShell, SeedLabMatchesTheGoldenScripts) {
