@@ -22,6 +22,10 @@
 //               /release?name=truncate came (the client saw the 10 bytes)
 //   /truncate-close  the same with a close-delimited body
 //   /reset      a TCP reset before any answer
+//   /endless-header, /endless-chunk-line, /endless-trailer  a response whose
+//               header field, chunk extension or trailer field never ends:
+//               8 MiB of it, or as much as the proxy takes; logs "endless N
+//               wrote BYTES" (N the connection) when it stops writing
 //   /ntlm       a connection-oriented two-leg handshake as IIS does NTLM:
 //               NTLM type 1 gets 401 + a challenge, type 3 gets 200 only on
 //               the connection that was challenged; nothing else gets 401
@@ -171,10 +175,34 @@ int ntlmMessageType(std::string_view authorization) {
     return 0;
 }
 
+// The start of a response whose last line then never ends, for each
+// /endless-* target; empty for any other target.
+std::string endlessStart(const std::string& target) {
+    const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if (target == "/endless-header") return "HTTP/1.1 200 OK\r\nX-Endless: ";
+    if (target == "/endless-chunk-line") return chunked + "5;ext=";
+    if (target == "/endless-trailer") return chunked + "5\r\nhello\r\n0\r\nX-Endless: ";
+    return {};
+}
+
+void writeEndless(TlsStream& stream, const std::string& start, const Options& o, int id) {
+    beast::error_code ec;
+    asio::write(stream, asio::buffer(start), ec);
+    const std::string piece(64 * 1024, 'e');
+    std::size_t sent = 0;
+    while (!ec && sent < 8u * 1024 * 1024) sent += asio::write(stream, asio::buffer(piece), ec);
+    logLine(o, "endless " + std::to_string(id) + " wrote " + std::to_string(sent));
+    readUntilClosed(stream);
+}
+
 // Answers one request; false when the connection is to end.
 bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& req,
-            const Options& o, bool& challenged) {
+            const Options& o, bool& challenged, int id) {
     const std::string target = str(req.target());
+    if (const auto start = endlessStart(target); !start.empty()) {
+        writeEndless(stream, start, o, id);
+        return false;
+    }
     http::response<http::string_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain");
     res.keep_alive(req.keep_alive());
@@ -292,7 +320,7 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
             stream.next_layer().close(ec);  // a FIN after the request arrived
             return;
         }
-        if (!answer(stream, buffer, req, o, challenged)) return;
+        if (!answer(stream, buffer, req, o, challenged, id)) return;
         if (req.target() == "/then-close") {
             SSL_shutdown(stream.native_handle());  // close_notify, the proxy's not waited for
             stream.next_layer().close(ec);
