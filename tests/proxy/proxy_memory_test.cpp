@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <fstream>
 
 #include "proxy_fixture.hpp"
 
@@ -55,15 +54,6 @@ std::vector<MemoryCase> cases() {
     };
 }
 
-// Peak resident memory of a process, in KiB, from /proc/PID/status.
-long peakKiB(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
 class ProxyMemory : public ProxyEndToEnd, public ::testing::WithParamInterface<MemoryCase> {};
 
 TEST_P(ProxyMemory, OneConnectionStaysUnderTheBound) {
@@ -75,7 +65,7 @@ TEST_P(ProxyMemory, OneConnectionStaysUnderTheBound) {
     // Requests on both workers warm them (TLS contexts, pools, a large-ish
     // answer) before the peak is read.
     for (int i = 0; i < 4; ++i) ASSERT_TRUE(roundTrip(host(), get(host(), "/headers")));
-    const long before = peakKiB(pid);
+    const long before = procStatusKiB(pid, "VmHWM");
     ASSERT_GT(before, 0);
 
     auto conn = client(host());
@@ -102,7 +92,7 @@ TEST_P(ProxyMemory, OneConnectionStaysUnderTheBound) {
             EXPECT_EQ(received.find("0\r\n\r\n"), std::string::npos) << "presented as whole";
         }
     }
-    const long after = peakKiB(pid);
+    const long after = procStatusKiB(pid, "VmHWM");
     EXPECT_LT(after - before, kBoundKiB) << "peak " << before << " -> " << after << " KiB";
     RecordProperty("peakGrowthKiB", std::to_string(after - before));
     // The proxy is still there for the next client.
