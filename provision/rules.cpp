@@ -12,18 +12,6 @@
 
 namespace edgelab::provision {
 
-std::string to_string(Verdict v) {
-    switch (v) {
-        case Verdict::Pass:
-            return "PASS";
-        case Verdict::Fail:
-            return "FAIL";
-        case Verdict::Skip:
-            return "SKIP";
-    }
-    return "?";
-}
-
 namespace {
 
 const Backend* backendOf(const Lab& lab, const Application& app) {
@@ -46,21 +34,23 @@ namespace {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
-RuleResult rule(const char* id, const char* lesson, const char* title) {
-    RuleResult r;
+Finding rule(const char* id, const char* lesson, const char* title) {
+    Finding r;
     r.id = id;
-    r.lesson = lesson;
     r.title = title;
+    r.ns = "lab";
+    r.lesson = lesson;
+    r.verdict = Verdict::Pass;
     return r;
 }
 
-void fail(RuleResult& r, std::string evidence, std::string remedy) {
+void fail(Finding& r, std::string evidence, std::string remedy) {
     r.verdict = Verdict::Fail;
     r.evidence = std::move(evidence);
     r.remedy = std::move(remedy);
 }
 
-RuleResult namespacesPublished(const Lab& lab) {
+Finding namespacesPublished(const Lab& lab) {
     auto r = rule("lab.namespaces", "S1", "every public namespace is published");
     std::vector<std::string> missing;
     for (const auto& name : lab.names.all()) {
@@ -80,7 +70,7 @@ RuleResult namespacesPublished(const Lab& lab) {
     return r;
 }
 
-RuleResult passThrough(const Lab& lab) {
+Finding passThrough(const Lab& lab) {
     auto r = rule("lab.passthrough", "S2", "Lync applications use pass-through pre-authentication");
     std::vector<std::string> bad;
     int lync = 0;
@@ -103,7 +93,7 @@ RuleResult passThrough(const Lab& lab) {
     return r;
 }
 
-RuleResult backendPort(const Lab& lab) {
+Finding backendPort(const Lab& lab) {
     auto r = rule("lab.backend-port", "S3", "Lync applications reach their backends on 4443");
     std::vector<std::string> bad;
     int lync = 0;
@@ -129,7 +119,7 @@ RuleResult backendPort(const Lab& lab) {
     return r;
 }
 
-RuleResult owasSameHost(const Lab& lab) {
+Finding owasSameHost(const Lab& lab) {
     auto r =
         rule("lab.owas-url", "S5", "OWAS is published with the same external and backend host");
     std::vector<std::string> bad;
@@ -157,7 +147,7 @@ RuleResult owasSameHost(const Lab& lab) {
     return r;
 }
 
-RuleResult certificateCoversNames(const Lab& lab) {
+Finding certificateCoversNames(const Lab& lab) {
     auto r = rule("lab.certificate-names", "S1",
                   "the proxy certificate covers every external host name");
     const auto& c = lab.certificate;
@@ -189,7 +179,7 @@ RuleResult certificateCoversNames(const Lab& lab) {
     return r;
 }
 
-RuleResult certificateSubject(const Lab& lab) {
+Finding certificateSubject(const Lab& lab) {
     auto r = rule("lab.certificate-subject", "S1",
                   "the proxy certificate's subject is the external web services FQDN");
     const auto& c = lab.certificate;
@@ -212,7 +202,7 @@ RuleResult certificateSubject(const Lab& lab) {
     return r;
 }
 
-RuleResult backendCertificates(const Lab& lab) {
+Finding backendCertificates(const Lab& lab) {
     auto r = rule("lab.backend-certificate", "S4",
                   "backends published under the public names hold certificates for them");
     std::vector<std::string> bad;
@@ -247,7 +237,7 @@ std::string defaultBindingFix(const std::string& webServices) {
            "\nin a lab: edgelab bindings set-default --match-host " + webServices;
 }
 
-RuleResult defaultBinding(const Lab& lab) {
+Finding defaultBinding(const Lab& lab) {
     auto r = rule("lab.default-binding", "S6",
                   "clients without SNI have a default (IP:port) certificate binding");
     std::vector<std::string> noSni;
@@ -265,7 +255,7 @@ RuleResult defaultBinding(const Lab& lab) {
     return r;
 }
 
-RuleResult dataDisk(const Lab& lab) {
+Finding dataDisk(const Lab& lab) {
     auto r = rule("lab.data-disk", "S8",
                   "the databases sit on a data disk with no host cache and room to spare");
     if (!lab.dataDisk) {
@@ -307,7 +297,7 @@ RuleResult dataDisk(const Lab& lab) {
     return r;
 }
 
-RuleResult edgeNics(const Lab& lab) {
+Finding edgeNics(const Lab& lab) {
     auto r = rule("lab.edge-nics", "S9", "a Lync Edge server has two network interfaces");
     const auto& roles = lab.platform.roles;
     if (std::find(roles.begin(), roles.end(), "edge") == roles.end()) {
@@ -328,7 +318,7 @@ RuleResult edgeNics(const Lab& lab) {
 
 }  // namespace
 
-std::vector<RuleResult> evaluateRules(const Lab& lab) {
+std::vector<Finding> evaluateRules(const Lab& lab) {
     return {namespacesPublished(lab),
             passThrough(lab),
             backendPort(lab),

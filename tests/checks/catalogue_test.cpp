@@ -383,7 +383,7 @@ TEST_F(Catalogue, OwasUrlIsJudgedOnlyByTheLabRule) {
     auto rule = std::find_if(rules.begin(), rules.end(),
                              [](auto& r) { return r.id == check::owasUrlRule().str(); });
     ASSERT_NE(rule, rules.end());
-    EXPECT_EQ(rule->verdict, provision::Verdict::Fail);
+    EXPECT_EQ(rule->verdict, edgelab::Verdict::Fail);
 }
 
 TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFqdn) {
