@@ -22,15 +22,12 @@ std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) 
     if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
         h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
         hash = asciiLower(h->chain.front().thumbprint);
-    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", hash, std::string(kWapApplicationId),
-                         ""};
     // The lab command names the lab file, as `bindings` needs it (or
     // --store) to find the proxy's store.
     const std::string labFile =
         lab.sourceFile.empty() ? std::string("LAB.json") : lab.sourceFile.string();
     return "add a default (IP:port) binding with the certificate served for " +
-           lab.names.webServices + ":\n" +
-           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
+           lab.names.webServices + ":\n" + sslcertAddFix(defaultBindingAdd(hash)) +
            "\nin a lab: edgelab bindings set-default --lab " + labFile + " --match-host " +
            lab.names.webServices;
 }
@@ -117,10 +114,9 @@ CheckDefinition sniCheck(const std::string& name) {
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         const std::string& name = d.ns;
         auto* h = ev.handshake(d.probes.front());
-        const std::string remedy =
-            "bind a certificate whose subjectAltName includes " + name + " to " + name + ":443:\n" +
-            netshAddSslcert({SslcertKey::HostnamePort, name + ":443", "<thumbprint>",
-                             std::string(kWapApplicationId), "MY"});
+        const std::string remedy = "bind a certificate whose subjectAltName includes " + name +
+                                   " to " + name + ":443:\n" +
+                                   sslcertAddFix(hostnameBindingAdd(name, "<thumbprint>"));
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         if (h->outcome != HandshakeOutcome::Ok) {
             auto below = connectionRemedy(*h);

@@ -230,10 +230,8 @@ Finding backendCertificates(const Lab& lab) {
 // The default binding's fix: the netsh command on a line of its own (the
 // PowerShell form, the cmd.exe one as a comment under it), then the lab's way.
 std::string defaultBindingFix(const std::string& webServices) {
-    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", "<the published certificate's hash>",
-                         std::string(kWapApplicationId), ""};
     return "add the default binding:\n" +
-           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
+           sslcertAddFix(defaultBindingAdd("<the published certificate's hash>")) +
            "\nin a lab: edgelab bindings set-default --match-host " + webServices;
 }
 
