@@ -8,6 +8,7 @@
 #include "common/lync_wap.hpp"
 #include "common/matching.hpp"
 #include "common/netsh_command.hpp"
+#include "common/remedies.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::provision {
@@ -64,8 +65,7 @@ Finding namespacesPublished(const Lab& lab) {
                      std::to_string(lab.applications.size()) + " applications";
     } else {
         fail(r, "not published: " + join(missing, ", "),
-             "add a WAP application whose ExternalUrl is https://NAME/ for each: " +
-                 join(missing, ", "));
+             remedyText(r.id, "", {{"missing", join(missing, ", ")}}));
     }
     return r;
 }
@@ -86,9 +86,7 @@ Finding passThrough(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(lync) + " Lync applications use PassThrough";
     } else {
-        fail(r, join(bad, ", "),
-             "Lync clients authenticate to the front end itself: publish these applications with "
-             "-ExternalPreAuthentication PassThrough (remove and add them again)");
+        fail(r, join(bad, ", "), remedyText(r.id));
     }
     return r;
 }
@@ -112,9 +110,7 @@ Finding backendPort(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(lync) + " Lync applications use https://HOST:4443/";
     } else {
-        fail(r, join(bad, "; "),
-             "the front end's external web site listens on 4443: use -BackendServerUrl "
-             "https://HOST:4443/ (external 443 -> backend 4443)");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
@@ -137,12 +133,7 @@ Finding owasSameHost(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(owas) + " OWAS application(s) keep the host name";
     } else {
-        fail(r, join(bad, "; "),
-             "OWAS writes URLs built from the host it was asked for into its bodies, which the "
-             "proxy "
-             "does not rewrite: make -BackendServerUrl the same as -ExternalUrl (and let the "
-             "internal "
-             "DNS resolve that name to the OWAS farm)");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
@@ -172,9 +163,7 @@ Finding certificateCoversNames(const Lab& lab) {
             "SAN " + join(c.san, ", ") + " covers " + std::to_string(hosts.size()) + " host names";
     } else {
         fail(r, "not in the SAN: " + join(missing, ", "),
-             "issue the proxy certificate with every external host name in its subject "
-             "alternative names: add " +
-                 join(missing, ", "));
+             remedyText(r.id, "", {{"missing", join(missing, ", ")}}));
     }
     return r;
 }
@@ -193,11 +182,10 @@ Finding certificateSubject(const Lab& lab) {
         r.evidence = "CN=" + c.subject + ", repeated in the SAN";
     } else if (c.subject != lab.names.webServices) {
         fail(r, "CN=" + c.subject + ", expected CN=" + lab.names.webServices,
-             "issue the certificate with the subject " + lab.names.webServices +
-                 " (Lync's external web services FQDN) and repeat it in the SAN");
+             remedyText(r.id, "", {{"webServices", lab.names.webServices}}));
     } else {
         fail(r, "CN=" + c.subject + " is not repeated in the SAN",
-             "add " + c.subject + " to the subject alternative names: clients read the SAN only");
+             remedyText(r.id, "not-in-san", {{"subject", c.subject}}));
     }
     return r;
 }
@@ -219,20 +207,18 @@ Finding backendCertificates(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = "every backend host name the proxy asks for is on that backend's certificate";
     } else {
-        fail(r, join(bad, "; "),
-             "full-domain publishing keeps the host name, so the proxy validates the backend "
-             "certificate against the public name: issue the backend certificates with the public "
-             "names too");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
 
 // The default binding's fix: the netsh command on a line of its own (the
 // PowerShell form, the cmd.exe one as a comment under it), then the lab's way.
-std::string defaultBindingFix(const std::string& webServices) {
-    return "add the default binding:\n" +
-           sslcertAddFix(defaultBindingAdd("<the published certificate's hash>")) +
-           "\nin a lab: edgelab bindings set-default --match-host " + webServices;
+std::string defaultBindingFix(const std::string& id, const std::string& webServices) {
+    return remedyText(
+        id, "",
+        {{"command", sslcertAddFix(defaultBindingAdd("<the published certificate's hash>"))},
+         {"webServices", webServices}});
 }
 
 Finding defaultBinding(const Lab& lab) {
@@ -248,7 +234,7 @@ Finding defaultBinding(const Lab& lab) {
         r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni, ", ");
     } else {
         fail(r, join(noSni, ", ") + " send no SNI and the lab has no IP:port binding",
-             defaultBindingFix(lab.names.webServices));
+             defaultBindingFix(r.id, lab.names.webServices));
     }
     return r;
 }
@@ -275,21 +261,19 @@ Finding dataDisk(const Lab& lab) {
     std::vector<std::string> remedies;
     if (d.hostCache != HostCache::None) {
         problems.push_back("host cache " + to_string(d.hostCache));
-        remedies.push_back(
-            "attach a data disk with host caching None (write-through): SQL "
-            "creating rtcxds times out on a write-cached disk");
+        remedies.push_back(remedyText(r.id, "host-cache"));
     }
     if (d.sizeGB < required) {
         std::ostringstream p;
         p << d.sizeGB << " GB is less than " << required << " GB";
         problems.push_back(p.str());
-        remedies.push_back("make the data disk at least " +
-                           std::to_string(static_cast<int>(required + 0.999)) + " GB");
+        remedies.push_back(
+            remedyText(r.id, "size", {{"gb", std::to_string(static_cast<int>(required + 0.999))}}));
     }
     if (problems.empty()) {
         r.evidence = ev.str();
     } else {
-        remedies.push_back("then " + installDatabasesCommand(d));
+        remedies.push_back(remedyText(r.id, "then", {{"command", installDatabasesCommand(d)}}));
         fail(r, ev.str() + ": " + join(problems, "; "), join(remedies, "; "));
     }
     return r;
@@ -308,8 +292,7 @@ Finding edgeNics(const Lab& lab) {
         fail(r,
              "platform " + lab.platform.name + " gives the Edge role " +
                  std::to_string(lab.platform.nics) + " NIC",
-             "the Edge server needs one interface for internal and one for external traffic: host "
-             "it on a platform with two NICs (not a single-NIC cloud VM)");
+             remedyText(r.id));
     }
     return r;
 }

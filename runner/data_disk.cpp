@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/remedies.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::runner {
@@ -86,8 +87,7 @@ Finding evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps) {
     const std::string rate = fixed(measuredMBps, 1) + " MB/s write-through measured";
     const std::string timeout = std::to_string(disk.installerTimeoutSec) + " s installer timeout";
     const std::string remedy =
-        "attach an empty data disk of at least 10 GB with host cache None, format it, then " +
-        provision::installDatabasesCommand(disk) + " and re-run step 2 of the Deployment Wizard";
+        remedyText(f.id, "", {{"command", provision::installDatabasesCommand(disk)}});
 
     if (disk.hostCache == provision::HostCache::ReadWrite) {
         f.verdict = Verdict::Fail;

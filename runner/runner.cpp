@@ -3,6 +3,7 @@
 #include "common/ascii.hpp"
 #include "common/endpoint.hpp"
 #include "common/matching.hpp"
+#include "common/remedies.hpp"
 #include "common/utc_time.hpp"
 
 #include <signal.h>
@@ -685,7 +686,7 @@ checks::CheckResult expectationsResult(const ExpectationReport& e) {
     x.verdict = e.met ? checks::Verdict::Pass : checks::Verdict::Fail;
     x.evidence = e.met ? std::to_string(e.expectedFailures.size()) + " expected failures"
                        : join(e.problems(), "; ");
-    x.remedy = e.met ? "" : "fix the deployment, or the lab's expect.fail if the lab changed";
+    x.remedy = e.met ? "" : remedyText(x.id);
     return x;
 }
 
