@@ -259,6 +259,27 @@ TEST(NetshCommand, PowerShellFormIsOneCommandWithTheAppidOneArgument) {
     EXPECT_EQ(withCmdForm("a", "b"), "a\n# in cmd.exe: b");
 }
 
+// Every remedy and finding prints a fix the one way: both forms, the
+// PowerShell line first; the default and Hostname:port bindings with WAP's
+// application id, as WAP and Set-DefaultCertificate make them.
+TEST(NetshCommand, EveryFixIsPrintedInBothForms) {
+    const auto add = defaultBindingAdd("<hash>");
+    EXPECT_EQ(sslcertAddFix(add),
+              "netsh http add sslcert ipport='0.0.0.0:443' certhash='<hash>' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'\n"
+              "# in cmd.exe: netsh http add sslcert ipport=0.0.0.0:443 certhash=\"<hash>\" "
+              "appid={f955c070-e044-456c-ac00-e9e4275b3f04}");
+    EXPECT_EQ(netshAddSslcert(defaultBindingAdd("AB", "[::]:443", "MY")),
+              "netsh http add sslcert ipport='[::]:443' certhash='ab' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}' certstorename=MY");
+    EXPECT_EQ(netshAddSslcert(hostnameBindingAdd("meet.contoso.com", "AB")),
+              "netsh http add sslcert hostnameport='meet.contoso.com:443' certhash='ab' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}' certstorename=MY");
+    EXPECT_EQ(sslcertDeleteFix(SslcertKey::HostnamePort, "a.example:443"),
+              "netsh http delete sslcert hostnameport='a.example:443'\n"
+              "# in cmd.exe: netsh http delete sslcert hostnameport=a.example:443");
+}
+
 TEST(NetshCommand, TheRuleAndTheEmitterPrintItRunnable) {
     Lab lab = seedLab();
     lab.defaultBinding.reset();
