@@ -301,13 +301,13 @@ TEST_F(ProxyForwarding, ARefusedResponseGetsALingeringCloseTowardTheBackend) {
     const fs::path backendLog = dir / "backend.log";
     startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", backendLog.string()});
     startSingleThreadProxy();
-    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/endless-head"));
+    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/endless-header"));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->result_int(), 502);
     EXPECT_NE(res->body().find("header"), std::string::npos) << res->body();
-    ASSERT_TRUE(eventually(
-        [&] { return slurp(backendLog).find("endless-head-ended") != std::string::npos; }));
-    EXPECT_NE(slurp(backendLog).find("endless-head-ended 1 close_notify"), std::string::npos)
+    ASSERT_TRUE(
+        eventually([&] { return slurp(backendLog).find("endless-ended") != std::string::npos; }));
+    EXPECT_NE(slurp(backendLog).find("endless-ended 1 close_notify"), std::string::npos)
         << slurp(backendLog);
     ASSERT_TRUE(eventually([&] {
         return slurp(dir / "access.log").find("\"side\":\"backend\"") != std::string::npos;

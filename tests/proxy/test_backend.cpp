@@ -24,12 +24,10 @@
 //   /reset      a TCP reset before any answer
 //   /endless-header, /endless-chunk-line, /endless-trailer  a response whose
 //               header field, chunk extension or trailer field never ends:
-//               8 MiB of it, or as much as the proxy takes; logs "endless N
-//               wrote BYTES" (N the connection) when it stops writing
-//   /endless-head  a response header that never ends (one field growing 16 KiB
-//               at a time) until the peer's close shows; then logs
-//               "endless-head-ended N HOW", HOW the peer's close as seen:
-//               close_notify, fin (no close_notify), reset (or a write
+//               written 16 KiB at a time until the peer's close shows (or
+//               8 MiB, then it waits for the close); logs "endless-ended N
+//               HOW wrote BYTES" (N the connection), HOW the peer's close as
+//               seen: close_notify, fin (no close_notify), reset (or a write
 //               failing for it), and closes
 //   /ntlm       a connection-oriented two-leg handshake as IIS does NTLM:
 //               NTLM type 1 gets 401 + a challenge, type 3 gets 200 only on
@@ -174,39 +172,6 @@ void echoForever(TlsStream& stream, beast::flat_buffer& buffer) {
     }
 }
 
-// The head of a response that never ends, written until the peer's close
-// shows: how the peer ended the connection is what a test asks.
-void sendEndlessHead(TlsStream& stream, const Options& o, int id) {
-    beast::error_code ec;
-    const std::string start = "HTTP/1.1 200 OK\r\nX-Endless: ";
-    asio::write(stream, asio::buffer(start), ec);
-    const std::string piece(16 * 1024, 'h');
-    std::string how = "reset";
-    while (!ec) {
-        asio::write(stream, asio::buffer(piece), ec);
-        if (ec) {
-            how = "reset (write: " + ec.message() + ")";
-            break;
-        }
-        pollfd p{stream.next_layer().native_handle(), POLLIN, 0};
-        if (::poll(&p, 1, 0) <= 0) continue;
-        char c;
-        stream.read_some(asio::buffer(&c, 1), ec);
-        if (ec == asio::error::eof) {
-            how = "close_notify";
-        } else if (ec == ssl::error::stream_truncated) {
-            how = "fin";
-        } else if (ec) {
-            how = "reset (read: " + ec.message() + ")";
-        } else {
-            how = "bytes";
-        }
-        break;
-    }
-    logLine(o, "endless-head-ended " + std::to_string(id) + " " + how);
-    stream.next_layer().close(ec);
-}
-
 // NTLM message type from the base64 of "NTLMSSP\0" + a little-endian type.
 int ntlmMessageType(std::string_view authorization) {
     if (authorization.rfind("NTLM TlRMTVNTUAAB", 0) == 0) return 1;
@@ -224,14 +189,37 @@ std::string endlessStart(const std::string& target) {
     return {};
 }
 
+// How the peer's close looks from here, once the socket is readable (or
+// after a blocking read): what a lingering close sends is close_notify.
+std::string closeSeen(TlsStream& stream) {
+    beast::error_code ec;
+    char c;
+    stream.read_some(asio::buffer(&c, 1), ec);
+    if (ec == asio::error::eof) return "close_notify";
+    if (ec == ssl::error::stream_truncated) return "fin";
+    if (ec) return "reset (read: " + ec.message() + ")";
+    return "bytes";
+}
+
 void writeEndless(TlsStream& stream, const std::string& start, const Options& o, int id) {
     beast::error_code ec;
     asio::write(stream, asio::buffer(start), ec);
-    const std::string piece(64 * 1024, 'e');
+    const std::string piece(16 * 1024, 'e');
     std::size_t sent = 0;
-    while (!ec && sent < 8u * 1024 * 1024) sent += asio::write(stream, asio::buffer(piece), ec);
-    logLine(o, "endless " + std::to_string(id) + " wrote " + std::to_string(sent));
-    readUntilClosed(stream);
+    std::string how;
+    while (how.empty() && sent < 8u * 1024 * 1024) {
+        sent += asio::write(stream, asio::buffer(piece), ec);
+        if (ec) {
+            how = "reset (write: " + ec.message() + ")";
+            break;
+        }
+        pollfd p{stream.next_layer().native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0) how = closeSeen(stream);
+    }
+    if (how.empty()) how = closeSeen(stream);
+    logLine(o,
+            "endless-ended " + std::to_string(id) + " " + how + " wrote " + std::to_string(sent));
+    stream.next_layer().close(ec);
 }
 
 // Answers one request; false when the connection is to end.
@@ -355,10 +343,6 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
         auto req = parser.release();
         logLine(o, "request " + std::to_string(id) + " " + str(req.method_string()) + " " +
                        str(req.target()));
-        if (req.target() == "/endless-head") {
-            sendEndlessHead(stream, o, id);
-            return;
-        }
         if (o.requestsPerConnection && answered >= o.requestsPerConnection) {
             stream.next_layer().close(ec);  // a FIN after the request arrived
             return;
