@@ -287,9 +287,9 @@ StepOutcome LabRun::provisionLab() {
             m.mbPerSec = *opt_.diskRateMBps;
         } else {
             try {
-                m = measureWriteThrough(work_ / "disk" / "data.img",
-                                        static_cast<std::uint64_t>(d.sizeGB * double(1ull << 30)),
-                                        opt_.diskSample);
+                m = measureWriteThroughOnce(
+                    work_ / "disk" / "data.img",
+                    static_cast<std::uint64_t>(d.sizeGB * double(1ull << 30)), opt_.diskSample);
             } catch (const std::exception& e) {
                 return fail(std::string("data disk: ") + e.what());
             }
@@ -413,8 +413,8 @@ StepOutcome LabRun::deployProxy() {
 
 bool LabRun::noSniHandshakeServed() {
     auto address = proxyAddress_ + ":" + std::to_string(proxyPort_);
-    return handshakeOnce(address, std::nullopt, std::chrono::milliseconds(1000)).outcome ==
-           checks::HandshakeOutcome::Ok;
+    return handshakeOnce(address, std::nullopt, std::chrono::milliseconds(1000), pki_.rootCert)
+               .outcome == checks::HandshakeOutcome::Ok;
 }
 
 StepOutcome LabRun::setDefaultBinding() {
@@ -453,8 +453,22 @@ StepOutcome LabRun::setDefaultBinding() {
     // Bindings speak published ports: one for another port never serves
     // this listener, so there is nothing to wait for.
     if (key.port != 443) return detail + "; not for this listener's published port 443";
-    // A handshake without SNI that gets a certificate says it has reloaded.
+    // The proxy says when every worker has the store it read (after the
+    // SIGHUP, or its file watch): its log line is the event, read as the log
+    // grows (proxy/README.md).
     const auto deadline = Clock::now() + opt_.readyTimeout;
+    auto loaded = sup_.waitForLine(
+        *proxy,
+        [](const std::string& l) {
+            return l.find("\"binding-store-loaded\"") != std::string::npos;
+        },
+        deadline);
+    if (loaded.status == WaitStatus::Interrupted) return interrupted();
+    if (loaded.status == WaitStatus::Died)
+        return failWait(loaded, *proxy, "before serving the default binding");
+    // A handshake without SNI that gets a certificate proves it. Polled only
+    // when the line was not the proof (a load of the file from before the
+    // change, or no line within the deadline).
     while (!noSniHandshakeServed()) {
         auto r = sup_.waitForFileOrEvent(
             work_ / ".never", std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
@@ -724,7 +738,8 @@ checks::CheckResult expectationsResult(const ExpectationReport& e) {
 
 checks::TlsHandshake handshakeOnce(const std::string& address,
                                    const std::optional<std::string>& sni,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout,
+                                   const std::optional<fs::path>& caFile) {
     checks::ProbePlan plan;
     checks::HandshakeProbe probe;
     probe.id = checks::ProbeId("handshake");
@@ -736,7 +751,9 @@ checks::TlsHandshake handshakeOnce(const std::string& address,
     plan.tls.push_back(probe);
     checks::GatherOptions g;
     g.handshakeTimeout = timeout;
-    auto ev = checks::gather(plan, checks::Target{}, g);
+    checks::Target target;
+    target.caFile = caFile;
+    auto ev = checks::gather(plan, target, g);
     if (const auto* h = ev.handshake(checks::ProbeId("handshake"))) return *h;
     return {};
 }
