@@ -6,11 +6,14 @@
 #include "common/utc_time.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -68,6 +71,29 @@ std::string fmtMs(double ms) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%6.0f ms", ms);
     return buf;
+}
+
+// CPU time so far, in ms: this process (every thread), and a child from
+// /proc/PID/stat (utime + stime; 0 once it is gone).
+double selfCpuMs() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+    return ms(u.ru_utime) + ms(u.ru_stime);
+}
+
+double processCpuMs(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    // After the name: state is field 3, utime 14 and stime 15.
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i >= 14) ticks += std::atof(field.c_str());
+    return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 checks::CheckResult fromRule(const provision::RuleResult& r) {
@@ -167,6 +193,7 @@ class LabRun {
         currentName_ = name;
         if (Interrupt::signal()) return interrupted();
         auto t = Clock::now();
+        const auto cpu0 = cpuNow();
         std::optional<StepOutcome> done;
         try {
             done.emplace(body());
@@ -180,8 +207,26 @@ class LabRun {
         out_.steps.push_back({n, name, ms, done->detail()});
         char head[64];
         std::snprintf(head, sizeof head, "%d/%d %-16s", n, kSteps, name.c_str());
-        say(std::string(head) + fmtMs(ms) + "  " + done->detail());
+        say(std::string(head) + fmtMs(ms) + "  " + done->detail() + cpuText(cpu0, cpuNow()));
         return std::nullopt;
+    }
+
+    // EDGELAB_PROFILE set: each step line ends with the CPU the step cost,
+    // this process's (all its threads: one lab at a time to read it alone)
+    // and the lab's processes' (bench/README.md, Profile).
+    const bool profile_ = std::getenv("EDGELAB_PROFILE") != nullptr;
+    std::pair<double, double> cpuNow() {
+        if (!profile_) return {};
+        double children = 0;
+        for (auto* p : sup_.processes()) children += processCpuMs(p->pid());
+        return {selfCpuMs(), children};
+    }
+    std::string cpuText(std::pair<double, double> from, std::pair<double, double> to) const {
+        if (!profile_) return {};
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "  [cpu: edgelab %.0f ms, lab processes %.0f ms]",
+                      to.first - from.first, to.second - from.second);
+        return buf;
     }
 
     static Stop fail(const std::string& message, Supervised* p = nullptr) {
