@@ -56,4 +56,5 @@ script_median=$(printf '%s\n' "${script_times[@]}" | median)
 printf '%-6s %12s %26s\n' median "$run_median" "$script_median"
 echo "steps of the last run:"
 grep -E '^[0-9]/7 ' "$TMP/run.out" || true
-if [ "$run_median" -lt 1500 ]; then echo "goal (< 1500 ms): met"; else echo "goal (< 1500 ms): NOT met"; fi
+printf 'edgelab run median: %s ms (goal < 1500 ms: %s), load %s\n' "$run_median" \
+  "$( [ "$run_median" -lt 1500 ] && echo met || echo 'NOT met')" "$(uptime | sed 's/.*load average: //')"

@@ -148,23 +148,6 @@ struct Transfer {
     char errbuf[CURL_ERROR_SIZE] = {};
 };
 
-void readCertInfo(CURL* easy, HttpExchange& x) {
-    curl_certinfo* ci = nullptr;
-    if (curl_easy_getinfo(easy, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci) return;
-    for (int i = 0; i < ci->num_of_certs; ++i)
-        for (curl_slist* s = ci->certinfo[i]; s; s = s->next) {
-            std::string_view kv(s->data);
-            if (kv.rfind("Cert:", 0) != 0) continue;
-            std::string pem(kv.substr(5));
-            BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-            if (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-                x.chain.push_back(describe(cert));
-                X509_free(cert);
-            }
-            BIO_free(bio);
-        }
-}
-
 void finish(CURL* easy, CURLcode code, Transfer& t) {
     HttpExchange& x = *t.recording.x;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &x.status);
@@ -184,18 +167,15 @@ void finish(CURL* easy, CURLcode code, Transfer& t) {
     bool noConnection = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
                         (code == CURLE_OPERATION_TIMEDOUT && x.timings.connectMs == 0);
     x.connected = x.status > 0 || !noConnection;
-    readCertInfo(easy, x);
 }
 
 void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& target,
                 const GatherOptions& opt, Evidence& ev, Progress& progress) {
     if (probes.empty()) return;
     CURLM* multi = curl_multi_init();
-    CURLSH* share = curl_share_init();
-    // One TLS session cache and DNS cache for all probes: later connections
-    // resume instead of paying full handshakes.
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    // One TLS session cache and DNS cache for all probes (and the sign-ins):
+    // later connections resume instead of paying full handshakes.
+    CURLSH* share = opt.share;
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     // A few keep-alive connections per name carry all its requests: every
     // extra connection costs a TLS handshake at the client, the proxy and the
@@ -225,7 +205,6 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
         if (target.caFile) curl_easy_setopt(e, CURLOPT_CAINFO, target.caFile->c_str());
-        curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -262,7 +241,6 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
     for (auto& t : transfers) curl_slist_free_all(t->headers);
     curl_slist_free_all(connectTo);
     curl_multi_cleanup(multi);
-    curl_share_cleanup(share);
 }
 
 // ---------------------------------------------------------------- TLS
@@ -508,6 +486,33 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
 
 bool httpConnected(const HttpExchange& x) { return x.connected; }
 
+// A libcurl share used from several threads at once (the probes' and the
+// sign-ins'): libcurl takes a lock per kind of data it shares.
+class LockedShare {
+  public:
+    LockedShare() : share_(curl_share_init()) {
+        curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, lock);
+        curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, unlock);
+        curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+    ~LockedShare() { curl_share_cleanup(share_); }
+    LockedShare(const LockedShare&) = delete;
+    LockedShare& operator=(const LockedShare&) = delete;
+    CURLSH* get() const { return share_; }
+
+  private:
+    static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+        static_cast<LockedShare*>(self)->locks_[data % CURL_LOCK_DATA_LAST].lock();
+    }
+    static void unlock(CURL*, curl_lock_data data, void* self) {
+        static_cast<LockedShare*>(self)->locks_[data % CURL_LOCK_DATA_LAST].unlock();
+    }
+    CURLSH* share_;
+    std::mutex locks_[CURL_LOCK_DATA_LAST];
+};
+
 // Writing to a socket the peer has reset raises SIGPIPE, which would end the
 // whole program; a server that resets is exactly what the checks look for.
 // SIGPIPE is delivered to the thread that wrote, so blocking it on the
@@ -533,6 +538,39 @@ class SigpipeBlocked {
   private:
     sigset_t old_;
 };
+
+// The HTTP probes and the handshakes, side by side, with the user's retries
+// for those that could not connect.
+void gatherProbes(std::vector<const HttpProbe*> http, std::vector<const HandshakeProbe*> tls,
+                  const Target& target, const GatherOptions& opt, Evidence& ev,
+                  ProgressSink* sink) {
+    for (int round = 0;; ++round) {
+        Progress progress{sink, http.size() + tls.size(), 0, {}};
+        std::vector<TlsHandshake> tlsResults;
+        // The handshakes poll their own sockets on a second thread while
+        // libcurl runs the HTTP probes on this one.
+        std::thread tlsThread([&] {
+            SigpipeBlocked blocked;
+            gatherTls(tls, target, opt, ev, progress, tlsResults);
+        });
+        SigpipeBlocked blocked;
+        gatherHttp(http, target, opt, ev, progress);
+        tlsThread.join();
+        for (std::size_t i = 0; i < tls.size(); ++i) ev.tls[tls[i]->id] = tlsResults[i];
+
+        if (round >= opt.retries) break;
+        std::vector<const HttpProbe*> httpAgain;
+        std::vector<const HandshakeProbe*> tlsAgain;
+        for (auto* p : http)
+            if (!httpConnected(ev.http[p->id])) httpAgain.push_back(p);
+        for (auto* p : tls)
+            if (!ev.tls[p->id].connected) tlsAgain.push_back(p);
+        if (httpAgain.empty() && tlsAgain.empty()) break;
+        http = std::move(httpAgain);
+        tls = std::move(tlsAgain);
+        std::this_thread::sleep_for(opt.retryDelay);  // the user's --retry-delay
+    }
+}
 
 }  // namespace
 
@@ -610,11 +648,14 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     return std::nullopt;
 }
 
-Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions& opt,
+Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions& options,
                 ProgressSink* sink) {
     // libcurl's global set-up is not thread-safe: do it once, here.
     static const bool curlReady = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     (void)curlReady;
+    LockedShare share;
+    GatherOptions opt = options;
+    if (!opt.share) opt.share = share.get();
     Evidence ev;
     ev.gatheredAt = std::chrono::system_clock::now();
     std::vector<const HttpProbe*> http;
@@ -622,50 +663,38 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
     for (auto& p : plan.http) http.push_back(&p);
     for (auto& p : plan.tls) tls.push_back(&p);
 
-    // Sign-ins: UCWA (OAuth) from the start, beside everything else; the NTLM
-    // ones once the other probes are done, so that nothing of this run but
-    // what they start themselves shares the publishing with their handshakes.
-    std::vector<SignInProbe> bearerSignIns, ntlmSignIns;
-    for (const auto& p : plan.signin)
-        (p.flow == SignInProbe::Flow::Ucwa ? bearerSignIns : ntlmSignIns).push_back(p);
-    std::map<ProbeId, SignInFlow> bearerFlows;
+    // Sign-ins: UCWA (OAuth, with its event channel hold) started first and
+    // awaited last; the anonymous meeting join (no NTLM) beside the probes;
+    // the NTLM ones once the other probes are done, so that nothing of this
+    // run but what they start themselves and the UCWA hold shares the
+    // publishing with their handshakes.
+    std::vector<SignInProbe> bearerSignIns, besideSignIns, ntlmSignIns;
+    for (const auto& p : plan.signin) {
+        if (p.flow == SignInProbe::Flow::Ucwa)
+            bearerSignIns.push_back(p);
+        else if (p.flow == SignInProbe::Flow::AnonMeeting)
+            besideSignIns.push_back(p);
+        else
+            ntlmSignIns.push_back(p);
+    }
+    std::map<ProbeId, SignInFlow> bearerFlows, besideFlows;
     std::thread bearerThread([&] {
         SigpipeBlocked blocked;
         bearerFlows = gatherSignIns(bearerSignIns, target, opt);
     });
-
-    for (int round = 0;; ++round) {
-        Progress progress{sink, http.size() + tls.size(), 0, {}};
-        std::vector<TlsHandshake> tlsResults;
-        // The handshakes poll their own sockets on a second thread while
-        // libcurl runs the HTTP probes on this one.
-        std::thread tlsThread([&] {
-            SigpipeBlocked blocked;
-            gatherTls(tls, target, opt, ev, progress, tlsResults);
-        });
+    std::thread besideThread([&] {
         SigpipeBlocked blocked;
-        gatherHttp(http, target, opt, ev, progress);
-        tlsThread.join();
-        for (std::size_t i = 0; i < tls.size(); ++i) ev.tls[tls[i]->id] = tlsResults[i];
-
-        if (round >= opt.retries) break;
-        std::vector<const HttpProbe*> httpAgain;
-        std::vector<const HandshakeProbe*> tlsAgain;
-        for (auto* p : http)
-            if (!httpConnected(ev.http[p->id])) httpAgain.push_back(p);
-        for (auto* p : tls)
-            if (!ev.tls[p->id].connected) tlsAgain.push_back(p);
-        if (httpAgain.empty() && tlsAgain.empty()) break;
-        http = std::move(httpAgain);
-        tls = std::move(tlsAgain);
-        std::this_thread::sleep_for(opt.retryDelay);  // the user's --retry-delay
-    }
+        besideFlows = gatherSignIns(besideSignIns, target, opt);
+    });
+    gatherProbes(http, tls, target, opt, ev, sink);
+    besideThread.join();
     {
         SigpipeBlocked blocked;
         ev.signin = gatherSignIns(ntlmSignIns, target, opt);
     }
     bearerThread.join();
     ev.signin.merge(bearerFlows);
+    ev.signin.merge(besideFlows);
     return ev;
 }
 

@@ -26,6 +26,10 @@ struct GatherOptions {
     int connectionsPerHost = 6;  // HTTP/1.1 keep-alive connections per public name
     int retries = 0;             // extra rounds for probes that could not connect
     std::chrono::milliseconds retryDelay{1000};
+    // Set by gather(): one libcurl share (TLS sessions, DNS) for every
+    // client of the run, safe across its threads, so a new connection
+    // resumes a session as a client's next connection would.
+    CURLSH* share = nullptr;
 };
 
 // Told about each probe as it finishes; called from gathering threads, one

@@ -59,6 +59,9 @@ class Client {
         for (const auto& c : target.connectTo)
             connectTo_ = curl_slist_append(connectTo_, c.c_str());
         curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connectTo_);
+        // The run's TLS sessions: a new connection resumes one, as a client
+        // process's next connection would; it is still a new connection.
+        if (opt.share) curl_easy_setopt(easy_, CURLOPT_SHARE, opt.share);
         if (target.caFile) curl_easy_setopt(easy_, CURLOPT_CAINFO, target.caFile->c_str());
         curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);

@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "common/remedies.hpp"
@@ -64,6 +67,38 @@ DiskMeasurement measureWriteThrough(const std::filesystem::path& image, std::uin
     ::close(fd);
     m.mbPerSec = m.seconds > 0 ? static_cast<double>(m.bytesWritten) / 1e6 / m.seconds : 0;
     return m;
+}
+
+DiskMeasurement measureWriteThroughOnce(const std::filesystem::path& image,
+                                        std::uint64_t imageBytes,
+                                        const WriteThroughSample& sample) {
+    using Key = std::tuple<dev_t, std::uint64_t, std::int64_t, std::uint64_t>;
+    static std::mutex m;
+    static std::map<Key, DiskMeasurement> measured;
+    struct stat dir {};
+    const auto folder =
+        image.parent_path().empty() ? std::filesystem::path(".") : image.parent_path();
+    if (::stat(folder.c_str(), &dir) != 0) fail("cannot read the folder of", image);
+    const Key key{dir.st_dev, std::min(sample.maxBytes, imageBytes),
+                  static_cast<std::int64_t>(sample.maxTime.count()), sample.blockBytes};
+    std::lock_guard lock(m);
+    auto it = measured.find(key);
+    if (it == measured.end())
+        return measured.emplace(key, measureWriteThrough(image, imageBytes, sample)).first->second;
+    DiskMeasurement copy = it->second;
+    copy.image = image;
+    copy.imageBytes = imageBytes;
+    int fd = ::open(image.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) fail("cannot open data disk image", image);
+    if (::ftruncate(fd, static_cast<off_t>(imageBytes)) != 0) {
+        ::close(fd);
+        fail("cannot size data disk image", image);
+    }
+    struct stat st {};
+    copy.allocatedBytes =
+        ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_blocks) * 512 : 0;
+    ::close(fd);
+    return copy;
 }
 
 Finding evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps) {

@@ -36,6 +36,16 @@ struct DiskMeasurement {
 DiskMeasurement measureWriteThrough(const std::filesystem::path& image, std::uint64_t imageBytes,
                                     const WriteThroughSample& sample = {});
 
+// The same, measured once per file system (and sample) in this process: the
+// first lab of a run measures, the labs after it on the same file system
+// create their sparse image and are given that rate. Labs side by side
+// (`run --jobs`) would otherwise measure each other's writes, and a hundred
+// labs write 1.6 GB to learn one number. Thread-safe; a lab that comes while
+// the measurement runs waits for it.
+DiskMeasurement measureWriteThroughOnce(const std::filesystem::path& image,
+                                        std::uint64_t imageBytes,
+                                        const WriteThroughSample& sample = {});
+
 // The model. Pure: the measured rate in, the finding disk.write-through out
 // (common/finding.hpp: PASS or FAIL, the evidence with the databases' size
 // and the predicted creation time, the remedy when it fails).

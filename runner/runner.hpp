@@ -100,9 +100,12 @@ checks::CheckResult expectationsResult(const ExpectationReport&);
 // One TLS handshake to ADDR:PORT, with SNI when given (the checks' own
 // handshake code): whether the proxy serves the default binding, whether a
 // process of a running lab is healthy.
+// The chain is verified against `caFile` (the system's roots when none: a
+// hundred-odd certificates read for each call).
 checks::TlsHandshake handshakeOnce(const std::string& address,
                                    const std::optional<std::string>& sni,
-                                   std::chrono::milliseconds timeout);
+                                   std::chrono::milliseconds timeout,
+                                   const std::optional<fs::path>& caFile = std::nullopt);
 
 // The folder of the running `edgelab` binary, where its sibling programs are.
 fs::path executableDir();

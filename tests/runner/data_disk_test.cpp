@@ -21,6 +21,27 @@ TEST(DataDisk, ImageIsSparseAtTheLabsSizeAndTheRateIsMeasured) {
     EXPECT_GT(m.mbPerSec, 0);
 }
 
+TEST(DataDisk, OneMeasurementPerFileSystemInARun) {
+    const edgelab::test::TempDir dir("disk-once");
+    WriteThroughSample sample;
+    sample.maxBytes = 1ull << 20;
+    sample.blockBytes = 256 << 10;
+    auto first = measureWriteThroughOnce(dir / "a.img", 10ull << 30, sample);
+    auto second = measureWriteThroughOnce(dir / "b.img", 20ull << 30, sample);
+    EXPECT_EQ(first.bytesWritten, 1ull << 20);
+    // The second lab is given the first one's rate, and its own sparse image.
+    EXPECT_EQ(second.mbPerSec, first.mbPerSec);
+    EXPECT_EQ(second.bytesWritten, first.bytesWritten);
+    EXPECT_EQ(second.image, dir / "b.img");
+    EXPECT_EQ(fs::file_size(dir / "b.img"), 20ull << 30);
+    EXPECT_EQ(second.imageBytes, 20ull << 30);
+    EXPECT_LT(second.allocatedBytes, 1ull << 20);  // nothing written to it
+    // Another sample is another measurement.
+    sample.maxBytes = 512 << 10;
+    auto third = measureWriteThroughOnce(dir / "c.img", 10ull << 30, sample);
+    EXPECT_EQ(third.bytesWritten, 512u << 10);
+}
+
 TEST(DataDisk, UnwritableImageNamesTheFile) {
     try {
         measureWriteThrough("/nonexistent-dir/data.img", 1 << 20);
