@@ -56,13 +56,12 @@ std::vector<std::string> PublicNames::all() const {
     return {webServices, meet, dialin, lyncdiscover, owas};
 }
 
-std::vector<LabError> labModeProblems(const Lab& lab) {
-    std::vector<LabError> problems;
-    if (lab.backends.empty())
-        problems.push_back({"/backends",
-                            "a lab built on loopback needs its backends (the "
-                            "servers it simulates); without them it describes a "
-                            "real site: check it with edgelab check"});
+namespace {
+
+// What edgelab-proxy would refuse of the applications, or the runner's later
+// steps could not do, found before anything starts rather than after the
+// PKI is made and the backends run.
+void applicationProblems(const Lab& lab, std::vector<LabError>& problems) {
     for (std::size_t i = 0; i < lab.applications.size(); ++i) {
         const auto& app = lab.applications[i];
         const std::string at = "/applications/" + std::to_string(i);
@@ -77,7 +76,40 @@ std::vector<LabError> labModeProblems(const Lab& lab) {
                                 "ClientCertificate pre-authentication is not emulated by "
                                 "edgelab-proxy: a lab cannot run it (check a real site with "
                                 "edgelab check)"});
+        for (std::size_t k = 0; k < i; ++k)
+            if (lab.applications[k].externalUrl.str() == app.externalUrl.str())
+                problems.push_back({at + "/externalUrl", app.externalUrl.str() +
+                                                             " is already published by "
+                                                             "/applications/" +
+                                                             std::to_string(k)});
     }
+}
+
+// The default binding copies an application's hostname binding: one must
+// exist for the host it names.
+void defaultBindingProblems(const Lab& lab, std::vector<LabError>& problems) {
+    if (!lab.defaultBinding) return;
+    const std::string host =
+        asciiLower(lab.defaultBinding->matchHost.value_or(lab.names.webServices));
+    for (const auto& app : lab.applications)
+        if (asciiLower(app.externalUrl.host) == host) return;
+    problems.push_back(
+        {lab.defaultBinding->matchHost ? "/defaultBinding/matchHost" : "/defaultBinding",
+         "no application is published on " + host +
+             ", so there is no hostname binding to copy the default binding from"});
+}
+
+}  // namespace
+
+std::vector<LabError> labModeProblems(const Lab& lab) {
+    std::vector<LabError> problems;
+    if (lab.backends.empty())
+        problems.push_back({"/backends",
+                            "a lab built on loopback needs its backends (the "
+                            "servers it simulates); without them it describes a "
+                            "real site: check it with edgelab check"});
+    applicationProblems(lab, problems);
+    if (!lab.backends.empty()) defaultBindingProblems(lab, problems);
     return problems;
 }
 
