@@ -74,4 +74,24 @@ TEST(Validate, RefusesADefaultBindingForAHostNotPublished) {
                    "/defaultBinding/matchHost", "no application is published on"});
 }
 
+// The exit code of each kind of error, as `edgelab` exits with it
+// (cli/exit_status.hpp; a lab that cannot be reached, 3, is in
+// lab_ops_process_test).
+TEST(ExitCodes, EachKindOfErrorHasItsCode) {
+    const edgelab::test::TempDir dir("exit-codes");
+    auto f = runEdgelab({"validate"});
+    EXPECT_EQ(f.code, 2) << "usage\n" << f.err;
+    std::ofstream(dir / "typo.json") << R"({"nmae": "x"})";
+    f = runEdgelab({"validate", (dir / "typo.json").string()});
+    EXPECT_EQ(f.code, 2) << f.err;
+    EXPECT_NE(f.err.find("/nmae: unknown key (did you mean \"name\"?)"), std::string::npos)
+        << f.err;
+    fs::create_directories(dir / "work");
+    std::ofstream(dir / "work" / "state.json") << R"({"lab": "x", "lab_file": 1})";
+    f = runEdgelab({"down", "--work-dir", (dir / "work").string()});
+    EXPECT_EQ(f.code, 2) << f.err;
+    EXPECT_NE(f.err.find("/lab_file: unknown key (did you mean \"labFile\"?)"), std::string::npos)
+        << f.err;
+}
+
 }  // namespace
