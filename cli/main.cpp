@@ -7,6 +7,7 @@
 #include "cli/bindings_command.hpp"
 #include "cli/check_command.hpp"
 #include "cli/diff_command.hpp"
+#include "cli/exit_status.hpp"
 #include "cli/help_command.hpp"
 #include "cli/lab_commands.hpp"
 #include "cli/provision_commands.hpp"
@@ -56,8 +57,7 @@ int main(int argc, char** argv) {
             std::cerr << hint << "\n";
         return edgelab::kExitBadInput;
     } catch (const std::exception& e) {
-        std::cerr << "edgelab: " << e.what() << "\n";
-        return edgelab::kExitBadInput;
+        return edgelab::cli::exitOn("edgelab", e);
     }
     return edgelab::kExitOk;
 }

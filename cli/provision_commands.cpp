@@ -87,6 +87,22 @@ nlohmann::json rulesJson(const Lab& lab, const std::vector<Finding>& results) {
 
 }  // namespace
 
+namespace {
+
+// A lab with backends is one to build on loopback: what `run` would refuse,
+// or could only fail at after starting processes, is refused here too (exit
+// 2), before the rules. A lab without backends describes a real site.
+void refuseUnrunnableLab(const Lab& lab, const std::string& file, const std::string& format) {
+    if (lab.backends.empty()) return;
+    const auto problems = labModeProblems(lab);
+    if (problems.empty()) return;
+    std::string message = file + ": cannot be built on loopback";
+    for (const auto& p : problems) message += "\n  " + p.str();
+    refuseInput("edgelab validate", message, format, file, problems);
+}
+
+}  // namespace
+
 void addValidateCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "validate",
@@ -100,6 +116,7 @@ void addValidateCommand(CLI::App& app) {
         ->capture_default_str();
     cmd->callback([file, format] {
         const Lab lab = loadLabOrExit(*file, *format, "edgelab validate");
+        refuseUnrunnableLab(lab, *file, *format);
         const auto results = evaluateRules(lab);
         if (*format == "json")
             std::cout << rulesJson(lab, results).dump(2) << "\n";

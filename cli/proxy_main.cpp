@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/exit_status.hpp"
 #include "common/exit_code.hpp"
 #include "proxy/config.hpp"
 #include "proxy/server.hpp"
@@ -21,11 +22,7 @@ int main(int argc, char** argv) {
     try {
         const auto config = edgelab::proxy::loadProxyConfig(configFile);
         return edgelab::proxy::runProxy(config, options, std::cout);
-    } catch (const edgelab::proxy::ConfigError& e) {
-        std::cerr << "edgelab-proxy: " << e.what() << "\n";
-        return edgelab::kExitBadInput;
     } catch (const std::exception& e) {
-        std::cerr << "edgelab-proxy: " << e.what() << "\n";
-        return edgelab::kExitLabDown;
+        return edgelab::cli::exitOn("edgelab-proxy", e);
     }
 }

@@ -11,6 +11,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_reader.hpp"
 #include "common/json_text.hpp"
 #include "common/lync_wap.hpp"
 #include "common/matching.hpp"
@@ -55,13 +56,12 @@ std::vector<std::string> PublicNames::all() const {
     return {webServices, meet, dialin, lyncdiscover, owas};
 }
 
-std::vector<LabError> labModeProblems(const Lab& lab) {
-    std::vector<LabError> problems;
-    if (lab.backends.empty())
-        problems.push_back({"/backends",
-                            "a lab built on loopback needs its backends (the "
-                            "servers it simulates); without them it describes a "
-                            "real site: check it with edgelab check"});
+namespace {
+
+// What edgelab-proxy would refuse of the applications, or the runner's later
+// steps could not do, found before anything starts rather than after the
+// PKI is made and the backends run.
+void applicationProblems(const Lab& lab, std::vector<LabError>& problems) {
     for (std::size_t i = 0; i < lab.applications.size(); ++i) {
         const auto& app = lab.applications[i];
         const std::string at = "/applications/" + std::to_string(i);
@@ -76,7 +76,40 @@ std::vector<LabError> labModeProblems(const Lab& lab) {
                                 "ClientCertificate pre-authentication is not emulated by "
                                 "edgelab-proxy: a lab cannot run it (check a real site with "
                                 "edgelab check)"});
+        for (std::size_t k = 0; k < i; ++k)
+            if (lab.applications[k].externalUrl.str() == app.externalUrl.str())
+                problems.push_back({at + "/externalUrl", app.externalUrl.str() +
+                                                             " is already published by "
+                                                             "/applications/" +
+                                                             std::to_string(k)});
     }
+}
+
+// The default binding copies an application's hostname binding: one must
+// exist for the host it names.
+void defaultBindingProblems(const Lab& lab, std::vector<LabError>& problems) {
+    if (!lab.defaultBinding) return;
+    const std::string host =
+        asciiLower(lab.defaultBinding->matchHost.value_or(lab.names.webServices));
+    for (const auto& app : lab.applications)
+        if (asciiLower(app.externalUrl.host) == host) return;
+    problems.push_back(
+        {lab.defaultBinding->matchHost ? "/defaultBinding/matchHost" : "/defaultBinding",
+         "no application is published on " + host +
+             ", so there is no hostname binding to copy the default binding from"});
+}
+
+}  // namespace
+
+std::vector<LabError> labModeProblems(const Lab& lab) {
+    std::vector<LabError> problems;
+    if (lab.backends.empty())
+        problems.push_back({"/backends",
+                            "a lab built on loopback needs its backends (the "
+                            "servers it simulates); without them it describes a "
+                            "real site: check it with edgelab check"});
+    applicationProblems(lab, problems);
+    if (!lab.backends.empty()) defaultBindingProblems(lab, problems);
     return problems;
 }
 
@@ -122,163 +155,11 @@ LabParseError::LabParseError(std::string file, std::vector<LabError> errors)
 
 namespace {
 
-std::string describe(const json& v) {
-    std::string d = v.dump();
-    if (d.size() > 60) d = d.substr(0, 57) + "...";
-    switch (v.type()) {
-        case json::value_t::string:
-            return d;
-        case json::value_t::object:
-            return "an object";
-        case json::value_t::array:
-            return "an array";
-        case json::value_t::null:
-            return "null";
-        default:
-            return d;
-    }
-}
+std::string describe(const json& v) { return describeJsonValue(v); }
 
-// Walks one JSON object, remembering which keys were read, so that what is
-// left over is reported as unknown (with the nearest known key as the likely
-// intended one).
-class ObjectReader {
-  public:
-    ObjectReader(const json& obj, std::string path, std::vector<LabError>& errors)
-        : obj_(obj), path_(std::move(path)), errors_(errors) {}
-
-    std::string at(std::string_view key) const { return path_ + "/" + std::string(key); }
-    const std::string& path() const { return path_; }
-    void error(std::string_view key, std::string message) const {
-        errors_.push_back({at(key), std::move(message)});
-    }
-
-    const json* get(std::string_view key) {
-        known_.emplace(key);
-        auto it = obj_.find(std::string(key));
-        return it == obj_.end() ? nullptr : &*it;
-    }
-
-    std::optional<std::string> string(std::string_view key, bool required = false) {
-        const json* v = get(key);
-        if (!v) {
-            if (required) error(key, "required, expected a string");
-            return std::nullopt;
-        }
-        if (!v->is_string()) {
-            error(key, "expected a string, got " + describe(*v));
-            return std::nullopt;
-        }
-        return v->get<std::string>();
-    }
-
-    std::optional<bool> boolean(std::string_view key) {
-        const json* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_boolean()) {
-            error(key, "expected true or false, got " + describe(*v));
-            return std::nullopt;
-        }
-        return v->get<bool>();
-    }
-
-    std::optional<double> number(std::string_view key, double min, double max) {
-        const json* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_number()) {
-            error(key, "expected a number, got " + describe(*v));
-            return std::nullopt;
-        }
-        const double d = v->get<double>();
-        if (d < min || d > max) {
-            std::ostringstream m;
-            m << "expected a number from " << min << " to " << max << ", got " << v->dump();
-            error(key, m.str());
-            return std::nullopt;
-        }
-        return d;
-    }
-
-    std::optional<int> integer(std::string_view key, int min, int max) {
-        const json* v = get(key);
-        if (!v) return std::nullopt;
-        if (!v->is_number_integer()) {
-            error(key, "expected a whole number, got " + describe(*v));
-            return std::nullopt;
-        }
-        const auto i = v->get<long long>();
-        if (i < min || i > max) {
-            error(key, "expected a whole number from " + std::to_string(min) + " to " +
-                           std::to_string(max) + ", got " + std::to_string(i));
-            return std::nullopt;
-        }
-        return static_cast<int>(i);
-    }
-
-    template <typename E>
-    std::optional<E> choice(std::string_view key,
-                            std::initializer_list<std::pair<const char*, E>> options) {
-        auto s = string(key);
-        if (!s) return std::nullopt;
-        for (const auto& [name, value] : options)
-            if (*s == name) return value;
-        std::string names;
-        for (const auto& o : options) names += std::string(names.empty() ? "" : ", ") + o.first;
-        for (const auto& [name, value] : options)
-            if (editDistance(*s, name) <= 1 + std::string_view(name).size() / 4) {
-                error(key, "expected one of " + names + ", got \"" + *s + "\" (did you mean \"" +
-                               name + "\"?)");
-                return std::nullopt;
-            }
-        error(key, "expected one of " + names + ", got \"" + *s + "\"");
-        return std::nullopt;
-    }
-
-    std::vector<std::string> strings(std::string_view key) {
-        std::vector<std::string> out;
-        const json* v = get(key);
-        if (!v) return out;
-        if (!v->is_array()) {
-            error(key, "expected an array of strings, got " + describe(*v));
-            return out;
-        }
-        for (std::size_t i = 0; i < v->size(); ++i) {
-            if (!(*v)[i].is_string())
-                errors_.push_back({at(key) + "/" + std::to_string(i),
-                                   "expected a string, got " + describe((*v)[i])});
-            else
-                out.push_back((*v)[i].get<std::string>());
-        }
-        return out;
-    }
-
-    // Reports every key that no one asked for.
-    void finish() {
-        for (auto it = obj_.begin(); it != obj_.end(); ++it) {
-            if (known_.count(it.key())) continue;
-            std::string best;
-            std::size_t bestDistance = 3;
-            for (const auto& k : known_) {
-                const auto d = editDistance(it.key(), k);
-                if (d < bestDistance || (d == bestDistance && best.empty() && d <= 2)) {
-                    if (d <= std::max<std::size_t>(2, k.size() / 4)) {
-                        best = k;
-                        bestDistance = d;
-                    }
-                }
-            }
-            std::string m = "unknown key";
-            if (!best.empty()) m += " (did you mean \"" + best + "\"?)";
-            errors_.push_back({at(it.key()), m});
-        }
-    }
-
-  private:
-    const json& obj_;
-    std::string path_;
-    std::vector<LabError>& errors_;
-    std::set<std::string, std::less<>> known_;
-};
+// The shared reader (common/json_reader.hpp): every error with its path,
+// unknown keys with the nearest known one.
+using ObjectReader = JsonObjectReader;
 
 bool isObject(const json* v, const std::string& path, std::vector<LabError>& errors) {
     if (v && !v->is_object()) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/json_reader.hpp"
 #include "common/lync_wap.hpp"
 #include "common/url.hpp"
 
@@ -178,16 +179,17 @@ struct Lab {
 // simulator also uses.
 std::string farmInternalUrl(const Backend&);
 
-// One problem in a lab file: the JSON pointer it concerns and what is wrong.
-struct LabError {
-    std::string path;     // "/applications/2/backendServerUrl"
-    std::string message;  // "expected an https URL, got \"lyncws:4443\""
-    std::string str() const { return path.empty() ? message : path + ": " + message; }
-};
+// One problem in a lab file: the JSON pointer it concerns and what is wrong
+// (the shared reader's, common/json_reader.hpp).
+using LabError = JsonError;
 
-// What a lab lacks to be built on loopback (`run`, `up`): backends, and a
-// backend URL for every application. A lab without them describes a real
-// site, which `check` and `validate` take as it is. Empty when none.
+// What keeps a lab from being built on loopback (`run`, `up`), found before
+// anything starts: no backends; an application without a backend URL,
+// published twice, or with ClientCertificate
+// pre-authentication (not emulated); a default binding whose host no
+// application publishes. A lab without backends describes a real site,
+// which `check` takes as it is; `validate` refuses the rest for a lab with
+// backends. Empty when none.
 std::vector<LabError> labModeProblems(const Lab& lab);
 
 class LabParseError : public std::runtime_error {

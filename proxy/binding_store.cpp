@@ -17,6 +17,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_reader.hpp"
 #include "common/json_text.hpp"
 #include "proxy/netsh_show.hpp"
 
@@ -255,51 +256,77 @@ StoreChange setDefaultBinding(const BindingStore& store, std::string_view matchH
     return {next, ""};
 }
 
+namespace {
+
+// The binding's key: exactly one of hostnameport, ipport.
+std::optional<BindingKey> readBindingKey(JsonObjectReader& r) {
+    const bool host = r.get("hostnameport") != nullptr;
+    const bool ip = r.get("ipport") != nullptr;
+    if (host == ip) {
+        r.errors().push_back({r.path(), "expected exactly one of hostnameport, ipport"});
+        return std::nullopt;
+    }
+    const char* keyName = host ? "hostnameport" : "ipport";
+    auto text = r.string(keyName);
+    if (!text) return std::nullopt;
+    auto key = BindingKey::parse(host ? BindingKind::HostnamePort : BindingKind::IpPort, *text);
+    if (!key) {
+        r.error(keyName, key.error());
+        return std::nullopt;
+    }
+    return *key;
+}
+
+// One binding, or nothing when it has an error (each one is in `errors`).
+std::optional<Binding> readBinding(const nlohmann::json& j, const std::string& at,
+                                   std::vector<JsonError>& errors) {
+    if (!isJsonObject(j, at, errors)) return std::nullopt;
+    const std::size_t before = errors.size();
+    JsonObjectReader r(j, at, errors);
+    Binding b;
+    auto key = readBindingKey(r);
+    if (auto text = r.string("certificateHash", true)) {
+        auto hash = normaliseThumbprint(*text);
+        if (!hash) r.error("certificateHash", "expected 40 hex digits, got \"" + *text + "\"");
+        b.certificateHash = hash.value_or("");
+    }
+    if (auto id = r.string("applicationId", true)) {
+        if (!isGuidInBraces(*id))
+            r.error("applicationId", "expected a GUID in braces, got \"" + *id + "\"");
+        b.applicationId = *id;
+    }
+    b.certificateStoreName = r.string("certificateStoreName").value_or("MY");
+    r.finish();
+    if (!key || errors.size() != before) return std::nullopt;
+    b.key = *key;
+    return b;
+}
+
+}  // namespace
+
 BindingStore parseBindingStore(std::string_view text, std::string_view source) {
-    auto fail = [&](const std::string& where, const std::string& what) -> BindingStoreError {
-        return BindingStoreError("binding store " + std::string(source) + ": " + where + ": " +
-                                 what);
-    };
+    const std::string where = "binding store " + std::string(source);
     auto parsed = readJsonText(text, {.refuseDuplicateKeys = true});
-    if (!parsed)
-        throw BindingStoreError("binding store " + std::string(source) + ": " + parsed.error());
-    const nlohmann::json& doc = *parsed;
-    if (!doc.is_object() || !doc.contains("bindings") || !doc["bindings"].is_array()) {
-        throw fail("/bindings", "expected an object with an array \"bindings\"");
-    }
+    if (!parsed) throw BindingStoreError(where + ": " + parsed.error());
+    std::vector<JsonError> errors;
     BindingStore store;
-    const auto& list = doc["bindings"];
-    for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string at = "/bindings/" + std::to_string(i);
-        const auto& j = list[i];
-        if (!j.is_object()) throw fail(at, "expected an object");
-        auto str = [&](const char* name) -> std::string {
-            if (!j.contains(name) || !j[name].is_string()) {
-                throw fail(at + "/" + name, "expected a string");
-            }
-            return j[name].get<std::string>();
-        };
-        Binding b;
-        const bool host = j.contains("hostnameport");
-        const bool ip = j.contains("ipport");
-        if (host == ip) throw fail(at, "expected exactly one of hostnameport, ipport");
-        const char* keyName = host ? "hostnameport" : "ipport";
-        auto key =
-            BindingKey::parse(host ? BindingKind::HostnamePort : BindingKind::IpPort, str(keyName));
-        if (!key) throw fail(at + "/" + keyName, key.error());
-        if (store.find(*key)) throw fail(at + "/" + keyName, "duplicate binding " + key->str());
-        b.key = *key;
-        auto hash = normaliseThumbprint(str("certificateHash"));
-        if (!hash) throw fail(at + "/certificateHash", "expected 40 hex digits");
-        b.certificateHash = *hash;
-        b.applicationId = str("applicationId");
-        if (!isGuidInBraces(b.applicationId)) {
-            throw fail(at + "/applicationId", "expected a GUID in braces");
+    if (isJsonObject(*parsed, "", errors)) {
+        JsonObjectReader root(*parsed, "", errors);
+        const nlohmann::json* list = root.array("bindings", true);
+        for (std::size_t i = 0; list && i < list->size(); ++i) {
+            const std::string at = "/bindings/" + std::to_string(i);
+            auto b = readBinding((*list)[i], at, errors);
+            if (!b) continue;
+            const char* keyName =
+                b->key.kind == BindingKind::HostnamePort ? "/hostnameport" : "/ipport";
+            if (store.find(b->key))
+                errors.push_back({at + keyName, "duplicate binding " + b->key.str()});
+            else
+                store.bindings.push_back(std::move(*b));
         }
-        b.certificateStoreName =
-            j.contains("certificateStoreName") ? str("certificateStoreName") : "MY";
-        store.bindings.push_back(std::move(b));
+        root.finish();
     }
+    if (!errors.empty()) throw BindingStoreError(describeJsonErrors(where, errors));
     return store;
 }
 

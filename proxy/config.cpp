@@ -1,12 +1,14 @@
 #include "proxy/config.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/json_reader.hpp"
 #include "common/json_text.hpp"
 #include "proxy/binding_store.hpp"
 
@@ -15,58 +17,36 @@ namespace edgelab::proxy {
 namespace {
 
 using json = nlohmann::json;
-
-ConfigError fail(const std::string& at, const std::string& what) {
-    return ConfigError(at + ": " + what);
-}
-
-enum class Kind { String, Bool, Count };
-
-// The member `name` of `j` (at JSON path `at`) when present; ConfigError
-// when it is there with another type.
-const json* member(const json& j, const std::string& at, const char* name, Kind kind) {
-    if (!j.contains(name)) return nullptr;
-    const auto& v = j[name];
-    // A document built in memory keeps a signed integer as signed.
-    const bool count =
-        v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
-    const bool ok = kind == Kind::String ? v.is_string()
-                    : kind == Kind::Bool ? v.is_boolean()
-                                         : count;
-    if (!ok) {
-        const char* want = kind == Kind::String ? "a string"
-                           : kind == Kind::Bool ? "true or false"
-                                                : "a non-negative integer";
-        throw fail(at + "/" + name, std::string("expected ") + want);
-    }
-    return &v;
-}
-
-std::string requireString(const json& j, const std::string& at, const char* name) {
-    const json* v = member(j, at, name, Kind::String);
-    if (!v) throw fail(at + "/" + name, "required");
-    return v->get<std::string>();
-}
+using Errors = std::vector<JsonError>;
 
 std::filesystem::path pathOf(const std::string& text, const std::filesystem::path& baseDir) {
     std::filesystem::path p(text);
     return p.is_absolute() ? p : baseDir / p;
 }
 
-Listener readListener(const json& j, const std::string& at) {
-    if (!j.is_object()) throw fail(at, "expected an object");
+// A port from `key`, in [min, 65535].
+template <typename Reader>
+std::optional<std::uint16_t> port(Reader& r, std::string_view key, std::uint64_t min) {
+    auto v = r.count(key);
+    if (!v) return std::nullopt;
+    if (*v < min || *v > 65535) {
+        r.error(key, "expected " + std::to_string(min) + "..65535, got " + std::to_string(*v));
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(*v);
+}
+
+std::optional<Listener> readListener(const json& j, const std::string& at, Errors& errors) {
+    if (!isJsonObject(j, at, errors)) return std::nullopt;
+    JsonObjectReader r(j, at, errors);
     Listener l;
-    l.address = requireString(j, at, "address");
-    if (!isIpv4Address(l.address)) throw fail(at + "/address", "expected an IPv4 address");
-    if (const json* v = member(j, at, "port", Kind::Count)) {
-        if (v->get<std::uint64_t>() > 65535) throw fail(at + "/port", "expected 0..65535");
-        l.port = static_cast<std::uint16_t>(v->get<unsigned>());
+    if (auto a = r.string("address", true)) {
+        if (!isIpv4Address(*a)) r.error("address", "expected an IPv4 address, got \"" + *a + "\"");
+        l.address = *a;
     }
-    if (const json* v = member(j, at, "publishedPort", Kind::Count)) {
-        const std::uint64_t p = v->get<std::uint64_t>();
-        if (p == 0 || p > 65535) throw fail(at + "/publishedPort", "expected 1..65535");
-        l.publishedPort = static_cast<std::uint16_t>(p);
-    }
+    l.port = port(r, "port", 0).value_or(l.port);
+    l.publishedPort = port(r, "publishedPort", 1).value_or(l.publishedPort);
+    r.finish();
     return l;
 }
 
@@ -88,172 +68,224 @@ std::optional<std::string> unknownTls13CipherSuite(std::string_view list) {
     return std::nullopt;
 }
 
-// The members outside listeners, internalDns, limits and applications.
-void readSettings(const json& doc, const std::filesystem::path& baseDir, ProxyConfig& cfg) {
-    cfg.certificateStore = pathOf(requireString(doc, "", "certificateStore"), baseDir);
-    cfg.bindingStore = pathOf(requireString(doc, "", "bindingStore"), baseDir);
-    cfg.caBundle = pathOf(requireString(doc, "", "caBundle"), baseDir);
-    if (const json* v = member(doc, "", "accessLog", Kind::String))
-        cfg.accessLog = pathOf(v->get<std::string>(), baseDir);
-    if (const json* v = member(doc, "", "adfsUrl", Kind::String)) {
-        if (!Url::parse(v->get<std::string>())) throw fail("/adfsUrl", "expected a URL");
-        cfg.adfsUrl = v->get<std::string>();
-    }
-    if (const json* v = member(doc, "", "allowLegacyTls", Kind::Bool))
-        cfg.allowLegacyTls = v->get<bool>();
-    if (const json* v = member(doc, "", "tlsSessionResumption", Kind::Bool))
-        cfg.tlsSessionResumption = v->get<bool>();
-    if (const json* v = member(doc, "", "tls13CipherSuites", Kind::String)) {
-        if (auto bad = unknownTls13CipherSuite(v->get<std::string>()))
-            throw fail("/tls13CipherSuites", *bad);
-        cfg.tls13CipherSuites = v->get<std::string>();
-    }
-    if (const json* v = member(doc, "", "connectionAffinity", Kind::Bool))
-        cfg.connectionAffinity = v->get<bool>();
-    if (const json* v = member(doc, "", "bindingStorePollMs", Kind::Count)) {
-        if (v->get<std::uint64_t>() > 3'600'000)
-            throw fail("/bindingStorePollMs", "expected 0..3600000");
-        cfg.bindingStorePollMs = v->get<int>();
+void readTlsSettings(JsonObjectReader& r, ProxyConfig& cfg) {
+    cfg.allowLegacyTls = r.boolean("allowLegacyTls").value_or(cfg.allowLegacyTls);
+    cfg.tlsSessionResumption = r.boolean("tlsSessionResumption").value_or(cfg.tlsSessionResumption);
+    if (auto v = r.string("tls13CipherSuites")) {
+        if (auto bad = unknownTls13CipherSuite(*v))
+            r.error("tls13CipherSuites", *bad);
+        else
+            cfg.tls13CipherSuites = *v;
     }
 }
 
-std::map<std::string, std::string> readInternalDns(const json& doc) {
+// The members outside listeners, internalDns, limits and applications.
+void readSettings(JsonObjectReader& r, const std::filesystem::path& baseDir, ProxyConfig& cfg) {
+    for (auto [key, field] :
+         {std::pair{"certificateStore", &cfg.certificateStore},
+          std::pair{"bindingStore", &cfg.bindingStore}, std::pair{"caBundle", &cfg.caBundle}})
+        if (auto v = r.string(key, true)) *field = pathOf(*v, baseDir);
+    if (auto v = r.string("accessLog")) cfg.accessLog = pathOf(*v, baseDir);
+    if (auto v = r.string("adfsUrl")) {
+        if (!Url::parse(*v))
+            r.error("adfsUrl", "expected a URL, got \"" + *v + "\"");
+        else
+            cfg.adfsUrl = *v;
+    }
+    readTlsSettings(r, cfg);
+    cfg.connectionAffinity = r.boolean("connectionAffinity").value_or(cfg.connectionAffinity);
+    if (auto v = r.count("bindingStorePollMs")) {
+        if (*v > 3'600'000)
+            r.error("bindingStorePollMs", "expected 0..3600000, got " + std::to_string(*v));
+        else
+            cfg.bindingStorePollMs = static_cast<int>(*v);
+    }
+}
+
+std::map<std::string, std::string> readInternalDns(JsonObjectReader& r) {
     std::map<std::string, std::string> dns;
-    if (!doc.contains("internalDns")) return dns;
-    if (!doc["internalDns"].is_object()) throw fail("/internalDns", "expected an object");
-    for (const auto& [name, addr] : doc["internalDns"].items()) {
-        const std::string at = "/internalDns/" + name;
-        if (!addr.is_string()) throw fail(at, "expected \"ADDR:PORT\"");
+    const json* v = r.object("internalDns");
+    if (!v) return dns;
+    for (const auto& [name, addr] : v->items()) {
+        const std::string at = r.at("internalDns") + "/" + jsonPointerToken(name);
+        if (!addr.is_string()) {
+            r.errors().push_back({at, "expected \"ADDR:PORT\", got " + describeJsonValue(addr)});
+            continue;
+        }
         const std::string a = addr.get<std::string>();
-        if (auto e = parseEndpoint(a); !e) throw fail(at, e.error());
-        dns[asciiLower(name)] = a;
+        if (auto e = parseEndpoint(a); !e)
+            r.errors().push_back({at, e.error()});
+        else
+            dns[asciiLower(name)] = a;
     }
     return dns;
 }
 
 constexpr std::size_t kMaxTlsSessionCacheSize = 10'000'000;
 
-ProxyLimits readLimits(const json& doc) {
+// A limit: a whole number from 1 to what its field holds.
+template <typename Field>
+void positive(JsonObjectReader& r, std::string_view key, Field& field) {
+    auto v = r.count(key);
+    if (!v) return;
+    if (*v == 0)
+        r.error(key, "expected a positive number");
+    else if (*v > static_cast<std::uint64_t>(std::numeric_limits<Field>::max()))
+        r.error(key, "expected 1.." + std::to_string(std::numeric_limits<Field>::max()));
+    else
+        field = static_cast<Field>(*v);
+}
+
+ProxyLimits readLimits(JsonObjectReader& root) {
     ProxyLimits limits;
-    if (!doc.contains("limits")) return limits;
-    const auto& j = doc["limits"];
-    if (!j.is_object()) throw fail("/limits", "expected an object");
-    auto positive = [&](const char* name, auto& field) {
-        if (const json* v = member(j, "/limits", name, Kind::Count)) {
-            if (v->get<std::uint64_t>() == 0)
-                throw fail(std::string("/limits/") + name, "expected a positive number");
-            field = static_cast<std::remove_reference_t<decltype(field)>>(v->get<std::uint64_t>());
-        }
-    };
-    positive("headerBlockBytes", limits.headerBlockBytes);
-    positive("headerTimeoutSec", limits.headerTimeoutSec);
-    positive("idleTimeoutSec", limits.idleTimeoutSec);
-    positive("requestBodyLimitBytes", limits.requestBodyLimitBytes);
-    positive("backendConnectTimeoutSec", limits.backendConnectTimeoutSec);
-    positive("backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
-    positive("responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
-    positive("tlsSessionCacheSize", limits.tlsSessionCacheSize);
-    positive("lingeringTimeSec", limits.lingeringTimeSec);
-    positive("lingeringTimeoutSec", limits.lingeringTimeoutSec);
-    positive("lingeringBytes", limits.lingeringBytes);
+    const json* v = root.object("limits");
+    if (!v) return limits;
+    JsonObjectReader r(*v, root.at("limits"), root.errors());
+    positive(r, "headerBlockBytes", limits.headerBlockBytes);
+    positive(r, "headerTimeoutSec", limits.headerTimeoutSec);
+    positive(r, "idleTimeoutSec", limits.idleTimeoutSec);
+    positive(r, "requestBodyLimitBytes", limits.requestBodyLimitBytes);
+    positive(r, "backendConnectTimeoutSec", limits.backendConnectTimeoutSec);
+    positive(r, "backendIdleTimeoutSec", limits.backendIdleTimeoutSec);
+    positive(r, "responseHeaderBlockBytes", limits.responseHeaderBlockBytes);
+    positive(r, "tlsSessionCacheSize", limits.tlsSessionCacheSize);
+    positive(r, "lingeringTimeSec", limits.lingeringTimeSec);
+    positive(r, "lingeringTimeoutSec", limits.lingeringTimeoutSec);
+    positive(r, "lingeringBytes", limits.lingeringBytes);
     // About 1 KiB a session: ten million is 10 GiB, past any lab's need.
-    if (limits.tlsSessionCacheSize > kMaxTlsSessionCacheSize)
-        throw fail("/limits/tlsSessionCacheSize",
-                   "expected 1.." + std::to_string(kMaxTlsSessionCacheSize));
+    if (limits.tlsSessionCacheSize > kMaxTlsSessionCacheSize) {
+        r.error("tlsSessionCacheSize", "expected 1.." + std::to_string(kMaxTlsSessionCacheSize));
+        limits.tlsSessionCacheSize = ProxyLimits{}.tlsSessionCacheSize;
+    }
+    r.finish();
     return limits;
 }
 
-PreAuthentication readPreAuthentication(const json& j, const std::string& at) {
-    const json* v = member(j, at, "externalPreAuthentication", Kind::String);
-    if (!v) return PreAuthentication::ADFS;  // WAP's default
-    const std::string p = v->get<std::string>();
-    if (p == "PassThrough") return PreAuthentication::PassThrough;
-    if (p == "ADFS") return PreAuthentication::ADFS;
-    if (p == "ClientCertificate")
-        throw fail(at + "/externalPreAuthentication",
-                   "ClientCertificate pre-authentication is not emulated");
-    throw fail(at + "/externalPreAuthentication", "expected PassThrough or ADFS, got " + p);
-}
-
-bool readBackendValidation(const json& j, const std::string& at) {
-    if (!j.contains("backendServerCertificateValidation")) return true;
-    // WAP takes None | ValidateCertificate; a boolean reads the same.
-    const auto& v = j["backendServerCertificateValidation"];
-    if (v.is_boolean()) return v.get<bool>();
-    if (v == "None") return false;
-    if (v == "ValidateCertificate") return true;
-    throw fail(at + "/backendServerCertificateValidation", "expected None or ValidateCertificate");
-}
-
-// One application; what it needs of the others (internal DNS, the rules
-// already read) is checked by the caller.
-PublishingRule readApplication(const json& j, const std::string& at) {
-    if (!j.is_object()) throw fail(at, "expected an object");
-    PublishingRule r;
-    r.name = requireString(j, at, "name");
-    auto url = [&](const char* name) {
-        const std::string text = requireString(j, at, name);
-        auto u = Url::parse(text);
-        if (!u) throw fail(at + "/" + name, "expected https://HOST[:PORT]/PATH, got " + text);
-        return *u;
-    };
-    r.externalUrl = url("externalUrl");
-    r.backendServerUrl = url("backendServerUrl");
-    if (r.externalUrl.scheme != "https")
-        throw fail(at + "/externalUrl", "WAP publishes https only");
-    if (r.backendServerUrl.scheme != "https")
-        throw fail(at + "/backendServerUrl", "backends are reached over https");
-    r.externalPreAuthentication = readPreAuthentication(j, at);
-    auto thumb = normaliseThumbprint(requireString(j, at, "externalCertificateThumbprint"));
-    if (!thumb) throw fail(at + "/externalCertificateThumbprint", "expected 40 hex digits");
-    r.externalCertificateThumbprint = *thumb;
-    r.backendServerCertificateValidation = readBackendValidation(j, at);
-    if (const json* v = member(j, at, "disableTranslateUrlInRequestHeaders", Kind::Bool))
-        r.disableTranslateUrlInRequestHeaders = v->get<bool>();
-    if (const json* v = member(j, at, "disableTranslateUrlInResponseHeaders", Kind::Bool))
-        r.disableTranslateUrlInResponseHeaders = v->get<bool>();
-    if (const json* v = member(j, at, "inactiveTransactionsTimeoutSec", Kind::Count)) {
-        r.inactiveTransactionsTimeoutSec = v->get<int>();
-        if (r.inactiveTransactionsTimeoutSec <= 0)
-            throw fail(at + "/inactiveTransactionsTimeoutSec", "expected a positive number");
+PreAuthentication readPreAuthentication(JsonObjectReader& r) {
+    const json* v = r.get("externalPreAuthentication");
+    if (v && *v == "ClientCertificate") {
+        r.error("externalPreAuthentication",
+                "ClientCertificate pre-authentication is not emulated");
+        return PreAuthentication::ADFS;
     }
-    if (const json* v = member(j, at, "requestBodyLimitBytes", Kind::Count))
-        r.requestBodyLimitBytes = v->get<std::uint64_t>();
-    return r;
+    return r
+        .choice<PreAuthentication>(
+            "externalPreAuthentication",
+            {{"PassThrough", PreAuthentication::PassThrough}, {"ADFS", PreAuthentication::ADFS}})
+        .value_or(PreAuthentication::ADFS);  // WAP's default
 }
 
-void addApplication(ProxyConfig& cfg, PublishingRule r, const std::string& at) {
+bool readBackendValidation(JsonObjectReader& r) {
+    const char* key = "backendServerCertificateValidation";
+    const json* v = r.get(key);
+    if (!v) return true;
+    // WAP takes None | ValidateCertificate; a boolean reads the same.
+    if (v->is_boolean()) return v->get<bool>();
+    if (*v == "None") return false;
+    if (*v == "ValidateCertificate") return true;
+    r.error(key, "expected None or ValidateCertificate, got " + describeJsonValue(*v));
+    return true;
+}
+
+std::optional<Url> readHttpsUrl(JsonObjectReader& r, const char* key, const char* why) {
+    auto text = r.string(key, true);
+    if (!text) return std::nullopt;
+    auto u = Url::parse(*text);
+    if (!u) {
+        r.error(key, "expected https://HOST[:PORT]/PATH, got " + *text);
+        return std::nullopt;
+    }
+    if (u->scheme != "https") {
+        r.error(key, why);
+        return std::nullopt;
+    }
+    return u;
+}
+
+void readApplicationOptions(JsonObjectReader& r, PublishingRule& rule) {
+    rule.backendServerCertificateValidation = readBackendValidation(r);
+    for (auto [key, field] : {std::pair{"disableTranslateUrlInRequestHeaders",
+                                        &rule.disableTranslateUrlInRequestHeaders},
+                              std::pair{"disableTranslateUrlInResponseHeaders",
+                                        &rule.disableTranslateUrlInResponseHeaders}})
+        *field = r.boolean(key).value_or(*field);
+    positive(r, "inactiveTransactionsTimeoutSec", rule.inactiveTransactionsTimeoutSec);
+    rule.requestBodyLimitBytes = r.count("requestBodyLimitBytes").value_or(0);
+}
+
+// One application, or nothing when it has an error; what it needs of the
+// others (internal DNS, the rules already read) is checked by the caller.
+std::optional<PublishingRule> readApplication(const json& j, const std::string& at,
+                                              Errors& errors) {
+    if (!isJsonObject(j, at, errors)) return std::nullopt;
+    const std::size_t before = errors.size();
+    JsonObjectReader r(j, at, errors);
+    PublishingRule rule;
+    rule.name = r.string("name", true).value_or("");
+    auto external = readHttpsUrl(r, "externalUrl", "WAP publishes https only");
+    auto backend = readHttpsUrl(r, "backendServerUrl", "backends are reached over https");
+    rule.externalPreAuthentication = readPreAuthentication(r);
+    if (auto text = r.string("externalCertificateThumbprint", true)) {
+        auto thumb = normaliseThumbprint(*text);
+        if (!thumb)
+            r.error("externalCertificateThumbprint",
+                    "expected 40 hex digits, got \"" + *text + "\"");
+        rule.externalCertificateThumbprint = thumb.value_or("");
+    }
+    readApplicationOptions(r, rule);
+    r.finish();
+    if (errors.size() != before || !external || !backend) return std::nullopt;
+    rule.externalUrl = *external;
+    rule.backendServerUrl = *backend;
+    return rule;
+}
+
+void addApplication(ProxyConfig& cfg, PublishingRule r, const std::string& at, Errors& errors) {
     const std::string backend = r.backendServerUrl.hostPort();
     if (!cfg.internalDns.count(backend))
-        throw fail(at + "/backendServerUrl",
-                   "no /internalDns entry for " + backend +
-                       " (the proxy never uses the system resolver for lab names)");
+        errors.push_back({at + "/backendServerUrl",
+                          "no /internalDns entry for " + backend +
+                              " (the proxy never uses the system resolver for lab names)"});
     for (std::size_t k = 0; k < cfg.applications.size(); ++k)
         if (cfg.applications[k].externalUrl.str() == r.externalUrl.str())
-            throw fail(at + "/externalUrl",
-                       "already published by /applications/" + std::to_string(k));
+            errors.push_back(
+                {at + "/externalUrl", "already published by /applications/" + std::to_string(k)});
     cfg.applications.push_back(std::move(r));
+}
+
+void readListeners(JsonObjectReader& root, ProxyConfig& cfg) {
+    const json* v = root.array("listeners", true);
+    if (!v) return;
+    if (v->empty()) root.error("listeners", "expected a non-empty array");
+    for (std::size_t i = 0; i < v->size(); ++i)
+        if (auto l = readListener((*v)[i], root.at("listeners") + "/" + std::to_string(i),
+                                  root.errors()))
+            cfg.listeners.push_back(*l);
 }
 
 }  // namespace
 
+ConfigError::ConfigError(std::vector<JsonError> errors)
+    : std::runtime_error(describeJsonErrors("", errors)), errors_(std::move(errors)) {}
+
 ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir) {
-    if (!doc.is_object()) throw fail("/", "expected an object");
+    Errors errors;
+    if (!isJsonObject(doc, "", errors)) throw ConfigError(std::move(errors));
+    JsonObjectReader root(doc, "", errors);
     ProxyConfig cfg;
-    if (!doc.contains("listeners") || !doc["listeners"].is_array() || doc["listeners"].empty())
-        throw fail("/listeners", "expected a non-empty array");
-    for (std::size_t i = 0; i < doc["listeners"].size(); ++i)
-        cfg.listeners.push_back(
-            readListener(doc["listeners"][i], "/listeners/" + std::to_string(i)));
-    readSettings(doc, baseDir, cfg);
-    cfg.internalDns = readInternalDns(doc);
-    cfg.limits = readLimits(doc);
-    if (!doc.contains("applications") || !doc["applications"].is_array())
-        throw fail("/applications", "expected an array");
-    for (std::size_t i = 0; i < doc["applications"].size(); ++i) {
-        const std::string at = "/applications/" + std::to_string(i);
-        addApplication(cfg, readApplication(doc["applications"][i], at), at);
+    readListeners(root, cfg);
+    readSettings(root, baseDir, cfg);
+    cfg.internalDns = readInternalDns(root);
+    cfg.limits = readLimits(root);
+    if (const json* apps = root.array("applications", true)) {
+        for (std::size_t i = 0; i < apps->size(); ++i) {
+            const std::string at = "/applications/" + std::to_string(i);
+            if (auto rule = readApplication((*apps)[i], at, errors))
+                addApplication(cfg, std::move(*rule), at, errors);
+        }
     }
+    root.finish();
+    if (!errors.empty()) throw ConfigError(std::move(errors));
     return cfg;
 }
 

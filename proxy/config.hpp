@@ -13,6 +13,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/json_reader.hpp"
 #include "common/url.hpp"
 #include "proxy/binding_store.hpp"
 
@@ -105,12 +106,20 @@ struct ProxyConfig {
     bool operator==(const ProxyConfig&) const = default;
 };
 
+// A proxy configuration that cannot be used: every problem found, each with
+// its JSON path.
 class ConfigError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+    explicit ConfigError(std::vector<JsonError> errors);
+    const std::vector<JsonError>& errors() const { return errors_; }
+
+  private:
+    std::vector<JsonError> errors_;
 };
 
-// Relative paths are taken from `baseDir`. Throws ConfigError("/path: why").
+// Relative paths are taken from `baseDir`. Throws ConfigError with every
+// problem ("/path: why"; unknown keys with the nearest known one).
 ProxyConfig parseProxyConfig(const nlohmann::json& doc, const std::filesystem::path& baseDir);
 ProxyConfig loadProxyConfig(const std::filesystem::path& file);
 

@@ -219,8 +219,8 @@ std::vector<std::uint16_t> openListeners(const ProxyConfig& cfg,
             if (!ec) acceptor->bind(ep, ec);
             if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
             if (ec) {
-                throw std::runtime_error("cannot listen on " + listener.address + ":" +
-                                         std::to_string(port) + ": " + ec.message());
+                throw ListenError("cannot listen on " + listener.address + ":" +
+                                  std::to_string(port) + ": " + ec.message());
             }
             port = acceptor->local_endpoint().port();
             w->acceptors.push_back(std::move(acceptor));

@@ -5,10 +5,18 @@
 #pragma once
 
 #include <ostream>
+#include <stdexcept>
 
 #include "proxy/config.hpp"
 
 namespace edgelab::proxy {
+
+// A listener that cannot be bound (the address is not this host's, the port
+// is taken): the proxy could not be brought up (exit 3).
+class ListenError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
 
 struct ServerOptions {
     unsigned threads = 0;  // 0: the core count

@@ -105,8 +105,9 @@ proxy::PublishingRule publishingRule(const provision::Application& a,
             r.externalPreAuthentication = proxy::PreAuthentication::ADFS;
             break;
         case provision::PreAuthentication::ClientCertificate:
-            throw std::runtime_error(a.name +
-                                     ": ClientCertificate pre-authentication is not emulated");
+            // labModeProblems refuses such a lab before anything starts.
+            throw std::logic_error(a.name +
+                                   ": ClientCertificate pre-authentication is not emulated");
     }
     const std::string& given =
         a.externalCertificateThumbprint.empty() ? proxyThumbprint : a.externalCertificateThumbprint;

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
+#include "common/json_reader.hpp"
+#include "common/json_text.hpp"
 #include "runner/supervisor.hpp"
 
 namespace edgelab::runner {
@@ -54,43 +57,92 @@ std::string stateJson(const LabState& s) {
     return doc.dump(2) + "\n";
 }
 
-LabState parseState(const std::string& text, const std::string& source) {
-    try {
-        json d = json::parse(text);
-        LabState s;
-        s.lab = d.at("lab").get<std::string>();
-        s.labFile = d.value("labFile", "");
-        s.workDir = d.value("workDir", "");
-        s.startedAt = d.value("startedAt", "");
-        s.connectTo = d.at("connectTo").get<std::vector<std::string>>();
-        s.caBundle = d.at("caBundle").get<std::string>();
-        s.bindingStore = d.at("bindingStore").get<std::string>();
-        s.proxyConfig = d.value("proxyConfig", "");
-        s.proxyAddress = d.value("proxyAddress", "");
-        if (d.contains("addressPlan")) {
-            const auto& p = d["addressPlan"];
-            s.addressPlan.subnet = p.value("subnet", "");
-            s.addressPlan.proxyAddress = p.value("proxyAddress", "");
-            s.addressPlan.proxyPort = p.value("proxyPort", 0);
-            for (const auto& b : p.value("backends", json::array())) {
-                s.addressPlan.backends.push_back(
-                    {b.value("name", ""), b.value("address", ""),
-                     static_cast<std::uint16_t>(b.value("labPort", 0)),
-                     static_cast<std::uint16_t>(b.value("listenPort", 0)),
-                     b.value("names", std::vector<std::string>{})});
-            }
-        }
-        s.internalDns = d.value("internalDns", std::map<std::string, std::string>{});
-        for (const auto& p : d.at("processes")) {
-            s.processes.push_back({p.at("name").get<std::string>(), p.at("pid").get<int>(),
-                                   p.value("address", ""), p.value("exe", ""), p.value("log", ""),
-                                   p.value("sni", "")});
-        }
-        s.hostsLines = d.value("hostsLines", std::vector<std::string>{});
-        return s;
-    } catch (const json::exception& e) {
-        throw std::runtime_error(source + ": not a lab state file: " + e.what());
+namespace {
+
+std::uint16_t readPort(JsonObjectReader& r, std::string_view key) {
+    return static_cast<std::uint16_t>(r.integer(key, 0, 65535).value_or(0));
+}
+
+// The map of internal names to "ADDR:PORT".
+std::map<std::string, std::string> readStringMap(JsonObjectReader& r, std::string_view key) {
+    std::map<std::string, std::string> out;
+    const json* v = r.object(key);
+    if (!v) return out;
+    JsonObjectReader entries(*v, r.at(key), r.errors());
+    for (const auto& item : v->items())
+        if (auto value = entries.string(item.key())) out[item.key()] = *value;
+    return out;
+}
+
+AddressPlan readAddressPlan(JsonObjectReader& root) {
+    AddressPlan plan;
+    const json* v = root.object("addressPlan");
+    if (!v) return plan;
+    JsonObjectReader r(*v, root.at("addressPlan"), root.errors());
+    plan.subnet = r.string("subnet").value_or("");
+    plan.proxyAddress = r.string("proxyAddress").value_or("");
+    plan.proxyPort = readPort(r, "proxyPort");
+    const json* backends = r.array("backends");
+    for (std::size_t i = 0; backends && i < backends->size(); ++i) {
+        const std::string at = r.at("backends") + "/" + std::to_string(i);
+        if (!isJsonObject((*backends)[i], at, r.errors())) continue;
+        JsonObjectReader b((*backends)[i], at, r.errors());
+        plan.backends.push_back({b.string("name").value_or(""), b.string("address").value_or(""),
+                                 readPort(b, "labPort"), readPort(b, "listenPort"),
+                                 b.strings("names")});
+        b.finish();
     }
+    r.finish();
+    return plan;
+}
+
+std::vector<ProcessRecord> readProcesses(JsonObjectReader& root) {
+    std::vector<ProcessRecord> out;
+    const json* v = root.array("processes", true);
+    for (std::size_t i = 0; v && i < v->size(); ++i) {
+        const std::string at = root.at("processes") + "/" + std::to_string(i);
+        if (!isJsonObject((*v)[i], at, root.errors())) continue;
+        JsonObjectReader p((*v)[i], at, root.errors());
+        out.push_back({p.string("name", true).value_or(""),
+                       p.integer("pid", 0, std::numeric_limits<int>::max(), true).value_or(0),
+                       p.string("address").value_or(""), p.string("exe").value_or(""),
+                       p.string("log").value_or(""), p.string("sni").value_or("")});
+        p.finish();
+    }
+    return out;
+}
+
+}  // namespace
+
+// Every key a state file has carried since the first version is read here;
+// a key an older version wrote and this one no longer reads would be
+// accepted with JsonObjectReader::accept (none so far).
+LabState parseState(const std::string& text, const std::string& source) {
+    const std::string where = source + ": not a lab state file";
+    auto parsed = readJsonText(text);
+    if (!parsed) throw LabStateError(where + ": " + parsed.error());
+    std::vector<JsonError> errors;
+    LabState s;
+    if (isJsonObject(*parsed, "", errors)) {
+        JsonObjectReader r(*parsed, "", errors);
+        s.lab = r.string("lab", true).value_or("");
+        s.labFile = r.string("labFile").value_or("");
+        s.workDir = r.string("workDir").value_or("");
+        s.startedAt = r.string("startedAt").value_or("");
+        if (!r.get("connectTo")) r.error("connectTo", "required, expected an array of strings");
+        s.connectTo = r.strings("connectTo");
+        s.caBundle = r.string("caBundle", true).value_or("");
+        s.bindingStore = r.string("bindingStore", true).value_or("");
+        s.proxyConfig = r.string("proxyConfig").value_or("");
+        s.proxyAddress = r.string("proxyAddress").value_or("");
+        s.addressPlan = readAddressPlan(r);
+        s.internalDns = readStringMap(r, "internalDns");
+        s.processes = readProcesses(r);
+        s.hostsLines = r.strings("hostsLines");
+        r.finish();
+    }
+    if (!errors.empty()) throw LabStateError(describeJsonErrors(where, errors));
+    return s;
 }
 
 std::filesystem::path stateFile(const std::filesystem::path& workDir) {

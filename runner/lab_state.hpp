@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,15 @@ struct LabState {
     std::vector<std::string> hostsLines;  // "ADDR name" for a real client's hosts file
 };
 
+// A state file that cannot be read: every problem, each with its JSON path
+// (unknown keys with the nearest known one).
+class LabStateError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 std::string stateJson(const LabState&);
-LabState parseState(const std::string& text, const std::string& source);  // throws runtime_error
+LabState parseState(const std::string& text, const std::string& source);  // throws LabStateError
 
 std::filesystem::path stateFile(const std::filesystem::path& workDir);
 void writeState(const std::filesystem::path& workDir, const LabState&);   // atomically

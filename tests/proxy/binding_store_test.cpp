@@ -261,6 +261,73 @@ TEST(StoreFile, MalformedNamesTheFileAndThePath) {
                  BindingStoreError);
 }
 
+std::string storeErrorOf(std::string_view text) {
+    try {
+        parseBindingStore(text, "b.json");
+    } catch (const BindingStoreError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// Read by the shared reader (common/json_reader.hpp), as labs are.
+TEST(StoreFile, AnUnknownKeyIsRefusedWithTheNearestKnownOne) {
+    EXPECT_EQ(storeErrorOf(R"({"bindings":[{"ipport":"0.0.0.0:443",
+        "certificateHash":"0123456789ABCDEF0123456789ABCDEF01234567",
+        "applicationID":"{f955c070-e044-456c-ac00-e9e4275b3f04}"}]})"),
+              "binding store b.json: 2 errors\n"
+              "  /bindings/0/applicationId: required, expected a string\n"
+              "  /bindings/0/applicationID: unknown key (did you mean \"applicationId\"?)");
+    EXPECT_EQ(storeErrorOf(R"({"bindings":[], "binding":[]})"),
+              "binding store b.json: /binding: unknown key (did you mean \"bindings\"?)");
+}
+
+TEST(StoreFile, AWrongTypeIsNamedByItsPath) {
+    EXPECT_EQ(storeErrorOf(R"({"bindings":[{"hostnameport":"a.contoso.com:443",
+        "certificateHash":"0123456789ABCDEF0123456789ABCDEF01234567",
+        "applicationId":"{f955c070-e044-456c-ac00-e9e4275b3f04}", "certificateStoreName": 1}]})"),
+              "binding store b.json: /bindings/0/certificateStoreName: expected a string, got 1");
+    EXPECT_EQ(storeErrorOf(R"({"bindings":{}})"),
+              "binding store b.json: /bindings: expected an array, got an object");
+}
+
+TEST(StoreFile, EveryErrorIsReportedTogether) {
+    const std::string error = storeErrorOf(R"({"bindings":[
+        {"ipport":"lyncws:443", "certificateHash":"xyz",
+         "applicationId":"{f955c070-e044-456c-ac00-e9e4275b3f04}"},
+        7,
+        {"hostnameport":"a.contoso.com:443", "certificateHash":"0123456789ABCDEF0123456789ABCDEF01234567",
+         "applicationId":"f955c070"}]})");
+    EXPECT_EQ(error.rfind("binding store b.json: 4 errors\n", 0), 0u) << error;
+    for (const char* path : {"/bindings/0/ipport", "/bindings/0/certificateHash",
+                             "/bindings/1: expected an object, got 7", "/bindings/2/applicationId"})
+        EXPECT_NE(error.find(path), std::string::npos) << path << "\n" << error;
+}
+
+// Every store edgelab has written loads: its keys never changed since the
+// first version, whose writer left certificateStoreName out when empty.
+TEST(StoreFile, StoresWrittenByEarlierVersionsLoad) {
+    const auto store = parseBindingStore(R"({
+  "bindings": [
+    {
+      "hostnameport": "lyncws.contoso.com:443",
+      "certificateHash": "0123456789ABCDEF0123456789ABCDEF01234567",
+      "applicationId": "{f955c070-e044-456c-ac00-e9e4275b3f04}",
+      "certificateStoreName": "MY"
+    },
+    {
+      "ipport": "0.0.0.0:443",
+      "certificateHash": "0123456789abcdef0123456789abcdef01234567",
+      "applicationId": "{f955c070-e044-456c-ac00-e9e4275b3f04}"
+    }
+  ]
+}
+)",
+                                         "v1");
+    ASSERT_EQ(store.bindings.size(), 2u);
+    EXPECT_EQ(store.bindings[1].certificateStoreName, "MY");
+}
+
 class StoreOnDisk : public ::testing::Test {
   protected:
     edgelab::test::TempDir dir{"binding-store"};

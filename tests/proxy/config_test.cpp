@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.hpp"
+#include "tests/support/temp_dir.hpp"
+
 namespace edgelab::proxy {
 namespace {
 
@@ -191,6 +194,90 @@ TEST(ProxyConfig, ErrorsNameTheField) {
     doc = minimal();
     doc.erase("caBundle");
     EXPECT_NE(errorOf(doc).find("/caBundle"), std::string::npos);
+}
+
+// The shared reader (common/json_reader.hpp), as the lab loader reads labs.
+std::vector<std::string> errorsOf(const nlohmann::json& doc) {
+    try {
+        parseProxyConfig(doc, "/etc/edgelab");
+    } catch (const ConfigError& e) {
+        std::vector<std::string> all;
+        for (const auto& err : e.errors()) all.push_back(err.str());
+        return all;
+    }
+    return {};
+}
+
+TEST(ProxyConfig, AnUnknownKeyIsRefusedWithTheNearestKnownOne) {
+    auto doc = minimal();
+    doc["bindingStorePollMS"] = 100;
+    doc["limits"] = {{"headerBlockByte", 1024}};
+    doc["applications"][0]["backendServerURL"] = "https://lyncfe1.contoso.local:4443/";
+    doc["listeners"][0]["colour"] = "blue";
+    const auto errors = errorsOf(doc);
+    ASSERT_EQ(errors.size(), 4u) << errorOf(doc);
+    EXPECT_EQ(errors[0], "/listeners/0/colour: unknown key");
+    EXPECT_EQ(errors[1],
+              "/limits/headerBlockByte: unknown key (did you mean \"headerBlockBytes\"?)");
+    EXPECT_EQ(errors[2],
+              "/applications/0/backendServerURL: unknown key (did you mean "
+              "\"backendServerUrl\"?)");
+    EXPECT_EQ(errors[3], "/bindingStorePollMS: unknown key (did you mean \"bindingStorePollMs\"?)");
+}
+
+TEST(ProxyConfig, AWrongTypeIsNamedByItsPath) {
+    auto doc = minimal();
+    doc["listeners"][0]["port"] = "443";
+    EXPECT_EQ(errorsOf(doc),
+              std::vector<std::string>{"/listeners/0/port: expected a non-negative whole number, "
+                                       "got \"443\""});
+    doc = minimal();
+    doc["applications"][0]["externalPreAuthentication"] = "PassTrough";
+    EXPECT_EQ(errorsOf(doc),
+              std::vector<std::string>{"/applications/0/externalPreAuthentication: expected one of "
+                                       "PassThrough, ADFS, got \"PassTrough\" (did you mean "
+                                       "\"PassThrough\"?)"});
+}
+
+TEST(ProxyConfig, EveryErrorIsReportedTogether) {
+    auto doc = minimal();
+    doc["listeners"][0]["address"] = "localhost";
+    doc["caBundle"] = 7;
+    doc["limits"] = {{"idleTimeoutSec", 0}, {"headerTimeoutSec", -1}};
+    doc["applications"][0]["externalCertificateThumbprint"] = "abc";
+    doc["internalDns"]["x:1"] = "nowhere";
+    const auto errors = errorsOf(doc);
+    ASSERT_EQ(errors.size(), 6u) << errorOf(doc);
+    const std::string all = errorOf(doc);
+    EXPECT_EQ(all.rfind("6 errors\n", 0), 0u) << all;
+    for (const char* path : {"/listeners/0/address", "/caBundle: expected a string, got 7",
+                             "/limits/idleTimeoutSec", "/limits/headerTimeoutSec",
+                             "/applications/0/externalCertificateThumbprint", "/internalDns/x:1"})
+        EXPECT_NE(all.find(path), std::string::npos) << path << "\n" << all;
+}
+
+TEST(ProxyConfig, AFileSaysWhichFileAndEveryError) {
+    test::TempDir dir("proxy-config");
+    auto doc = minimal();
+    doc["cabundle"] = "/pki/root.pem";
+    doc.erase("caBundle");
+    doc["allowLegacyTls"] = "yes";
+    const auto file = dir.path() / "proxy.json";
+    writeFileAtomic(file, doc.dump(2));
+    try {
+        loadProxyConfig(file);
+        FAIL() << "loaded";
+    } catch (const ConfigError& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(what.rfind(file.string() + ": 3 errors\n", 0), 0u) << what;
+        EXPECT_NE(what.find("/caBundle: required, expected a string"), std::string::npos) << what;
+        EXPECT_NE(what.find("/allowLegacyTls: expected true or false, got \"yes\""),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("/cabundle: unknown key (did you mean \"caBundle\"?)"),
+                  std::string::npos)
+            << what;
+    }
 }
 
 }  // namespace

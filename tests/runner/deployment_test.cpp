@@ -197,5 +197,5 @@ TEST(LabState, RoundTripsAndKeepsTheBriefsFields) {
     EXPECT_EQ(back.connectTo, s.connectTo);
     EXPECT_EQ(back.addressPlan.backends.size(), 2u);
     EXPECT_EQ(back.processes[0].name, "proxy");
-    EXPECT_THROW(parseState("{\"lab\": 1}", "state.json"), std::runtime_error);
+    EXPECT_THROW(parseState("{\"lab\": 1}", "state.json"), LabStateError);
 }
