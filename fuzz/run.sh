@@ -67,5 +67,6 @@ wait
 for target in $targets; do
   cat "$build/fuzz-$target.summary"
   [ "$(cat "$build/fuzz-$target.status")" = 0 ] || status=1
+  rm -f "$build/fuzz-$target.summary" "$build/fuzz-$target.status"
 done
 exit $status
