@@ -62,6 +62,14 @@ inline std::string proxyProgram() {
     return std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy";
 }
 
+// Whether EDGELAB_TEST_PROXY chose the program: a test that measures the
+// proxy's own memory skips itself then (a sanitizer's shadow memory and
+// quarantine are not the proxy's).
+inline bool proxyIsChosen() {
+    const char* chosen = std::getenv("EDGELAB_TEST_PROXY");
+    return chosen && *chosen;
+}
+
 // A started program whose first stdout lines announce readiness.
 struct Process {
     bp::ipstream out;
