@@ -3,6 +3,7 @@
 
 #include "audit/model.hpp"
 #include "common/ascii.hpp"
+#include "common/remedies.hpp"
 #include "proxy/binding_store.hpp"
 
 namespace edgelab::audit {
@@ -53,9 +54,7 @@ CheckResult captureReadable(const Model& m) {
         if (!problems.empty()) {
             r.verdict = Verdict::Warn;
             r.evidence = m.input.netshSource + " could not be read whole: " + join(lines, "; ");
-            r.remedy =
-                "Capture again with `netsh http show sslcert > sslcert.txt` on the proxy; "
-                "the findings below use only the bindings that were read.";
+            r.remedy = remedyText(r.id, "netsh");
         }
     }
     if (m.haveWap) {
@@ -78,10 +77,7 @@ CheckResult captureReadable(const Model& m) {
     if (!unread.empty()) {
         r.verdict = Verdict::Warn;
         read.insert(read.begin(), "not judged, not a URL WAP takes: " + join(unread, ", "));
-        if (r.remedy.empty())
-            r.remedy =
-                "Check the application with Get-WebApplicationProxyApplication -Name NAME "
-                "| Format-List; the findings below leave it out.";
+        if (r.remedy.empty()) r.remedy = remedyText(r.id, "url");
     }
     if (r.verdict == Verdict::Pass || !unread.empty())
         r.evidence = join(read, "; ") + (r.evidence.empty() ? "" : "; " + r.evidence);
@@ -193,12 +189,8 @@ CheckResult wildcardUrls(const Model& m) {
                         "; WAP in Windows Server 2012 R2 does not support wildcard publishing, "
                         "and clients without SNI still get the IP:port binding's certificate");
         if (p.role != AppRole::Other)
-            fixes.push_back("publish each " + to_string(p.role) +
-                            " name (web services, meet, dialin, lyncdiscover, owas) as its own "
-                            "application, so that each lesson is judged for it: "
-                            "Add-WebApplicationProxyApplication -ExternalUrl "
-                            "'https://NAME." +
-                            domain + "/' ...");
+            fixes.push_back(
+                remedyText(r.id, "", {{"role", to_string(p.role)}, {"domain", domain}}));
     }
     if (found.empty()) {
         r.evidence = "every external URL names one host";
@@ -271,9 +263,7 @@ CheckResult certificateNames(const Model& m) {
         if (covers(*cert, host)) return;
         bad.push_back(what + ": certificate " + thumbprint + " (" + cert->source + ") lacks " +
                       host);
-        fixes.push_back("issue a certificate whose subject alternative names include " + host +
-                        ", import it and bind it (Set-WebApplicationProxyApplication "
-                        "-ExternalCertificateThumbprint, netsh http add sslcert)");
+        fixes.push_back(remedyText(r.id, "audit", {{"host", host}}));
     };
     for (const auto& p : m.apps)
         if (p.external && p.externalShape != UrlShape::Wildcard)

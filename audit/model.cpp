@@ -124,12 +124,11 @@ std::string addSslcert(SslcertKey kind, const std::string& key, const Bound& sou
                        const std::string& note) {
     const SslcertAdd add{kind, key, source.hash, source.appid,
                          kind == SslcertKey::HostnamePort ? "MY" : ""};
-    return withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
-           (note.empty() ? "" : "\n# " + note);
+    return sslcertAddFix(add) + (note.empty() ? "" : "\n# " + note);
 }
 
 std::string deleteSslcert(SslcertKey kind, const std::string& key) {
-    return withCmdForm(netshDeleteSslcert(kind, key), netshDeleteSslcert(kind, key, Shell::Cmd));
+    return sslcertDeleteFix(kind, key);
 }
 
 bool covers(const AuditCertificate& cert, const std::string& host) {

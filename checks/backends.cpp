@@ -34,26 +34,22 @@ namespace {
 bool gatewayStatus(long status) { return status >= 500 && status <= 599; }
 
 // What a backend that does not answer needs, as its role and the mode say.
-std::string remedyFor(const Lab& lab, const std::string& key, bool labMode) {
+std::string remedyFor(const CheckDefinition& d, const Lab& lab, const std::string& key,
+                      bool labMode) {
     const provision::Backend* b = nullptr;
     for (auto& x : lab.backends)
         if (x.name == key) b = &x;
     const bool owas = b ? b->role == provision::BackendRole::Owas : iequals(key, lab.names.owas);
     const std::string host = b ? b->host + ":" + std::to_string(b->port) : key;
-    std::string remedy =
-        labMode ? "start the backend again: in a lab, `edgelab down` then `edgelab up` the lab "
-                  "file (the backend's log under WORKDIR/logs/ says why it stopped); on a "
-                  "server, "
-                : "start or repair the server the proxy publishes " + key +
-                      " to (if it runs, the proxy must trust its certificate and find the "
-                      "public name in it): ";
-    remedy += owas ? "on the Office Web Apps server, Restart-Service WACSM and read its event log"
-                   : "on the Lync front end, Get-CsWindowsService, then Start-CsWindowsService "
-                     "and read the Lync Server event log";
-    remedy += "; from the proxy, Test-NetConnection " + host.substr(0, host.rfind(':')) +
-              " -Port " + (b ? std::to_string(b->port) : std::string(owas ? "443" : "4443")) +
-              " must succeed. Republishing does not help: the publishing is not the fault";
-    return remedy;
+    const std::string id = d.id.str();
+    const std::string restart = remedyText(id, owas ? "restart-owas" : "restart-lync");
+    const std::string start =
+        labMode ? remedyText(id, "in-lab", {{"restart", restart}})
+                : remedyText(id, "on-site", {{"backend", key}, {"restart", restart}});
+    return remedyText(id, "",
+                      {{"start", start},
+                       {"host", host.substr(0, host.rfind(':'))},
+                       {"port", b ? std::to_string(b->port) : std::string(owas ? "443" : "4443")}});
 }
 
 struct ProxyAnswers {
@@ -85,7 +81,7 @@ std::string statusList(const std::set<long>& statuses) {
 CheckResult evaluateBackendUp(const CheckDefinition& d, const std::string& key, const Evidence& ev,
                               const CheckContext& ctx) {
     const bool labMode = ctx.target.backendAddresses.count(key) > 0;
-    const std::string remedy = remedyFor(ctx.lab, key, labMode);
+    const std::string remedy = remedyFor(d, ctx.lab, key, labMode);
     if (auto down = ctx.target.backendsDown.find(key); down != ctx.target.backendsDown.end())
         return result(d, Verdict::Fail, key + " is down: " + down->second, remedy);
     auto* h = ev.handshake(probe::tlsBackend(key));

@@ -60,22 +60,6 @@ std::vector<ProbeId> idsOf(const std::vector<HttpProbe>& probes) {
 }
 }  // namespace
 
-std::string to_string(Verdict v) {
-    switch (v) {
-        case Verdict::Pass:
-            return "PASS";
-        case Verdict::Fail:
-            return "FAIL";
-        case Verdict::Skip:
-            return "SKIP";
-        case Verdict::Warn:
-            return "WARN";
-        case Verdict::Blocked:
-            return "BLOCKED";
-    }
-    return "?";
-}
-
 std::string to_string(HandshakeOutcome o) {
     switch (o) {
         case HandshakeOutcome::Ok:

@@ -14,31 +14,17 @@
 
 #include "checks/evidence.hpp"
 #include "checks/ids.hpp"
+#include "common/finding.hpp"
 #include "common/matching.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::checks {
 
-// BLOCKED: the check could not judge what it checks because a prerequisite
-// failed (the name did not resolve, the port refused, the root is not
-// trusted, ...); the prerequisite is the one failure to fix.
-enum class Verdict { Pass, Fail, Skip, Warn, Blocked };
-std::string to_string(Verdict);  // "PASS", "FAIL", "SKIP", "WARN", "BLOCKED"
-
-struct CheckResult {
-    std::string id;     // CheckId::str(), stable: "tls.no-sni.lync-mobile"
-    std::string title;  // what is checked, for people
-    std::string ns;     // the namespace (public name) it covers
-    Verdict verdict = Verdict::Skip;
-    std::string evidence;   // one line: what was seen
-    std::string remedy;     // what to do when it fails; empty on PASS
-    double seconds = 0;     // time of the probes it read
-    std::string blockedBy;  // BLOCKED: the id of the root-cause check that failed
-    // The checks whose failure would explain this result, in the order they
-    // are asked (the first that failed blocks it). Filled by evaluateAll from
-    // the evidence unless the check sets them itself.
-    std::vector<CheckId> prerequisites;
-};
+// A check's result is a finding (common/finding.hpp): the one model every
+// judge in edgelab shares (the static rules, the data disk, the audit).
+using edgelab::to_string;  // "PASS", "FAIL", "SKIP", "WARN", "BLOCKED"
+using edgelab::Verdict;
+using CheckResult = edgelab::Finding;
 
 // The test account the sign-in checks use. The password is only ever handed
 // to libcurl and the NTLM computation, never to a report, log or argv.

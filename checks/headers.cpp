@@ -85,11 +85,7 @@ CheckDefinition headersCheck(const provision::Lab& lab, std::vector<ProbeId> htt
             }
         }
         if (answered == 0) return result(d, Verdict::Skip, "no HTTP response to look at");
-        if (!bad.empty())
-            return result(d, Verdict::Fail, join(bad, "; "),
-                          "turn response header translation on (no "
-                          "-DisableTranslateUrlInResponseHeaders) so the proxy maps backend "
-                          "hosts and port 4443 to the public URL");
+        if (!bad.empty()) return result(d, Verdict::Fail, join(bad, "; "), remedyText(d.id.str()));
         return result(d, Verdict::Pass,
                       std::to_string(looked) +
                           " Location/Content-Location/Set-Cookie header(s), "

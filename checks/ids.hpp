@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/finding.hpp"
+
 namespace edgelab::checks {
 
 // One probe: an HTTP exchange or a TLS handshake, the key of its evidence.
@@ -24,19 +26,9 @@ class ProbeId {
 };
 
 // One check: stable, shown in reports, matched by --only/--skip and by a
-// lab's expectations.
-class CheckId {
-  public:
-    CheckId() = default;
-    explicit CheckId(std::string value) : value_(std::move(value)) {}
-    const std::string& str() const { return value_; }
-    auto operator<=>(const CheckId&) const = default;
-    bool operator==(const CheckId&) const = default;
-    bool operator==(std::string_view s) const { return value_ == s; }
-
-  private:
-    std::string value_;
-};
+// lab's expectations. The type is the one every finding names its
+// prerequisites with (common/finding.hpp); its values are spelt below.
+using edgelab::CheckId;
 
 namespace probe {
 inline ProbeId tlsSni(std::string_view name) { return ProbeId("tls.sni." + std::string(name)); }

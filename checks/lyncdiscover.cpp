@@ -93,11 +93,10 @@ CheckDefinition lyncdiscoverCheck(const provision::Lab& lab) {
         if (auto p = checkDiscoverJson(*j, ws); !p.empty()) problems.push_back(p);
         if (auto p = checkDiscoverXml(*x, ws); !p.empty()) problems.push_back(p);
         if (!problems.empty())
-            return result(d, Verdict::Fail, join(problems, "; "),
-                          "publish https://" + ctx.lab.names.lyncdiscover +
-                              "/ pass-through to the front end's external web services "
-                              "(4443), and set the front end's external web services FQDN to " +
-                              ws);
+            return result(
+                d, Verdict::Fail, join(problems, "; "),
+                remedyText(d.id.str(), "",
+                           {{"lyncdiscover", ctx.lab.names.lyncdiscover}, {"webServices", ws}}));
         return result(d, Verdict::Pass, "JSON and XML roots link to https://" + ws + "/ only");
     };
     return d;

@@ -71,15 +71,10 @@ CheckDefinition owasNamesCheck(const provision::Lab& lab) {
         if (!any) return result(d, Verdict::Skip, "not probed");
         if (!leaked.empty())
             return result(d, Verdict::Fail, "internal host named to clients: " + join(where, "; "),
-                          "publish OWAS with BackendServerUrl on the public name (https://" +
-                              ctx.lab.names.owas +
-                              "/), so OWAS writes that name into its pages; the proxy does not "
-                              "rewrite bodies");
+                          remedyText(d.id.str(), "", {{"owas", ctx.lab.names.owas}}));
         if (!problems.empty())
             return result(d, Verdict::Fail, "pages not served: " + join(problems, "; "),
-                          "publish https://" + ctx.lab.names.owas +
-                              "/ pass-through to the OWAS farm so that /hosting/discovery and "
-                              "/m/Presenter.aspx answer 200");
+                          remedyText(d.id.str(), "not-served", {{"owas", ctx.lab.names.owas}}));
         return result(d, Verdict::Pass, "discovery and presenter pages name public hosts only");
     };
     return d;
@@ -99,9 +94,7 @@ CheckDefinition owasWopiSrcCheck(const provision::Lab& lab) {
             x->status == 400
                 ? " (OWAS rejected the WopiSrc: the proxy decoded or normalised the URL)"
                 : "";
-        return result(d, Verdict::Fail, describeExchange(*x) + why,
-                      "forward request URLs unchanged (no URL normalisation or decoding on the "
-                      "OWAS rule; TMG: turn off Verify Normalization)");
+        return result(d, Verdict::Fail, describeExchange(*x) + why, remedyText(d.id.str()));
     };
     return d;
 }

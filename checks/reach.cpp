@@ -60,17 +60,10 @@ CheckDefinition resolveCheck(const Lab& lab) {
             return result(d, Verdict::Pass,
                           std::to_string(hs.size()) + " public names resolve" +
                               (pinned ? " (through --connect-to)" : " (system resolver)"));
-        std::string remedy =
-            pinned ? "--connect-to names a host that does not resolve: give the proxy's IP "
-                     "address, e.g. --connect-to ::192.0.2.10:443 (every public name to one "
-                     "address)"
-                   : "the names are not in DNS where this runs: to check the proxy directly, "
-                     "send every public name to its address with --connect-to ::PROXY-IP:443, "
-                     "or publish A records for them";
         return result(d, Verdict::Fail,
                       std::to_string(failed.size()) + " of " + std::to_string(hs.size()) +
                           " public names do not resolve: " + join(failed, "; "),
-                      remedy);
+                      remedyText(d.id.str(), pinned ? "connect-to" : ""));
     };
     return d;
 }
@@ -93,9 +86,7 @@ CheckDefinition connectCheck(const Lab& lab) {
             return result(d, Verdict::Pass, "connections accepted by " + byAddress(tried));
         std::string why = refused.front()->detail;
         return result(d, Verdict::Fail, "no TCP connection to " + byAddress(refused) + ": " + why,
-                      "nothing accepts connections there: check the address and port (the proxy "
-                      "listens on 443; --connect-to ::ADDR:443 sends every public name to one "
-                      "address), that the proxy is running, and that no firewall rejects the port");
+                      remedyText(d.id.str()));
     };
     return d;
 }
@@ -119,9 +110,7 @@ CheckDefinition answerCheck(const Lab& lab) {
         return result(d, Verdict::Fail,
                       byAddress(silent) +
                           " accepted the connection but did not answer: " + silent.front()->detail,
-                      "the server there accepts connections and sends nothing back: check that "
-                      "the TLS proxy (not another service) listens on that address and is not "
-                      "stalled; on a slow link give it longer with --timeout SECONDS");
+                      remedyText(d.id.str()));
     };
     return d;
 }

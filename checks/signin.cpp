@@ -19,11 +19,6 @@ using nlohmann::json;
 using provision::Lab;
 using support::result;
 
-// The seed's lesson S2, word for word the remedy of auth.passthrough.
-constexpr const char* kPassThroughRemedy =
-    "publish the Lync applications with -ExternalPreAuthentication PassThrough (Lync "
-    "authenticates its clients itself)";
-
 // A link a client is handed must lead back through the publishing: a public
 // name on 443, never a backend's name or port 4443.
 std::vector<std::string> nonPublicLinks(const Lab& lab, const std::vector<std::string>& hrefs) {
@@ -56,6 +51,12 @@ std::string statusText(const SignInStep& s) {
     return text;
 }
 
+// The remedy for a sign-in's failure, by its kind: the step that did not
+// answer ("lyncdiscover", "user", ...) or what was wrong (common/remedies.cpp).
+std::string remedyOf(const CheckDefinition& d, std::string_view kind, RemedyParams params = {}) {
+    return remedyText(d.id.str(), kind, params);
+}
+
 // A step that did not answer as it must: what was seen and what to do.
 CheckResult stepFailure(const CheckDefinition& d, const SignInStep& s, const std::string& done,
                         const std::string& remedy) {
@@ -66,12 +67,9 @@ CheckResult stepFailure(const CheckDefinition& d, const SignInStep& s, const std
                       evidence +
                           " (a redirect to a federation service: pre-authentication, "
                           "not pass-through; the front end never saw the sign-in)",
-                      kPassThroughRemedy);
+                      remedyOf(d, "federation-redirect"));
     if (x.status == 502 || x.status == 504 || x.status == 0)
-        return result(d, Verdict::Fail, evidence,
-                      "the front end did not answer through the publishing: check the "
-                      "backend URL (https://<pool>:4443/), the backend's certificate and "
-                      "-InactiveTransactionsTimeoutSec");
+        return result(d, Verdict::Fail, evidence, remedyOf(d, "no-answer"));
     return result(d, Verdict::Fail, evidence, remedy);
 }
 
@@ -80,46 +78,21 @@ CheckResult skipOrMissing(const CheckDefinition& d, const SignInFlow* flow) {
     return result(d, Verdict::Skip, flow->skipped);
 }
 
-const char* const kNtlmRemedy =
-    "check the test user's account and password; behind a reverse proxy each client "
-    "connection must keep one backend connection for the whole NTLM handshake (WAP does; a "
-    "pool shared between clients, such as nginx's upstream keepalive, breaks NTLM: in the "
-    "lab, proxy.connectionAffinity true)";
-
-const char* const kSharedAuthRemedy =
-    "a backend connection that completed an NTLM or Negotiate handshake belongs to the client "
-    "connection that made it: keep it for that client alone and close it with that client, "
-    "never hand it to another client from a shared pool (WAP does; in the lab, "
-    "proxy.connectionAffinity true)";
-
 constexpr const char* kClientExternalAccess = "SipClientExternalAccess";
 
-const char* const kDiscoveryRemedy =
-    "every pool's external web services FQDN (Topology Builder, Set-CsWebServer) must be a "
-    "public name published on 443 through the proxy: a Director or front end redirects users "
-    "homed on another pool to that pool's external web services, and clients follow only "
-    "what they are handed";
-
-const char* const kPublishWebServicesRemedy =
-    "publish the pool's external web services (https://<web services>/ to "
-    "https://<pool>:4443/) pass-through so that the autodiscover, web ticket and UCWA "
-    "resources answer as the front end does";
-
 // What each step of a sign-in needs when it is the one that did not answer.
-std::string remedyFor(const std::string& step, const Lab& lab) {
+std::string remedyFor(const CheckDefinition& d, const std::string& step, const Lab& lab) {
     if (step == "lyncdiscover")
-        return "publish https://" + lab.names.lyncdiscover +
-               "/ pass-through to the front end's external web services (4443), and create "
-               "the lyncdiscover DNS record for the SIP domain";
-    if (step == "rst" || step == "negotiate" || step == "authenticate") return kNtlmRemedy;
-    if (step == "oauthtoken")
-        return "check the test user's password (--password-file, or users[] in the lab); the "
-               "front end answered the password grant with an error";
-    if (step == "user")
-        return std::string(kPublishWebServicesRemedy) +
-               "; the user resource must accept the web ticket (X-MS-WebTicket) or token it "
-               "was signed in with";
-    return kPublishWebServicesRemedy;
+        return remedyOf(d, "lyncdiscover", {{"lyncdiscover", lab.names.lyncdiscover}});
+    if (step == "rst" || step == "negotiate" || step == "authenticate") return remedyOf(d, "ntlm");
+    if (step == "oauthtoken" || step == "user") return remedyOf(d, step);
+    return remedyOf(d, "");
+}
+
+// A URL a client could not follow: a token endpoint (MsRtcOAuth href) off the
+// published names, or another link.
+std::string offNamespaceRemedy(const CheckDefinition& d, const DiscoveredUrl& off) {
+    return remedyOf(d, off.kind == "oauth-href" ? "oauth-href" : "discovery");
 }
 
 // "lyncdiscover 200, user 401, oauthtoken 200": the steps a sign-in went
@@ -148,19 +121,19 @@ CheckResult stoppedSignIn(const CheckDefinition& d, const SignInFlow& flow, cons
                         stepsBefore(flow, flow.steps.size()) + "; stopped before " + off->kind +
                             " " + off->url + " (" + off->source +
                             "): " + notPublicReason(off->url, publicNames(lab)),
-                        off->kind == "oauth-href" ? support::kOAuthHrefRemedy : kDiscoveryRemedy);
+                        offNamespaceRemedy(d, *off));
         r.prerequisites = {check::signInDiscovery()};
         return r;
     }
     if (flow.steps.empty())
         return result(d, Verdict::Fail, flow.stopped.empty() ? "no request made" : flow.stopped,
-                      kPublishWebServicesRemedy);
+                      remedyOf(d, ""));
     const SignInStep& last = flow.steps.back();
     if (!flow.stopped.empty())
         return result(d, Verdict::Fail, stepsBefore(flow, flow.steps.size()) + "; " + flow.stopped,
-                      remedyFor(last.name, lab));
+                      remedyFor(d, last.name, lab));
     return stepFailure(d, last, stepsBefore(flow, flow.steps.size() - 1),
-                       remedyFor(last.name, lab));
+                       remedyFor(d, last.name, lab));
 }
 
 // The redirects a sign-in followed, for the evidence.
@@ -182,18 +155,17 @@ CheckResult evaluateDiscovery(const CheckDefinition& d, const Evidence& ev,
         if (!flow || !flow->skipped.empty()) continue;
         any = flow;
         if (const DiscoveredUrl* off = offNamespace(*flow, ctx.lab)) {
-            auto r =
-                result(d, Verdict::Fail,
-                       off->kind + " " + off->url + " (from " + off->source +
-                           ") is not one a client outside can follow: " +
-                           notPublicReason(off->url, publicNames(ctx.lab)),
-                       off->kind == "oauth-href" ? support::kOAuthHrefRemedy : kDiscoveryRemedy);
+            auto r = result(d, Verdict::Fail,
+                            off->kind + " " + off->url + " (from " + off->source +
+                                ") is not one a client outside can follow: " +
+                                notPublicReason(off->url, publicNames(ctx.lab)),
+                            offNamespaceRemedy(d, *off));
             // The challenge's href is what auth.passthrough reads too.
             if (off->kind == "oauth-href") r.prerequisites = {check::authPassThrough()};
             return r;
         }
         if (flow->stopped.find("redirect") != std::string::npos)
-            return result(d, Verdict::Fail, flow->stopped, kDiscoveryRemedy);
+            return result(d, Verdict::Fail, flow->stopped, remedyOf(d, "discovery"));
         urls += flow->discovered.size();
         for (const auto& u : flow->discovered) redirects += u.kind == "redirect";
     }
@@ -224,9 +196,7 @@ CheckResult evaluateWebTicket(const CheckDefinition& d, const Evidence& ev,
         access.push_back(a.element + " " + a.fqdn + ":" + a.port);
         if (a.element == kClientExternalAccess) external = a;
     }
-    const std::string edgeRemedy =
-        "set the Access Edge's external FQDN in the topology so that the user resource lists "
-        "SipClientExternalAccess on a public name (external clients register there)";
+    const std::string edgeRemedy = remedyOf(d, "edge");
     if (!external)
         return result(d, Verdict::Fail,
                       done + "; user 200 without " + kClientExternalAccess +
@@ -268,8 +238,7 @@ CheckResult evaluateUcwa(const CheckDefinition& d, const Evidence& ev, const Che
     if (!bad.empty())
         return result(d, Verdict::Fail,
                       done + "; links outside the public namespace: " + join(bad, ", "),
-                      "set the external web services FQDN of the pool to a published name and "
-                      "publish it on 443 (never the pool's name or 4443)");
+                      remedyOf(d, "links"));
     return result(d, Verdict::Pass,
                   done + "; " + std::to_string(links.size()) + " link(s), all on public names");
 }
@@ -281,16 +250,14 @@ CheckResult evaluateAffinity(const CheckDefinition& d, const Evidence& ev,
     const SignInStep* negotiate = flow->step("negotiate");
     if (!negotiate) return stoppedSignIn(d, *flow, ctx.lab);
     if (negotiate->exchange.status != 401 || !flow->found.count("challenge"))
-        return stepFailure(d, *negotiate, "",
-                           "the Web Ticket Service must answer an NTLM NEGOTIATE_MESSAGE with "
-                           "its CHALLENGE_MESSAGE (401 WWW-Authenticate: NTLM <token>)");
+        return stepFailure(d, *negotiate, "", remedyOf(d, "challenge"));
     const std::string busy = flow->found.count("busy") ? flow->found.at("busy") : "0";
     std::string done =
         "negotiate 401 with a challenge; " + busy + " other connection(s) started NTLM meanwhile";
     const SignInStep* authenticate = flow->step("authenticate");
     if (!authenticate || authenticate->exchange.status != 200)
         return stepFailure(d, authenticate ? *authenticate : SignInStep{"authenticate", {}, 0},
-                           done, kNtlmRemedy);
+                           done, remedyOf(d, "ntlm"));
     // The client's connection had closed, yet the backend accepted the answer
     // to a challenge it sent on another: the proxy shared that connection's
     // NTLM state with a new client connection.
@@ -299,7 +266,7 @@ CheckResult evaluateAffinity(const CheckDefinition& d, const Evidence& ev,
                       done +
                           "; authenticate 200 on a new client connection (the challenge was "
                           "sent on another one)",
-                      kSharedAuthRemedy);
+                      remedyOf(d, "shared-auth"));
     return result(d, Verdict::Pass, done + "; authenticate 200 on the same connection");
 }
 
@@ -326,8 +293,8 @@ CheckResult evaluateAnonymousAfterSignIn(const CheckDefinition& d, const Evidenc
                           done + " one was answered " + std::to_string(s.exchange.status) +
                               " without credentials: it reached the backend connection the "
                               "signed-in client authenticated",
-                          kSharedAuthRemedy);
-        return stepFailure(d, s, done, kPublishWebServicesRemedy);
+                          remedyOf(d, "shared-auth"));
+        return stepFailure(d, s, done, remedyOf(d, ""));
     }
     if (refused == 0) return result(d, Verdict::Skip, "no anonymous request was made");
     return result(d, Verdict::Pass,
@@ -369,10 +336,7 @@ CheckResult evaluateAnonMeeting(const CheckDefinition& d, const Evidence& ev,
                           "): this front end offers no anonymous meeting join");
     auto doc = json::parse(token->exchange.body, nullptr, false);
     if (token->exchange.status != 200 || !doc.is_object() || !doc["access_token"].is_string())
-        return stepFailure(d, *token, "conference " + conference,
-                           "allow anonymous participants (Set-CsConferencingPolicy "
-                           "-AllowAnonymousParticipantsInMeetings $true) and publish "
-                           "/WebTicket pass-through to the front end");
+        return stepFailure(d, *token, "conference " + conference, remedyOf(d, "anonymous"));
     std::string lifetime;
     if (doc.contains("expires_in") && doc["expires_in"].is_number_integer())
         lifetime = ", expires_in " + std::to_string(doc["expires_in"].get<long>()) + " s";
@@ -491,12 +455,9 @@ std::optional<CheckResult> measuredLongPoll(const CheckDefinition& d, const Evid
         return result(d, Verdict::Pass,
                       asked + " waited " + seconds(poll->seconds) +
                           " through the publishing and was answered 200");
-    return result(d, Verdict::Fail,
-                  asked + " cut after " + seconds(poll->seconds) + ": " + statusText(*poll),
-                  "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec above the "
-                  "front end's event channel hold (" +
-                      std::to_string(kUcwaEventChannelHold.count()) +
-                      " s by default; WAP's default 300) on each Lync application");
+    return result(
+        d, Verdict::Fail, asked + " cut after " + seconds(poll->seconds) + ": " + statusText(*poll),
+        remedyOf(d, "measured", {{"hold", std::to_string(kUcwaEventChannelHold.count())}}));
 }
 
 std::optional<SignInCredentials> signInUserOf(const Lab& lab, std::string_view sipUri) {

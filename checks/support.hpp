@@ -12,6 +12,7 @@
 #include "checks/evidence.hpp"
 #include "common/ascii.hpp"
 #include "common/lync_wap.hpp"
+#include "common/remedies.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::checks::support {
@@ -37,9 +38,5 @@ std::string leafSummary(const TlsHandshake& h);
 std::string outcomeText(const TlsHandshake& h);
 std::string describeExchange(const HttpExchange& x);
 const provision::Backend* backendFor(const provision::Lab& lab, std::string_view host);
-
-// The remedy for a token endpoint (MsRtcOAuth href) off the published names;
-// auth.passthrough and signin.discovery both give it.
-extern const char* const kOAuthHrefRemedy;
 
 }  // namespace edgelab::checks::support

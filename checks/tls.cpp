@@ -17,22 +17,20 @@ namespace {
 
 // The certificate the proxy serves under SNI for the web services name: the
 // one a default binding should copy, as the seed's Set-DefaultCertificate does.
-std::string defaultBindingRemedy(const provision::Lab& lab, const Evidence& ev) {
+std::string defaultBindingRemedy(const CheckDefinition& d, const provision::Lab& lab,
+                                 const Evidence& ev) {
     std::string hash = "<thumbprint of the certificate bound to " + lab.names.webServices + ":443>";
     if (auto* h = ev.handshake(probe::tlsSni(lab.names.webServices));
         h && h->outcome == HandshakeOutcome::Ok && !h->chain.empty())
         hash = asciiLower(h->chain.front().thumbprint);
-    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", hash, std::string(kWapApplicationId),
-                         ""};
     // The lab command names the lab file, as `bindings` needs it (or
     // --store) to find the proxy's store.
     const std::string labFile =
         lab.sourceFile.empty() ? std::string("LAB.json") : lab.sourceFile.string();
-    return "add a default (IP:port) binding with the certificate served for " +
-           lab.names.webServices + ":\n" +
-           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
-           "\nin a lab: edgelab bindings set-default --lab " + labFile + " --match-host " +
-           lab.names.webServices;
+    return remedyText(d.id.str(), "",
+                      {{"webServices", lab.names.webServices},
+                       {"command", sslcertAddFix(defaultBindingAdd(hash))},
+                       {"labFile", labFile}});
 }
 
 // The chain as sent links each certificate to the next and ends at a root
@@ -49,15 +47,14 @@ bool endsAtUntrustedRoot(const std::vector<CertificateInfo>& chain) {
 
 // The remedy for a handshake that failed below TLS; the reach.* checks
 // report the same cause once for the target.
-std::string connectionRemedy(const TlsHandshake& h) {
+std::string connectionRemedy(const CheckDefinition& d, const TlsHandshake& h) {
     switch (h.outcome) {
         case HandshakeOutcome::Unresolved:
-            return "the name does not resolve here (see reach.resolve; --connect-to ::ADDR:443 "
-                   "sends every public name to the proxy)";
+            return remedyText(d.id.str(), "unresolved");
         case HandshakeOutcome::Refused:
-            return "nothing accepts connections on " + h.address + " (see reach.connect)";
+            return remedyText(d.id.str(), "refused", {{"address", h.address}});
         case HandshakeOutcome::Timeout:
-            return h.address + " did not answer in time (see reach.answer)";
+            return remedyText(d.id.str(), "timeout", {{"address", h.address}});
         default:
             return {};
     }
@@ -98,15 +95,13 @@ CheckDefinition trustCheck(const provision::Lab& lab) {
             return result(d, Verdict::Pass,
                           "no chain ends at a root missing from " + roots +
                               " (incomplete chains: see tls.chain.*)");
-        return result(
-            d, Verdict::Fail,
-            "the chain sent for " + join(names, ", ") + " (" +
-                std::to_string(example->chain.size()) + " certificates, leaf " +
-                example->chain.front().subject + ") ends at " + example->chain.back().issuer +
-                ", which is not in " + roots + ": " + example->verifyError,
-            "nothing is missing from the chain: trust the root that issued it. Pass that root "
-            "with --cacert (a running lab's is the caBundle in WORKDIR/state.json), or install "
-            "it as a trusted root on the clients");
+        return result(d, Verdict::Fail,
+                      "the chain sent for " + join(names, ", ") + " (" +
+                          std::to_string(example->chain.size()) + " certificates, leaf " +
+                          example->chain.front().subject + ") ends at " +
+                          example->chain.back().issuer + ", which is not in " + roots + ": " +
+                          example->verifyError,
+                      remedyText(d.id.str()));
     };
     return d;
 }
@@ -117,13 +112,12 @@ CheckDefinition sniCheck(const std::string& name) {
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         const std::string& name = d.ns;
         auto* h = ev.handshake(d.probes.front());
-        const std::string remedy =
-            "bind a certificate whose subjectAltName includes " + name + " to " + name + ":443:\n" +
-            netshAddSslcert({SslcertKey::HostnamePort, name + ":443", "<thumbprint>",
-                             std::string(kWapApplicationId), "MY"});
+        const std::string remedy = remedyText(
+            d.id.str(), "",
+            {{"name", name}, {"command", sslcertAddFix(hostnameBindingAdd(name, "<thumbprint>"))}});
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
         if (h->outcome != HandshakeOutcome::Ok) {
-            auto below = connectionRemedy(*h);
+            auto below = connectionRemedy(d, *h);
             return result(d, Verdict::Fail, h->address + " SNI " + name + ": " + outcomeText(*h),
                           below.empty() ? remedy : below);
         }
@@ -137,12 +131,12 @@ CheckDefinition sniCheck(const std::string& name) {
                           remedy);
         if (leaf.notAfter <= ctx.now || leaf.notBefore > ctx.now)
             return result(d, Verdict::Fail, "certificate not in date: " + seen,
-                          "renew the certificate and update the binding's certhash");
+                          remedyText(d.id.str(), "expired"));
         if (leaf.notAfter - ctx.now < std::chrono::hours(24 * 30))
             return result(
                 d, Verdict::Warn,
                 "certificate expires in " + wholeDays(leaf.notAfter - ctx.now) + " days: " + seen,
-                "renew the certificate before " + utcDate(leaf.notAfter));
+                remedyText(d.id.str(), "expiring", {{"date", utcDate(leaf.notAfter)}}));
         return result(d, Verdict::Pass, seen);
     };
     return d;
@@ -169,15 +163,13 @@ CheckDefinition chainCheck(const std::string& name) {
             auto r = result(d, Verdict::Fail,
                             sent + ", complete up to " + h->chain.back().issuer +
                                 ", which is not a trusted root: " + h->verifyError,
-                            "trust the root that issued the chain (see tls.trust)");
+                            remedyText(d.id.str(), "untrusted-root"));
             r.prerequisites = {check::tlsTrust()};
             return r;
         }
-        return result(
-            d, Verdict::Fail, sent + ", does not verify from what was sent: " + h->verifyError,
-            "send the issuing CA with the certificate (install the intermediate in the "
-            "proxy's Intermediate Certification Authorities store; lab: "
-            "certificate.sendChain=true); mobile clients do not fetch it from the AIA URL");
+        return result(d, Verdict::Fail,
+                      sent + ", does not verify from what was sent: " + h->verifyError,
+                      remedyText(d.id.str()));
     };
     return d;
 }
@@ -194,7 +186,7 @@ CheckDefinition noSniCheck(const provision::Lab& lab, const provision::ClientPro
     d.evaluate = [d, names](const Evidence& ev, const CheckContext& ctx) {
         auto* h = ev.handshake(d.probes.front());
         if (!h) return result(d, Verdict::Skip, "no handshake gathered");
-        std::string remedy = defaultBindingRemedy(ctx.lab, ev);
+        std::string remedy = defaultBindingRemedy(d, ctx.lab, ev);
         if (h->outcome == HandshakeOutcome::Reset) {
             auto r =
                 result(d, Verdict::Fail,
@@ -245,7 +237,7 @@ CheckDefinition defaultBindingCheck(const provision::Lab& lab) {
                           "every handshake without SNI (" + std::to_string(seen) +
                               " client profiles) was reset on the ClientHello: no default "
                               "(IP:port) binding",
-                          defaultBindingRemedy(ctx.lab, ev));
+                          defaultBindingRemedy(d, ctx.lab, ev));
         if (served > 0)
             return result(d, Verdict::Pass,
                           std::to_string(served) + " of " + std::to_string(seen) +
@@ -291,10 +283,7 @@ CheckDefinition backendCertCheck(const provision::Lab& lab, const Target& target
                                (b.serves.empty() ? b.host : join(b.serves, ",")));
         }
         if (!problems.empty())
-            return result(d, Verdict::Fail, join(problems, "; "),
-                          "issue the backend a certificate whose subjectAltName lists the public "
-                          "names it is published under (full-domain publishing keeps the host "
-                          "name); lab: backends[].publicNamesInCertificate=true");
+            return result(d, Verdict::Fail, join(problems, "; "), remedyText(d.id.str()));
         if (!unjudged.empty()) {
             auto r = result(d, Verdict::Skip, "not judged: " + join(unjudged, "; "));
             r.prerequisites = down;

@@ -11,16 +11,6 @@
 #include <algorithm>
 #include <sstream>
 
-namespace edgelab::checks::support {
-
-const char* const kOAuthHrefRemedy =
-    "publish the web services with the backend URL on the external web services FQDN "
-    "(https://<web services>:4443/, not the pool's name): the front end names its token "
-    "endpoint (MsRtcOAuth href) after the host it was asked for, and the proxy does not "
-    "translate WWW-Authenticate";
-
-}  // namespace edgelab::checks::support
-
 namespace edgelab::checks::family {
 
 using namespace support;
@@ -42,20 +32,18 @@ CheckDefinition webServicesCheck(const provision::Lab& lab, const WebServicesPat
         // service, and an untranslated Location sends them to the backend.
         if (x->status >= 300 && x->status < 400) {
             if (auto loc = redirectOutsideNamespace(ctx.lab, *x))
-                return result(d, Verdict::Fail,
-                              describeExchange(*x) + " (redirects out of the public namespace)",
-                              "publish https://" + ctx.lab.names.webServices +
-                                  "/ with -ExternalPreAuthentication PassThrough and response "
-                                  "header translation on, so that " +
-                                  w.path + " answers as the front end does");
+                return result(
+                    d, Verdict::Fail,
+                    describeExchange(*x) + " (redirects out of the public namespace)",
+                    remedyText(d.id.str(), "redirect",
+                               {{"webServices", ctx.lab.names.webServices}, {"path", w.path}}));
         }
         if (std::find(w.expected.begin(), w.expected.end(), x->status) != w.expected.end())
             return result(d, Verdict::Pass, describeExchange(*x));
         return result(d, Verdict::Fail,
                       describeExchange(*x) + " (a front end answers " + join(exp, "/") + ")",
-                      "publish https://" + ctx.lab.names.webServices +
-                          "/ pass-through to the front end on https://<fe>:4443/ so that " +
-                          w.path + " reaches the external web services site");
+                      remedyText(d.id.str(), "",
+                                 {{"webServices", ctx.lab.names.webServices}, {"path", w.path}}));
     };
     return d;
 }
@@ -69,9 +57,7 @@ CheckDefinition authCheck(const provision::Lab& lab) {
     d.evaluate = [d](const Evidence& ev, const CheckContext& ctx) {
         auto* x = ev.exchange(d.probes.front());
         if (!x) return result(d, Verdict::Skip, "not probed");
-        std::string remedy =
-            "publish the Lync applications with -ExternalPreAuthentication PassThrough (Lync "
-            "authenticates its clients itself)";
+        const std::string remedy = remedyText(d.id.str());
         if (x->status == 401) {
             // Clients ask for their token where the challenge's href says.
             if (auto oauth = msRtcOAuthOf(x->headers("www-authenticate"))) {
@@ -83,7 +69,7 @@ CheckDefinition authCheck(const provision::Lab& lab) {
                                       ": the token endpoint is not one a client "
                                       "outside can reach (" +
                                       why + ")",
-                                  kOAuthHrefRemedy);
+                                  remedyText(d.id.str(), "oauth-href"));
                 return result(d, Verdict::Pass, "401 with " + c);
             }
             return result(d, Verdict::Fail,
@@ -129,10 +115,7 @@ CheckDefinition simpleUrlCheck(const provision::Lab& lab, CheckId id, const std:
         if (!any) return result(d, Verdict::Skip, "not probed");
         if (!problems.empty())
             return result(d, Verdict::Fail, join(problems, "; "),
-                          "publish https://" + d.ns +
-                              "/ pass-through to the front end's external web services (4443) "
-                              "with response header translation on, so redirects name public "
-                              "hosts");
+                          remedyText(d.id.str(), "", {{"name", d.ns}}));
         return result(d, Verdict::Pass, join(seen, "; "));
     };
     return d;
@@ -167,12 +150,13 @@ CheckDefinition longPollCheck(const provision::Lab& lab, const Target& target) {
         holdText << hold;
         if (ok.empty() && bad.empty()) return result(d, Verdict::Skip, "no Lync applications");
         if (!bad.empty())
-            return result(d, Verdict::Fail,
-                          "inactive-transaction timeout not above the " + holdText.str() +
-                              " s event channel hold: " + join(bad, ", "),
-                          "Set-WebApplicationProxyApplication -InactiveTransactionsTimeoutSec " +
-                              std::to_string(std::max(300, static_cast<int>(hold) + 60)) +
-                              " on each Lync application (WAP's default is 300)");
+            return result(
+                d, Verdict::Fail,
+                "inactive-transaction timeout not above the " + holdText.str() +
+                    " s event channel hold: " + join(bad, ", "),
+                remedyText(
+                    d.id.str(), "",
+                    {{"seconds", std::to_string(std::max(300, static_cast<int>(hold) + 60))}}));
         return result(d, Verdict::Pass, "hold " + holdText.str() + " s < " + join(ok, ", "));
     };
     return d;

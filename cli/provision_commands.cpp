@@ -43,7 +43,7 @@ Lab loadLabOrExit(const std::string& file, const std::string& format, const std:
 
 namespace {
 
-void printRules(const Lab& lab, const std::vector<RuleResult>& results) {
+void printRules(const Lab& lab, const std::vector<Finding>& results) {
     std::cout << "Lab " << lab.name << " (" << lab.domain << "): static rules\n";
     for (const auto& r : results) {
         std::cout << "  " << to_string(r.verdict) << "  " << r.id << " [" << r.lesson << "] "
@@ -59,7 +59,7 @@ void printRules(const Lab& lab, const std::vector<RuleResult>& results) {
               << skipped << " skipped\n";
 }
 
-nlohmann::json rulesJson(const Lab& lab, const std::vector<RuleResult>& results) {
+nlohmann::json rulesJson(const Lab& lab, const std::vector<Finding>& results) {
     int failed = 0, skipped = 0;
     for (const auto& r : results) {
         failed += r.verdict == Verdict::Fail;
@@ -105,7 +105,7 @@ void addValidateCommand(CLI::App& app) {
             std::cout << rulesJson(lab, results).dump(2) << "\n";
         else
             printRules(lab, results);
-        const bool failed = std::any_of(results.begin(), results.end(), [](const RuleResult& r) {
+        const bool failed = std::any_of(results.begin(), results.end(), [](const Finding& r) {
             return r.verdict == Verdict::Fail;
         });
         if (failed) throw CLI::RuntimeError(kExitCheckFailed);

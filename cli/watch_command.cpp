@@ -12,6 +12,7 @@
 
 #include "cli/check_command.hpp"
 #include "cli/provision_commands.hpp"
+#include "cli/running_lab.hpp"
 #include "common/exit_code.hpp"
 #include "watch/server.hpp"
 #include "watch/state.hpp"
@@ -91,14 +92,14 @@ void run(const WatchArgs& a) {
     auto [lab, target, runOptions] = prepareTarget(a, "console", "edgelab watch");
     watch::WatchOptions options = watchOptions(a, runOptions);
     if (a.connectTo.empty()) {
-        // A running lab: its state file says where it is now. A lab down
-        // (no state file) or a state file being rewritten keeps the last
-        // target; names are never sent to the system resolver from here.
-        const fs::path stateFile =
-            (a.workDir.empty() ? fs::path(".edgelab") / lab.name : fs::path(a.workDir)) /
-            "state.json";
-        options.refreshTarget = [a, stateFile]() -> std::optional<checks::Target> {
-            if (!fs::exists(stateFile)) return std::nullopt;
+        // A running lab: its state file says where it is now, found as
+        // `check` finds it (--work-dir, else here, the registry of running
+        // labs, beside the lab file), so a lab brought up again elsewhere
+        // is followed. A lab down (no state file) or a state file being
+        // rewritten keeps the last target; names are never sent to the
+        // system resolver from here.
+        options.refreshTarget = [a, name = lab.name]() -> std::optional<checks::Target> {
+            if (!locateLab(a.labFile, name, a.workDir).workDir) return std::nullopt;
             try {
                 return prepareTarget(a, "console", "edgelab watch").target;
             } catch (const CLI::RuntimeError&) {

@@ -1,6 +1,7 @@
 #include "common/netsh_command.hpp"
 
 #include "common/ascii.hpp"
+#include "common/lync_wap.hpp"
 
 namespace edgelab {
 
@@ -73,6 +74,24 @@ std::string netshDeleteSslcert(SslcertKey kind, std::string_view key, Shell shel
 
 std::string withCmdForm(const std::string& powershell, const std::string& cmd) {
     return powershell + "\n# in cmd.exe: " + cmd;
+}
+
+std::string sslcertAddFix(const SslcertAdd& add) {
+    return withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd));
+}
+
+std::string sslcertDeleteFix(SslcertKey kind, std::string_view key) {
+    return withCmdForm(netshDeleteSslcert(kind, key), netshDeleteSslcert(kind, key, Shell::Cmd));
+}
+
+SslcertAdd defaultBindingAdd(std::string certhash, std::string ipport, std::string storeName) {
+    return {SslcertKey::IpPort, std::move(ipport), std::move(certhash),
+            std::string(kWapApplicationId), std::move(storeName)};
+}
+
+SslcertAdd hostnameBindingAdd(const std::string& name, std::string certhash) {
+    return {SslcertKey::HostnamePort, name + ":443", std::move(certhash),
+            std::string(kWapApplicationId), "MY"};
 }
 
 }  // namespace edgelab

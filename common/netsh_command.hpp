@@ -46,4 +46,19 @@ std::string netshDeleteSslcert(SslcertKey kind, std::string_view key,
 // PowerShell still run the command once.
 std::string withCmdForm(const std::string& powershell, const std::string& cmd);
 
+// A fix as every remedy and audit finding prints it: the command in both
+// forms, withCmdForm. (A script, which runs in PowerShell only, takes
+// netshAddSslcert alone.)
+std::string sslcertAddFix(const SslcertAdd& add);
+std::string sslcertDeleteFix(SslcertKey kind, std::string_view key);
+
+// The default (IP:port) binding clients without SNI are served by, as the
+// seed's Set-DefaultCertificate makes it: `ipport` with WAP's application id
+// and the certificate `certhash` (the one bound to the web services name).
+SslcertAdd defaultBindingAdd(std::string certhash, std::string ipport = "0.0.0.0:443",
+                             std::string storeName = "");
+// A Hostname:port binding for `name` on 443 with WAP's application id, from
+// the computer's personal store (MY), as WAP makes one per published name.
+SslcertAdd hostnameBindingAdd(const std::string& name, std::string certhash);
+
 }  // namespace edgelab

@@ -70,8 +70,7 @@ void writeDefaultBinding(std::ostream& ps, const DefaultBinding& binding,
        << "    Write-Host 'Already bound, left as it is:' " << ipport << "\n"
        << "} else {\n"
        << "    "
-       << netshAddSslcert({SslcertKey::IpPort, binding.ipport, std::string(proxyThumbprint),
-                           std::string(kWapApplicationId), "MY"})
+       << netshAddSslcert(defaultBindingAdd(std::string(proxyThumbprint), binding.ipport, "MY"))
        << "\n"
        << "    if ($LASTEXITCODE -ne 0) { throw \"netsh http add sslcert failed with exit code "
           "$LASTEXITCODE\" }\n"

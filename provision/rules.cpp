@@ -8,21 +8,10 @@
 #include "common/lync_wap.hpp"
 #include "common/matching.hpp"
 #include "common/netsh_command.hpp"
+#include "common/remedies.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::provision {
-
-std::string to_string(Verdict v) {
-    switch (v) {
-        case Verdict::Pass:
-            return "PASS";
-        case Verdict::Fail:
-            return "FAIL";
-        case Verdict::Skip:
-            return "SKIP";
-    }
-    return "?";
-}
 
 namespace {
 
@@ -46,21 +35,23 @@ namespace {
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
-RuleResult rule(const char* id, const char* lesson, const char* title) {
-    RuleResult r;
+Finding rule(const char* id, const char* lesson, const char* title) {
+    Finding r;
     r.id = id;
-    r.lesson = lesson;
     r.title = title;
+    r.ns = "lab";
+    r.lesson = lesson;
+    r.verdict = Verdict::Pass;
     return r;
 }
 
-void fail(RuleResult& r, std::string evidence, std::string remedy) {
+void fail(Finding& r, std::string evidence, std::string remedy) {
     r.verdict = Verdict::Fail;
     r.evidence = std::move(evidence);
     r.remedy = std::move(remedy);
 }
 
-RuleResult namespacesPublished(const Lab& lab) {
+Finding namespacesPublished(const Lab& lab) {
     auto r = rule("lab.namespaces", "S1", "every public namespace is published");
     std::vector<std::string> missing;
     for (const auto& name : lab.names.all()) {
@@ -74,13 +65,12 @@ RuleResult namespacesPublished(const Lab& lab) {
                      std::to_string(lab.applications.size()) + " applications";
     } else {
         fail(r, "not published: " + join(missing, ", "),
-             "add a WAP application whose ExternalUrl is https://NAME/ for each: " +
-                 join(missing, ", "));
+             remedyText(r.id, "", {{"missing", join(missing, ", ")}}));
     }
     return r;
 }
 
-RuleResult passThrough(const Lab& lab) {
+Finding passThrough(const Lab& lab) {
     auto r = rule("lab.passthrough", "S2", "Lync applications use pass-through pre-authentication");
     std::vector<std::string> bad;
     int lync = 0;
@@ -96,14 +86,12 @@ RuleResult passThrough(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(lync) + " Lync applications use PassThrough";
     } else {
-        fail(r, join(bad, ", "),
-             "Lync clients authenticate to the front end itself: publish these applications with "
-             "-ExternalPreAuthentication PassThrough (remove and add them again)");
+        fail(r, join(bad, ", "), remedyText(r.id));
     }
     return r;
 }
 
-RuleResult backendPort(const Lab& lab) {
+Finding backendPort(const Lab& lab) {
     auto r = rule("lab.backend-port", "S3", "Lync applications reach their backends on 4443");
     std::vector<std::string> bad;
     int lync = 0;
@@ -122,14 +110,12 @@ RuleResult backendPort(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(lync) + " Lync applications use https://HOST:4443/";
     } else {
-        fail(r, join(bad, "; "),
-             "the front end's external web site listens on 4443: use -BackendServerUrl "
-             "https://HOST:4443/ (external 443 -> backend 4443)");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
 
-RuleResult owasSameHost(const Lab& lab) {
+Finding owasSameHost(const Lab& lab) {
     auto r =
         rule("lab.owas-url", "S5", "OWAS is published with the same external and backend host");
     std::vector<std::string> bad;
@@ -147,17 +133,12 @@ RuleResult owasSameHost(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = std::to_string(owas) + " OWAS application(s) keep the host name";
     } else {
-        fail(r, join(bad, "; "),
-             "OWAS writes URLs built from the host it was asked for into its bodies, which the "
-             "proxy "
-             "does not rewrite: make -BackendServerUrl the same as -ExternalUrl (and let the "
-             "internal "
-             "DNS resolve that name to the OWAS farm)");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
 
-RuleResult certificateCoversNames(const Lab& lab) {
+Finding certificateCoversNames(const Lab& lab) {
     auto r = rule("lab.certificate-names", "S1",
                   "the proxy certificate covers every external host name");
     const auto& c = lab.certificate;
@@ -182,14 +163,12 @@ RuleResult certificateCoversNames(const Lab& lab) {
             "SAN " + join(c.san, ", ") + " covers " + std::to_string(hosts.size()) + " host names";
     } else {
         fail(r, "not in the SAN: " + join(missing, ", "),
-             "issue the proxy certificate with every external host name in its subject "
-             "alternative names: add " +
-                 join(missing, ", "));
+             remedyText(r.id, "", {{"missing", join(missing, ", ")}}));
     }
     return r;
 }
 
-RuleResult certificateSubject(const Lab& lab) {
+Finding certificateSubject(const Lab& lab) {
     auto r = rule("lab.certificate-subject", "S1",
                   "the proxy certificate's subject is the external web services FQDN");
     const auto& c = lab.certificate;
@@ -203,16 +182,15 @@ RuleResult certificateSubject(const Lab& lab) {
         r.evidence = "CN=" + c.subject + ", repeated in the SAN";
     } else if (c.subject != lab.names.webServices) {
         fail(r, "CN=" + c.subject + ", expected CN=" + lab.names.webServices,
-             "issue the certificate with the subject " + lab.names.webServices +
-                 " (Lync's external web services FQDN) and repeat it in the SAN");
+             remedyText(r.id, "", {{"webServices", lab.names.webServices}}));
     } else {
         fail(r, "CN=" + c.subject + " is not repeated in the SAN",
-             "add " + c.subject + " to the subject alternative names: clients read the SAN only");
+             remedyText(r.id, "not-in-san", {{"subject", c.subject}}));
     }
     return r;
 }
 
-RuleResult backendCertificates(const Lab& lab) {
+Finding backendCertificates(const Lab& lab) {
     auto r = rule("lab.backend-certificate", "S4",
                   "backends published under the public names hold certificates for them");
     std::vector<std::string> bad;
@@ -229,25 +207,21 @@ RuleResult backendCertificates(const Lab& lab) {
     } else if (bad.empty()) {
         r.evidence = "every backend host name the proxy asks for is on that backend's certificate";
     } else {
-        fail(r, join(bad, "; "),
-             "full-domain publishing keeps the host name, so the proxy validates the backend "
-             "certificate against the public name: issue the backend certificates with the public "
-             "names too");
+        fail(r, join(bad, "; "), remedyText(r.id));
     }
     return r;
 }
 
 // The default binding's fix: the netsh command on a line of its own (the
 // PowerShell form, the cmd.exe one as a comment under it), then the lab's way.
-std::string defaultBindingFix(const std::string& webServices) {
-    const SslcertAdd add{SslcertKey::IpPort, "0.0.0.0:443", "<the published certificate's hash>",
-                         std::string(kWapApplicationId), ""};
-    return "add the default binding:\n" +
-           withCmdForm(netshAddSslcert(add), netshAddSslcert(add, Shell::Cmd)) +
-           "\nin a lab: edgelab bindings set-default --match-host " + webServices;
+std::string defaultBindingFix(const std::string& id, const std::string& webServices) {
+    return remedyText(
+        id, "",
+        {{"command", sslcertAddFix(defaultBindingAdd("<the published certificate's hash>"))},
+         {"webServices", webServices}});
 }
 
-RuleResult defaultBinding(const Lab& lab) {
+Finding defaultBinding(const Lab& lab) {
     auto r = rule("lab.default-binding", "S6",
                   "clients without SNI have a default (IP:port) certificate binding");
     std::vector<std::string> noSni;
@@ -260,12 +234,12 @@ RuleResult defaultBinding(const Lab& lab) {
         r.evidence = "ipport=" + lab.defaultBinding->ipport + " serves " + join(noSni, ", ");
     } else {
         fail(r, join(noSni, ", ") + " send no SNI and the lab has no IP:port binding",
-             defaultBindingFix(lab.names.webServices));
+             defaultBindingFix(r.id, lab.names.webServices));
     }
     return r;
 }
 
-RuleResult dataDisk(const Lab& lab) {
+Finding dataDisk(const Lab& lab) {
     auto r = rule("lab.data-disk", "S8",
                   "the databases sit on a data disk with no host cache and room to spare");
     if (!lab.dataDisk) {
@@ -287,27 +261,25 @@ RuleResult dataDisk(const Lab& lab) {
     std::vector<std::string> remedies;
     if (d.hostCache != HostCache::None) {
         problems.push_back("host cache " + to_string(d.hostCache));
-        remedies.push_back(
-            "attach a data disk with host caching None (write-through): SQL "
-            "creating rtcxds times out on a write-cached disk");
+        remedies.push_back(remedyText(r.id, "host-cache"));
     }
     if (d.sizeGB < required) {
         std::ostringstream p;
         p << d.sizeGB << " GB is less than " << required << " GB";
         problems.push_back(p.str());
-        remedies.push_back("make the data disk at least " +
-                           std::to_string(static_cast<int>(required + 0.999)) + " GB");
+        remedies.push_back(
+            remedyText(r.id, "size", {{"gb", std::to_string(static_cast<int>(required + 0.999))}}));
     }
     if (problems.empty()) {
         r.evidence = ev.str();
     } else {
-        remedies.push_back("then " + installDatabasesCommand(d));
+        remedies.push_back(remedyText(r.id, "then", {{"command", installDatabasesCommand(d)}}));
         fail(r, ev.str() + ": " + join(problems, "; "), join(remedies, "; "));
     }
     return r;
 }
 
-RuleResult edgeNics(const Lab& lab) {
+Finding edgeNics(const Lab& lab) {
     auto r = rule("lab.edge-nics", "S9", "a Lync Edge server has two network interfaces");
     const auto& roles = lab.platform.roles;
     if (std::find(roles.begin(), roles.end(), "edge") == roles.end()) {
@@ -320,15 +292,14 @@ RuleResult edgeNics(const Lab& lab) {
         fail(r,
              "platform " + lab.platform.name + " gives the Edge role " +
                  std::to_string(lab.platform.nics) + " NIC",
-             "the Edge server needs one interface for internal and one for external traffic: host "
-             "it on a platform with two NICs (not a single-NIC cloud VM)");
+             remedyText(r.id));
     }
     return r;
 }
 
 }  // namespace
 
-std::vector<RuleResult> evaluateRules(const Lab& lab) {
+std::vector<Finding> evaluateRules(const Lab& lab) {
     return {namespacesPublished(lab),
             passThrough(lab),
             backendPort(lab),

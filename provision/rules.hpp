@@ -6,24 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "common/finding.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::provision {
 
-enum class Verdict { Pass, Fail, Skip };
-std::string to_string(Verdict);
-
-struct RuleResult {
-    std::string id;      // stable, e.g. "lab.default-binding"
-    std::string lesson;  // "S6"
-    std::string title;   // what the rule asks
-    Verdict verdict = Verdict::Pass;
-    std::string evidence;  // one line: what in the lab decided it
-    std::string remedy;    // what to change, when it fails
-};
-
+// A rule's result is a finding (common/finding.hpp): id ("lab.default-binding"),
+// lesson ("S6"), title (what the rule asks), ns "lab", a verdict of PASS, FAIL
+// or SKIP, the evidence (what in the lab decided it) and, when it fails, the
+// remedy (what to change).
 // Every rule, in a fixed order.
-std::vector<RuleResult> evaluateRules(const Lab& lab);
+std::vector<Finding> evaluateRules(const Lab& lab);
 
 // The applications published to a Lync front end, and to OWAS.
 bool isLyncApplication(const Lab& lab, const Application& app);

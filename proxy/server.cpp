@@ -16,7 +16,7 @@
 
 #include "common/endpoint.hpp"
 #include "proxy/binding_reloader.hpp"
-#include "proxy/session.hpp"
+#include "proxy/client_connection.hpp"
 #include "proxy/spawned.hpp"
 
 namespace edgelab::proxy {
@@ -79,7 +79,7 @@ Task<void> acceptLoop(Worker& w, TcpAcceptor& acceptor, const Listener& listener
             pause = {};
         }
         socket.set_option(tcp::no_delay(true), ec);
-        auto session = std::make_unique<ClientSession>(w, std::move(socket), peer, listener);
+        auto session = std::make_unique<ClientConnection>(w, std::move(socket), peer, listener);
         auto& client = *session;
         asio::co_spawn(w.ioc, client.run(std::move(session)), LogIfThrown{&w.log, "session"});
     }

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/remedies.hpp"
 #include "provision/powershell.hpp"
 
 namespace edgelab::runner {
@@ -65,45 +66,55 @@ DiskMeasurement measureWriteThrough(const std::filesystem::path& image, std::uin
     return m;
 }
 
-DiskVerdict evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps) {
-    DiskVerdict v;
+Finding evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps) {
+    Finding f;
+    f.id = "disk.write-through";
+    f.title = "The databases can be created on the data disk within the installer's timeout (S8)";
+    f.ns = "data disk " + disk.path;
+    f.lesson = "S8";
     std::vector<provision::Database> dbs = disk.databases;
     if (dbs.empty()) dbs.push_back({"rtcxds", 4, 4});
     std::string names;
+    double databaseGB = 0;  // every database's data and log files
     for (const auto& db : dbs) {
-        v.databaseGB += db.dataGB + db.logGB;
+        databaseGB += db.dataGB + db.logGB;
         names += (names.empty() ? "" : ", ") + db.name + " " + fixed(db.dataGB, 0) + " GB + " +
                  fixed(db.logGB, 0) + " GB log";
     }
-    v.predictedSeconds = measuredMBps > 0 ? v.databaseGB * 1000.0 / measuredMBps : INFINITY;
+    // The modelled creation time at the measured rate.
+    const double predictedSeconds =
+        measuredMBps > 0 ? databaseGB * 1000.0 / measuredMBps : INFINITY;
     const std::string rate = fixed(measuredMBps, 1) + " MB/s write-through measured";
     const std::string timeout = std::to_string(disk.installerTimeoutSec) + " s installer timeout";
-    v.remedy =
-        "attach an empty data disk of at least 10 GB with host cache None, format it, then " +
-        provision::installDatabasesCommand(disk) + " and re-run step 2 of the Deployment Wizard";
+    const std::string remedy =
+        remedyText(f.id, "", {{"command", provision::installDatabasesCommand(disk)}});
 
     if (disk.hostCache == provision::HostCache::ReadWrite) {
-        v.passed = false;
-        v.evidence = "host cache ReadWrite on " + disk.path + ": " + names +
+        f.verdict = Verdict::Fail;
+        f.evidence = "host cache ReadWrite on " + disk.path + ": " + names +
                      " are created through a write-back cache on network storage that SQL's "
                      "write-through writes wait on; the seed's install timed out after " +
                      std::to_string(disk.installerTimeoutSec / 60) +
                      " minutes (InstallDatabaseInternalFailure: Timeout expired) (" + rate +
                      " on the lab image, not used: the cache, not the disk, is the failure)";
-        return v;
+        f.remedy = remedy;
+        return f;
     }
-    if (disk.sizeGB < v.databaseGB) {
-        v.passed = false;
-        v.evidence = "data disk " + fixed(disk.sizeGB, 0) + " GB cannot hold " + names + " (" +
-                     fixed(v.databaseGB, 0) + " GB)";
-        return v;
+    if (disk.sizeGB < databaseGB) {
+        f.verdict = Verdict::Fail;
+        f.evidence = "data disk " + fixed(disk.sizeGB, 0) + " GB cannot hold " + names + " (" +
+                     fixed(databaseGB, 0) + " GB)";
+        f.remedy = remedy;
+        return f;
     }
-    v.passed = v.predictedSeconds <= disk.installerTimeoutSec;
-    v.evidence = "host cache " + provision::to_string(disk.hostCache) + ": " + names + " = " +
-                 fixed(v.databaseGB, 0) + " GB at " + rate + " -> about " +
-                 fixed(v.predictedSeconds, 0) + " s, " + (v.passed ? "within" : "beyond") +
-                 " the " + timeout;
-    return v;
+    const bool within = predictedSeconds <= disk.installerTimeoutSec;
+    f.verdict = within ? Verdict::Pass : Verdict::Fail;
+    f.evidence = "host cache " + provision::to_string(disk.hostCache) + ": " + names + " = " +
+                 fixed(databaseGB, 0) + " GB at " + rate + " -> about " +
+                 fixed(predictedSeconds, 0) + " s, " + (within ? "within" : "beyond") + " the " +
+                 timeout;
+    if (!within) f.remedy = remedy;
+    return f;
 }
 
 }  // namespace edgelab::runner

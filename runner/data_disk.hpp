@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/finding.hpp"
 #include "provision/lab.hpp"
 
 namespace edgelab::runner {
@@ -35,17 +36,9 @@ struct DiskMeasurement {
 DiskMeasurement measureWriteThrough(const std::filesystem::path& image, std::uint64_t imageBytes,
                                     const WriteThroughSample& sample = {});
 
-// A verdict in the checks' shape: id, pass or fail, one line of evidence, a remedy.
-struct DiskVerdict {
-    std::string id = "disk.write-through";
-    bool passed = true;
-    double databaseGB = 0;        // sum of every database's data and log files
-    double predictedSeconds = 0;  // modelled creation time at the measured rate
-    std::string evidence;
-    std::string remedy;
-};
-
-// The model. Pure: the measured rate in, a verdict out.
+// The model. Pure: the measured rate in, the finding disk.write-through out
+// (common/finding.hpp: PASS or FAIL, the evidence with the databases' size
+// and the predicted creation time, the remedy when it fails).
 //  - hostCache None or ReadOnly: writes go straight through, so creating the
 //    files takes size / measured rate; it fails when that exceeds the
 //    installer's timeout or the files do not fit on the disk.
@@ -53,6 +46,6 @@ struct DiskVerdict {
 //    the host acknowledges writes from its cache and flushes them to network
 //    storage, SQL asks for write-through, and 8 GB of rtcxds files never
 //    complete within the installer's 10 minutes.
-DiskVerdict evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps);
+Finding evaluateDataDisk(const provision::DataDisk& disk, double measuredMBps);
 
 }  // namespace edgelab::runner

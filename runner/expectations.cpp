@@ -7,7 +7,7 @@
 namespace edgelab::runner {
 
 ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFail,
-                                       const std::vector<Verdict>& verdicts) {
+                                       const std::vector<Judged>& verdicts) {
     ExpectationReport report;
     std::vector<bool> globUsed(expectFail.size(), false);
     for (const auto& v : verdicts) {
@@ -15,12 +15,12 @@ ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFai
         for (std::size_t i = 0; i < expectFail.size(); ++i) {
             if (globMatches(expectFail[i], v.id)) {
                 named = true;
-                if (v.outcome == Outcome::Fail || v.outcome == Outcome::Blocked) globUsed[i] = true;
+                if (v.verdict == Verdict::Fail || v.verdict == Verdict::Blocked) globUsed[i] = true;
             }
         }
-        if (v.outcome == Outcome::Fail) {
+        if (v.verdict == Verdict::Fail) {
             (named ? report.expectedFailures : report.unexpectedFailures).push_back(v.id);
-        } else if (v.outcome == Outcome::Pass && named) {
+        } else if ((v.verdict == Verdict::Pass || v.verdict == Verdict::Warn) && named) {
             report.unexpectedPasses.push_back(v.id);
         }
     }

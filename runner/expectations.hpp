@@ -6,16 +6,16 @@
 #include <string_view>
 #include <vector>
 
+#include "common/finding.hpp"
+
 namespace edgelab::runner {
 
-// Blocked: not judged because a root cause failed (checks/README.md).
-enum class Outcome { Pass, Fail, Skip, Blocked };
-
-// One verdict as the expectations see it: a check id (or a static rule's id)
-// and whether it passed.
-struct Verdict {
+// One result as the expectations see it: a check id (or a static rule's id)
+// and its verdict. A WARN is not a failure; a BLOCKED one was not judged
+// because a root cause failed (checks/README.md).
+struct Judged {
     std::string id;
-    Outcome outcome = Outcome::Pass;
+    Verdict verdict = Verdict::Pass;
 };
 
 struct ExpectationReport {
@@ -37,6 +37,6 @@ struct ExpectationReport {
 // there, reported once, as the root cause it follows from (which must itself
 // be expected, or it is an unexpected failure).
 ExpectationReport evaluateExpectations(const std::vector<std::string>& expectFail,
-                                       const std::vector<Verdict>& verdicts);
+                                       const std::vector<Judged>& verdicts);
 
 }  // namespace edgelab::runner

@@ -3,6 +3,7 @@
 #include "common/ascii.hpp"
 #include "common/endpoint.hpp"
 #include "common/matching.hpp"
+#include "common/remedies.hpp"
 #include "common/utc_time.hpp"
 
 #include <signal.h>
@@ -70,44 +71,11 @@ std::string fmtMs(double ms) {
     return buf;
 }
 
-checks::CheckResult fromRule(const provision::RuleResult& r) {
-    checks::CheckResult c;
-    c.id = r.id;
-    c.title = r.title + " (" + r.lesson + ", static)";
-    c.ns = "lab";
-    c.verdict = r.verdict == provision::Verdict::Pass   ? checks::Verdict::Pass
-                : r.verdict == provision::Verdict::Fail ? checks::Verdict::Fail
-                                                        : checks::Verdict::Skip;
-    c.evidence = r.evidence;
-    c.remedy = r.verdict == provision::Verdict::Fail ? r.remedy : "";
-    return c;
-}
-
-checks::CheckResult fromDisk(const DiskVerdict& v, const provision::DataDisk& disk,
-                             double seconds) {
-    checks::CheckResult c;
-    c.id = v.id;
-    c.title = "The databases can be created on the data disk within the installer's timeout (S8)";
-    c.ns = "data disk " + disk.path;
-    c.verdict = v.passed ? checks::Verdict::Pass : checks::Verdict::Fail;
-    c.evidence = v.evidence;
-    c.remedy = v.passed ? "" : v.remedy;
-    c.seconds = seconds;
-    return c;
-}
-
-Outcome outcomeOf(checks::Verdict v) {
-    switch (v) {
-        case checks::Verdict::Fail:
-            return Outcome::Fail;
-        case checks::Verdict::Skip:
-            return Outcome::Skip;
-        // Not judged: its root cause did fail, and a glob on it is met.
-        case checks::Verdict::Blocked:
-            return Outcome::Blocked;
-        default:
-            return Outcome::Pass;  // a warning is not a failure
-    }
+// A static rule among the checks' results: its title says which lesson it is
+// and that it was judged from the lab file alone.
+Finding fromRule(Finding rule) {
+    rule.title += " (" + rule.lesson + ", static)";
+    return rule;
 }
 
 // Every lab process's pid and address, for the state file.
@@ -140,7 +108,7 @@ class LabRun {
     std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
 
     provision::Lab lab_;
-    std::vector<provision::RuleResult> rules_;
+    std::vector<Finding> rules_;
     fs::path work_;
     provision::LabPki pki_;
     AddressPlan plan_;
@@ -236,7 +204,7 @@ std::string LabRun::load() {
     int failed = 0;
     std::vector<std::string> failedIds;
     for (const auto& r : rules_) {
-        if (r.verdict == provision::Verdict::Fail) {
+        if (r.verdict == Verdict::Fail) {
             ++failed;
             failedIds.push_back(r.id);
         }
@@ -294,8 +262,8 @@ StepOutcome LabRun::provisionLab() {
                 return fail(std::string("data disk: ") + e.what());
             }
         }
-        auto v = evaluateDataDisk(d, m.mbPerSec);
-        disk_ = fromDisk(v, d, msSince(t) / 1000);
+        disk_ = evaluateDataDisk(d, m.mbPerSec);
+        disk_->seconds = msSince(t) / 1000;
         char buf[160];
         if (opt_.diskRateMBps) {
             std::snprintf(buf, sizeof buf, ", data disk %.0f GB: %.1f MB/s write-through (given)",
@@ -496,8 +464,8 @@ StepOutcome LabRun::runChecks(std::vector<checks::CheckResult>& results) {
 }
 
 void LabRun::writeReports(std::vector<checks::CheckResult> results) {
-    std::vector<Verdict> verdicts;
-    for (const auto& r : results) verdicts.push_back({r.id, outcomeOf(r.verdict)});
+    std::vector<Judged> verdicts;
+    for (const auto& r : results) verdicts.push_back({r.id, r.verdict});
     out_.expectations = evaluateExpectations(lab_.expect.fail, verdicts);
     report::Report rep{lab_.name, started_, msSince(t0_) / 1000, std::move(results),
                        report::drawingOf(lab_)};
@@ -641,9 +609,9 @@ LabOutcome runLab(const fs::path& labFile, Mode mode, const RunnerOptions& optio
 
 report::Report junitView(const report::Report& r, const std::vector<std::string>& expectFail) {
     report::Report v = r;
-    std::vector<Verdict> verdicts;
+    std::vector<Judged> verdicts;
     for (auto& c : v.results) {
-        verdicts.push_back({c.id, outcomeOf(c.verdict)});
+        verdicts.push_back({c.id, c.verdict});
         if (c.verdict != checks::Verdict::Fail) continue;
         for (const auto& g : expectFail) {
             if (globMatches(g, c.id)) {
@@ -718,7 +686,7 @@ checks::CheckResult expectationsResult(const ExpectationReport& e) {
     x.verdict = e.met ? checks::Verdict::Pass : checks::Verdict::Fail;
     x.evidence = e.met ? std::to_string(e.expectedFailures.size()) + " expected failures"
                        : join(e.problems(), "; ");
-    x.remedy = e.met ? "" : "fix the deployment, or the lab's expect.fail if the lab changed";
+    x.remedy = e.met ? "" : remedyText(x.id);
     return x;
 }
 

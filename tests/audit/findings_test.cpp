@@ -16,6 +16,7 @@
 #include "provision/lab.hpp"
 #include "proxy/netsh_show.hpp"
 #include "tests/provision/powershell_tokens.hpp"
+#include "tests/support/golden.hpp"
 
 namespace edgelab::audit {
 namespace {
@@ -23,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kCaptures = fs::path(EDGELAB_SOURCE_DIR) / "tests/audit/captures";
-const fs::path kGolden = fs::path(EDGELAB_SOURCE_DIR) / "tests/audit/golden";
 const fs::path kLabs = fs::path(EDGELAB_SOURCE_DIR) / "scenarios/labs";
 
 struct Capture {
@@ -61,10 +61,7 @@ void expectRunnableFixes(const std::vector<checks::CheckResult>& results) {
 }
 
 void expectGolden(const std::string& name, const std::string& actual) {
-    const fs::path file = kGolden / (name + ".txt");
-    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(file, actual);
-    ASSERT_TRUE(fs::exists(file)) << file;
-    EXPECT_EQ(actual, readFile(file)) << "golden " << file;
+    test::expectGolden(actual, "tests/audit/golden/" + name + ".txt");
 }
 
 // A golden capture: its findings as users read them, and runnable fixes.

@@ -186,6 +186,10 @@ TEST_F(Catalogue, SniFailsOnResetAndOnACertificateWithoutTheName) {
     EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].remedy.find("hostnameport='" + lab.names.owas +
                                                                  ":443'"),
               std::string::npos);
+    // Both forms, as every other netsh fix is printed.
+    EXPECT_NE(r[check::tlsSni(lab.names.owas).str()].remedy.find(
+                  "\n# in cmd.exe: netsh http add sslcert hostnameport=" + lab.names.owas + ":443"),
+              std::string::npos);
     // The chain check only judges completed handshakes.
     EXPECT_EQ(r["tls.chain." + lab.names.meet].verdict, Verdict::Skip);
 }
@@ -383,7 +387,7 @@ TEST_F(Catalogue, OwasUrlIsJudgedOnlyByTheLabRule) {
     auto rule = std::find_if(rules.begin(), rules.end(),
                              [](auto& r) { return r.id == check::owasUrlRule().str(); });
     ASSERT_NE(rule, rules.end());
-    EXPECT_EQ(rule->verdict, provision::Verdict::Fail);
+    EXPECT_EQ(rule->verdict, edgelab::Verdict::Fail);
 }
 
 TEST_F(Catalogue, OwasLeakNamesTheInternalHostButNotTheFarmInternalUrlOrServerFqdn) {

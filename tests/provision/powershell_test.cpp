@@ -9,6 +9,7 @@
 #include "common/atomic_file.hpp"
 #include "common/netsh_command.hpp"
 #include "powershell_tokens.hpp"
+#include "tests/support/golden.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace edgelab::provision {
@@ -25,9 +26,7 @@ constexpr const char* kSeedThumbprint = "F7F6B300FE4D569FD598E1C9722571CF9AD780D
 using test::seedLab;
 
 void expectGolden(const std::string& actual, const std::string& name) {
-    const auto golden = kSource / "tests/provision/golden" / name;
-    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(golden, actual);
-    EXPECT_EQ(actual, readFile(golden)) << "golden " << golden;
+    test::expectGolden(actual, "tests/provision/golden/" + name);
 }
 
 TEST(PowerShell, SeedLabMatchesTheGoldenScripts) {
@@ -258,6 +257,27 @@ TEST(NetshCommand, PowerShellFormIsOneCommandWithTheAppidOneArgument) {
                                 " appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'"),
               "");
     EXPECT_EQ(withCmdForm("a", "b"), "a\n# in cmd.exe: b");
+}
+
+// Every remedy and finding prints a fix the one way: both forms, the
+// PowerShell line first; the default and Hostname:port bindings with WAP's
+// application id, as WAP and Set-DefaultCertificate make them.
+TEST(NetshCommand, EveryFixIsPrintedInBothForms) {
+    const auto add = defaultBindingAdd("<hash>");
+    EXPECT_EQ(sslcertAddFix(add),
+              "netsh http add sslcert ipport='0.0.0.0:443' certhash='<hash>' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}'\n"
+              "# in cmd.exe: netsh http add sslcert ipport=0.0.0.0:443 certhash=\"<hash>\" "
+              "appid={f955c070-e044-456c-ac00-e9e4275b3f04}");
+    EXPECT_EQ(netshAddSslcert(defaultBindingAdd("AB", "[::]:443", "MY")),
+              "netsh http add sslcert ipport='[::]:443' certhash='ab' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}' certstorename=MY");
+    EXPECT_EQ(netshAddSslcert(hostnameBindingAdd("meet.contoso.com", "AB")),
+              "netsh http add sslcert hostnameport='meet.contoso.com:443' certhash='ab' "
+              "appid='{f955c070-e044-456c-ac00-e9e4275b3f04}' certstorename=MY");
+    EXPECT_EQ(sslcertDeleteFix(SslcertKey::HostnamePort, "a.example:443"),
+              "netsh http delete sslcert hostnameport='a.example:443'\n"
+              "# in cmd.exe: netsh http delete sslcert hostnameport=a.example:443");
 }
 
 TEST(NetshCommand, TheRuleAndTheEmitterPrintItRunnable) {

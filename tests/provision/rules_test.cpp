@@ -17,7 +17,7 @@ using json = nlohmann::json;
 const std::filesystem::path kLabs = test::labsDir();
 using test::seedLabJson;
 
-const RuleResult& ruleOf(const std::vector<RuleResult>& results, const std::string& id) {
+const Finding& ruleOf(const std::vector<Finding>& results, const std::string& id) {
     for (const auto& r : results)
         if (r.id == id) return r;
     throw std::runtime_error("no rule " + id);
@@ -119,7 +119,7 @@ TEST_P(RuleFails, WithEvidenceAndRemedy) {
     c.breakIt(doc);
     const Lab lab = parseLab(doc);
     const auto results = evaluateRules(lab);
-    const RuleResult& r = ruleOf(results, c.rule);
+    const Finding& r = ruleOf(results, c.rule);
     EXPECT_EQ(r.verdict, Verdict::Fail);
     EXPECT_EQ(r.evidence, c.evidence);
     EXPECT_NE(r.remedy.find(c.remedyPart), std::string::npos) << r.remedy;

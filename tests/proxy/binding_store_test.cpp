@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/atomic_file.hpp"
+#include "tests/support/golden.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace edgelab::proxy {
@@ -132,9 +133,7 @@ TEST(SelectBinding, SpecificAddressWinsOverWildcard) {
 TEST(NetshShow, MatchesGolden) {
     auto store = labStore();
     store.bindings.push_back({ip("0.0.0.0"), kHashB, "{4dc3e181-e14b-4a21-b022-59fc669b0914}"});
-    const auto golden =
-        readFile(fs::path(EDGELAB_SOURCE_DIR) / "tests/proxy/golden/netsh_show.txt");
-    EXPECT_EQ(formatNetshShow(store), golden);
+    test::expectGolden(formatNetshShow(store), "tests/proxy/golden/netsh_show.txt");
 }
 
 TEST(NetshShow, ReadsItsOwnOutputBack) {

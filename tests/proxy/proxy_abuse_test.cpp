@@ -236,15 +236,6 @@ TEST_F(ProxyAbuse, Battery) {
     EXPECT_EQ(slurp(dir / "proxy.err").find("\"status\":502"), std::string::npos);
 }
 
-// Resident memory of a process, in KiB, from /proc/PID/status.
-long residentKiB(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-}
-
 // A trailer line that never ends grew the proxy by hundreds of MiB from one
 // connection; it is now held to the header limit. 8 MiB are sent (or as much
 // as the proxy takes before it refuses): the proxy's resident memory may not
@@ -258,7 +249,7 @@ TEST_F(ProxyAbuse, TrailerThatNeverEndsIsHeldToTheHeaderLimit) {
     const pid_t pid = proxy->child.id();
     // A first request warms the worker (TLS contexts, pools) before measuring.
     ASSERT_TRUE(roundTrip(host(), get(host(), "/warm")));
-    const long before = residentKiB(pid);
+    const long before = procStatusKiB(pid, "VmRSS");
     ASSERT_GT(before, 0);
     auto conn = client(host());
     ASSERT_TRUE(conn->connected);
@@ -266,7 +257,7 @@ TEST_F(ProxyAbuse, TrailerThatNeverEndsIsHeldToTheHeaderLimit) {
     const std::string piece(64 * 1024, 't');
     std::size_t sent = 0;
     while (sent < 8u * 1024 * 1024 && conn->send(piece)) sent += piece.size();
-    const long after = residentKiB(pid);
+    const long after = procStatusKiB(pid, "VmRSS");
     EXPECT_LT(after - before, 2048) << "sent " << sent << " bytes of trailer";
     auto res = conn->readResponse();
     ASSERT_TRUE(res);

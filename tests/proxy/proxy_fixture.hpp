@@ -70,6 +70,16 @@ inline bool proxyIsChosen() {
     return chosen && *chosen;
 }
 
+// A figure of a process's memory from /proc/PID/status, in KiB ("VmRSS",
+// "VmHWM"); -1 if the process or the field is not there.
+inline long procStatusKiB(pid_t pid, const std::string& field) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+    return -1;
+}
+
 // A started program whose first stdout lines announce readiness.
 struct Process {
     bp::ipstream out;

@@ -25,12 +25,14 @@ class ProxyForwarding : public ProxyEndToEnd {
         startProxy(adjust, "1");
     }
 
-    // Fills lyncws's pool with `n` connections: n requests in flight at once.
+    // Fills lyncws's pool with `n` connections: the backend answers once n
+    // requests wait in it at the same time, on n connections.
     void fillPool(int n) {
         std::vector<std::unique_ptr<TlsClient>> clients;
+        const std::string target = "/together?n=" + std::to_string(n);
         for (int i = 0; i < n; ++i) {
             clients.push_back(client(name("lyncws")));
-            ASSERT_TRUE(clients.back()->send(get(name("lyncws"), "/hold?ms=300")));
+            ASSERT_TRUE(clients.back()->send(get(name("lyncws"), target)));
         }
         for (auto& c : clients) {
             auto res = c->readResponse();
@@ -255,26 +257,70 @@ TEST_F(ProxyForwarding, BackendResetMidResponseIsNeverPresentedAsComplete) {
     for (const std::string target : {"/truncate", "/truncate-close"}) {
         auto c = client(host);
         ASSERT_TRUE(c->send(get(host, target)));
+        // The head and the first 10 bytes of the body reach the client; only
+        // then does the backend reset (the test lets it go on).
         std::string received;
-        for (std::string piece; !(piece = c->readSome()).empty();) received += piece;
-        const int end = c->endOfConnection();
-        if (received.find(" 200 ") != std::string::npos) {
-            // The response had begun: not a clean TLS close, or a
-            // close-delimited body would pass as whole.
-            EXPECT_EQ(end, SSL_ERROR_SYSCALL) << target;
-        } else {
-            // The reset came before the header was read: the proxy's own 502.
-            EXPECT_NE(received.find(" 502 "), std::string::npos) << target << received;
+        while (received.find("0123456789") == std::string::npos) {
+            const std::string piece = c->readSome();
+            ASSERT_FALSE(piece.empty()) << target << " ended before the body began: " << received;
+            received += piece;
         }
+        EXPECT_NE(received.find(" 200 "), std::string::npos) << target << received;
+        auto released = roundTrip(host, get(host, "/release?name=truncate"));
+        ASSERT_TRUE(released);
+        // Not a clean TLS close, or a close-delimited body would pass as whole.
+        EXPECT_EQ(c->endOfConnection(), SSL_ERROR_SYSCALL) << target;
         auto next = roundTrip(host, get(host, "/after"));
         ASSERT_TRUE(next);
         EXPECT_EQ(next->result_int(), 200);
     }
 }
 
+// A reset before any answer: the proxy's own 502, and the next request
+// goes through.
+TEST_F(ProxyForwarding, BackendResetBeforeTheAnswerIs502) {
+    startProxy();
+    const std::string host = name("lyncws");
+    auto res = roundTrip(host, get(host, "/reset"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502) << res->body();
+    auto next = roundTrip(host, get(host, "/after"));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->result_int(), 200);
+}
+
 // A client connection that starts NTLM keeps its backend connection (as WAP
 // does); with connectionAffinity off, another client takes it between the
 // two legs and the handshake fails as it does behind a shared pool.
+// A backend's response refused early while the backend still sends (a
+// header block over responseHeaderBlockBytes that never ends): the client
+// gets its 502, and the backend connection gets a lingering close of its
+// own, close_notify and a FIN (a close at once would have reset it, with
+// the backend's bytes unread), and never goes back to the pool.
+TEST_F(ProxyForwarding, ARefusedResponseGetsALingeringCloseTowardTheBackend) {
+    const fs::path backendLog = dir / "backend.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", backendLog.string()});
+    startSingleThreadProxy();
+    auto res = roundTrip(name("lyncws"), get(name("lyncws"), "/endless-header"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502);
+    EXPECT_NE(res->body().find("header"), std::string::npos) << res->body();
+    ASSERT_TRUE(
+        eventually([&] { return slurp(backendLog).find("endless-ended") != std::string::npos; }));
+    EXPECT_NE(slurp(backendLog).find("endless-ended 1 close_notify"), std::string::npos)
+        << slurp(backendLog);
+    ASSERT_TRUE(eventually([&] {
+        return slurp(dir / "access.log").find("\"side\":\"backend\"") != std::string::npos;
+    })) << slurp(dir / "access.log");
+    EXPECT_NE(slurp(dir / "access.log").find("\"ended\":\"backend-closed\""), std::string::npos)
+        << slurp(dir / "access.log");
+    // The next request is served on a new backend connection.
+    res = roundTrip(name("lyncws"), get(name("lyncws"), "/"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_NE(slurp(backendLog).find("request 2 GET /\n"), std::string::npos) << slurp(backendLog);
+}
+
 class ProxyAffinity : public ProxyForwarding, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(ProxyAffinity, NtlmHandshakeNeedsItsBackendConnection) {
@@ -287,11 +333,12 @@ TEST_P(ProxyAffinity, NtlmHandshakeNeedsItsBackendConnection) {
     auto challenge = signer->readResponse();
     ASSERT_TRUE(challenge);
     ASSERT_EQ(challenge->result_int(), 401);
-    // Other clients keep pooled connections busy meanwhile.
+    // Other clients keep pooled connections busy meanwhile (their bodies
+    // never end while the test runs).
     std::vector<std::unique_ptr<TlsClient>> busy;
     for (int i = 0; i < 2; ++i) {
         busy.push_back(client(host));
-        ASSERT_TRUE(busy.back()->send(get(host, "/slow-body?ms=500")));
+        ASSERT_TRUE(busy.back()->send(get(host, "/stall-body")));
         ASSERT_NE(busy.back()->readSome().find("200"), std::string::npos);
     }
     ASSERT_TRUE(signer->send(get(host, "/ntlm", "Authorization: NTLM TlRMTVNTUAADAAAAtype3\r\n")));

@@ -1,20 +1,34 @@
 // A TLS backend for the proxy's end-to-end tests: it reports what reached
 // it, so a test can see what the proxy forwarded. Paths:
 //   /redirect   302 to https://HOST:PORT/x with a cookie and Content-Location on HOST
-//   /hold?ms=N  answers after N ms (the inactive-transaction timeout)
+//   /together?n=N  answers once N requests wait here at the same time: N
+//               backend connections open at once (a pool filled), by event
+//   /stall      never answers; reads until the proxy closes the connection
+//               (the inactive-transaction timeout)
+//   /stall-body 200 with a chunked body whose first piece comes at once and
+//               the rest never: the connection stays busy until it is closed
+//   /release?name=X  lets one request waiting on X go on (see /truncate)
 //   /drop       closes the connection without answering
 //   /then-close 200 with keep-alive, then close_notify and a FIN (a backend's
 //               idle close while the connection sits in the proxy's pool);
 //               logs "closed N" once the FIN is sent
 //   /chunked    a chunked body in several pieces
-//   /slow-body?ms=N  a chunked body whose last piece comes N ms after the first
 //   /headers    200, the body lists every request field as received
 //   /hop-by-hop 200 with hop-by-hop fields the proxy must not pass on
 //   /interim    103 Early Hints, then 200 with a 20 KiB header field
 //   /upgrade    101 Switching Protocols (Upgrade: echo), then echoes every byte
 //   /large?mb=N N MiB of body (Content-Length), then the connection ends
-//   /truncate   Content-Length 1000, 10 bytes, then a TCP reset
-//   /truncate-close  a close-delimited body, 10 bytes, then a TCP reset
+//   /truncate   Content-Length 1000, 10 bytes, then a TCP reset once
+//               /release?name=truncate came (the client saw the 10 bytes)
+//   /truncate-close  the same with a close-delimited body
+//   /reset      a TCP reset before any answer
+//   /endless-header, /endless-chunk-line, /endless-trailer  a response whose
+//               header field, chunk extension or trailer field never ends:
+//               written 16 KiB at a time until the peer's close shows (or
+//               8 MiB, then it waits for the close); logs "endless-ended N
+//               HOW wrote BYTES" (N the connection), HOW the peer's close as
+//               seen: close_notify, fin (no close_notify), reset (or a write
+//               failing for it), and closes
 //   /ntlm       a connection-oriented two-leg handshake as IIS does NTLM:
 //               NTLM type 1 gets 401 + a challenge, type 3 gets 200 only on
 //               the connection that was challenged; nothing else gets 401
@@ -26,12 +40,15 @@
 // proxy's reuse). --log: one line per request received ("request N METHOD
 // TARGET", N the connection) and per connection the peer closed ("peer-closed N").
 // Prints `READY https://ADDR:PORT` when listening.
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <charconv>
+#include <condition_variable>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -68,6 +85,44 @@ struct Options {
 std::mutex logMutex;
 std::atomic<int> connections{0};
 
+// Requests that wait for one another or for a test's go-ahead.
+std::mutex eventMutex;
+std::condition_variable eventChanged;
+std::map<std::string, int> released;  // /release?name=X counts, each taken once
+int together = 0;                     // requests waiting in /together
+int togetherRound = 0;                // bumped when a /together group goes on
+
+void waitTogether(std::size_t n) {
+    std::unique_lock lock(eventMutex);
+    const int round = togetherRound;
+    if (static_cast<std::size_t>(++together) >= n) {
+        together = 0;
+        ++togetherRound;
+        eventChanged.notify_all();
+        return;
+    }
+    eventChanged.wait(lock, [&] { return togetherRound != round; });
+}
+
+void release(const std::string& name) {
+    std::lock_guard lock(eventMutex);
+    ++released[name];
+    eventChanged.notify_all();
+}
+
+void waitReleased(const std::string& name) {
+    std::unique_lock lock(eventMutex);
+    eventChanged.wait(lock, [&] { return released[name] > 0; });
+    --released[name];
+}
+
+// Reads and drops whatever comes until the peer closes.
+void readUntilClosed(TlsStream& stream) {
+    beast::error_code ec;
+    char buf[4096];
+    while (!ec) stream.read_some(asio::buffer(buf), ec);
+}
+
 void logLine(const Options& o, const std::string& line) {
     if (o.logFile.empty()) return;
     std::lock_guard lock(logMutex);
@@ -90,7 +145,7 @@ std::string describe(const http::request<http::string_body>& req, const Options&
            "/in-the-body\n";
 }
 
-void writeChunked(TlsStream& stream, const http::request<http::string_body>& req, int pauseMs) {
+void writeChunked(TlsStream& stream, const http::request<http::string_body>& req, bool stall) {
     http::response<http::empty_body> head{http::status::ok, req.version()};
     head.chunked(true);
     head.keep_alive(req.keep_alive());
@@ -98,7 +153,7 @@ void writeChunked(TlsStream& stream, const http::request<http::string_body>& req
     beast::error_code ec;
     http::write_header(stream, sr, ec);
     for (int i = 0; i < 5; ++i) {
-        if (i == 1 && pauseMs) std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+        if (i == 1 && stall) return readUntilClosed(stream);
         const std::string piece = "piece " + std::to_string(i) + "\n";
         asio::write(stream, http::make_chunk(asio::buffer(piece)), ec);
     }
@@ -124,10 +179,57 @@ int ntlmMessageType(std::string_view authorization) {
     return 0;
 }
 
+// The start of a response whose last line then never ends, for each
+// /endless-* target; empty for any other target.
+std::string endlessStart(const std::string& target) {
+    const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if (target == "/endless-header") return "HTTP/1.1 200 OK\r\nX-Endless: ";
+    if (target == "/endless-chunk-line") return chunked + "5;ext=";
+    if (target == "/endless-trailer") return chunked + "5\r\nhello\r\n0\r\nX-Endless: ";
+    return {};
+}
+
+// How the peer's close looks from here, once the socket is readable (or
+// after a blocking read): what a lingering close sends is close_notify.
+std::string closeSeen(TlsStream& stream) {
+    beast::error_code ec;
+    char c;
+    stream.read_some(asio::buffer(&c, 1), ec);
+    if (ec == asio::error::eof) return "close_notify";
+    if (ec == ssl::error::stream_truncated) return "fin";
+    if (ec) return "reset (read: " + ec.message() + ")";
+    return "bytes";
+}
+
+void writeEndless(TlsStream& stream, const std::string& start, const Options& o, int id) {
+    beast::error_code ec;
+    asio::write(stream, asio::buffer(start), ec);
+    const std::string piece(16 * 1024, 'e');
+    std::size_t sent = 0;
+    std::string how;
+    while (how.empty() && sent < 8u * 1024 * 1024) {
+        sent += asio::write(stream, asio::buffer(piece), ec);
+        if (ec) {
+            how = "reset (write: " + ec.message() + ")";
+            break;
+        }
+        pollfd p{stream.next_layer().native_handle(), POLLIN, 0};
+        if (::poll(&p, 1, 0) > 0) how = closeSeen(stream);
+    }
+    if (how.empty()) how = closeSeen(stream);
+    logLine(o,
+            "endless-ended " + std::to_string(id) + " " + how + " wrote " + std::to_string(sent));
+    stream.next_layer().close(ec);
+}
+
 // Answers one request; false when the connection is to end.
 bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::string_body>& req,
-            const Options& o, bool& challenged) {
+            const Options& o, bool& challenged, int id) {
     const std::string target = str(req.target());
+    if (const auto start = endlessStart(target); !start.empty()) {
+        writeEndless(stream, start, o, id);
+        return false;
+    }
     http::response<http::string_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/plain");
     res.keep_alive(req.keep_alive());
@@ -147,12 +249,22 @@ bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::s
         head +=
             target == "/truncate" ? "Content-Length: 1000\r\n\r\n" : "Connection: close\r\n\r\n";
         asio::write(stream, asio::buffer(head + "0123456789"), ec);
-        // A reset discards what the peer has not read yet: give the proxy
-        // time to read what was sent, so that the reset is mid-response.
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // A reset discards what the peer has not read yet: the test lets it
+        // come once its client has the 10 bytes, so it is mid-response.
+        waitReleased("truncate");
         reset(stream);
         return false;
     }
+    if (target == "/reset") {
+        reset(stream);
+        return false;
+    }
+    if (target == "/stall") {
+        readUntilClosed(stream);
+        return false;
+    }
+    if (target.rfind("/release?name=", 0) == 0) release(target.substr(14));
+    if (target.rfind("/together?n=", 0) == 0) waitTogether(numberIn(target.substr(12)));
     if (target.rfind("/large?mb=", 0) == 0) {
         const std::size_t total = numberIn(target.substr(10)) * 1024 * 1024;
         const std::string head =
@@ -164,13 +276,9 @@ bool answer(TlsStream& stream, beast::flat_buffer& buffer, http::request<http::s
         }
         return false;
     }
-    if (target.rfind("/hold?ms=", 0) == 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(numberIn(target.substr(9))));
-    }
-    if (target == "/chunked" || target.rfind("/slow-body?ms=", 0) == 0) {
-        writeChunked(stream, req,
-                     target == "/chunked" ? 0 : static_cast<int>(numberIn(target.substr(14))));
-        return req.keep_alive();
+    if (target == "/chunked" || target == "/stall-body") {
+        writeChunked(stream, req, target == "/stall-body");
+        return target == "/chunked" && req.keep_alive();
     }
     const std::string self = "https://" + o.host + ":" + std::to_string(o.urlPort);
     res.body() = describe(req, o);
@@ -239,7 +347,7 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
             stream.next_layer().close(ec);  // a FIN after the request arrived
             return;
         }
-        if (!answer(stream, buffer, req, o, challenged)) return;
+        if (!answer(stream, buffer, req, o, challenged, id)) return;
         if (req.target() == "/then-close") {
             SSL_shutdown(stream.native_handle());  // close_notify, the proxy's not waited for
             stream.next_layer().close(ec);

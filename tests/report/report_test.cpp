@@ -17,6 +17,7 @@
 
 #include "common/atomic_file.hpp"
 #include "provision/lab.hpp"
+#include "tests/support/golden.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace edgelab::report {
@@ -25,8 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using checks::CheckResult;
 using checks::Verdict;
-
-const fs::path kGolden = test::sourceDir() / "tests/report/golden";
 
 // A fixed report: one result of each verdict, text that needs escaping.
 Report sampleReport() {
@@ -65,8 +64,7 @@ std::pair<int, std::string> run(const std::string& cmd) {
 
 TEST(Report, JsonMatchesTheGoldenFile) {
     std::string text = jsonText(sampleReport());
-    if (std::getenv("EDGELAB_UPDATE_GOLDEN")) writeFileAtomic(kGolden / "report.json", text);
-    EXPECT_EQ(text, readFile(kGolden / "report.json"));
+    test::expectGolden(text, "tests/report/golden/report.json");
 }
 
 TEST(Report, ConsoleHasALinePerCheckAndASummaryAndColourOnlyWhenAsked) {

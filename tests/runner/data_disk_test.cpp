@@ -33,17 +33,20 @@ TEST(DataDisk, UnwritableImageNamesTheFile) {
 TEST(DataDisk, NoCacheWithinTheTimeoutPasses) {
     edgelab::provision::DataDisk disk;       // 10 GB, None, rtcxds 4 + 4 by default
     auto v = evaluateDataDisk(disk, 100.0);  // 8000 MB / 100 MB/s = 80 s
-    EXPECT_TRUE(v.passed) << v.evidence;
+    EXPECT_EQ(v.verdict, edgelab::Verdict::Pass) << v.evidence;
     EXPECT_EQ(v.id, "disk.write-through");
-    EXPECT_DOUBLE_EQ(v.databaseGB, 8);
-    EXPECT_NEAR(v.predictedSeconds, 80, 0.01);
-    EXPECT_NE(v.evidence.find("within"), std::string::npos);
+    EXPECT_EQ(v.ns, "data disk " + disk.path);
+    EXPECT_EQ(v.remedy, "");
+    // 8 GB of files, about 80 s at the rate.
+    EXPECT_NE(v.evidence.find(" = 8 GB at 100.0 MB/s write-through measured -> about 80 s, within"),
+              std::string::npos)
+        << v.evidence;
 }
 
 TEST(DataDisk, SlowWriteThroughBeyondTheTimeoutFails) {
     edgelab::provision::DataDisk disk;
     auto v = evaluateDataDisk(disk, 10.0);  // 800 s > 600 s
-    EXPECT_FALSE(v.passed);
+    EXPECT_EQ(v.verdict, edgelab::Verdict::Fail);
     EXPECT_NE(v.evidence.find("beyond"), std::string::npos);
 }
 
@@ -51,7 +54,7 @@ TEST(DataDisk, ReadWriteCacheFailsWithTheSeedsRemedy) {
     edgelab::provision::DataDisk disk;
     disk.hostCache = edgelab::provision::HostCache::ReadWrite;
     auto v = evaluateDataDisk(disk, 1000.0);  // fast disk: the cache still fails it
-    EXPECT_FALSE(v.passed);
+    EXPECT_EQ(v.verdict, edgelab::Verdict::Fail);
     EXPECT_NE(v.evidence.find("timed out"), std::string::npos);
     EXPECT_NE(v.remedy.find("Install-CsDatabase -LocalDatabases -DatabasePaths 'F:\\CsData'"),
               std::string::npos);
@@ -62,6 +65,6 @@ TEST(DataDisk, TooSmallADiskFails) {
     edgelab::provision::DataDisk disk;
     disk.sizeGB = 5;
     auto v = evaluateDataDisk(disk, 1000.0);
-    EXPECT_FALSE(v.passed);
+    EXPECT_EQ(v.verdict, edgelab::Verdict::Fail);
     EXPECT_NE(v.evidence.find("cannot hold"), std::string::npos);
 }

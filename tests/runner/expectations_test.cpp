@@ -4,24 +4,25 @@
 #include <gtest/gtest.h>
 
 using namespace edgelab::runner;
+using edgelab::Verdict;
 
 TEST(Expectations, NoGlobsAllPassIsMet) {
-    auto r = evaluateExpectations({}, {{"a", Outcome::Pass}, {"b", Outcome::Skip}});
+    auto r = evaluateExpectations({}, {{"a", Verdict::Pass}, {"b", Verdict::Skip}});
     EXPECT_TRUE(r.met);
     EXPECT_TRUE(r.problems().empty());
 }
 
 TEST(Expectations, ExactlyTheNamedFailuresIsMet) {
-    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
-                                                     {"tls.no-sni.activesync", Outcome::Fail},
-                                                     {"tls.sni.lyncws", Outcome::Pass}});
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Verdict::Fail},
+                                                     {"tls.no-sni.activesync", Verdict::Fail},
+                                                     {"tls.sni.lyncws", Verdict::Pass}});
     EXPECT_TRUE(r.met);
     EXPECT_EQ(r.expectedFailures.size(), 2u);
 }
 
 TEST(Expectations, UnnamedFailureBreaksIt) {
-    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
-                                                     {"owas.no-internal-names", Outcome::Fail}});
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Verdict::Fail},
+                                                     {"owas.no-internal-names", Verdict::Fail}});
     EXPECT_FALSE(r.met);
     ASSERT_EQ(r.unexpectedFailures.size(), 1u);
     EXPECT_EQ(r.unexpectedFailures[0], "owas.no-internal-names");
@@ -29,15 +30,15 @@ TEST(Expectations, UnnamedFailureBreaksIt) {
 }
 
 TEST(Expectations, NamedCheckThatPassesBreaksIt) {
-    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Outcome::Fail},
-                                                     {"tls.no-sni.activesync", Outcome::Pass}});
+    auto r = evaluateExpectations({"tls.no-sni.*"}, {{"tls.no-sni.lync-mobile", Verdict::Fail},
+                                                     {"tls.no-sni.activesync", Verdict::Pass}});
     EXPECT_FALSE(r.met);
     ASSERT_EQ(r.unexpectedPasses.size(), 1u);
     EXPECT_EQ(r.unexpectedPasses[0], "tls.no-sni.activesync");
 }
 
 TEST(Expectations, GlobNamingNothingBreaksIt) {
-    auto r = evaluateExpectations({"tls.chain.*"}, {{"tls.sni.x", Outcome::Pass}});
+    auto r = evaluateExpectations({"tls.chain.*"}, {{"tls.sni.x", Verdict::Pass}});
     EXPECT_FALSE(r.met);
     ASSERT_EQ(r.unmatchedGlobs.size(), 1u);
     EXPECT_EQ(r.problems()[0], "expect.fail \"tls.chain.*\" names no failed check");
@@ -45,7 +46,7 @@ TEST(Expectations, GlobNamingNothingBreaksIt) {
 
 TEST(Expectations, SkippedCheckDoesNotSatisfyAGlob) {
     auto r =
-        evaluateExpectations({"webservices.long-poll"}, {{"webservices.long-poll", Outcome::Skip}});
+        evaluateExpectations({"webservices.long-poll"}, {{"webservices.long-poll", Verdict::Skip}});
     EXPECT_FALSE(r.met);
     EXPECT_TRUE(r.unexpectedPasses.empty());
     EXPECT_EQ(r.unmatchedGlobs.size(), 1u);
@@ -56,15 +57,15 @@ TEST(Expectations, SkippedCheckDoesNotSatisfyAGlob) {
 // said "FAILED, 0 failure(s) to fix". A BLOCKED check meets the glob on it.
 TEST(Expectations, ABlockedCheckMeetsTheGlobOnIt) {
     auto r = evaluateExpectations({"tls.sni.meet.*", "meet"},
-                                  {{"tls.sni.meet.contoso.com", Outcome::Fail},
-                                   {"meet", Outcome::Blocked},
-                                   {"dialin", Outcome::Pass}});
+                                  {{"tls.sni.meet.contoso.com", Verdict::Fail},
+                                   {"meet", Verdict::Blocked},
+                                   {"dialin", Verdict::Pass}});
     EXPECT_TRUE(r.met) << r.problems().size();
     EXPECT_TRUE(r.unmatchedGlobs.empty());
     EXPECT_EQ(r.expectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
     // Its root cause unexpected is still a problem.
     auto root = evaluateExpectations(
-        {"meet"}, {{"tls.sni.meet.contoso.com", Outcome::Fail}, {"meet", Outcome::Blocked}});
+        {"meet"}, {{"tls.sni.meet.contoso.com", Verdict::Fail}, {"meet", Verdict::Blocked}});
     EXPECT_FALSE(root.met);
     EXPECT_EQ(root.unexpectedFailures, std::vector<std::string>{"tls.sni.meet.contoso.com"});
 }

@@ -79,9 +79,9 @@ def free_port():
 class Watch:
     """edgelab watch, its stdout read line by line as it comes."""
 
-    def __init__(self, args):
+    def __init__(self, args, cwd=None):
         self.proc = subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, cwd=cwd)
         self.lines = []
         self.err = ""
         self.lock = threading.Lock()
@@ -191,6 +191,10 @@ def state_changes_since(watch, first_run):
 def binding(edgelab, source, work):
     lab_file = source / "scenarios/labs/seed-lab.json"
     lab_dir = work / "lab"
+    again_dir = work / "lab-again"
+    # A registry of running labs of this test's own: the watch finds the lab
+    # through it, as from any directory.
+    os.environ["EDGELAB_RUNTIME_DIR"] = str(work / "runtime")
     lab = json.loads(lab_file.read_text())
     password = lab["users"][0]["password"]
     up = run(edgelab, "up", lab_file, "--work-dir", lab_dir, "--disk-sample-mib", "1")
@@ -202,9 +206,12 @@ def binding(edgelab, source, work):
         password_file = work / "alice.pw"
         password_file.write_text(password + "\n")
         password_file.chmod(0o600)
-        watch = Watch([edgelab, "watch", lab_file, "--work-dir", lab_dir, "--every", "4s",
+        # No --work-dir, and run from a folder of its own: the lab is found
+        # through the registry, and followed there when it comes up again.
+        watch = Watch([edgelab, "watch", lab_file, "--every", "4s",
                        "--timeout", "3.5", "--listen", "127.0.0.1:0", "--history", "5",
-                       "--user", lab["users"][0]["sipUri"], "--password-file", password_file])
+                       "--user", lab["users"][0]["sipUri"], "--password-file", password_file],
+                      cwd=work)
         address = eventually(lambda: watch.events("listening"), "the watch listens")[0]["address"]
         base = "http://" + address
         first = eventually(lambda: watch.events("run"), "a first run")[0]
@@ -325,7 +332,9 @@ def binding(edgelab, source, work):
         status, metrics = get(base + "/metrics")
         if metric(metrics, "edgelab_watch_target_reachable") != 0:
             fail("edgelab_watch_target_reachable is not 0 with the lab down")
-        up = run(edgelab, "up", lab_file, "--work-dir", lab_dir, "--disk-sample-mib", "1")
+        # Up again in another folder: a PKI of its own (another CA), so only
+        # a watch that follows the lab there passes.
+        up = run(edgelab, "up", lab_file, "--work-dir", again_dir, "--disk-sample-mib", "1")
         if up.returncode != 0:
             fail("edgelab up again: %s %s" % (up.stdout, up.stderr))
         seen = watch.runs()
@@ -359,6 +368,7 @@ def binding(edgelab, source, work):
         if prometheus:
             prometheus.stop()
         run(edgelab, "down", lab_file, "--work-dir", lab_dir)
+        run(edgelab, "down", lab_file, "--work-dir", again_dir)
 
 
 def bad_input(edgelab, source, work):

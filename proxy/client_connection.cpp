@@ -1,8 +1,4 @@
-#include "proxy/session.hpp"
-
-#include <sys/socket.h>
-
-#include <cerrno>
+#include "proxy/client_connection.hpp"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -10,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/markup.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/lingering.hpp"
 #include "proxy/local_reply.hpp"
 #include "proxy/spawned.hpp"
 
@@ -36,9 +34,12 @@ bool isRefusalWorthAnOperatorsEye(int status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Worker& w, TcpSocket socket, const tcp::endpoint& peer,
-                             const Listener& listener)
-    : w_(w), stream_(std::move(socket), w.front->native_handle()), listener_(listener) {
+ClientConnection::ClientConnection(Worker& w, TcpSocket socket, const tcp::endpoint& peer,
+                                   const Listener& listener)
+    : w_(w),
+      stream_(std::move(socket), w.front->native_handle()),
+      listener_(listener),
+      backends_(w) {
     clientAddress_ = peer.address().to_string();
     clientPort_ = peer.port();
     hs_.snapshot = &w.tls;
@@ -49,9 +50,9 @@ ClientSession::ClientSession(Worker& w, TcpSocket socket, const tcp::endpoint& p
     w_.connections.push_back(*this);
 }
 
-ClientSession::~ClientSession() { --w_.sessions; }
+ClientConnection::~ClientConnection() { --w_.sessions; }
 
-Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
+Task<void> ClientConnection::run(std::unique_ptr<ClientConnection> self) {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.headerTimeoutSec));
     co_await stream_.async_handshake(TlsStream::Side::Server, withError(ec));
@@ -67,7 +68,7 @@ Task<void> ClientSession::run(std::unique_ptr<ClientSession> self) {
 // this coroutine ends, and the socket's wait starts serve() again once the
 // client sends, so an idle connection holds no coroutine frame. `waited`
 // is how such a wait ended.
-Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code waited) {
+Task<void> ClientConnection::serve(std::unique_ptr<ClientConnection> self, error_code waited) {
     bool open = !waited;
     // Resumed from a parked wait (a request has been answered): the socket
     // has something to receive, so the first wait is no idle one.
@@ -118,7 +119,7 @@ Task<void> ClientSession::serve(std::unique_ptr<ClientSession> self, error_code 
 // Waits for the client with a plain handler that owns the session. The
 // worker's sweep keeps the idle deadline of a parked connection
 // (releaseIfIdleSince), so it holds no timer either.
-void ClientSession::park(std::unique_ptr<ClientSession> self, TlsStream::Want want) {
+void ClientConnection::park(std::unique_ptr<ClientConnection> self, TlsStream::Want want) {
     stream_.clearDeadline();
     idle_ = Idle::Parked;
     if (!stream_.flush()) want = TlsStream::Want::Write;
@@ -126,8 +127,8 @@ void ClientSession::park(std::unique_ptr<ClientSession> self, TlsStream::Want wa
     stream_.socket().async_wait(wait, ParkedWait{std::move(self)});
 }
 
-void ClientSession::ParkedWait::operator()(const error_code& ec) {
-    ClientSession& session = *self;
+void ClientConnection::ParkedWait::operator()(const error_code& ec) {
+    ClientConnection& session = *self;
     const bool expired = session.idle_ == Idle::ParkedExpired;
     session.idle_ = Idle::No;
     if (expired) {
@@ -146,7 +147,7 @@ void ClientSession::ParkedWait::operator()(const error_code& ec) {
 // bytes it has not read: closing then would reset the connection, which can
 // destroy the answer still on its way (RFC 9112 9.6). Otherwise the socket
 // is closed at once, so the last bytes wait for the FIN (closeNotifyStep).
-Task<void> ClientSession::closeTls() {
+Task<void> ClientConnection::closeTls() {
     if (lingerOnClose_) {
         co_await lingeringClose();
         co_return;
@@ -162,62 +163,18 @@ Task<void> ClientSession::closeTls() {
 
 // RFC 9112 9.6: after an answer sent before the request was read to its
 // end, a close while the client still sends would reset the connection, and
-// the reset can destroy the answer before the client reads it. So the
-// sending side is closed first (close_notify, then the TCP FIN, which tells
-// the client the answer is whole), and what the client goes on sending is
-// read and dropped, never decrypted or kept, until it closes its side or
-// the bounds pass (lingeringTimeSec in all, lingeringTimeoutSec between
-// reads, lingeringBytes); then the socket is closed.
-Task<void> ClientSession::lingeringClose() {
-    stream_.expires_after(std::chrono::seconds(w_.cfg.limits.lingeringTimeoutSec));
-    for (auto step = stream_.closeNotifyStep(); step.want == TlsStream::Want::Write && !step.ec;
-         step = {stream_.flush() ? TlsStream::Want::Nothing : TlsStream::Want::Write, {}, 0}) {
-        co_await stream_.async_wait(TlsStream::Want::Write, withError(step.ec));
-    }
-    error_code ec;
-    stream_.socket().shutdown(TcpSocket::shutdown_send, ec);
-    std::uint64_t dropped = 0;
-    // A client gone already (it reset the connection) cannot be shut down.
-    const char* ended = ec ? "client-reset" : co_await dropUntilClosed(dropped);
-    stream_.expires_never();
+// the reset can destroy the answer before the client reads it (lingering.hpp).
+Task<void> ClientConnection::lingeringClose() {
+    const Lingered lingered = co_await edgelab::proxy::lingeringClose(stream_, w_.cfg.limits);
     if (w_.log.enabled())
         w_.log.write({{"event", "lingering-close"},
+                      {"side", "client"},
                       {"client", clientAddress_ + ":" + std::to_string(clientPort_)},
-                      {"droppedBytes", dropped},
-                      {"ended", ended}});
+                      {"droppedBytes", lingered.droppedBytes},
+                      {"ended", lingerEndName(lingered.ended, "client")}});
 }
 
-// Reads and drops what the client sends, within the lingering bounds; says
-// how it ended.
-Task<const char*> ClientSession::dropUntilClosed(std::uint64_t& dropped) {
-    const auto& limits = w_.cfg.limits;
-    const auto between = std::chrono::seconds(limits.lingeringTimeoutSec);
-    const auto end = Clock::now() + std::chrono::seconds(limits.lingeringTimeSec);
-    auto& socket = stream_.socket();
-    for (;;) {
-        const auto n =
-            ::recv(socket.native_handle(), tlsRecordScratch(), kTlsRecordPlaintext, MSG_DONTWAIT);
-        if (n == 0) co_return "client-closed";  // all it sent has been read
-        if (n > 0) {
-            dropped += static_cast<std::uint64_t>(n);
-            if (dropped > limits.lingeringBytes) co_return "bytes";
-            if (Clock::now() >= end) co_return "time";
-            continue;
-        }
-        // A client that closes with bytes of ours unread (a TLS 1.3 ticket,
-        // the close_notify) resets: it has read the answer.
-        if (errno == ECONNRESET) co_return "client-reset";
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return "error";
-        if (Clock::now() >= end) co_return "time";
-        stream_.expires_at(std::min(end, Clock::now() + between));
-        error_code ec;
-        co_await socket.async_wait(TcpSocket::wait_read, withError(ec));
-        if (ec && Clock::now() >= end) co_return "time";
-        if (ec) co_return stream_.expired() ? "timeout" : "error";
-    }
-}
-
-void ClientSession::refuseHandshake(const error_code& ec) {
+void ClientConnection::refuseHandshake(const error_code& ec) {
     std::string reason;
     if (hs_.refusal) {
         reason = *hs_.refusal;
@@ -240,11 +197,11 @@ void ClientSession::refuseHandshake(const error_code& ec) {
     logEvent(w_.log, std::move(line));
 }
 
-std::string ClientSession::listenerName() const {
+std::string ClientConnection::listenerName() const {
     return listener_.address + ":" + std::to_string(listener_.publishedPort);
 }
 
-std::string_view ClientSession::received() const {
+std::string_view ClientConnection::received() const {
     auto d = buffer_.data();
     return {static_cast<const char*>(d.data()), d.size()};
 }
@@ -252,7 +209,7 @@ std::string_view ClientSession::received() const {
 // Reads what has arrived into buffer_ through this thread's record-sized
 // scratch: Want::Nothing when bytes were added (or on an error), otherwise
 // what to wait for first.
-TlsStream::Step ClientSession::receiveArrived() {
+TlsStream::Step ClientConnection::receiveArrived() {
     const std::size_t limit = w_.cfg.limits.headerBlockBytes;
     const std::size_t room =
         std::min(kTlsRecordPlaintext,
@@ -277,7 +234,7 @@ TlsStream::Step ClientSession::receiveArrived() {
 // (releaseIfIdleSince). Whether the wait between requests is to be parked:
 // at once where the buffers were freed at once, otherwise when the sweep
 // asks (Idle::ParkRequested, with the wait cancelled).
-bool ClientSession::noteWait() {
+bool ClientConnection::noteWait() {
     if (buffer_.size() > 0) return false;
     if (requests_ == 1) {
         releaseIdleMemory();
@@ -292,7 +249,7 @@ bool ClientSession::noteWait() {
     return false;
 }
 
-Task<void> ClientSession::receive(error_code& ec) {
+Task<void> ClientConnection::receive(error_code& ec) {
     for (;;) {
         const auto step = receiveArrived();
         if (step.want == TlsStream::Want::Nothing) {
@@ -311,7 +268,7 @@ Task<void> ClientSession::receive(error_code& ec) {
 // Otherwise, while the session is suspended in a wait with nothing received
 // (none of what is freed is in use), its memory is freed and the wait
 // between requests cancelled, to be parked.
-bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
+bool ClientConnection::releaseIfIdleSince(std::uint64_t sweep) {
     if (idle_ == Idle::Parked && Clock::now() >= idleDeadline_) {
         idle_ = Idle::ParkedExpired;
         error_code ignored;
@@ -329,11 +286,10 @@ bool ClientSession::releaseIfIdleSince(std::uint64_t sweep) {
     return true;
 }
 
-void ClientSession::releaseIdleMemory() {
+void ClientConnection::releaseIdleMemory() {
     stream_.releaseRecordBuffers();
     buffer_.shrink_to_fit();
-    relayBuffer_.release();
-    std::string().swap(relayBytes_);
+    relay_.release();
     request_.release();
     response_.release();
     local_.release();
@@ -342,7 +298,7 @@ void ClientSession::releaseIdleMemory() {
 // A request's header has headerTimeoutSec in all from its first byte (the
 // first request's also until then); run() waits for a later one's first byte,
 // as long as an idle connection may.
-Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
+Task<ClientConnection::HeadOutcome> ClientConnection::readRequestHead(
     std::size_t& end, std::optional<RequestRefusal>& why) {
     const auto& limits = w_.cfg.limits;
     const auto headerTime = std::chrono::seconds(limits.headerTimeoutSec);
@@ -378,7 +334,7 @@ Task<ClientSession::HeadOutcome> ClientSession::readRequestHead(
 
 // The answer is a member, never a temporary in the co_await expression:
 // g++ 12 destroys such temporaries twice (a double free here).
-Task<bool> ClientSession::writeLocal() {
+Task<bool> ClientConnection::writeLocal() {
     error_code ec;
     stream_.expires_after(std::chrono::seconds(w_.cfg.limits.idleTimeoutSec));
     // A last answer goes out with the close_notify after it (holdWrites).
@@ -387,9 +343,15 @@ Task<bool> ClientSession::writeLocal() {
     co_return !ec && local_->keep_alive();
 }
 
-void ClientSession::logRequest(const http::request_header<>* req, int status,
-                               const PublishingRule* rule, Clock::time_point start,
-                               const std::string& note) {
+void ClientConnection::setLastAnswer(http::response<http::string_body>&& answer,
+                                     bool requestUnread) {
+    local_ = std::move(answer);
+    lingerOnClose_ = requestUnread;
+}
+
+void ClientConnection::logRequest(const http::request_header<>* req, int status,
+                                  const PublishingRule* rule, Clock::time_point start,
+                                  const std::string& note) {
     if (!w_.log.enabled() && !isRefusalWorthAnOperatorsEye(status)) return;
     nlohmann::json line{{"event", "request"},
                         {"listener", listenerName()},
@@ -412,7 +374,7 @@ void ClientSession::logRequest(const http::request_header<>* req, int status,
     }
 }
 
-Task<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_point start) {
+Task<bool> ClientConnection::refuse(const RequestRefusal& refusal, Clock::time_point start) {
     const auto* req = request_ && request_->is_header_done() ? &request_->get() : nullptr;
     const unsigned code = static_cast<unsigned>(refusal.status);
     logRequest(req, static_cast<int>(code), nullptr, start, refusal.reason);
@@ -428,9 +390,9 @@ Task<bool> ClientSession::refuse(const RequestRefusal& refusal, Clock::time_poin
     co_return false;
 }
 
-Task<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
-                                            const std::optional<RequestRefusal>& why,
-                                            Clock::time_point start) {
+Task<bool> ClientConnection::answerHeadFailure(HeadOutcome outcome,
+                                               const std::optional<RequestRefusal>& why,
+                                               Clock::time_point start) {
     request_.reset();
     RequestRefusal refusal;
     switch (outcome) {
@@ -456,7 +418,7 @@ Task<bool> ClientSession::answerHeadFailure(HeadOutcome outcome,
     co_return co_await refuse(refusal, start);
 }
 
-std::optional<RequestRefusal> ClientSession::parseRequestHead(std::size_t end) {
+std::optional<RequestRefusal> ClientConnection::parseRequestHead(std::size_t end) {
     request_.emplace();
     auto& parser = *request_;
     parser.eager(false);
@@ -468,7 +430,7 @@ std::optional<RequestRefusal> ClientSession::parseRequestHead(std::size_t end) {
     return refusal;
 }
 
-std::optional<RequestRefusal> ClientSession::checkRequestHead(std::string_view rawHeader) {
+std::optional<RequestRefusal> ClientConnection::checkRequestHead(std::string_view rawHeader) {
     auto& parser = *request_;
     error_code ec;
     parser.put(asio::buffer(rawHeader.data(), rawHeader.size()), ec);
@@ -487,7 +449,7 @@ std::optional<RequestRefusal> ClientSession::checkRequestHead(std::string_view r
     return std::nullopt;
 }
 
-Task<bool> ClientSession::serveOne() {
+Task<bool> ClientConnection::serveOne() {
     std::size_t end = 0;
     std::optional<RequestRefusal> why;
     const auto outcome = co_await readRequestHead(end, why);
@@ -498,7 +460,7 @@ Task<bool> ClientSession::serveOne() {
     co_return co_await routeRequest(start);
 }
 
-Task<bool> ClientSession::routeRequest(Clock::time_point start) {
+Task<bool> ClientConnection::routeRequest(Clock::time_point start) {
     auto& req = request_->get();
     const unsigned version = req.version();
     const bool hasBody =
@@ -537,7 +499,8 @@ Task<bool> ClientSession::routeRequest(Clock::time_point start) {
             localKeepAlive, adfsRedirectLocation(w_.cfg.adfsUrl, rule, toStd(req.target())));
         co_return co_await writeLocal();
     }
-    co_return co_await forward(rule, start);
+    ForwardedExchange exchange(*this, rule, start);
+    co_return co_await exchange.run();
 }
 
 }  // namespace edgelab::proxy
