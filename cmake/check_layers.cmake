@@ -4,7 +4,7 @@
 # (target edgelab_layers) and by CTest (test layers).
 #
 # Each layer lists the layers its files may include, itself included.
-# tests/, bench/ and fuzz/ may include every layer.
+# tests/, bench/, fuzz/ and sanitize/ may include every layer.
 cmake_minimum_required(VERSION 3.25)
 
 set(allowed_common common)
@@ -30,7 +30,7 @@ endif()
 set(violations "")
 file(GLOB top RELATIVE ${SOURCE_DIR} ${SOURCE_DIR}/*)
 foreach(dir ${top})
-  if(NOT IS_DIRECTORY ${SOURCE_DIR}/${dir} OR dir MATCHES "^(\\.|build|tests|bench|fuzz|cmake|tools|docs|scenarios)")
+  if(NOT IS_DIRECTORY ${SOURCE_DIR}/${dir} OR dir MATCHES "^(\\.|build|tests|bench|fuzz|sanitize|cmake|tools|docs|scenarios)")
     continue()
   endif()
   file(GLOB_RECURSE sources RELATIVE ${SOURCE_DIR} ${SOURCE_DIR}/${dir}/*.cpp ${SOURCE_DIR}/${dir}/*.hpp)

@@ -20,9 +20,8 @@ TEST_F(ProxyEndToEnd, BadConfigurationExitsTwoNamingTheField) {
                        {"applications", {application("lyncws", "https://nowhere.local:4443/")}}};
     test::writeText(dir / "bad.json", cfg.dump());
     bp::ipstream err;
-    bp::child c(std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy",
-                bp::args({"--config", (dir / "bad.json").string()}), bp::std_out > bp::null,
-                bp::std_err > err);
+    bp::child c(proxyProgram(), bp::args({"--config", (dir / "bad.json").string()}),
+                bp::std_out > bp::null, bp::std_err > err);
     std::string all, line;
     while (std::getline(err, line)) all += line + "\n";
     c.wait();

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -51,6 +52,23 @@ inline const std::string kProxyAddress = "127.4.0.1";
 inline const std::string kDomain = "contoso.com";
 
 inline std::string name(const std::string& prefix) { return prefix + "." + kDomain; }
+
+// The edgelab-proxy the tests start: the one built beside them, or the
+// program EDGELAB_TEST_PROXY names (`make sanitize` runs these tests against
+// builds with sanitizers, sanitize/README.md).
+inline std::string proxyProgram() {
+    const char* chosen = std::getenv("EDGELAB_TEST_PROXY");
+    if (chosen && *chosen) return chosen;
+    return std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy";
+}
+
+// Whether EDGELAB_TEST_PROXY chose the program: a test that measures the
+// proxy's own memory skips itself then (a sanitizer's shadow memory and
+// quarantine are not the proxy's).
+inline bool proxyIsChosen() {
+    const char* chosen = std::getenv("EDGELAB_TEST_PROXY");
+    return chosen && *chosen;
+}
 
 // A figure of a process's memory from /proc/PID/status, in KiB ("VmRSS",
 // "VmHWM"); -1 if the process or the field is not there.
@@ -362,7 +380,7 @@ class ProxyEndToEnd : public ::testing::Test {
         if (adjust) adjust(cfg);
         test::writeText(dir / "proxy.json", cfg.dump(2));
         proxy = std::make_unique<Process>();
-        proxy->start(std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy",
+        proxy->start(proxyProgram(),
                      {"--config", (dir / "proxy.json").string(), "--threads", threads},
                      dir / "proxy.err", "READY", proxyFileLimit);
         ASSERT_EQ(proxy->readyLines.size(), 2u);

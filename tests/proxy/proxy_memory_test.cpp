@@ -57,6 +57,8 @@ std::vector<MemoryCase> cases() {
 class ProxyMemory : public ProxyEndToEnd, public ::testing::WithParamInterface<MemoryCase> {};
 
 TEST_P(ProxyMemory, OneConnectionStaysUnderTheBound) {
+    if (proxyIsChosen())
+        GTEST_SKIP() << "measures the proxy's memory: not under " << proxyProgram();
     // The proxy may close while this client still writes: EPIPE, not SIGPIPE.
     ::signal(SIGPIPE, SIG_IGN);
     const MemoryCase& c = GetParam();
