@@ -21,8 +21,7 @@ class ProxyExitCodes : public ProxyEndToEnd {
   protected:
     Exited run(const std::vector<std::string>& args) {
         bp::ipstream err;
-        bp::child c(std::string(EDGELAB_BIN_DIR) + "/edgelab-proxy", bp::args(args),
-                    bp::std_out > bp::null, bp::std_err > err);
+        bp::child c(proxyProgram(), bp::args(args), bp::std_out > bp::null, bp::std_err > err);
         Exited e;
         std::string line;
         while (std::getline(err, line)) e.err += line + "\n";
