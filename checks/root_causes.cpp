@@ -142,7 +142,18 @@ std::vector<CheckResult> evaluateAll(const std::vector<CheckDefinition>& checks,
                                      const CheckContext& ctx) {
     std::vector<CheckResult> out;
     for (auto& c : checks) {
-        CheckResult r = c.evaluate(ev, ctx);
+        CheckResult r;
+        try {
+            r = c.evaluate(ev, ctx);
+        } catch (const std::exception& e) {
+            // A bug in one check (a remedy text missing from the table, say)
+            // must not take the others' results with it: it cannot judge.
+            r = support::result(
+                c, Verdict::Skip,
+                std::string("edgelab could not judge this check (a bug in edgelab: ") + e.what() +
+                    ")",
+                "");
+        }
         double ms = 0;
         for (auto& p : c.probes) {
             if (auto* x = ev.exchange(p)) ms = std::max(ms, x->timings.totalMs);

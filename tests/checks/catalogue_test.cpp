@@ -807,3 +807,29 @@ TEST_F(Regressions, OwasInternalUrlDefaultsToTheServersName) {
 
 }  // namespace
 }  // namespace edgelab::checks
+
+namespace edgelab::checks {
+namespace {
+
+// A check that throws (a bug: a remedy text missing from the table, say)
+// cannot judge: it is a SKIP naming the bug, and the others keep theirs.
+TEST(EvaluateAll, ACheckThatThrowsIsASkipAndTheOthersKeepTheirResults) {
+    const auto lab = edgelab::test::seedLab();
+    std::vector<CheckDefinition> defs = catalogue(lab, {});
+    ASSERT_GE(defs.size(), 2u);
+    defs[0].evaluate = [](const Evidence&, const CheckContext&) -> CheckResult {
+        throw std::logic_error("remedy x.y (z): no text");
+    };
+    const auto ev = goodEvidence(lab);
+    const auto all = evaluateAll(defs, ev, {lab, {}, kNow});
+    ASSERT_EQ(all.size(), defs.size());
+    EXPECT_EQ(all[0].id, defs[0].id.str());
+    EXPECT_EQ(all[0].verdict, Verdict::Skip);
+    EXPECT_NE(all[0].evidence.find("a bug in edgelab: remedy x.y (z): no text"), std::string::npos)
+        << all[0].evidence;
+    const auto normal = evaluateAll(catalogue(lab, {}), ev, {lab, {}, kNow});
+    for (std::size_t i = 1; i < all.size(); ++i) EXPECT_EQ(all[i].verdict, normal[i].verdict);
+}
+
+}  // namespace
+}  // namespace edgelab::checks
