@@ -46,14 +46,6 @@ Finished edgelabIn(const fs::path& cwd, const fs::path& registry,
     return {c.exit_code(), out.get(), err.get()};
 }
 
-bool gone(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(stat, text)) return true;
-    auto close = text.rfind(')');
-    return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
-}
-
 struct Shape {
     std::vector<std::string> failed;
     std::set<std::string> blockedBy;
@@ -125,7 +117,8 @@ TEST(LabOps, AStoppedBackendIsOneRootCause) {
     const int fe1 = lab.pidOf("backend-fe1");
     ASSERT_GT(fe1, 0);
     ASSERT_EQ(::kill(fe1, SIGKILL), 0);
-    ASSERT_TRUE(edgelab::test::eventually([&] { return gone(fe1); }, "fe1 is gone"));
+    ASSERT_TRUE(
+        edgelab::test::eventually([&] { return edgelab::test::processGone(fe1); }, "fe1 is gone"));
 
     auto status = lab.in(lab.scratch.path(), {"status", lab.labFile.string()});
     EXPECT_EQ(status.code, 3) << status.out << status.err;
@@ -220,7 +213,7 @@ TEST(LabOps, DownFromTheRootStopsALabStartedElsewhere) {
     EXPECT_EQ(status.code, 0) << status.out << status.err;
     auto down = lab.in("/", {"down", lab.labFile.string()});
     EXPECT_EQ(down.code, 0) << down.out << down.err;
-    for (int pid : pids) EXPECT_TRUE(gone(pid)) << pid;
+    for (int pid : pids) EXPECT_TRUE(edgelab::test::processGone(pid)) << pid;
 
     // Not up any more: every place looked in is named, exit 3.
     for (const std::string command : {"down", "status", "check"}) {
@@ -238,7 +231,8 @@ TEST(LabOps, DownFromTheRootStopsALabStartedElsewhere) {
     const std::string work = (lab.startedIn / ".edgelab" / "seed-lab").string();
     auto byFolder = lab.in("/", {"down", "--work-dir", work});
     EXPECT_EQ(byFolder.code, 0) << byFolder.out << byFolder.err;
-    for (const auto& p : lab.state["processes"]) EXPECT_TRUE(gone(p["pid"].get<int>()));
+    for (const auto& p : lab.state["processes"])
+        EXPECT_TRUE(edgelab::test::processGone(p["pid"].get<int>()));
     auto neither = lab.in("/", {"down"});
     EXPECT_EQ(neither.code, 2) << neither.err;
 }

@@ -39,16 +39,6 @@ nlohmann::json readJson(const fs::path& file) {
     return nlohmann::json::parse(in);
 }
 
-// Gone: no such process, or a zombie waiting for init to reap it (the lab's
-// servers outlive `edgelab up`, so their parent is init once it exits).
-bool gone(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(stat, text)) return true;
-    auto close = text.rfind(')');
-    return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
-}
-
 // A run paused after its proxy is up (EDGELAB_PAUSE_FILE): the test reads
 // the pids from the state file and disturbs the run.
 struct PausedRun {
@@ -251,7 +241,7 @@ TEST(RunnerProcess, KilledProxyMidRunIsReportedAndNothingIsLeft) {
               std::string::npos)
         << f.err;
     EXPECT_NE(f.err.find("    | READY"), std::string::npos) << f.err;  // the log tail itself
-    for (int pid : run.pids()) EXPECT_TRUE(gone(pid)) << pid;
+    for (int pid : run.pids()) EXPECT_TRUE(edgelab::test::processGone(pid)) << pid;
     EXPECT_FALSE(fs::exists(run.work / "lab/state.json"));
 }
 
@@ -263,7 +253,7 @@ TEST(RunnerProcess, SigintMidRunStopsEverything) {
     EXPECT_EQ(f.code, 128 + SIGINT) << f.out << f.err;
     EXPECT_NE(f.err.find("interrupted by signal 2 during step 5/7"), std::string::npos) << f.err;
     EXPECT_NE(f.err.find("stopped 3 processes"), std::string::npos) << f.err;
-    for (int pid : run.pids()) EXPECT_TRUE(gone(pid)) << pid;
+    for (int pid : run.pids()) EXPECT_TRUE(edgelab::test::processGone(pid)) << pid;
     EXPECT_FALSE(fs::exists(run.work / "lab/state.json"));
 }
 
@@ -293,14 +283,14 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
     std::vector<int> pids;
     for (const auto& p : state["processes"]) pids.push_back(p["pid"].get<int>());
     ASSERT_EQ(pids.size(), 3u);
-    for (int pid : pids) EXPECT_FALSE(gone(pid));
+    for (int pid : pids) EXPECT_FALSE(edgelab::test::processGone(pid));
 
     auto again = runEdgelab({"up", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(again.code, 2);
     EXPECT_NE(again.err.find("is already up"), std::string::npos) << again.err;
     EXPECT_NE(again.err.find("edgelab down"), std::string::npos) << again.err;
     EXPECT_TRUE(fs::exists(work / "state.json"));  // the refusal leaves the running lab alone
-    for (int pid : pids) EXPECT_FALSE(gone(pid));
+    for (int pid : pids) EXPECT_FALSE(edgelab::test::processGone(pid));
 
     auto status =
         runEdgelab({"status", kSeedLab.string(), "--work-dir", work.string(), "--format", "json"});
@@ -318,7 +308,7 @@ TEST(RunnerProcess, UpStatusCheckDownInSequence) {
 
     auto down = runEdgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(down.code, 0) << down.out << down.err;
-    for (int pid : pids) EXPECT_TRUE(gone(pid)) << pid;
+    for (int pid : pids) EXPECT_TRUE(edgelab::test::processGone(pid)) << pid;
     EXPECT_FALSE(fs::exists(work / "state.json"));
     EXPECT_TRUE(fs::exists(work / "pki"));  // down keeps the work folder
 
@@ -386,10 +376,12 @@ TEST(RunnerProcess, RunKeepPrintsHowToReachTheLabAndLeavesItUp) {
     EXPECT_NE(f.out.find(proxy.substr(0, proxy.rfind(':')) + " lyncdiscover.kloud.example"),
               std::string::npos)
         << f.out;
-    for (const auto& p : state["processes"]) EXPECT_FALSE(gone(p["pid"].get<int>()));
+    for (const auto& p : state["processes"])
+        EXPECT_FALSE(edgelab::test::processGone(p["pid"].get<int>()));
     auto down = runEdgelab({"down", kSeedLab.string(), "--work-dir", work.string()});
     EXPECT_EQ(down.code, 0);
-    for (const auto& p : state["processes"]) EXPECT_TRUE(gone(p["pid"].get<int>()));
+    for (const auto& p : state["processes"])
+        EXPECT_TRUE(edgelab::test::processGone(p["pid"].get<int>()));
 }
 
 namespace {

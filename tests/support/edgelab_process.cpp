@@ -3,6 +3,7 @@
 #include "net/asio.hpp"  // first: <utility> before Asio (see net/asio.hpp)
 
 #include <boost/process.hpp>
+#include <fstream>
 #include <future>
 
 #include "tests/support/dies_with_test.hpp"
@@ -19,6 +20,14 @@ Finished runEdgelab(const std::vector<std::string>& args) {
     ioc.run();
     c.wait();
     return {c.exit_code(), out.get(), err.get()};
+}
+
+bool processGone(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return true;
+    const auto close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
 }
 
 }  // namespace edgelab::test

@@ -18,4 +18,8 @@ struct Finished {
 // stall.
 Finished runEdgelab(const std::vector<std::string>& args);
 
+// Gone: no such process, or a zombie waiting for init to reap it (a lab's
+// servers outlive `edgelab up`, so their parent is init once it exits).
+bool processGone(int pid);
+
 }  // namespace edgelab::test
