@@ -161,14 +161,21 @@ std::shared_ptr<const TlsSnapshot> loadStartingSnapshot(const ProxyConfig& cfg,
     } catch (const std::exception& e) {
         throw ConfigError(std::string("/bindingStore: ") + e.what());
     }
+    // Each application's certificate must load; each is loaded once (most
+    // applications share one), and the snapshot takes them as they are.
+    TlsSnapshot loaded;
     for (std::size_t i = 0; i < cfg.applications.size(); ++i) {
+        const std::string& thumbprint = cfg.applications[i].externalCertificateThumbprint;
+        if (loaded.certificates.count(thumbprint)) continue;
         std::string error;
-        if (!loadCertificate(cfg, cfg.applications[i].externalCertificateThumbprint, error)) {
+        auto entry = loadCertificate(cfg, thumbprint, error);
+        if (!entry) {
             throw ConfigError("/applications/" + std::to_string(i) +
                               "/externalCertificateThumbprint: " + error);
         }
+        loaded.certificates.emplace(thumbprint, std::move(entry));
     }
-    return buildSnapshot(cfg, published, nullptr, log);
+    return buildSnapshot(cfg, published, &loaded, log);
 }
 
 std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const AccessLog& log,
