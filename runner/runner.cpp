@@ -345,7 +345,10 @@ StepOutcome LabRun::startBackends() {
             usersFile = work_ / ("backend-" + b.name + "-users.json");
             usersFiles.files.push_back(usersFile);
             try {
-                writeFileAtomic(usersFile, users, fs::perms::owner_read | fs::perms::owner_write);
+                // Read once by the front end and removed at the end of the
+                // step: atomic, not synced.
+                writeFileAtomic(usersFile, users, fs::perms::owner_read | fs::perms::owner_write,
+                                Durability::ProcessLifetime);
             } catch (const std::exception& e) {
                 return fail(std::string("users file: ") + e.what());
             }
@@ -391,7 +394,9 @@ StepOutcome LabRun::deployProxy() {
         const proxy::BindingStore bindings = proxy::withApplicationBindings({}, cfg);
         published = bindings.bindings.size();
         proxy::saveBindingStore(bindingStore_, bindings);
-        writeFileAtomic(proxyConfig_, proxy::toJson(cfg).dump(2) + "\n");
+        // Written again by every run of the lab: atomic, not synced.
+        writeFileAtomic(proxyConfig_, proxy::toJson(cfg).dump(2) + "\n", kPublicFile,
+                        Durability::ProcessLifetime);
     } catch (const std::exception& e) {
         return fail(std::string("proxy configuration: ") + e.what());
     }
