@@ -8,12 +8,17 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -47,6 +52,9 @@ constexpr auto kPublicMode = kPrivateMode | fs::perms::group_read | fs::perms::o
 
 constexpr int kRootValidityDays = 3650;
 constexpr int kIssuingValidityDays = 1825;
+// The CA of a run of several labs names the run, not one of its labs.
+constexpr const char* kRunRootCn = "edgelab run Root CA";
+constexpr const char* kRunIssuingCn = "edgelab run Issuing CA";
 // A certificate about to expire is replaced rather than handed to a lab that
 // may stay up for hours.
 constexpr long kRenewWithinSeconds = 24 * 60 * 60;
@@ -286,6 +294,8 @@ PKeyPtr generateKey(KeyType type) {
 struct Authority {
     X509Ptr cert;
     PKeyPtr key;
+    // A run's CA signs for labs in several threads: one signature at a time.
+    std::mutex* signLock = nullptr;
 };
 
 struct Profile {
@@ -383,6 +393,8 @@ X509Ptr signCertificate(const std::string& cn, EVP_PKEY* subjectKey, const Autho
     addExtensions(cert.get(), issuer, profile, cn);
     if (!dnsNames.empty()) addSubjectAltNames(cert.get(), dnsNames, cn);
 
+    std::unique_lock<std::mutex> signing;
+    if (issuer && issuer->signLock) signing = std::unique_lock(*issuer->signLock);
     if (X509_sign(cert.get(), issuer ? issuer->key.get() : subjectKey, EVP_sha256()) <= 0)
         fail("cannot sign the certificate of " + cn);
     return cert;
@@ -534,9 +546,88 @@ CertificateRequest backendRequest(const Lab& lab, const Backend& backend) {
     return request;
 }
 
+// The authority on disk when it can still serve, else a new one written there.
+Authority labAuthority(const std::string& cn, const Authority* parent, const fs::path& certFile,
+                       const fs::path& keyFile) {
+    if (auto ca = loadAuthority(cn, parent, certFile, keyFile)) return std::move(*ca);
+    return createAuthority(cn, parent, parent ? kIssuingValidityDays : kRootValidityDays, certFile,
+                           keyFile);
+}
+
+// One file of the run's CA, as it is on disk, for the labs' own pki folders.
+struct SharedFile {
+    fs::path path;
+    std::string content;
+    fs::perms mode;
+};
+
+// The root and issuing CA that every lab of one `edgelab run` of several labs
+// is issued from: made (or loaded, while valid) once per run and folder.
+struct RunAuthorities {
+    std::mutex signLock;
+    Authority root;
+    Authority issuing;
+    std::vector<std::pair<std::string, SharedFile>> files;  // name in WORK/pki -> the run's file
+};
+
+const RunAuthorities& runAuthorities(const fs::path& dir) {
+    static std::mutex m;
+    static std::map<fs::path, std::unique_ptr<RunAuthorities>> made;
+    std::lock_guard lock(m);
+    auto& run = made[fs::absolute(dir).lexically_normal()];
+    if (run) return *run;
+    createDirectories(dir);
+    auto fresh = std::make_unique<RunAuthorities>();
+    fresh->root = labAuthority(kRunRootCn, nullptr, dir / "root.pem", dir / "root.key");
+    fresh->issuing =
+        labAuthority(kRunIssuingCn, &fresh->root, dir / "issuing.pem", dir / "issuing.key");
+    fresh->issuing.signLock = &fresh->signLock;
+    // The extensions OpenSSL caches on first use, cached now, before the
+    // labs' threads read these certificates side by side.
+    X509_check_purpose(fresh->root.cert.get(), -1, 0);
+    X509_check_purpose(fresh->issuing.cert.get(), -1, 0);
+    for (const char* name : {"root.key", "root.pem", "issuing.key", "issuing.pem"}) {
+        const bool key = std::string_view(name).ends_with(".key");
+        fresh->files.emplace_back(
+            name, SharedFile{dir / name, readFile(dir / name), key ? kPrivateMode : kPublicMode});
+    }
+    run = std::move(fresh);
+    return *run;
+}
+
+// `target` becomes the run's file: a hard link to it (no data written, no
+// sync: the run's file is), unless it already is that file or holds the
+// same bytes; a copy, written atomically, where a link cannot be made
+// (another file system).
+void shareFile(const SharedFile& shared, const fs::path& target) {
+    struct stat from {
+    }, to{};
+    if (::stat(shared.path.c_str(), &from) == 0 && ::stat(target.c_str(), &to) == 0 &&
+        from.st_dev == to.st_dev && from.st_ino == to.st_ino)
+        return;
+    std::error_code ec;
+    if (fs::is_regular_file(target, ec)) {
+        try {
+            if (readFile(target) == shared.content) return;
+        } catch (const std::runtime_error&) {
+        }
+    }
+    std::random_device rd;
+    // Named as writeFileAtomic names its temporaries, so a writer killed
+    // before the rename leaves nothing the next write does not remove.
+    const fs::path tmp =
+        target.parent_path() / ("." + target.filename().string() + ".tmp-" +
+                                std::to_string(::getpid()) + "-link" + std::to_string(rd()));
+    if (::link(shared.path.c_str(), tmp.c_str()) == 0) {
+        if (::rename(tmp.c_str(), target.c_str()) == 0) return;
+        ::unlink(tmp.c_str());
+    }
+    writeIfChanged(target, shared.content, shared.mode);
+}
+
 }  // namespace
 
-LabPki provisionPki(const Lab& lab, const fs::path& workDir) {
+LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& runCaDir) {
     LabPki pki;
     pki.dir = workDir / "pki";
     pki.storeDir = pki.dir / "store";
@@ -547,15 +638,22 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir) {
     pki.manifest = pki.dir / "manifest.json";
     createDirectories(pki.storeDir);
 
-    const std::string rootCn = "edgelab " + lab.name + " Root CA";
-    const std::string issuingCn = "edgelab " + lab.name + " Issuing CA";
-    auto root = loadAuthority(rootCn, nullptr, pki.rootCert, pki.rootKey);
-    if (!root)
-        root = createAuthority(rootCn, nullptr, kRootValidityDays, pki.rootCert, pki.rootKey);
-    auto issuing = loadAuthority(issuingCn, &*root, pki.issuingCert, pki.issuingKey);
-    if (!issuing)
-        issuing = createAuthority(issuingCn, &*root, kIssuingValidityDays, pki.issuingCert,
+    std::optional<Authority> ownRoot, ownIssuing;
+    const Authority* root = nullptr;
+    const Authority* issuing = nullptr;
+    if (runCaDir.empty()) {
+        ownRoot =
+            labAuthority("edgelab " + lab.name + " Root CA", nullptr, pki.rootCert, pki.rootKey);
+        ownIssuing = labAuthority("edgelab " + lab.name + " Issuing CA", &*ownRoot, pki.issuingCert,
                                   pki.issuingKey);
+        root = &*ownRoot;
+        issuing = &*ownIssuing;
+    } else {
+        const RunAuthorities& run = runAuthorities(runCaDir);
+        for (const auto& [file, shared] : run.files) shareFile(shared, pki.dir / file);
+        root = &run.root;
+        issuing = &run.issuing;
+    }
 
     const nlohmann::json previous = readManifest(pki.manifest);
     nlohmann::json manifest = {{"root", thumbprintOf(root->cert.get())},

@@ -277,7 +277,7 @@ StepOutcome LabRun::provisionLab() {
     fs::create_directories(work_ / "logs");
     fs::create_directories(work_ / "proxy");
     try {
-        pki_ = provision::provisionPki(lab_, work_);
+        pki_ = provision::provisionPki(lab_, work_, opt_.runCaDir);
     } catch (const std::exception& e) {
         return fail(std::string("PKI: ") + e.what());
     }
