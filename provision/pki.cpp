@@ -563,14 +563,21 @@ struct SharedFile {
 
 // The root and issuing CA that every lab of one `edgelab run` of several labs
 // is issued from: made (or loaded, while valid) once per run and folder.
+// And the leaves issued from it in this process, by request: a lab that asks
+// for a certificate another lab of the run already got (the same subject,
+// names, key type, chain and validity) gets that one, as an enterprise CA's
+// certificate is issued once and installed on every server that needs it.
 struct RunAuthorities {
+    fs::path dir;
     std::mutex signLock;
     Authority root;
     Authority issuing;
     std::vector<std::pair<std::string, SharedFile>> files;  // name in WORK/pki -> the run's file
+    std::mutex leavesLock;
+    std::map<std::string, StoredCertificate> leaves;  // request -> entry in DIR/store
 };
 
-const RunAuthorities& runAuthorities(const fs::path& dir) {
+RunAuthorities& runAuthorities(const fs::path& dir) {
     static std::mutex m;
     static std::map<fs::path, std::unique_ptr<RunAuthorities>> made;
     std::lock_guard lock(m);
@@ -578,6 +585,7 @@ const RunAuthorities& runAuthorities(const fs::path& dir) {
     if (run) return *run;
     createDirectories(dir);
     auto fresh = std::make_unique<RunAuthorities>();
+    fresh->dir = dir;
     fresh->root = labAuthority(kRunRootCn, nullptr, dir / "root.pem", dir / "root.key");
     fresh->issuing =
         labAuthority(kRunIssuingCn, &fresh->root, dir / "issuing.pem", dir / "issuing.key");
@@ -599,6 +607,43 @@ const RunAuthorities& runAuthorities(const fs::path& dir) {
 // sync: the run's file is), unless it already is that file or holds the
 // same bytes; a copy, written atomically, where a link cannot be made
 // (another file system).
+void shareFile(const SharedFile& shared, const fs::path& target);
+
+std::string requestKey(const CertificateRequest& r) {
+    nlohmann::json key = {{"subject", r.subjectCn},
+                          {"dnsNames", nameSet(r.dnsNames)},
+                          {"keyType", keyTypeName(r.keyType)},
+                          {"validityDays", r.validityDays},
+                          {"includeChain", r.includeChain}};
+    return key.dump();
+}
+
+// The run's certificate for `request` in the lab's store: issued into the
+// run's store by the first lab that asks, then shared (linked) into each
+// lab's store under the same thumbprint.
+StoredCertificate sharedLeaf(RunAuthorities& run, const fs::path& storeDir,
+                             const CertificateRequest& request) {
+    StoredCertificate issued;
+    {
+        std::lock_guard lock(run.leavesLock);
+        auto it = run.leaves.find(requestKey(request));
+        if (it == run.leaves.end()) {
+            createDirectories(run.dir / "store");
+            it = run.leaves
+                     .emplace(requestKey(request),
+                              issueLeaf(run.dir / "store", run.issuing, request))
+                     .first;
+        }
+        issued = it->second;
+    }
+    StoredCertificate entry = issued;
+    entry.certFile = storeDir / issued.certFile.filename();
+    entry.keyFile = storeDir / issued.keyFile.filename();
+    shareFile({issued.keyFile, readFile(issued.keyFile), kPrivateMode}, entry.keyFile);
+    shareFile({issued.certFile, readFile(issued.certFile), kPublicMode}, entry.certFile);
+    return entry;
+}
+
 void shareFile(const SharedFile& shared, const fs::path& target) {
     struct stat from {
     }, to{};
@@ -641,6 +686,7 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& run
     std::optional<Authority> ownRoot, ownIssuing;
     const Authority* root = nullptr;
     const Authority* issuing = nullptr;
+    RunAuthorities* shared = nullptr;
     if (runCaDir.empty()) {
         ownRoot =
             labAuthority("edgelab " + lab.name + " Root CA", nullptr, pki.rootCert, pki.rootKey);
@@ -649,10 +695,10 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& run
         root = &*ownRoot;
         issuing = &*ownIssuing;
     } else {
-        const RunAuthorities& run = runAuthorities(runCaDir);
-        for (const auto& [file, shared] : run.files) shareFile(shared, pki.dir / file);
-        root = &run.root;
-        issuing = &run.issuing;
+        shared = &runAuthorities(runCaDir);
+        for (const auto& [file, runFile] : shared->files) shareFile(runFile, pki.dir / file);
+        root = &shared->root;
+        issuing = &shared->issuing;
     }
 
     const nlohmann::json previous = readManifest(pki.manifest);
@@ -661,7 +707,9 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& run
                                {"certificates", nlohmann::json::object()}};
     auto obtain = [&](const std::string& id, const CertificateRequest& request) {
         auto cert = reusableLeaf(pki.storeDir, manifestThumbprint(previous, id), *issuing, request);
-        if (!cert) cert = issueLeaf(pki.storeDir, *issuing, request);
+        if (!cert)
+            cert = shared ? sharedLeaf(*shared, pki.storeDir, request)
+                          : issueLeaf(pki.storeDir, *issuing, request);
         manifest["certificates"][id] = manifestEntry(*cert, request);
         return *cert;
     };

@@ -450,8 +450,7 @@ TEST_F(PkiTest, LabsOfOneRunShareTheRunCaAndEachVerifies) {
     auto root = firstCertificate(a.rootCert);
     ASSERT_TRUE(root);
     EXPECT_EQ(commonName(root.get()), "edgelab run Root CA");
-    // Each lab's leaves are its own, and each verifies against its lab's root.
-    EXPECT_NE(a.proxy.thumbprint, b.proxy.thumbprint);
+    // Each verifies against its lab's root.
     for (const LabPki* pki : {&a, &b}) {
         std::string error;
         EXPECT_TRUE(verifiesAgainstRoot(pki->proxy.certFile, pki->rootCert, &error)) << error;
@@ -470,6 +469,35 @@ TEST_F(PkiTest, LabsOfOneRunShareTheRunCaAndEachVerifies) {
     std::string error;
     EXPECT_TRUE(verifiesAgainstRoot(issueToStore(b, request).certFile, b.rootCert, &error))
         << error;
+}
+
+TEST_F(PkiTest, LabsOfOneRunAskingTheSameCertificateGetTheSameOne) {
+    Lab first = seedLab();
+    Lab second = seedLab();
+    second.name = "seed-2";
+    second.certificate.san.push_back("sip.marc.kloud.com.au");  // the proxy's differs
+    const fs::path runCa = work_ / "@run-ca";
+    const LabPki a = provisionPki(first, work_ / "a", runCa);
+    const LabPki b = provisionPki(second, work_ / "b", runCa);
+
+    // The backends ask the same of both labs: one certificate, issued once,
+    // in each lab's store (the same file).
+    for (const auto& [name, backend] : a.backends) {
+        EXPECT_EQ(b.backends.at(name).thumbprint, backend.thumbprint) << name;
+        EXPECT_TRUE(fs::equivalent(b.backends.at(name).certFile, backend.certFile)) << name;
+        EXPECT_EQ(b.backends.at(name).certFile.parent_path(), b.storeDir);
+        EXPECT_EQ(modeOf(b.backends.at(name).keyFile), 0600u);
+    }
+    // The proxy's names differ: a certificate of its own, with the name.
+    EXPECT_NE(b.proxy.thumbprint, a.proxy.thumbprint);
+    auto proxy = firstCertificate(b.proxy.certFile);
+    ASSERT_TRUE(proxy);
+    EXPECT_TRUE(coversHost(proxy.get(), "sip.marc.kloud.com.au"));
+    auto other = firstCertificate(a.proxy.certFile);
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(coversHost(other.get(), "sip.marc.kloud.com.au"));
+    // A lab's store entry is its own file name: found by thumbprint there.
+    EXPECT_TRUE(findInStore(b.storeDir, a.backends.at("fe1").thumbprint).has_value());
 }
 
 TEST_F(PkiTest, ALabOfARunHasThePkiOfALabAlone) {
