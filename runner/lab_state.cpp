@@ -159,7 +159,11 @@ std::optional<LabState> readState(const std::filesystem::path& workDir) {
     auto file = stateFile(workDir);
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) return std::nullopt;
-    return parseState(readFile(file), file.string());
+    const std::string text = readFile(file);
+    // What a power cut can leave of a state file written without sync
+    // (writeState): an empty file. It names no process, as none would.
+    if (text.empty()) return std::nullopt;
+    return parseState(text, file.string());
 }
 
 std::vector<ProcessRecord> aliveProcesses(const LabState& s) {
