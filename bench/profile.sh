@@ -43,6 +43,16 @@ done
 tw=$(for i in $(seq 1 "$ROUNDS"); do awk '{print $1 * 1000}' "$TMP/time-$i"; done | median)
 tc=$(for i in $(seq 1 "$ROUNDS"); do awk '{print ($2 + $3) * 1000}' "$TMP/time-$i"; done | median)
 printf '| whole run (process start to exit, teardown included; CPU of edgelab and its reaped children) | %.0f | %.0f | |\n\n' "$tw" "$tc"
+# Each lab process's CPU from its start to the teardown (the line edgelab
+# prints before it stops them), the median over the rounds.
+procs=$(grep -h "^lab processes' cpu:" "$TMP"/run-*.out | head -1 | sed "s/^lab processes' cpu://" |
+  awk '{for (i = 1; i <= NF; i += 3) print $i}')
+line="each lab process, start to teardown, CPU ms:"
+for p in $procs; do
+  m=$(grep -h "^lab processes' cpu:" "$TMP"/run-*.out | sed -n "s/.* $p \([0-9.]*\) ms.*/\1/p" | median)
+  line="$line $p $m,"
+done
+printf '%s\n\n' "${line%,}"
 
 "$EDGELAB" up "$LAB" --work-dir "$TMP/up" >/dev/null
 pids=$(grep -o '"pid": *[0-9]*' "$TMP/up/state.json" | grep -o '[0-9]*$' | tr '\n' ' ')

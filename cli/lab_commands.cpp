@@ -288,6 +288,10 @@ void runCommand(const RunArgs& a, Mode mode) {
             o.workDir =
                 a.workDir.empty() ? defaultWorkDir(names[i]) : fs::path(a.workDir) / names[i];
             o.reportDir = reportRoot / names[i];
+            // One root and issuing CA for every lab of the run, beside their
+            // folders ('@' is not in any lab's name): made once, not per lab.
+            o.runCaDir =
+                (a.workDir.empty() ? fs::path(".edgelab") : fs::path(a.workDir)) / "@run-ca";
         } else {
             o.workDir = a.workDir;
             o.reportDir = a.reportDir;

@@ -75,7 +75,8 @@ std::filesystem::path followSymlinks(const std::filesystem::path& file) {
 }
 
 void writeFileAtomic(const std::filesystem::path& link, std::string_view content,
-                     std::filesystem::perms mode) {
+                     std::filesystem::perms mode, Durability durability) {
+    const bool durable = durability == Durability::Durable;
     // A rename over a symbolic link would replace the link, not the file it
     // names: the file behind it is the one written.
     const auto file = followSymlinks(link);
@@ -104,7 +105,7 @@ void writeFileAtomic(const std::filesystem::path& link, std::string_view content
         p += n;
         left -= static_cast<std::size_t>(n);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
         ::unlink(tmp.c_str());
         fail("cannot flush", tmp);
     }
@@ -112,6 +113,7 @@ void writeFileAtomic(const std::filesystem::path& link, std::string_view content
         ::unlink(tmp.c_str());
         fail("cannot replace", file);
     }
+    if (!durable) return;
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);

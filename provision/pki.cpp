@@ -1,5 +1,6 @@
 #include "provision/pki.hpp"
 
+#include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -8,12 +9,19 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <system_error>
@@ -47,6 +55,9 @@ constexpr auto kPublicMode = kPrivateMode | fs::perms::group_read | fs::perms::o
 
 constexpr int kRootValidityDays = 3650;
 constexpr int kIssuingValidityDays = 1825;
+// The CA of a run of several labs names the run, not one of its labs.
+constexpr const char* kRunRootCn = "edgelab run Root CA";
+constexpr const char* kRunIssuingCn = "edgelab run Issuing CA";
 // A certificate about to expire is replaced rather than handed to a lab that
 // may stay up for hours.
 constexpr long kRenewWithinSeconds = 24 * 60 * 60;
@@ -286,6 +297,8 @@ PKeyPtr generateKey(KeyType type) {
 struct Authority {
     X509Ptr cert;
     PKeyPtr key;
+    // A run's CA signs for labs in several threads: one signature at a time.
+    std::mutex* signLock = nullptr;
 };
 
 struct Profile {
@@ -383,6 +396,8 @@ X509Ptr signCertificate(const std::string& cn, EVP_PKEY* subjectKey, const Autho
     addExtensions(cert.get(), issuer, profile, cn);
     if (!dnsNames.empty()) addSubjectAltNames(cert.get(), dnsNames, cn);
 
+    std::unique_lock<std::mutex> signing;
+    if (issuer && issuer->signLock) signing = std::unique_lock(*issuer->signLock);
     if (X509_sign(cert.get(), issuer ? issuer->key.get() : subjectKey, EVP_sha256()) <= 0)
         fail("cannot sign the certificate of " + cn);
     return cert;
@@ -534,9 +549,145 @@ CertificateRequest backendRequest(const Lab& lab, const Backend& backend) {
     return request;
 }
 
+// The authority on disk when it can still serve, else a new one written there.
+Authority labAuthority(const std::string& cn, const Authority* parent, const fs::path& certFile,
+                       const fs::path& keyFile) {
+    if (auto ca = loadAuthority(cn, parent, certFile, keyFile)) return std::move(*ca);
+    return createAuthority(cn, parent, parent ? kIssuingValidityDays : kRootValidityDays, certFile,
+                           keyFile);
+}
+
+// One file of the run's CA, as it is on disk, for the labs' own pki folders.
+struct SharedFile {
+    fs::path path;
+    std::string content;
+    fs::perms mode;
+};
+
+// The root and issuing CA that every lab of one `edgelab run` of several labs
+// is issued from: made (or loaded, while valid) once per run and folder.
+// And the leaves issued from it in this process, by request: a lab that asks
+// for a certificate another lab of the run already got (the same subject,
+// names, key type, chain and validity) gets that one, as an enterprise CA's
+// certificate is issued once and installed on every server that needs it.
+struct RunAuthorities {
+    fs::path dir;
+    std::mutex signLock;
+    Authority root;
+    Authority issuing;
+    std::vector<std::pair<std::string, SharedFile>> files;  // name in WORK/pki -> the run's file
+    std::mutex leavesLock;
+    std::map<std::string, StoredCertificate> leaves;  // request -> entry in DIR/store
+};
+
+RunAuthorities& runAuthorities(const fs::path& dir) {
+    static std::mutex m;
+    static std::map<fs::path, std::unique_ptr<RunAuthorities>> made;
+    std::lock_guard lock(m);
+    auto& run = made[fs::absolute(dir).lexically_normal()];
+    if (run) return *run;
+    createDirectories(dir);
+    // Two runs side by side over one work folder: one makes the CA, the
+    // other waits and loads it, so neither links the other's files to
+    // leaves of its own CA.
+    struct FolderLock {
+        int fd;
+        ~FolderLock() {
+            if (fd >= 0) ::close(fd);  // releases the flock
+        }
+    } folderLock{::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+    if (folderLock.fd < 0 || ::flock(folderLock.fd, LOCK_EX) != 0)
+        throw std::runtime_error("cannot lock " + (dir / ".lock").string() + ": " +
+                                 std::strerror(errno));
+    auto fresh = std::make_unique<RunAuthorities>();
+    fresh->dir = dir;
+    fresh->root = labAuthority(kRunRootCn, nullptr, dir / "root.pem", dir / "root.key");
+    fresh->issuing =
+        labAuthority(kRunIssuingCn, &fresh->root, dir / "issuing.pem", dir / "issuing.key");
+    fresh->issuing.signLock = &fresh->signLock;
+    // The extensions OpenSSL caches on first use, cached now, before the
+    // labs' threads read these certificates side by side.
+    X509_check_purpose(fresh->root.cert.get(), -1, 0);
+    X509_check_purpose(fresh->issuing.cert.get(), -1, 0);
+    for (const char* name : {"root.key", "root.pem", "issuing.key", "issuing.pem"}) {
+        const bool key = std::string_view(name).ends_with(".key");
+        fresh->files.emplace_back(
+            name, SharedFile{dir / name, readFile(dir / name), key ? kPrivateMode : kPublicMode});
+    }
+    run = std::move(fresh);
+    return *run;
+}
+
+// `target` becomes the run's file: a hard link to it (no data written, no
+// sync: the run's file is), unless it already is that file or holds the
+// same bytes; a copy, written atomically, where a link cannot be made
+// (another file system).
+void shareFile(const SharedFile& shared, const fs::path& target);
+
+std::string requestKey(const CertificateRequest& r) {
+    nlohmann::json key = {{"subject", r.subjectCn},
+                          {"dnsNames", nameSet(r.dnsNames)},
+                          {"keyType", keyTypeName(r.keyType)},
+                          {"validityDays", r.validityDays},
+                          {"includeChain", r.includeChain}};
+    return key.dump();
+}
+
+// The run's certificate for `request` in the lab's store: issued into the
+// run's store by the first lab that asks, then shared (linked) into each
+// lab's store under the same thumbprint.
+StoredCertificate sharedLeaf(RunAuthorities& run, const fs::path& storeDir,
+                             const CertificateRequest& request) {
+    StoredCertificate issued;
+    {
+        std::lock_guard lock(run.leavesLock);
+        auto it = run.leaves.find(requestKey(request));
+        if (it == run.leaves.end()) {
+            createDirectories(run.dir / "store");
+            it = run.leaves
+                     .emplace(requestKey(request),
+                              issueLeaf(run.dir / "store", run.issuing, request))
+                     .first;
+        }
+        issued = it->second;
+    }
+    StoredCertificate entry = issued;
+    entry.certFile = storeDir / issued.certFile.filename();
+    entry.keyFile = storeDir / issued.keyFile.filename();
+    shareFile({issued.keyFile, readFile(issued.keyFile), kPrivateMode}, entry.keyFile);
+    shareFile({issued.certFile, readFile(issued.certFile), kPublicMode}, entry.certFile);
+    return entry;
+}
+
+void shareFile(const SharedFile& shared, const fs::path& target) {
+    struct stat from {
+    }, to{};
+    if (::stat(shared.path.c_str(), &from) == 0 && ::stat(target.c_str(), &to) == 0 &&
+        from.st_dev == to.st_dev && from.st_ino == to.st_ino)
+        return;
+    std::error_code ec;
+    if (fs::is_regular_file(target, ec)) {
+        try {
+            if (readFile(target) == shared.content) return;
+        } catch (const std::runtime_error&) {
+        }
+    }
+    std::random_device rd;
+    // Named as writeFileAtomic names its temporaries, so a writer killed
+    // before the rename leaves nothing the next write does not remove.
+    const fs::path tmp =
+        target.parent_path() / ("." + target.filename().string() + ".tmp-" +
+                                std::to_string(::getpid()) + "-link" + std::to_string(rd()));
+    if (::link(shared.path.c_str(), tmp.c_str()) == 0) {
+        if (::rename(tmp.c_str(), target.c_str()) == 0) return;
+        ::unlink(tmp.c_str());
+    }
+    writeIfChanged(target, shared.content, shared.mode);
+}
+
 }  // namespace
 
-LabPki provisionPki(const Lab& lab, const fs::path& workDir) {
+LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& runCaDir) {
     LabPki pki;
     pki.dir = workDir / "pki";
     pki.storeDir = pki.dir / "store";
@@ -547,15 +698,23 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir) {
     pki.manifest = pki.dir / "manifest.json";
     createDirectories(pki.storeDir);
 
-    const std::string rootCn = "edgelab " + lab.name + " Root CA";
-    const std::string issuingCn = "edgelab " + lab.name + " Issuing CA";
-    auto root = loadAuthority(rootCn, nullptr, pki.rootCert, pki.rootKey);
-    if (!root)
-        root = createAuthority(rootCn, nullptr, kRootValidityDays, pki.rootCert, pki.rootKey);
-    auto issuing = loadAuthority(issuingCn, &*root, pki.issuingCert, pki.issuingKey);
-    if (!issuing)
-        issuing = createAuthority(issuingCn, &*root, kIssuingValidityDays, pki.issuingCert,
+    std::optional<Authority> ownRoot, ownIssuing;
+    const Authority* root = nullptr;
+    const Authority* issuing = nullptr;
+    RunAuthorities* shared = nullptr;
+    if (runCaDir.empty()) {
+        ownRoot =
+            labAuthority("edgelab " + lab.name + " Root CA", nullptr, pki.rootCert, pki.rootKey);
+        ownIssuing = labAuthority("edgelab " + lab.name + " Issuing CA", &*ownRoot, pki.issuingCert,
                                   pki.issuingKey);
+        root = &*ownRoot;
+        issuing = &*ownIssuing;
+    } else {
+        shared = &runAuthorities(runCaDir);
+        for (const auto& [file, runFile] : shared->files) shareFile(runFile, pki.dir / file);
+        root = &shared->root;
+        issuing = &shared->issuing;
+    }
 
     const nlohmann::json previous = readManifest(pki.manifest);
     nlohmann::json manifest = {{"root", thumbprintOf(root->cert.get())},
@@ -563,7 +722,9 @@ LabPki provisionPki(const Lab& lab, const fs::path& workDir) {
                                {"certificates", nlohmann::json::object()}};
     auto obtain = [&](const std::string& id, const CertificateRequest& request) {
         auto cert = reusableLeaf(pki.storeDir, manifestThumbprint(previous, id), *issuing, request);
-        if (!cert) cert = issueLeaf(pki.storeDir, *issuing, request);
+        if (!cert)
+            cert = shared ? sharedLeaf(*shared, pki.storeDir, request)
+                          : issueLeaf(pki.storeDir, *issuing, request);
         manifest["certificates"][id] = manifestEntry(*cert, request);
         return *cert;
     };

@@ -55,7 +55,21 @@ struct LabPki {
 // and issuing CA, the proxy certificate and one certificate per backend.
 // A backend whose publicNamesInCertificate is false gets its own host name
 // only (S4). Throws std::runtime_error naming the file or OpenSSL's reason.
-LabPki provisionPki(const Lab& lab, const fs::path& workDir);
+//
+// With `runCaDir`, the root and issuing CA are the run's, not the lab's
+// ("edgelab run Root CA", "edgelab run Issuing CA"): made in `runCaDir` (or
+// re-used from it while valid) once per process and folder, and shared by
+// every lab provisioned with the same folder, in any thread. The lab's
+// WORK/pki holds the same files as without it (root.pem, root.key,
+// issuing.pem, issuing.key: hard links to the run's, a copy across file
+// systems), so the lab's folder stands alone as `edgelab up` leaves it. Its
+// leaves are issued from the run's issuing CA into `runCaDir`/store once per
+// distinct request (subject, names, key type, chain, validity) and shared
+// into the store of every lab of the run that asks for the same one (hard
+// links, under the same thumbprint): labs that are copies of one another
+// hold one certificate, as the servers of a deployment hold the one their
+// CA issued.
+LabPki provisionPki(const Lab& lab, const fs::path& workDir, const fs::path& runCaDir = {});
 
 // Issues one more server certificate from the lab's issuing CA into its store
 // (always new: no re-use). For certificates the lab description does not name.

@@ -150,14 +150,20 @@ std::filesystem::path stateFile(const std::filesystem::path& workDir) {
 }
 
 void writeState(const std::filesystem::path& workDir, const LabState& s) {
-    writeFileAtomic(stateFile(workDir), stateJson(s));
+    // It names processes a power cut ends: atomic, never torn, and not
+    // synced (common/atomic_file.hpp, Durability).
+    writeFileAtomic(stateFile(workDir), stateJson(s), kPublicFile, Durability::ProcessLifetime);
 }
 
 std::optional<LabState> readState(const std::filesystem::path& workDir) {
     auto file = stateFile(workDir);
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) return std::nullopt;
-    return parseState(readFile(file), file.string());
+    const std::string text = readFile(file);
+    // What a power cut can leave of a state file written without sync
+    // (writeState): an empty file. It names no process, as none would.
+    if (text.empty()) return std::nullopt;
+    return parseState(text, file.string());
 }
 
 std::vector<ProcessRecord> aliveProcesses(const LabState& s) {
@@ -219,9 +225,9 @@ void registerRunningLab(const LabState& s) {
     const std::string lab = canonicalOrAbsolute(s.labFile).string();
     const std::string work = canonicalOrAbsolute(s.workDir).string();
     try {
-        writeFileAtomic(*dir / entryName(lab, work),
-                        json{{"labFile", lab}, {"workDir", work}}.dump(2) + "\n",
-                        fs::perms::owner_read | fs::perms::owner_write);
+        writeFileAtomic(
+            *dir / entryName(lab, work), json{{"labFile", lab}, {"workDir", work}}.dump(2) + "\n",
+            fs::perms::owner_read | fs::perms::owner_write, Durability::ProcessLifetime);
     } catch (const std::exception&) {
         // Best effort: the lab runs, only the lookup from elsewhere is lost.
     }

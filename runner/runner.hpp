@@ -32,6 +32,9 @@ struct RunnerOptions {
     fs::path workDir;    // empty: .edgelab/<lab name>
     fs::path reportDir;  // empty: WORKDIR/report
     fs::path binDir;     // where edgelab-backend and edgelab-proxy are
+    // Given (a run of several labs): the labs share the root and issuing CA
+    // kept in this folder, made once per run (provision::provisionPki).
+    fs::path runCaDir;
     WriteThroughSample diskSample;
     // Given: the data disk is modelled at this write-through rate (MB/s)
     // instead of one measured on a machine whose load varies; a run whose

@@ -18,11 +18,19 @@
 #include <sstream>
 #include <stdexcept>
 
+// Boost.Process 1.74 compiles its vfork executor only when the system
+// headers claim an old POSIX (its config.hpp tests _POSIX_C_SOURCE <
+// 200809L); glibc declares vfork with _GNU_SOURCE, which g++ defines. So the
+// executor is asked for here, before the first Boost.Process header.
+#ifndef BOOST_POSIX_HAS_VFORK
+#define BOOST_POSIX_HAS_VFORK 1
+#endif
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
+#include <boost/process/posix.hpp>
 
 #include "common/die_with_parent.hpp"
 
@@ -56,6 +64,23 @@ void drain(int fd) {
     while (::read(fd, buf, sizeof buf) > 0) {
     }
 }
+
+// Every signal blocked in this thread for the scope (a vfork child runs on
+// this thread's stack until it execs), the old mask back at the end.
+class SignalsBlocked {
+  public:
+    SignalsBlocked() {
+        sigset_t all;
+        sigfillset(&all);
+        ::pthread_sigmask(SIG_SETMASK, &all, &old_);
+    }
+    ~SignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+    SignalsBlocked(const SignalsBlocked&) = delete;
+    SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+  private:
+    sigset_t old_{};
+};
 
 // Closes the fd on scope exit; inotify instances are per wait.
 struct Fd {
@@ -110,10 +135,16 @@ Supervised::~Supervised() {
 
 bool Supervised::exited() {
     if (exitCode_ >= 0 || !impl_) return true;
-    pollfd p{pidfd_, POLLIN, 0};
-    if (pidfd_ >= 0 && ::poll(&p, 1, 0) <= 0) return false;
     std::error_code ec;
-    impl_->child.wait(ec);
+    if (pidfd_ >= 0) {
+        pollfd p{pidfd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0) return false;
+        impl_->child.wait(ec);
+    } else if (impl_->child.running(ec)) {
+        // No pidfd (a kernel before 5.3, or valgrind, which does not know
+        // pidfd_open): a wait that does not block, never one that would.
+        return false;
+    }
     int raw = impl_->child.native_exit_code();
     exitCode_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
     return true;
@@ -158,20 +189,31 @@ Supervised& Supervisor::start(const ProcessSpec& spec) {
     // Boost.Process opens the file without O_TRUNC: a READY line left from
     // the last run would read as this one's.
     fs::remove(spec.log, ec);
+    // vfork, not fork: the child borrows this process's memory until it
+    // execs, so no page table of a large, many-threaded edgelab is copied
+    // and no page of it is made copy-on-write for every thread that runs on
+    // (bench/README.md, "A lab's own cost"). While the child runs on this
+    // thread's stack no signal handler of edgelab's may run in it: every
+    // signal is blocked here, and the child puts the handlers back to their
+    // defaults before it unblocks them (a SIGTERM that came meanwhile then
+    // ends the child, as it would end the server).
+    const SignalsBlocked blocked;
     try {
         p->impl_->child = bp::child(
             bp::exe = spec.exe.string(), bp::args = spec.args,
             (bp::std_out & bp::std_err) > spec.log.string(), bp::std_in < bp::null,
-            bp::extend::on_exec_setup = [owned, parent](auto&) {
+            bp::posix::use_vfork, bp::extend::on_exec_setup = [owned, parent](auto&) {
                 // Only stdio crosses exec: no listening socket, pidfd or curl
                 // connection of this process leaks into a server. Not
                 // bp::limit_handles: in Boost 1.74 it also closes the pipe
                 // that reports a failed exec, so a missing binary looked started.
                 ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+                // Only system calls from here to exec: the child shares the
+                // parent's memory (vfork), so nothing may allocate or lock.
+                for (int sig : {SIGINT, SIGTERM, SIGPIPE}) ::signal(sig, SIG_DFL);
                 sigset_t none;
                 sigemptyset(&none);
                 ::sigprocmask(SIG_SETMASK, &none, nullptr);
-                ::signal(SIGPIPE, SIG_DFL);
                 if (owned) {
                     // Own group: a terminal's Ctrl-C reaches edgelab, which
                     // stops the lab in order. PDEATHSIG: a SIGKILLed edgelab

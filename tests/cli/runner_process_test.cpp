@@ -343,6 +343,17 @@ TEST(RunnerProcess, ManyLabsInOneReportWithOneTestsuiteEach) {
     EXPECT_TRUE(fs::exists(dir / "report/seed-lab/report.html"));
     auto summary = readJson(dir / "report/summary.json");
     EXPECT_EQ(summary["labs"].size(), 2u);
+    // Both labs were issued from the run's CA, made once beside their
+    // folders; each lab's pki/root.pem is that root (and both passed their
+    // checks, the chain ones among them, against it).
+    auto bytes = [](const fs::path& f) {
+        std::ifstream in(f, std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(in)), {});
+    };
+    const std::string runRoot = bytes(dir / "work/@run-ca/root.pem");
+    EXPECT_NE(runRoot.find("BEGIN CERTIFICATE"), std::string::npos);
+    EXPECT_EQ(bytes(dir / "work/seed-lab/pki/root.pem"), runRoot);
+    EXPECT_EQ(bytes(dir / "work/no-default-binding/pki/root.pem"), runRoot);
 }
 
 TEST(RunnerProcess, ShardsSplitTheLabs) {

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -421,6 +423,122 @@ TEST_F(PkiTest, GarbageOrTornPemNamesTheFile) {
         EXPECT_NE(std::string(e.what()).find(pki.proxy.certFile.string()), std::string::npos)
             << e.what();
     }
+}
+
+// What a lab's manifest asks of each certificate, without the thumbprints:
+// the same for a lab provisioned alone and one provisioned in a run.
+nlohmann::json requestsOf(const LabPki& pki) {
+    auto manifest = nlohmann::json::parse(readFile(pki.manifest));
+    auto certs = manifest.at("certificates");
+    for (auto& [id, entry] : certs.items()) entry.erase("thumbprint");
+    return certs;
+}
+
+TEST_F(PkiTest, LabsOfOneRunShareTheRunCaAndEachVerifies) {
+    Lab first = seedLab();
+    Lab second = seedLab();
+    second.name = "seed-2";
+    const fs::path runCa = work_ / "@run-ca";
+    const LabPki a = provisionPki(first, work_ / "a", runCa);
+    const LabPki b = provisionPki(second, work_ / "b", runCa);
+
+    // One root and one issuing CA, named for the run, in the run's folder
+    // and in each lab's own pki folder.
+    EXPECT_EQ(thumbprintOfPemFile(a.rootCert), thumbprintOfPemFile(runCa / "root.pem"));
+    EXPECT_EQ(thumbprintOfPemFile(b.rootCert), thumbprintOfPemFile(runCa / "root.pem"));
+    EXPECT_EQ(thumbprintOfPemFile(a.issuingCert), thumbprintOfPemFile(b.issuingCert));
+    auto root = firstCertificate(a.rootCert);
+    ASSERT_TRUE(root);
+    EXPECT_EQ(commonName(root.get()), "edgelab run Root CA");
+    // Each verifies against its lab's root.
+    for (const LabPki* pki : {&a, &b}) {
+        std::string error;
+        EXPECT_TRUE(verifiesAgainstRoot(pki->proxy.certFile, pki->rootCert, &error)) << error;
+        for (const auto& [name, backend] : pki->backends)
+            EXPECT_TRUE(verifiesAgainstRoot(backend.certFile, pki->rootCert, &error))
+                << name << ": " << error;
+        EXPECT_EQ(modeOf(pki->dir / "root.key"), 0600u);
+        EXPECT_EQ(modeOf(pki->dir / "issuing.key"), 0600u);
+        EXPECT_EQ(modeOf(pki->rootCert), 0644u);
+        EXPECT_EQ(modeOf(pki->proxy.keyFile), 0600u);
+    }
+    // The lab's folder stands alone: more certificates are issued from it.
+    CertificateRequest request;
+    request.subjectCn = "mail.marc.kloud.com.au";
+    request.dnsNames = {"mail.marc.kloud.com.au"};
+    std::string error;
+    EXPECT_TRUE(verifiesAgainstRoot(issueToStore(b, request).certFile, b.rootCert, &error))
+        << error;
+}
+
+TEST_F(PkiTest, LabsOfOneRunAskingTheSameCertificateGetTheSameOne) {
+    Lab first = seedLab();
+    Lab second = seedLab();
+    second.name = "seed-2";
+    second.certificate.san.push_back("sip.marc.kloud.com.au");  // the proxy's differs
+    const fs::path runCa = work_ / "@run-ca";
+    const LabPki a = provisionPki(first, work_ / "a", runCa);
+    const LabPki b = provisionPki(second, work_ / "b", runCa);
+
+    // The backends ask the same of both labs: one certificate, issued once,
+    // in each lab's store (the same file).
+    for (const auto& [name, backend] : a.backends) {
+        EXPECT_EQ(b.backends.at(name).thumbprint, backend.thumbprint) << name;
+        EXPECT_TRUE(fs::equivalent(b.backends.at(name).certFile, backend.certFile)) << name;
+        EXPECT_EQ(b.backends.at(name).certFile.parent_path(), b.storeDir);
+        EXPECT_EQ(modeOf(b.backends.at(name).keyFile), 0600u);
+    }
+    // The proxy's names differ: a certificate of its own, with the name.
+    EXPECT_NE(b.proxy.thumbprint, a.proxy.thumbprint);
+    auto proxy = firstCertificate(b.proxy.certFile);
+    ASSERT_TRUE(proxy);
+    EXPECT_TRUE(coversHost(proxy.get(), "sip.marc.kloud.com.au"));
+    auto other = firstCertificate(a.proxy.certFile);
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(coversHost(other.get(), "sip.marc.kloud.com.au"));
+    // A lab's store entry is its own file name: found by thumbprint there.
+    EXPECT_TRUE(findInStore(b.storeDir, a.backends.at("fe1").thumbprint).has_value());
+}
+
+TEST_F(PkiTest, ALabOfARunHasThePkiOfALabAlone) {
+    const LabPki alone = provisionPki(seedLab(), work_ / "alone");
+    const LabPki inRun = provisionPki(seedLab(), work_ / "run" / "seed", work_ / "run" / "@ca");
+    // The same files, the same requests answered (subject, names, key type,
+    // chain), only the CA differs.
+    auto namesUnder = [](const fs::path& dir) {
+        std::set<std::string> names;
+        for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename());
+        return names;
+    };
+    EXPECT_EQ(namesUnder(inRun.dir), namesUnder(alone.dir));
+    EXPECT_EQ(namesUnder(inRun.storeDir).size(), namesUnder(alone.storeDir).size());
+    EXPECT_EQ(requestsOf(inRun), requestsOf(alone));
+    for (const auto& [name, backend] : alone.backends) {
+        EXPECT_EQ(certificatesIn(inRun.backends.at(name).certFile).size(),
+                  certificatesIn(backend.certFile).size())
+            << name;
+        auto a = firstCertificate(backend.certFile);
+        auto r = firstCertificate(inRun.backends.at(name).certFile);
+        ASSERT_TRUE(a && r);
+        EXPECT_EQ(commonName(r.get()), commonName(a.get()));
+    }
+}
+
+TEST_F(PkiTest, ALabRunAgainWithTheRunCaRewritesNothing) {
+    const fs::path runCa = work_ / "@run-ca";
+    const LabPki first = provisionPki(seedLab(), work_ / "lab", runCa);
+    const auto before = stampsUnder(work_);
+    const LabPki second = provisionPki(seedLab(), work_ / "lab", runCa);
+    EXPECT_EQ(second.proxy.thumbprint, first.proxy.thumbprint);
+    EXPECT_EQ(stampsUnder(work_), before);
+    // Alone again, the lab gets a CA of its own, and new leaves from it.
+    const LabPki alone = provisionPki(seedLab(), work_ / "lab");
+    auto root = firstCertificate(alone.rootCert);
+    ASSERT_TRUE(root);
+    EXPECT_EQ(commonName(root.get()), "edgelab seed Root CA");
+    EXPECT_NE(alone.proxy.thumbprint, first.proxy.thumbprint);
+    // The run's own files were not touched by the lab's new CA.
+    EXPECT_EQ(commonName(firstCertificate(runCa / "root.pem").get()), "edgelab run Root CA");
 }
 
 TEST_F(PkiTest, IssueToStoreAddsACertificateFromTheLabCa) {

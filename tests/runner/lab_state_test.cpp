@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/atomic_file.hpp"
+#include "tests/support/temp_dir.hpp"
+
 namespace edgelab::runner {
 namespace {
 
@@ -56,6 +59,20 @@ TEST(LabStateFile, StateWrittenByEarlierVersionsLoads) {
     EXPECT_EQ(s.internalDns.at("lyncfe1.contoso.local:4443"), "127.64.1.2:40124");
     // ... and reads back what this version writes.
     EXPECT_EQ(stateJson(parseState(stateJson(s), "again")), stateJson(s));
+}
+
+// state.json is written without sync (it names processes a power cut ends):
+// the empty file such a cut can leave names no process, and a torn one is
+// still an error naming the file.
+TEST(LabStateFile, AnEmptyStateFileIsNoState) {
+    const test::TempDir dir("lab-state");
+    writeFileAtomic(stateFile(dir), "");
+    EXPECT_FALSE(readState(dir).has_value());
+    writeFileAtomic(stateFile(dir), std::string(kEarlierState).substr(0, 40));
+    EXPECT_THROW(readState(dir), LabStateError);
+    writeState(dir, parseState(kEarlierState, "state.json"));
+    ASSERT_TRUE(readState(dir).has_value());
+    EXPECT_EQ(readState(dir)->lab, "seed-lab");
 }
 
 TEST(LabStateFile, AnUnknownKeyIsRefusedWithTheNearestKnownOne) {
