@@ -1,6 +1,7 @@
 #include "checks/gather.hpp"
 
 #include "checks/signin.hpp"
+#include "checks/trust.hpp"
 #include "common/ascii.hpp"
 #include "common/endpoint.hpp"
 
@@ -204,7 +205,7 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
                          p->method == "GET" ? nullptr : p->method.c_str());
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
         curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
-        if (target.caFile) curl_easy_setopt(e, CURLOPT_CAINFO, target.caFile->c_str());
+        opt.trust->apply(e);
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -421,11 +422,7 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
     if (probes.empty()) return;
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // the chain is verified apart
-    X509_STORE* store = X509_STORE_new();
-    if (target.caFile)
-        X509_STORE_load_file(store, target.caFile->c_str());
-    else
-        X509_STORE_set_default_paths(store);
+    X509_STORE* store = opt.trust->store();
 
     results.resize(probes.size());
     std::vector<Handshake> hs(probes.size());
@@ -479,7 +476,6 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
         if (hs[i].done) progress.tick(probes[i]->id);
 
     awaitHandshakes(hs, probes, deadline, opt, ctx, store, progress);
-    X509_STORE_free(store);
     SSL_CTX_free(ctx);
     (void)ev;
 }
@@ -656,6 +652,8 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
     LockedShare share;
     GatherOptions opt = options;
     if (!opt.share) opt.share = share.get();
+    std::optional<TrustStore> trust;
+    if (!opt.trust) opt.trust = &trust.emplace(target.caFile);
     Evidence ev;
     ev.gatheredAt = std::chrono::system_clock::now();
     std::vector<const HttpProbe*> http;

@@ -22,6 +22,7 @@
 #include "checks/discovery.hpp"
 #include "checks/gather.hpp"
 #include "checks/signin.hpp"
+#include "checks/trust.hpp"
 #include "provision/ntlm.hpp"
 
 namespace edgelab::checks {
@@ -62,7 +63,7 @@ class Client {
         // The run's TLS sessions: a new connection resumes one, as a client
         // process's next connection would; it is still a new connection.
         if (opt.share) curl_easy_setopt(easy_, CURLOPT_SHARE, opt.share);
-        if (target.caFile) curl_easy_setopt(easy_, CURLOPT_CAINFO, target.caFile->c_str());
+        opt.trust->apply(easy_);
         curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
@@ -644,7 +645,10 @@ SignInFlow anonMeetingFlow(const SignInProbe& p, const SignInCredentials& user,
 }  // namespace
 
 std::map<ProbeId, SignInFlow> gatherSignIns(const std::vector<SignInProbe>& probes,
-                                            const Target& target, const GatherOptions& opt) {
+                                            const Target& target, const GatherOptions& options) {
+    GatherOptions opt = options;
+    std::optional<TrustStore> trust;  // gather() hands its own; a caller alone gets one here
+    if (!opt.trust && !probes.empty()) opt.trust = &trust.emplace(target.caFile);
     std::map<ProbeId, SignInFlow> flows;
     for (const auto& p : probes) {
         if (!target.user) {

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -467,9 +468,11 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     auto up = runEdgelab(
         {"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
-    std::vector<std::string> args{"check",    kSeedLab.string(),
-                                  "--cacert", (dir / "other/pki/root.pem").string(),
-                                  "--format", "json"};
+    // With the lab's test user, so that the sign-ins' own connections are
+    // refused too.
+    std::vector<std::string> args{
+        "check",  kSeedLab.string(),     "--cacert", (dir / "other/pki/root.pem").string(),
+        "--user", "alice@kloud.example", "--format", "json"};
     const auto state = readJson(work / "state.json");
     ASSERT_FALSE(state["connectTo"].empty());
     for (auto& c : state["connectTo"]) {
@@ -482,6 +485,20 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     EXPECT_EQ(v.failed, std::vector<std::string>{"tls.trust"}) << f.out;
     EXPECT_EQ(v.blockedBy, std::set<std::string>{"tls.trust"});
     EXPECT_NE(f.out.find("2 certificates"), std::string::npos);
+    // libcurl refused the certificate too (the run's one trust store,
+    // checks/trust.hpp): what only HTTP or a sign-in can show is BLOCKED,
+    // not passed, and nothing was answered.
+    const auto doc = nlohmann::json::parse(f.out);
+    for (const std::string id : {"lyncdiscover", "auth.passthrough", "owas.wopisrc", "signin.ucwa",
+                                 "signin.webticket", "signin.ntlm-affinity"}) {
+        bool seen = false;
+        for (const auto& r : doc["results"])
+            if (r["id"] == id) {
+                seen = true;
+                EXPECT_EQ(r["verdict"], "BLOCKED") << id << ": " << r.dump();
+            }
+        EXPECT_TRUE(seen) << id;
+    }
 }
 
 // A real site's lab (no backends) is checked and validated, never built.
