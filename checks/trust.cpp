@@ -68,19 +68,22 @@ void TrustStore::apply(CURL* easy) const {
 // must not race with another thread verifying against a shared one; libcurl
 // then keeps that store for the later connections of the same multi handle.
 CURLcode TrustStore::onSslContext(CURL*, void* sslContext, void* self) {
-    const auto* trust = static_cast<const TrustStore*>(self);
+    return static_cast<const TrustStore*>(self)->configure(static_cast<SSL_CTX*>(sslContext));
+}
+
+CURLcode TrustStore::configure(SSL_CTX* context) const {
     X509_STORE* own = X509_STORE_new();
     if (!own) return CURLE_OUT_OF_MEMORY;
-    for (X509* c : trust->roots_)
+    for (X509* c : roots_)
         if (X509_STORE_add_cert(own, c) != 1) {
             X509_STORE_free(own);
             return CURLE_OUT_OF_MEMORY;
         }
-    if (!trust->caPath_.empty() && X509_STORE_load_path(own, trust->caPath_.c_str()) != 1) {
+    if (!caPath_.empty() && X509_STORE_load_path(own, caPath_.c_str()) != 1) {
         X509_STORE_free(own);
         return CURLE_SSL_CACERT_BADFILE;
     }
-    SSL_CTX_set_cert_store(static_cast<SSL_CTX*>(sslContext), own);
+    SSL_CTX_set_cert_store(context, own);
     return CURLE_OK;
 }
 

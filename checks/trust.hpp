@@ -37,6 +37,10 @@ class TrustStore {
     // is left to read them, and fails each connection as it always did.
     void apply(CURL* easy) const;
 
+    // What apply()'s callback does to a connection's SSL_CTX, for a caller
+    // that installs its own CURLOPT_SSL_CTX_FUNCTION (after apply()).
+    CURLcode configure(SSL_CTX* context) const;
+
     // How many certificates were read (the CA directory's, looked up when
     // needed, not counted).
     std::size_t certificates() const { return roots_.size(); }
