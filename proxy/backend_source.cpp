@@ -92,6 +92,8 @@ Task<void> BackendSource::connect(const PublishingRule& rule, Acquired& out) {
     } else {
         SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
     }
+    const bool offered =
+        w_.cfg.backendTlsSessionResumption && w_.backendSessions->offer(ssl, ruleIndex(rule));
     conn->stream.expires_after(std::chrono::seconds(w_.cfg.limits.backendConnectTimeoutSec));
     const auto& endpoint = w_.backendEndpoints[ruleIndex(rule)];
     co_await conn->stream.async_connect(endpoint, withError(out.ec));
@@ -108,6 +110,13 @@ Task<void> BackendSource::connect(const PublishingRule& rule, Acquired& out) {
                   (verify != X509_V_OK ? std::string(X509_verify_cert_error_string(verify))
                                        : out.ec.message());
         co_return;
+    }
+    if (w_.log.enabled()) {
+        w_.log.write({{"event", "backend-connection"},
+                      {"application", rule.name},
+                      {"backend", endpointName(endpoint)},
+                      {"tls", SSL_session_reused(ssl) ? "resumed" : "full"},
+                      {"offered", offered}});
     }
     out.conn = std::move(conn);
 }

@@ -71,6 +71,8 @@ std::optional<std::string> unknownTls13CipherSuite(std::string_view list) {
 void readTlsSettings(JsonObjectReader& r, ProxyConfig& cfg) {
     cfg.allowLegacyTls = r.boolean("allowLegacyTls").value_or(cfg.allowLegacyTls);
     cfg.tlsSessionResumption = r.boolean("tlsSessionResumption").value_or(cfg.tlsSessionResumption);
+    cfg.backendTlsSessionResumption =
+        r.boolean("backendTlsSessionResumption").value_or(cfg.backendTlsSessionResumption);
     if (auto v = r.string("tls13CipherSuites")) {
         if (auto bad = unknownTls13CipherSuite(*v))
             r.error("tls13CipherSuites", *bad);
@@ -344,6 +346,7 @@ nlohmann::json toJson(const ProxyConfig& cfg) {
         {"limits", toJson(cfg.limits)},
         {"allowLegacyTls", cfg.allowLegacyTls},
         {"tlsSessionResumption", cfg.tlsSessionResumption},
+        {"backendTlsSessionResumption", cfg.backendTlsSessionResumption},
         {"tls13CipherSuites", cfg.tls13CipherSuites},
         {"connectionAffinity", cfg.connectionAffinity},
         {"bindingStorePollMs", cfg.bindingStorePollMs},

@@ -91,6 +91,13 @@ struct ProxyConfig {
     // a full handshake (what a client without a usable session costs;
     // bench/proxy.sh's full rows).
     bool tlsSessionResumption = true;
+    // true: a new backend connection offers the newest TLS session that
+    // backend gave this worker (TLS 1.3 ticket or TLS 1.2 session id), as
+    // Schannel's client session cache does for WAP; a resumed handshake skips
+    // the backend's certificate, its signature and the chain's verification
+    // (checked when the session was made). false: every backend connection is
+    // a full handshake.
+    bool backendTlsSessionResumption = true;
     // The TLS 1.3 cipher suites the proxy accepts, in its order of preference
     // (OpenSSL's names, ':' between them). AES-128-GCM first: RFC 8446's
     // mandatory suite, whose SHA-256 key schedule costs a resumed handshake

@@ -161,14 +161,21 @@ std::shared_ptr<const TlsSnapshot> loadStartingSnapshot(const ProxyConfig& cfg,
     } catch (const std::exception& e) {
         throw ConfigError(std::string("/bindingStore: ") + e.what());
     }
+    // Each application's certificate must load; each is loaded once (most
+    // applications share one), and the snapshot takes them as they are.
+    TlsSnapshot loaded;
     for (std::size_t i = 0; i < cfg.applications.size(); ++i) {
+        const std::string& thumbprint = cfg.applications[i].externalCertificateThumbprint;
+        if (loaded.certificates.count(thumbprint)) continue;
         std::string error;
-        if (!loadCertificate(cfg, cfg.applications[i].externalCertificateThumbprint, error)) {
+        auto entry = loadCertificate(cfg, thumbprint, error);
+        if (!entry) {
             throw ConfigError("/applications/" + std::to_string(i) +
                               "/externalCertificateThumbprint: " + error);
         }
+        loaded.certificates.emplace(thumbprint, std::move(entry));
     }
-    return buildSnapshot(cfg, published, nullptr, log);
+    return buildSnapshot(cfg, published, &loaded, log);
 }
 
 std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const AccessLog& log,
@@ -183,6 +190,9 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
     auto front = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
     applyProtocolPolicy(front->native_handle(), cfg);
     installClientHello(front->native_handle());
+    // One store of backend TLS sessions too: a backend's session, whichever
+    // worker got it, saves every worker's next connection a full handshake.
+    auto backendSessions = std::make_shared<BackendSessions>(cfg.applications);
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned i = 0; i < threads; ++i) {
         auto w = std::make_unique<Worker>(cfg, log, front);
@@ -191,6 +201,8 @@ std::vector<std::unique_ptr<Worker>> makeWorkers(const ProxyConfig& cfg, const A
         w->backendTls.load_verify_file(cfg.caBundle.string(), ec);
         if (ec) throw ConfigError("/caBundle: " + cfg.caBundle.string() + ": " + ec.message());
         SSL_CTX_set_min_proto_version(w->backendTls.native_handle(), TLS1_2_VERSION);
+        if (cfg.backendTlsSessionResumption) BackendSessions::enable(w->backendTls.native_handle());
+        w->backendSessions = backendSessions;
         w->backendEndpoints = endpoints;
         for (std::size_t a = 0; a < cfg.applications.size(); ++a) {
             w->pools.emplace_back(std::chrono::seconds(cfg.limits.backendIdleTimeoutSec), 256);

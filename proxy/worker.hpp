@@ -12,6 +12,7 @@
 #include "net/asio.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/backend_pool.hpp"
+#include "proxy/backend_sessions.hpp"
 #include "proxy/config.hpp"
 #include "proxy/executor.hpp"
 #include "proxy/tls_bindings.hpp"
@@ -54,6 +55,7 @@ struct Worker {
     // certificate's context); it holds the session cache. One for all workers.
     std::shared_ptr<boost::asio::ssl::context> front;
     boost::asio::ssl::context backendTls;                          // trusts caBundle
+    std::shared_ptr<BackendSessions> backendSessions;              // one for every worker
     std::vector<boost::asio::ip::tcp::endpoint> backendEndpoints;  // by application index
     std::vector<BackendPool> pools;                                // by application index
     std::vector<std::unique_ptr<TcpAcceptor>> acceptors;

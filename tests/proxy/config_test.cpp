@@ -46,6 +46,7 @@ TEST(ProxyConfig, Minimal) {
     EXPECT_EQ(cfg.limits.responseHeaderBlockBytes, 65536u);
     EXPECT_TRUE(cfg.connectionAffinity);
     EXPECT_TRUE(cfg.tlsSessionResumption);
+    EXPECT_TRUE(cfg.backendTlsSessionResumption);
     EXPECT_EQ(cfg.bindingStorePollMs, 250);
 }
 
@@ -55,6 +56,13 @@ TEST(ProxyConfig, SessionResumptionCanBeTurnedOff) {
     EXPECT_FALSE(parseProxyConfig(doc, "/etc/edgelab").tlsSessionResumption);
     doc["tlsSessionResumption"] = "off";
     EXPECT_NE(errorOf(doc).find("/tlsSessionResumption: expected true or false"), std::string::npos)
+        << errorOf(doc);
+    doc = minimal();
+    doc["backendTlsSessionResumption"] = false;
+    EXPECT_FALSE(parseProxyConfig(doc, "/etc/edgelab").backendTlsSessionResumption);
+    doc["backendTlsSessionResumption"] = 1;
+    EXPECT_NE(errorOf(doc).find("/backendTlsSessionResumption: expected true or false"),
+              std::string::npos)
         << errorOf(doc);
 }
 

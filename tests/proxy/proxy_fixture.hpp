@@ -330,10 +330,11 @@ class ProxyEndToEnd : public ::testing::Test {
     void startBackend(std::unique_ptr<Process>& p, const std::string& host,
                       const std::string& address, const std::string& urlPort,
                       const std::vector<std::string>& extra = {}) {
-        const auto cert = test::issue(host, {host}, &ca);
+        const test::KeyPair& issuer = backendIssuer ? *backendIssuer : ca;
+        const auto cert = test::issue(host, {host}, &issuer);
         const fs::path pem = dir / "backend" / (host + ".pem");
         const fs::path key = dir / "backend" / (host + ".key");
-        test::writeText(pem, test::pemOf(cert.cert.get()) + test::pemOf(ca.cert.get()));
+        test::writeText(pem, test::pemOf(cert.cert.get()) + test::pemOf(issuer.cert.get()));
         test::writeText(key, test::pemOf(cert.key.get()));
         p = std::make_unique<Process>();
         std::vector<std::string> args{"--listen",   address + ":0", "--cert", pem.string(),
@@ -418,6 +419,9 @@ class ProxyEndToEnd : public ::testing::Test {
     edgelab::test::TempDir scratch{"proxy-e2e"};
     fs::path dir = scratch.path();
     test::KeyPair ca;
+    // Who issues the certificates of backends started from now on (null: ca,
+    // which the proxy trusts).
+    const test::KeyPair* backendIssuer = nullptr;
     std::string thumbprint;
     nlohmann::json internalDns = nlohmann::json::object();
     std::unique_ptr<Process> fe, owas, proxy;

@@ -142,6 +142,61 @@ TEST_F(ProxyForwarding, PooledConnectionsTheBackendClosedAreNotReused) {
     EXPECT_NE(slurp(log).find("request 2 POST /after"), std::string::npos) << slurp(log);
 }
 
+// A new backend connection offers the TLS session the backend gave an
+// earlier one (any worker's), as Schannel's client cache does for WAP; the
+// backend sees a resumed handshake. Off, every one is a full handshake.
+TEST_F(ProxyForwarding, NewBackendConnectionsResumeTheBackendsTlsSession) {
+    for (const bool resumption : {true, false}) {
+        SCOPED_TRACE(resumption ? "backendTlsSessionResumption on" : "off");
+        const fs::path log = dir / (resumption ? "fe-on.log" : "fe-off.log");
+        startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", log.string()});
+        startProxy([&](nlohmann::json& cfg) { cfg["backendTlsSessionResumption"] = resumption; });
+        const std::string host = name("lyncws");
+        auto res = roundTrip(host, get(host, "/then-close"));
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->result_int(), 200);
+        ASSERT_TRUE(eventually([&] { return slurp(log).find("closed 1") != std::string::npos; }));
+        res = roundTrip(host, get(host, "/second"));
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->result_int(), 200);
+        EXPECT_NE(slurp(log).find("tls 1 full"), std::string::npos) << slurp(log);
+        EXPECT_NE(slurp(log).find(resumption ? "tls 2 resumed" : "tls 2 full"), std::string::npos)
+            << slurp(log);
+        const std::string access = slurp(dir / "access.log");
+        EXPECT_EQ(countOf(access, R"("event":"backend-connection")"), 2u) << access;
+        EXPECT_EQ(countOf(access, R"("tls":"resumed")"), resumption ? 1u : 0u) << access;
+        proxy.reset();
+        fs::remove(dir / "access.log");
+    }
+}
+
+// A session made without validation (an application with
+// backendServerCertificateValidation None) is never offered for an
+// application that validates the same backend: its certificate is still
+// checked there, and refused when the proxy does not trust it.
+TEST_F(ProxyForwarding, ASessionNeverSkipsAValidationItWasNotMadeWith) {
+    const test::KeyPair stranger = test::issue("a root the proxy does not trust", {}, nullptr);
+    backendIssuer = &stranger;
+    const fs::path log = dir / "fe.log";
+    startBackend(fe, "lyncfe1.contoso.local", "127.4.1.1", "4443", {"--log", log.string()});
+    startSingleThreadProxy([](nlohmann::json& cfg) {
+        for (auto& app : cfg["applications"])
+            if (app["name"] == "meet") app["backendServerCertificateValidation"] = "None";
+    });
+    auto res = roundTrip(name("meet"), get(name("meet"), "/then-close"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    ASSERT_TRUE(eventually([&] { return slurp(log).find("closed 1") != std::string::npos; }));
+    res = roundTrip(name("lyncws"), get(name("lyncws"), "/"));
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 502) << slurp(dir / "access.log");
+    EXPECT_EQ(slurp(log).find("resumed"), std::string::npos) << slurp(log);
+    res = roundTrip(name("meet"), get(name("meet"), "/"));  // its own session still serves
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result_int(), 200);
+    EXPECT_NE(slurp(log).find(" resumed"), std::string::npos) << slurp(log);
+}
+
 TEST_F(ProxyForwarding, MalformedBodiesAreTheClientsError) {
     startProxy([](nlohmann::json& cfg) { cfg["applications"][0]["requestBodyLimitBytes"] = 1000; });
     const std::string host = name("lyncws");

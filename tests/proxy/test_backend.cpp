@@ -38,7 +38,8 @@
 // --requests-per-connection K: after K answers a connection reads the next
 // request and closes without answering (a backend's idle close racing a
 // proxy's reuse). --log: one line per request received ("request N METHOD
-// TARGET", N the connection) and per connection the peer closed ("peer-closed N").
+// TARGET", N the connection), per connection its TLS handshake ("tls N full"
+// or "tls N resumed") and the peer's close ("peer-closed N").
 // Prints `READY https://ADDR:PORT` when listening.
 #include <poll.h>
 #include <sys/socket.h>
@@ -327,6 +328,8 @@ void serve(tcp::socket socket, ssl::context& ctx, const Options& o) {
     TlsStream stream(std::move(socket), ctx);
     stream.handshake(ssl::stream_base::server, ec);
     if (ec) return;
+    logLine(o, "tls " + std::to_string(id) +
+                   (SSL_session_reused(stream.native_handle()) ? " resumed" : " full"));
     beast::flat_buffer buffer;
     bool challenged = false;
     for (int answered = 0;; ++answered) {
