@@ -1,14 +1,18 @@
 #include "checks/gather.hpp"
 
 #include "checks/signin.hpp"
+#include "checks/trust.hpp"
 #include "common/ascii.hpp"
 #include "common/endpoint.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -143,6 +147,7 @@ namespace {
 
 struct Transfer {
     ProbeId id;
+    std::string host;  // the URL's, lower case
     ResponseRecording recording;
     curl_slist* headers = nullptr;
     char errbuf[CURL_ERROR_SIZE] = {};
@@ -169,13 +174,147 @@ void finish(CURL* easy, CURLcode code, Transfer& t) {
     x.connected = x.status > 0 || !noConnection;
 }
 
+// Holds back a public name's later HTTP probes until its first connection
+// has a TLS session in the run's share, so that the connections they open
+// resume it instead of each paying a full handshake at the client, the proxy
+// (a signature) and, for the certificate, here again. libcurl stores a
+// session from its new-session callback (a TLS 1.3 ticket, read right after
+// the handshake); the gate wraps that callback on the probes' own contexts to
+// learn that it ran. When libcurl installed none, or a name's first probe
+// ended without a session, the rest go at once, as before.
+class SessionGate {
+  public:
+    explicit SessionGate(const TrustStore& trust) : trust_(trust) {}
+
+    void apply(CURL* easy) {
+        trust_.apply(easy);
+        if (trust_.readFailed()) return;  // libcurl reads the file itself, and fails
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, onSslContext);
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this);
+    }
+    bool hasSession(const std::string& host) const { return withSession_.count(host) > 0; }
+
+  private:
+    using NewSession = int (*)(SSL*, SSL_SESSION*);
+
+    static int exIndex() {
+        static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+        return index;
+    }
+    // libcurl's own callback: the same function for every context it makes.
+    static inline std::atomic<NewSession> libcurlNewSession_{nullptr};
+
+    static CURLcode onSslContext(CURL*, void* sslContext, void* self) {
+        auto* gate = static_cast<SessionGate*>(self);
+        auto* ctx = static_cast<SSL_CTX*>(sslContext);
+        if (CURLcode rc = gate->trust_.configure(ctx); rc != CURLE_OK) return rc;
+        NewSession libcurls = SSL_CTX_sess_get_new_cb(ctx);
+        if (!libcurls || libcurls == onNewSession) return CURLE_OK;
+        libcurlNewSession_ = libcurls;
+        SSL_CTX_set_ex_data(ctx, exIndex(), gate);
+        SSL_CTX_sess_set_new_cb(ctx, onNewSession);
+        return CURLE_OK;
+    }
+    static int onNewSession(SSL* ssl, SSL_SESSION* session) {
+        const int kept = libcurlNewSession_.load()(ssl, session);
+        auto* gate =
+            static_cast<SessionGate*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), exIndex()));
+        const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        if (gate && name) gate->withSession_.insert(asciiLower(name));
+        return kept;
+    }
+
+    const TrustStore& trust_;
+    std::set<std::string> withSession_;  // lower-case names; the multi's thread only
+};
+
+std::string hostOf(const std::string& url) {
+    std::string host;
+    CURLU* u = curl_url();
+    char* h = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+        host = asciiLower(h);
+    curl_free(h);
+    curl_url_cleanup(u);
+    return host;
+}
+
+CURL* httpHandle(const HttpProbe& p, Transfer& t, curl_slist* connectTo, const GatherOptions& opt,
+                 SessionGate& gate) {
+    for (auto& [k, v] : p.headers) t.headers = curl_slist_append(t.headers, (k + ": " + v).c_str());
+    CURL* e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, p.url.c_str());
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p.method == "GET" ? nullptr : p.method.c_str());
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
+    gate.apply(e);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opt.connectTimeout.count()));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.requestTimeout.count()));
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "edgelab-check/0.1");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, recordBody);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t.recording);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, recordHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t.recording);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    // One TLS session cache and DNS cache for all probes (and the sign-ins):
+    // later connections resume instead of paying full handshakes.
+    curl_easy_setopt(e, CURLOPT_SHARE, opt.share);
+    return e;
+}
+
+// Runs the multi handle until every transfer, the held ones included, is
+// done; a name's held transfers are added once it has a session, its first
+// transfer ended, or `grace` passed (a server that never finishes a
+// handshake must not make the others wait out a timeout of their own after
+// it).
+void driveHttp(CURLM* multi, std::map<std::string, std::vector<CURL*>>& held,
+               const SessionGate& gate, std::chrono::milliseconds grace, Progress& progress) {
+    std::set<std::string> ended;  // names whose first transfer is done
+    const auto deadline = Clock::now() + grace;
+    for (;;) {
+        int running = 0;
+        curl_multi_perform(multi, &running);
+        int queued = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+            if (m->msg != CURLMSG_DONE) continue;
+            Transfer* t = nullptr;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &t);
+            finish(m->easy_handle, m->data.result, *t);
+            ended.insert(t->host);
+            progress.tick(t->id);
+            curl_multi_remove_handle(multi, m->easy_handle);
+            curl_easy_cleanup(m->easy_handle);
+        }
+        bool released = false;
+        for (auto it = held.begin(); it != held.end();) {
+            if (!gate.hasSession(it->first) && !ended.count(it->first) && Clock::now() < deadline) {
+                ++it;
+                continue;
+            }
+            for (CURL* e : it->second) curl_multi_add_handle(multi, e);
+            it = held.erase(it);
+            released = true;
+        }
+        if (released) continue;
+        if (!running) break;
+        auto wait = std::chrono::milliseconds(200);
+        if (!held.empty())
+            wait = std::clamp(
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                std::chrono::milliseconds(1), wait);
+        curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+    }
+}
+
 void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& target,
                 const GatherOptions& opt, Evidence& ev, Progress& progress) {
     if (probes.empty()) return;
     CURLM* multi = curl_multi_init();
-    // One TLS session cache and DNS cache for all probes (and the sign-ins):
-    // later connections resume instead of paying full handshakes.
-    CURLSH* share = opt.share;
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     // A few keep-alive connections per name carry all its requests: every
     // extra connection costs a TLS handshake at the client, the proxy and the
@@ -186,6 +325,8 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
     curl_slist* connectTo = nullptr;
     for (auto& c : target.connectTo) connectTo = curl_slist_append(connectTo, c.c_str());
 
+    SessionGate gate(*opt.trust);
+    std::map<std::string, std::vector<CURL*>> held;  // name -> its probes after the first
     std::vector<std::unique_ptr<Transfer>> transfers;
     for (auto* p : probes) {
         HttpExchange& x = ev.http[p->id];
@@ -195,49 +336,19 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
         x.requestHeaders = p->headers;
         auto t = std::make_unique<Transfer>();
         t->id = p->id;
+        t->host = hostOf(p->url);
         t->recording = {&x, opt.bodyLimit};
-        for (auto& [k, v] : p->headers)
-            t->headers = curl_slist_append(t->headers, (k + ": " + v).c_str());
-        CURL* e = curl_easy_init();
-        curl_easy_setopt(e, CURLOPT_URL, p->url.c_str());
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-                         p->method == "GET" ? nullptr : p->method.c_str());
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-        curl_easy_setopt(e, CURLOPT_CONNECT_TO, connectTo);
-        if (target.caFile) curl_easy_setopt(e, CURLOPT_CAINFO, target.caFile->c_str());
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                         static_cast<long>(opt.connectTimeout.count()));
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opt.requestTimeout.count()));
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "edgelab-check/0.1");
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, recordBody);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->recording);
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, recordHeader);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->recording);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-        curl_easy_setopt(e, CURLOPT_SHARE, share);
-        curl_multi_add_handle(multi, e);
+        CURL* e = httpHandle(*p, *t, connectTo, opt, gate);
+        if (auto first = held.try_emplace(t->host); first.second)
+            curl_multi_add_handle(multi, e);
+        else
+            first.first->second.push_back(e);
         transfers.push_back(std::move(t));
     }
-
-    int running = 1;
-    while (running) {
-        curl_multi_perform(multi, &running);
-        int queued = 0;
-        while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
-            if (m->msg != CURLMSG_DONE) continue;
-            Transfer* t = nullptr;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &t);
-            finish(m->easy_handle, m->data.result, *t);
-            progress.tick(t->id);
-            curl_multi_remove_handle(multi, m->easy_handle);
-            curl_easy_cleanup(m->easy_handle);
-        }
-        if (running) curl_multi_poll(multi, nullptr, 0, 200, nullptr);
-    }
+    // A name's first handshake takes milliseconds on loopback and well under
+    // this on a network; one that takes longer no longer holds the others.
+    driveHttp(multi, held, gate, std::min(opt.connectTimeout, std::chrono::milliseconds(250)),
+              progress);
     for (auto& t : transfers) curl_slist_free_all(t->headers);
     curl_slist_free_all(connectTo);
     curl_multi_cleanup(multi);
@@ -421,11 +532,7 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
     if (probes.empty()) return;
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // the chain is verified apart
-    X509_STORE* store = X509_STORE_new();
-    if (target.caFile)
-        X509_STORE_load_file(store, target.caFile->c_str());
-    else
-        X509_STORE_set_default_paths(store);
+    X509_STORE* store = opt.trust->store();
 
     results.resize(probes.size());
     std::vector<Handshake> hs(probes.size());
@@ -479,7 +586,6 @@ void gatherTls(const std::vector<const HandshakeProbe*>& probes, const Target& t
         if (hs[i].done) progress.tick(probes[i]->id);
 
     awaitHandshakes(hs, probes, deadline, opt, ctx, store, progress);
-    X509_STORE_free(store);
     SSL_CTX_free(ctx);
     (void)ev;
 }
@@ -656,6 +762,8 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
     LockedShare share;
     GatherOptions opt = options;
     if (!opt.share) opt.share = share.get();
+    std::optional<TrustStore> trust;
+    if (!opt.trust) opt.trust = &trust.emplace(target.caFile);
     Evidence ev;
     ev.gatheredAt = std::chrono::system_clock::now();
     std::vector<const HttpProbe*> http;

@@ -18,6 +18,8 @@
 
 namespace edgelab::checks {
 
+class TrustStore;
+
 struct GatherOptions {
     std::chrono::milliseconds connectTimeout{5000};
     std::chrono::milliseconds requestTimeout{15000};
@@ -30,6 +32,9 @@ struct GatherOptions {
     // client of the run, safe across its threads, so a new connection
     // resumes a session as a client's next connection would.
     CURLSH* share = nullptr;
+    // Set by gather(): the run's trusted roots, read once (checks/trust.hpp),
+    // for every libcurl connection and raw handshake.
+    const TrustStore* trust = nullptr;
 };
 
 // Told about each probe as it finishes; called from gathering threads, one

@@ -13,7 +13,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include <curl/curl.h>
 #include <openssl/rand.h>
@@ -22,6 +21,7 @@
 #include "checks/discovery.hpp"
 #include "checks/gather.hpp"
 #include "checks/signin.hpp"
+#include "checks/trust.hpp"
 #include "provision/ntlm.hpp"
 
 namespace edgelab::checks {
@@ -62,7 +62,7 @@ class Client {
         // The run's TLS sessions: a new connection resumes one, as a client
         // process's next connection would; it is still a new connection.
         if (opt.share) curl_easy_setopt(easy_, CURLOPT_SHARE, opt.share);
-        if (target.caFile) curl_easy_setopt(easy_, CURLOPT_CAINFO, target.caFile->c_str());
+        opt.trust->apply(easy_);
         curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
@@ -74,6 +74,7 @@ class Client {
     ~Client() {
         curl_easy_cleanup(easy_);
         curl_slist_free_all(connectTo_);
+        curl_slist_free_all(list_);
     }
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -88,37 +89,50 @@ class Client {
     SignInStep send(const std::string& name, const std::string& method, const std::string& url,
                     const Headers& headers = {}, const std::string& body = {},
                     double timeoutSeconds = 0) {
-        SignInStep step{name, {}, 0};
-        HttpExchange& x = step.exchange;
+        prepare(name, method, url, headers, body, timeoutSeconds);
+        return complete(curl_easy_perform(easy_));
+    }
+
+    // send() in two halves, for a transfer that a multi handle drives:
+    // prepare() sets the request on the handle, complete() reads its answer.
+    void prepare(const std::string& name, const std::string& method, const std::string& url,
+                 const Headers& headers = {}, const std::string& body = {},
+                 double timeoutSeconds = 0) {
+        pending_ = SignInStep{name, {}, 0};
+        HttpExchange& x = pending_.exchange;
         x.method = method;
         x.url = url;
         x.requestHeaders = recorded(headers);
-        ResponseRecording rec{&x, opt_.bodyLimit};
-        curl_slist* list = nullptr;
-        for (const auto& [k, v] : headers) list = curl_slist_append(list, (k + ": " + v).c_str());
-        char errbuf[CURL_ERROR_SIZE] = {};
+        recording_ = {&x, opt_.bodyLimit};
+        for (const auto& [k, v] : headers) list_ = curl_slist_append(list_, (k + ": " + v).c_str());
+        errbuf_[0] = 0;
+        body_ = body;
         curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
-        curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &rec);
-        curl_easy_setopt(easy_, CURLOPT_HEADERDATA, &rec);
-        curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list_);
+        curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &recording_);
+        curl_easy_setopt(easy_, CURLOPT_HEADERDATA, &recording_);
+        curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
         const auto timeout = std::max<long>(static_cast<long>(opt_.requestTimeout.count()),
                                             static_cast<long>((timeoutSeconds + 30) * 1000));
         curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout);
         if (method == "POST") {
-            curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body.c_str());
-            curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+            curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body_.c_str());
+            curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_.size()));
         } else {
             curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
         }
-        const auto t0 = Clock::now();
-        const CURLcode code = curl_easy_perform(easy_);
-        step.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        started_ = Clock::now();
+    }
+
+    SignInStep complete(CURLcode code) {
+        SignInStep step = std::move(pending_);
+        HttpExchange& x = step.exchange;
+        step.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
         curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &x.status);
         long connects = 0;
         curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
         newConnection_ = connects > 0;
-        if (code != CURLE_OK) x.error = errbuf[0] ? errbuf : curl_easy_strerror(code);
+        if (code != CURLE_OK) x.error = errbuf_[0] ? errbuf_ : curl_easy_strerror(code);
         curl_off_t connectUs = 0;
         curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connectUs);
         x.timings.connectMs = static_cast<double>(connectUs) / 1000.0;
@@ -126,10 +140,13 @@ class Client {
         x.transport = transportError(code, connectUs > 0);
         x.connected = x.status > 0 || connectUs > 0;
         curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, nullptr);
-        curl_slist_free_all(list);
+        curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, nullptr);
+        curl_slist_free_all(list_);
+        list_ = nullptr;
         return step;
     }
 
+    CURL* handle() const { return easy_; }
     bool lastOnNewConnection() const { return newConnection_; }
 
   private:
@@ -137,6 +154,13 @@ class Client {
     CURL* easy_;
     curl_slist* connectTo_ = nullptr;
     bool newConnection_ = false;
+    // The request under way (prepare() to complete()).
+    SignInStep pending_;
+    ResponseRecording recording_;
+    curl_slist* list_ = nullptr;
+    std::string body_;
+    char errbuf_[CURL_ERROR_SIZE] = {};
+    Clock::time_point started_;
 };
 
 std::string formEncode(const std::string& text) {
@@ -473,24 +497,41 @@ std::string negotiateToken() {
     return "NTLM " + ntlm::base64(ntlm::encode(ntlm::NegotiateMessage{flags}));
 }
 
-// Other clients starting NTLM at the same time, each on a connection of its
-// own; returns how many were challenged.
+// Other clients starting NTLM at the same time, each on a new connection of
+// its own, kept open until every one has its answer. One multi handle on
+// this thread drives them all at once (no thread per client); each resumes
+// the run's TLS session where the publishing allows it, as a client
+// process's next connection would. Returns how many were challenged.
 int busyHandshakes(const std::string& url, const std::string& body, const Target& target,
                    const GatherOptions& opt) {
+    CURLM* multi = curl_multi_init();
+    // HTTP/1.1 each, never one connection for two of them.
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
     std::vector<std::unique_ptr<Client>> clients;
-    std::vector<SignInStep> answers(kBusyHandshakes);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kBusyHandshakes; ++i)
+    Headers h = kSoap;
+    h.emplace_back("Authorization", negotiateToken());
+    for (int i = 0; i < kBusyHandshakes; ++i) {
         clients.push_back(std::make_unique<Client>(target, opt));
-    for (int i = 0; i < kBusyHandshakes; ++i)
-        threads.emplace_back([&, i] {
-            Headers h = kSoap;
-            h.emplace_back("Authorization", negotiateToken());
-            answers[i] = clients[i]->send("busy", "POST", url, h, body);
-        });
-    for (auto& t : threads) t.join();
+        clients.back()->prepare("busy", "POST", url, h, body);
+        curl_easy_setopt(clients.back()->handle(), CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(clients.back()->handle(), CURLOPT_PRIVATE, clients.back().get());
+        curl_multi_add_handle(multi, clients.back()->handle());
+    }
     int challenged = 0;
-    for (const auto& a : answers) challenged += a.exchange.status == 401;
+    for (int running = 1; running;) {
+        curl_multi_perform(multi, &running);
+        int queued = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+            if (m->msg != CURLMSG_DONE) continue;
+            Client* c = nullptr;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &c);
+            challenged += c->complete(m->data.result).exchange.status == 401;
+        }
+        if (running) curl_multi_poll(multi, nullptr, 0, 200, nullptr);
+    }
+    // The connections stay in the multi handle's cache until here.
+    for (auto& c : clients) curl_multi_remove_handle(multi, c->handle());
+    curl_multi_cleanup(multi);
     return challenged;
 }
 
@@ -644,7 +685,10 @@ SignInFlow anonMeetingFlow(const SignInProbe& p, const SignInCredentials& user,
 }  // namespace
 
 std::map<ProbeId, SignInFlow> gatherSignIns(const std::vector<SignInProbe>& probes,
-                                            const Target& target, const GatherOptions& opt) {
+                                            const Target& target, const GatherOptions& options) {
+    GatherOptions opt = options;
+    std::optional<TrustStore> trust;  // gather() hands its own; a caller alone gets one here
+    if (!opt.trust && !probes.empty()) opt.trust = &trust.emplace(target.caFile);
     std::map<ProbeId, SignInFlow> flows;
     for (const auto& p : probes) {
         if (!target.user) {

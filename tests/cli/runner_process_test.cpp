@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,6 +22,7 @@
 
 #include "tests/support/dies_with_test.hpp"
 #include "tests/support/edgelab_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/seed_lab.hpp"
 
 namespace bp = boost::process;
@@ -478,9 +480,11 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     auto up = runEdgelab(
         {"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
     ASSERT_EQ(up.code, 0) << up.out << up.err;
-    std::vector<std::string> args{"check",    kSeedLab.string(),
-                                  "--cacert", (dir / "other/pki/root.pem").string(),
-                                  "--format", "json"};
+    // With the lab's test user, so that the sign-ins' own connections are
+    // refused too.
+    std::vector<std::string> args{
+        "check",  kSeedLab.string(),     "--cacert", (dir / "other/pki/root.pem").string(),
+        "--user", "alice@kloud.example", "--format", "json"};
     const auto state = readJson(work / "state.json");
     ASSERT_FALSE(state["connectTo"].empty());
     for (auto& c : state["connectTo"]) {
@@ -493,6 +497,59 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     EXPECT_EQ(v.failed, std::vector<std::string>{"tls.trust"}) << f.out;
     EXPECT_EQ(v.blockedBy, std::set<std::string>{"tls.trust"});
     EXPECT_NE(f.out.find("2 certificates"), std::string::npos);
+    // libcurl refused the certificate too (the run's one trust store,
+    // checks/trust.hpp): what only HTTP or a sign-in can show is BLOCKED,
+    // not passed, and nothing was answered.
+    const auto doc = nlohmann::json::parse(f.out);
+    for (const std::string id : {"lyncdiscover", "auth.passthrough", "owas.wopisrc", "signin.ucwa",
+                                 "signin.webticket", "signin.ntlm-affinity"}) {
+        bool seen = false;
+        for (const auto& r : doc["results"])
+            if (r["id"] == id) {
+                seen = true;
+                EXPECT_EQ(r["verdict"], "BLOCKED") << id << ": " << r.dump();
+            }
+        EXPECT_TRUE(seen) << id;
+    }
+}
+
+// The affinity check's other clients are real, distinct connections: the
+// proxy's access log shows every NTLM negotiate answered 401 (the probe's own,
+// the 24 others', the 4 anonymous requests after the sign-in, the web ticket
+// sign-in's) from a client address of its own, and the third leg accepted on
+// the probe's connection.
+TEST(RunnerProcess, TheAffinityCheckStartsEachOtherClientOnAConnectionOfItsOwn) {
+    const edgelab::test::TempDir scratch("busy");
+    auto work = scratch / "lab";
+    DownAtEnd guard{work};
+    auto up = runEdgelab(
+        {"up", kSeedLab.string(), "--work-dir", work.string(), "--disk-sample-mib", "1"});
+    ASSERT_EQ(up.code, 0) << up.out << up.err;
+    auto check = runEdgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--only",
+                             "signin.*", "--format", "json"});
+    EXPECT_EQ(check.code, 0) << check.out << check.err;
+    const std::string endpoint = "/WebTicket/WebTicketService.svc";
+    std::vector<std::string> challenged, accepted;
+    auto read = [&] {
+        challenged.clear();
+        accepted.clear();
+        std::ifstream log(work / "logs/proxy-access.log");
+        for (std::string line; std::getline(log, line);) {
+            auto e = nlohmann::json::parse(line, nullptr, false);
+            if (!e.is_object() || e.value("event", "") != "request" ||
+                e.value("method", "") != "POST" || e.value("target", "") != endpoint)
+                continue;
+            (e["status"] == 401 ? challenged : accepted).push_back(e["client"]);
+        }
+        return challenged.size() >= 30;
+    };
+    ASSERT_TRUE(edgelab::test::eventually(read, "30 NTLM negotiates in the proxy's access log"));
+    EXPECT_EQ(challenged.size(), 30u);
+    EXPECT_EQ(std::set<std::string>(challenged.begin(), challenged.end()).size(), 30u)
+        << "two negotiates shared a client connection";
+    ASSERT_EQ(accepted.size(), 2u);  // the web ticket sign-in's and the affinity probe's
+    for (const auto& client : accepted)
+        EXPECT_EQ(std::count(challenged.begin(), challenged.end(), client), 1) << client;
 }
 
 // A real site's lab (no backends) is checked and validated, never built.
