@@ -64,8 +64,10 @@ class LingeringClose : public ProxyEndToEnd {
     }
     void TearDown() override {
         if (nginx.valid()) {
+            // SIGTERM: the master stops its worker and then exits. SIGKILL
+            // (terminate) would leave the worker running, orphaned.
             std::error_code ec;
-            nginx.terminate(ec);
+            if (nginx.running(ec)) ::kill(nginx.id(), SIGTERM);
             nginx.wait(ec);
         }
         ProxyEndToEnd::TearDown();
