@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -273,10 +275,12 @@ CURL* httpHandle(const HttpProbe& p, Transfer& t, curl_slist* connectTo, const G
 // handshake must not make the others wait out a timeout of their own after
 // it).
 void driveHttp(CURLM* multi, std::map<std::string, std::vector<CURL*>>& held,
-               const SessionGate& gate, std::chrono::milliseconds grace, Progress& progress) {
+               const SessionGate& gate, std::chrono::milliseconds grace, Progress& progress,
+               const std::function<void()>& released) {
     std::set<std::string> ended;  // names whose first transfer is done
     const auto deadline = Clock::now() + grace;
     for (;;) {
+        if (held.empty()) released();
         int running = 0;
         curl_multi_perform(multi, &running);
         int queued = 0;
@@ -290,7 +294,7 @@ void driveHttp(CURLM* multi, std::map<std::string, std::vector<CURL*>>& held,
             curl_multi_remove_handle(multi, m->easy_handle);
             curl_easy_cleanup(m->easy_handle);
         }
-        bool released = false;
+        bool added = false;
         for (auto it = held.begin(); it != held.end();) {
             if (!gate.hasSession(it->first) && !ended.count(it->first) && Clock::now() < deadline) {
                 ++it;
@@ -298,9 +302,9 @@ void driveHttp(CURLM* multi, std::map<std::string, std::vector<CURL*>>& held,
             }
             for (CURL* e : it->second) curl_multi_add_handle(multi, e);
             it = held.erase(it);
-            released = true;
+            added = true;
         }
-        if (released) continue;
+        if (added) continue;
         if (!running) break;
         auto wait = std::chrono::milliseconds(200);
         if (!held.empty())
@@ -312,7 +316,8 @@ void driveHttp(CURLM* multi, std::map<std::string, std::vector<CURL*>>& held,
 }
 
 void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& target,
-                const GatherOptions& opt, Evidence& ev, Progress& progress) {
+                const GatherOptions& opt, Evidence& ev, Progress& progress,
+                const std::function<void()>& released) {
     if (probes.empty()) return;
     CURLM* multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
@@ -348,7 +353,7 @@ void gatherHttp(const std::vector<const HttpProbe*>& probes, const Target& targe
     // A name's first handshake takes milliseconds on loopback and well under
     // this on a network; one that takes longer no longer holds the others.
     driveHttp(multi, held, gate, std::min(opt.connectTimeout, std::chrono::milliseconds(250)),
-              progress);
+              progress, released);
     for (auto& t : transfers) curl_slist_free_all(t->headers);
     curl_slist_free_all(connectTo);
     curl_multi_cleanup(multi);
@@ -648,8 +653,8 @@ class SigpipeBlocked {
 // The HTTP probes and the handshakes, side by side, with the user's retries
 // for those that could not connect.
 void gatherProbes(std::vector<const HttpProbe*> http, std::vector<const HandshakeProbe*> tls,
-                  const Target& target, const GatherOptions& opt, Evidence& ev,
-                  ProgressSink* sink) {
+                  const Target& target, const GatherOptions& opt, Evidence& ev, ProgressSink* sink,
+                  const std::function<void()>& released) {
     for (int round = 0;; ++round) {
         Progress progress{sink, http.size() + tls.size(), 0, {}};
         std::vector<TlsHandshake> tlsResults;
@@ -660,7 +665,7 @@ void gatherProbes(std::vector<const HttpProbe*> http, std::vector<const Handshak
             gatherTls(tls, target, opt, ev, progress, tlsResults);
         });
         SigpipeBlocked blocked;
-        gatherHttp(http, target, opt, ev, progress);
+        gatherHttp(http, target, opt, ev, progress, released);
         tlsThread.join();
         for (std::size_t i = 0; i < tls.size(); ++i) ev.tls[tls[i]->id] = tlsResults[i];
 
@@ -754,6 +759,30 @@ std::optional<std::pair<std::string, std::uint16_t>> connectToFor(
     return std::nullopt;
 }
 
+namespace {
+
+// A one-way gate between threads: closed until open() (once, from any
+// thread), then every wait() returns.
+class SessionsReady {
+  public:
+    void open() {
+        std::call_once(once_, [this] { promise_.set_value(); });
+    }
+    void wait() const { future_.wait(); }
+
+    struct OpenAtExit {
+        SessionsReady& gate;
+        ~OpenAtExit() { gate.open(); }
+    };
+
+  private:
+    std::once_flag once_;
+    std::promise<void> promise_;
+    std::shared_future<void> future_ = promise_.get_future().share();
+};
+
+}  // namespace
+
 Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions& options,
                 ProgressSink* sink) {
     // libcurl's global set-up is not thread-safe: do it once, here.
@@ -785,16 +814,26 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
         else
             ntlmSignIns.push_back(p);
     }
+    // Those two start once every public name's first probe has its TLS
+    // session (or has ended): their first connections then resume it, as
+    // the probes' later ones do, instead of racing it with full handshakes.
+    SessionsReady ready;
     std::map<ProbeId, SignInFlow> bearerFlows, besideFlows;
     std::thread bearerThread([&] {
         SigpipeBlocked blocked;
+        ready.wait();
         bearerFlows = gatherSignIns(bearerSignIns, target, opt);
     });
     std::thread besideThread([&] {
         SigpipeBlocked blocked;
+        ready.wait();
         besideFlows = gatherSignIns(besideSignIns, target, opt);
     });
-    gatherProbes(http, tls, target, opt, ev, sink);
+    {
+        // Opened whatever happens to the probes (none, an exception).
+        const SessionsReady::OpenAtExit open(ready);
+        gatherProbes(http, tls, target, opt, ev, sink, [&] { ready.open(); });
+    }
     besideThread.join();
     {
         SigpipeBlocked blocked;
