@@ -831,7 +831,7 @@ Evidence gather(const ProbePlan& plan, const Target& target, const GatherOptions
     });
     {
         // Opened whatever happens to the probes (none, an exception).
-        const SessionsReady::OpenAtExit open(ready);
+        const SessionsReady::OpenAtExit open{ready};
         gatherProbes(http, tls, target, opt, ev, sink, [&] { ready.open(); });
     }
     besideThread.join();
