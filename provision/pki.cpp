@@ -1,6 +1,5 @@
 #include "provision/pki.hpp"
 
-#include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -9,13 +8,11 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
@@ -29,6 +26,7 @@
 
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
+#include "common/file_lock.hpp"
 
 namespace edgelab::provision {
 
@@ -590,15 +588,7 @@ RunAuthorities& runAuthorities(const fs::path& dir) {
     // Two runs side by side over one work folder: one makes the CA, the
     // other waits and loads it, so neither links the other's files to
     // leaves of its own CA.
-    struct FolderLock {
-        int fd;
-        ~FolderLock() {
-            if (fd >= 0) ::close(fd);  // releases the flock
-        }
-    } folderLock{::open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-    if (folderLock.fd < 0 || ::flock(folderLock.fd, LOCK_EX) != 0)
-        throw std::runtime_error("cannot lock " + (dir / ".lock").string() + ": " +
-                                 std::strerror(errno));
+    const ExclusiveFileLock folderLock(dir / ".lock");
     auto fresh = std::make_unique<RunAuthorities>();
     fresh->dir = dir;
     fresh->root = labAuthority(kRunRootCn, nullptr, dir / "root.pem", dir / "root.key");

@@ -1,15 +1,11 @@
 #include "proxy/binding_store.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +13,7 @@
 #include "common/ascii.hpp"
 #include "common/atomic_file.hpp"
 #include "common/endpoint.hpp"
+#include "common/file_lock.hpp"
 #include "common/json_reader.hpp"
 #include "common/json_text.hpp"
 #include "proxy/netsh_show.hpp"
@@ -366,33 +363,11 @@ void saveBindingStore(const std::filesystem::path& file, const BindingStore& sto
 
 namespace {
 
-// An exclusive flock on `.NAME.lock` beside the store, released on close (and
-// by the kernel when a holder is killed, so a crash never leaves it held).
-class StoreLock {
-  public:
-    explicit StoreLock(const std::filesystem::path& store) {
-        const auto dir =
-            store.parent_path().empty() ? std::filesystem::path(".") : store.parent_path();
-        const auto lock = dir / ("." + store.filename().string() + ".lock");
-        fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0) {
-            throw BindingStoreError("cannot open the lock " + lock.string() + ": " +
-                                    std::strerror(errno));
-        }
-        while (::flock(fd_, LOCK_EX) != 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd_);
-            throw BindingStoreError("cannot lock " + lock.string() + ": " + std::strerror(err));
-        }
-    }
-    ~StoreLock() { ::close(fd_); }
-    StoreLock(const StoreLock&) = delete;
-    StoreLock& operator=(const StoreLock&) = delete;
-
-  private:
-    int fd_ = -1;
-};
+// The lock every writer of the store takes: `.NAME.lock` beside it.
+std::filesystem::path storeLockFile(const std::filesystem::path& store) {
+    const auto dir = store.parent_path().empty() ? std::filesystem::path(".") : store.parent_path();
+    return dir / ("." + store.filename().string() + ".lock");
+}
 
 }  // namespace
 
@@ -406,7 +381,12 @@ StoreUpdate updateBindingStore(const std::filesystem::path& path,
     } catch (const std::exception& e) {
         throw BindingStoreError(e.what());
     }
-    StoreLock lock(file);
+    std::optional<ExclusiveFileLock> lock;
+    try {
+        lock.emplace(storeLockFile(file));
+    } catch (const std::exception& e) {
+        throw BindingStoreError(e.what());
+    }
     StoreUpdate update;
     update.before = loadBindingStore(file, MissingStore::Empty);
     update.change = change(update.before);
