@@ -92,7 +92,7 @@ struct ProxyConfig {
     // bench/proxy.sh's full rows).
     bool tlsSessionResumption = true;
     // true: a new backend connection offers the newest TLS session that
-    // backend gave this worker (TLS 1.3 ticket or TLS 1.2 session id), as
+    // backend gave any worker (TLS 1.3 ticket or TLS 1.2 session id), as
     // Schannel's client session cache does for WAP; a resumed handshake skips
     // the backend's certificate, its signature and the chain's verification
     // (checked when the session was made). false: every backend connection is
