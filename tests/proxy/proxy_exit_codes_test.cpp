@@ -69,6 +69,24 @@ TEST_F(ProxyExitCodes, ACorruptBindingStoreIsBadInput) {
         << e.err;
 }
 
+// Each certificate is loaded once however many applications name it; one
+// that names a certificate the store does not hold is still refused, by its
+// JSON path.
+TEST_F(ProxyExitCodes, AnApplicationWhoseCertificateIsNotInTheStoreIsBadInput) {
+    const std::string absent = "0123456789ABCDEF0123456789ABCDEF01234567";
+    ASSERT_NE(absent, thumbprint);
+    auto e = runWith([&](auto& cfg) {
+        cfg["applications"].push_back(application("meet", "https://lyncfe1.contoso.local:4443/"));
+        auto owas = application("owas", "https://owas.contoso.com/");
+        owas["externalCertificateThumbprint"] = absent;
+        cfg["applications"].push_back(owas);
+    });
+    EXPECT_EQ(e.code, 2) << e.err;
+    EXPECT_NE(e.err.find("/applications/2/externalCertificateThumbprint: certificate " + absent),
+              std::string::npos)
+        << e.err;
+}
+
 TEST_F(ProxyExitCodes, AListenerThatCannotBeBoundIsLabDown) {
     // A listening socket without SO_REUSEPORT: the proxy's bind to its port fails.
     boost::asio::io_context io;
