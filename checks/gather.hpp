@@ -20,13 +20,22 @@ namespace edgelab::checks {
 
 class TrustStore;
 
+inline constexpr int kDefaultAffinityClients = 24;
+inline constexpr int kMaxAffinityClients = 256;
+
 struct GatherOptions {
     std::chrono::milliseconds connectTimeout{5000};
     std::chrono::milliseconds requestTimeout{15000};
     std::chrono::milliseconds handshakeTimeout{5000};
     std::size_t bodyLimit = 1 << 20;
     int connectionsPerHost = 6;  // HTTP/1.1 keep-alive connections per public name
-    int retries = 0;             // extra rounds for probes that could not connect
+    // The affinity check's other clients, each on a connection of its own
+    // (--affinity-clients). Against a proxy that pools its backend
+    // connections per worker, each lands on the signed-in client's worker
+    // with a chance of 1/W, so the check misses that proxy with a chance
+    // of (1 - 1/W)^N (checks/README.md, "The affinity check's strength").
+    int affinityClients = kDefaultAffinityClients;
+    int retries = 0;  // extra rounds for probes that could not connect
     std::chrono::milliseconds retryDelay{1000};
     // Set by gather(): one libcurl share (TLS sessions, DNS) for every
     // client of the run, safe across its threads, so a new connection

@@ -32,7 +32,6 @@ using nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kBusyHandshakes = 24;    // other clients starting NTLM meanwhile
 constexpr int kAnonymousRequests = 4;  // fresh connections asking anonymously after a sign-in
 
 // Credentials in headers are recorded by their length only.
@@ -510,7 +509,7 @@ int busyHandshakes(const std::string& url, const std::string& body, const Target
     std::vector<std::unique_ptr<Client>> clients;
     Headers h = kSoap;
     h.emplace_back("Authorization", negotiateToken());
-    for (int i = 0; i < kBusyHandshakes; ++i) {
+    for (int i = 0; i < opt.affinityClients; ++i) {
         clients.push_back(std::make_unique<Client>(target, opt));
         clients.back()->prepare("busy", "POST", url, h, body);
         curl_easy_setopt(clients.back()->handle(), CURLOPT_FRESH_CONNECT, 1L);

@@ -159,6 +159,7 @@ PreparedTarget prepareTarget(const TargetArgs& a, const std::string& format,
     opt.skip = a.skip;
     opt.gather.retries = a.retry;
     opt.gather.retryDelay = std::chrono::milliseconds(a.retryDelayMs);
+    opt.gather.affinityClients = a.affinityClients;
     if (a.timeoutSeconds != 0) {
         if (!(a.timeoutSeconds > 0) || a.timeoutSeconds > 3600)
             refuseInput(command,
@@ -256,6 +257,13 @@ void addTargetOptions(CLI::App& cmd, TargetArgs& args) {
                    "Hold the UCWA event channel this many seconds through the publishing "
                    "(webservices.long-poll measured; default: only in a lab)")
         ->check(CLI::PositiveNumber);
+    cmd.add_option("--affinity-clients", args.affinityClients,
+                   "Other clients, each on a new connection, that start NTLM while the "
+                   "signin.ntlm-affinity check's client is between its legs (default " +
+                       std::to_string(checks::kDefaultAffinityClients) +
+                       "; behind a proxy with many worker processes or threads, more: "
+                       "checks/README.md)")
+        ->check(CLI::Range(1, checks::kMaxAffinityClients));
 }
 
 void addCheckCommand(CLI::App& app) {

@@ -29,6 +29,7 @@ struct TargetArgs {
     std::string user;
     std::string passwordFile;  // the password is read from this file, never from argv
     double longPoll = 0;
+    int affinityClients = checks::kDefaultAffinityClients;
 };
 void addTargetOptions(CLI::App& cmd, TargetArgs& args);
 

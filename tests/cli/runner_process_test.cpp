@@ -513,11 +513,30 @@ TEST(RunnerProcess, CheckWithAnotherRootIsOneTrustFailure) {
     }
 }
 
+// The web ticket endpoint's NTLM legs in the proxy's access log, by client
+// address: the negotiates answered 401 and the legs accepted.
+struct WebTicketPosts {
+    std::vector<std::string> challenged, accepted;
+};
+WebTicketPosts webTicketPosts(const fs::path& work) {
+    WebTicketPosts posts;
+    std::ifstream log(work / "logs/proxy-access.log");
+    for (std::string line; std::getline(log, line);) {
+        auto e = nlohmann::json::parse(line, nullptr, false);
+        if (!e.is_object() || e.value("event", "") != "request" ||
+            e.value("method", "") != "POST" ||
+            e.value("target", "") != "/WebTicket/WebTicketService.svc")
+            continue;
+        (e["status"] == 401 ? posts.challenged : posts.accepted).push_back(e["client"]);
+    }
+    return posts;
+}
+
 // The affinity check's other clients are real, distinct connections: the
 // proxy's access log shows every NTLM negotiate answered 401 (the probe's own,
 // the 24 others', the 4 anonymous requests after the sign-in, the web ticket
 // sign-in's) from a client address of its own, and the third leg accepted on
-// the probe's connection.
+// the probe's connection. --affinity-clients sets how many others there are.
 TEST(RunnerProcess, TheAffinityCheckStartsEachOtherClientOnAConnectionOfItsOwn) {
     const edgelab::test::TempDir scratch("busy");
     auto work = scratch / "lab";
@@ -528,28 +547,34 @@ TEST(RunnerProcess, TheAffinityCheckStartsEachOtherClientOnAConnectionOfItsOwn) 
     auto check = runEdgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--only",
                              "signin.*", "--format", "json"});
     EXPECT_EQ(check.code, 0) << check.out << check.err;
-    const std::string endpoint = "/WebTicket/WebTicketService.svc";
-    std::vector<std::string> challenged, accepted;
-    auto read = [&] {
-        challenged.clear();
-        accepted.clear();
-        std::ifstream log(work / "logs/proxy-access.log");
-        for (std::string line; std::getline(log, line);) {
-            auto e = nlohmann::json::parse(line, nullptr, false);
-            if (!e.is_object() || e.value("event", "") != "request" ||
-                e.value("method", "") != "POST" || e.value("target", "") != endpoint)
-                continue;
-            (e["status"] == 401 ? challenged : accepted).push_back(e["client"]);
-        }
-        return challenged.size() >= 30;
-    };
-    ASSERT_TRUE(edgelab::test::eventually(read, "30 NTLM negotiates in the proxy's access log"));
-    EXPECT_EQ(challenged.size(), 30u);
-    EXPECT_EQ(std::set<std::string>(challenged.begin(), challenged.end()).size(), 30u)
+    WebTicketPosts posts;
+    ASSERT_TRUE(edgelab::test::eventually(
+        [&] { return (posts = webTicketPosts(work)).challenged.size() >= 30; },
+        "30 NTLM negotiates in the proxy's access log"));
+    EXPECT_EQ(posts.challenged.size(), 30u);
+    EXPECT_EQ(std::set<std::string>(posts.challenged.begin(), posts.challenged.end()).size(), 30u)
         << "two negotiates shared a client connection";
-    ASSERT_EQ(accepted.size(), 2u);  // the web ticket sign-in's and the affinity probe's
-    for (const auto& client : accepted)
-        EXPECT_EQ(std::count(challenged.begin(), challenged.end(), client), 1) << client;
+    ASSERT_EQ(posts.accepted.size(), 2u);  // the web ticket sign-in's and the affinity probe's
+    for (const auto& client : posts.accepted)
+        EXPECT_EQ(std::count(posts.challenged.begin(), posts.challenged.end(), client), 1)
+            << client;
+
+    // Five others: the probe's negotiate, theirs and the 4 anonymous requests.
+    check = runEdgelab({"check", kSeedLab.string(), "--work-dir", work.string(), "--only",
+                        "signin.ntlm-affinity", "--affinity-clients", "5", "--format", "json"});
+    EXPECT_EQ(check.code, 0) << check.out << check.err;
+    EXPECT_NE(check.out.find("5 other connection(s) started NTLM meanwhile"), std::string::npos)
+        << check.out;
+    ASSERT_TRUE(edgelab::test::eventually(
+        [&] { return (posts = webTicketPosts(work)).accepted.size() >= 3; },
+        "the second check's accepted leg in the proxy's access log"));
+    EXPECT_EQ(posts.challenged.size(), 30u + 10u);
+    EXPECT_EQ(posts.accepted.size(), 3u);
+
+    auto none = runEdgelab(
+        {"check", kSeedLab.string(), "--work-dir", work.string(), "--affinity-clients", "0"});
+    EXPECT_EQ(none.code, 2);
+    EXPECT_NE(none.err.find("--affinity-clients"), std::string::npos) << none.err;
 }
 
 // A real site's lab (no backends) is checked and validated, never built.
