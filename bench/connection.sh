@@ -11,7 +11,8 @@
 # TLS 1.3 handshake (curl keeps its session between them, as edgelab's
 # clients do), and the proxy a new client connection; without it, one
 # connection carries them all. CPU: curl's user + system time, and the lab's
-# processes' from /proc/PID/schedstat (ns), each the median of ROUNDS.
+# processes' from /proc/PID/task/*/schedstat (ns, every thread:
+# /proc/PID/schedstat is the first thread's alone), each the median of ROUNDS.
 #
 #   bench/connection.sh [BUILD]     N (200 requests a round), ROUNDS (5) override
 set -euo pipefail
@@ -41,10 +42,9 @@ url=https://$host.$domain/abs/bench
 pids=$(pgrep -f "edgelab-(proxy|backend) .*$WORK/" | tr '\n' ' ')
 [ -n "$pids" ] || { echo "no lab process found under $WORK"; exit 1; }
 
-lab_ns() {  # CPU the lab's processes have used so far, ns
-  local p t=0
-  for p in $pids; do t=$((t + $(awk '{print $1}' "/proc/$p/schedstat"))); done
-  echo $t
+lab_ns() {  # CPU the lab's processes have used so far, ns, every thread
+  local p
+  for p in $pids; do cat /proc/"$p"/task/*/schedstat; done | awk '{t += $1} END {printf "%d\n", t}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 

@@ -74,34 +74,13 @@ std::string fmtMs(double ms) {
     return buf;
 }
 
-// CPU time so far, in ms: this process (every thread), and a child from
-// /proc/PID/stat (utime + stime; 0 once it is gone).
+// CPU time so far, in ms, of this process (every thread); a lab process's
+// is processCpuMs (runner/supervisor.hpp).
 double selfCpuMs() {
     rusage u{};
     ::getrusage(RUSAGE_SELF, &u);
     auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
     return ms(u.ru_utime) + ms(u.ru_stime);
-}
-
-double processCpuMs(int pid) {
-    // The scheduler's own count, in ns (the first field of schedstat), where
-    // the kernel keeps it; /proc/PID/stat's clock ticks (10 ms) otherwise.
-    {
-        std::ifstream ns("/proc/" + std::to_string(pid) + "/schedstat");
-        double runNs = 0;
-        if (ns >> runNs) return runNs / 1e6;
-    }
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    double ticks = 0;
-    // After the name: state is field 3, utime 14 and stime 15.
-    for (int i = 3; i <= 15 && fields >> field; ++i)
-        if (i >= 14) ticks += std::atof(field.c_str());
-    return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // A static rule among the checks' results: its title says which lesson it is

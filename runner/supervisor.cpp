@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -170,6 +172,35 @@ std::vector<std::string> Supervised::readNewLines() {
     }
     partial_.erase(0, start);
     return lines;
+}
+
+double processCpuMs(int pid) {
+    const fs::path proc = "/proc/" + std::to_string(pid);
+    {
+        double runNs = 0;
+        bool read = false;
+        std::error_code ec;
+        for (fs::directory_iterator t(proc / "task", ec), end; !ec && t != end; t.increment(ec)) {
+            std::ifstream ns(t->path() / "schedstat");
+            double threadNs = 0;
+            if (ns >> threadNs) {
+                runNs += threadNs;
+                read = true;
+            }
+        }
+        if (read) return runNs / 1e6;
+    }
+    std::ifstream in(proc / "stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    // After the name: state is field 3, utime 14 and stime 15.
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i >= 14) ticks += std::atof(field.c_str());
+    return ticks * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 Supervisor::Supervisor(Lifetime lifetime) : lifetime_(lifetime) {}

@@ -116,6 +116,12 @@ class Supervised {
     std::vector<std::string> readNewLines();
 };
 
+// CPU a running process has used so far, in ms, every thread of it: the
+// scheduler's count in ns for each thread (/proc/PID/task/TID/schedstat;
+// /proc/PID/schedstat is the first thread's alone), else /proc/PID/stat's
+// clock ticks (10 ms). 0 once the process is gone.
+double processCpuMs(int pid);
+
 // The last `lines` lines of a log file, for error messages ("" if unreadable).
 std::string logTail(const fs::path& log, int lines = 15);
 

@@ -1,7 +1,13 @@
 #include "runner/supervisor.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <condition_variable>
+#include <ctime>
+#include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -130,4 +136,47 @@ TEST(Supervisor, StartingAMissingExecutableNamesIt) {
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("no-such-binary"), std::string::npos);
     }
+}
+
+// A process's CPU is every thread's, not its first thread's alone (what
+// /proc/PID/schedstat gives): a second thread that has burnt 50 ms of CPU,
+// by its own clock, shows in the count while it runs.
+TEST(ProcessCpu, CountsEveryThreadOfTheProcess) {
+    std::mutex m;
+    std::condition_variable cv;
+    bool burnt = false, done = false;
+    double burntMs = 0;
+    std::thread burner([&] {
+        clockid_t clock;
+        pthread_getcpuclockid(pthread_self(), &clock);
+        auto cpuMs = [&] {
+            timespec t{};
+            clock_gettime(clock, &t);
+            return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+        };
+        volatile unsigned spin = 0;
+        while (cpuMs() < 50)
+            for (int i = 0; i < 100000; ++i) spin = spin + 1;
+        std::unique_lock lock(m);
+        burntMs = cpuMs();
+        burnt = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return done; });
+    });
+    {
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return burnt; });
+    }
+    timespec self{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &self);
+    const double mainMs = self.tv_sec * 1e3 + self.tv_nsec / 1e6;
+    const double counted = processCpuMs(::getpid());
+    {
+        std::lock_guard lock(m);
+        done = true;
+    }
+    cv.notify_all();
+    burner.join();
+    EXPECT_GE(counted, mainMs + burntMs);
+    EXPECT_EQ(processCpuMs(999999999), 0);  // no such process
 }
