@@ -46,6 +46,9 @@ struct Target {
     // running, Backend::name -> what it found ("pid 4242 is not running; log
     // ..."). Each is its backend.up.<name> root cause.
     std::map<std::string, std::string> backendsDown;
+    // Lab mode: the lab proxy's worker threads, each with its own backend
+    // pools (0: unknown, as for any deployment); sizes the affinity check.
+    int proxyWorkers = 0;
 };
 
 // The lab's first test user, as the sign-in checks type it (typedPassword

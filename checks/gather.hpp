@@ -20,8 +20,15 @@ namespace edgelab::checks {
 
 class TrustStore;
 
-inline constexpr int kDefaultAffinityClients = 24;
+inline constexpr int kDefaultAffinityClients = 24;  // a proxy whose workers are unknown
 inline constexpr int kMaxAffinityClients = 256;
+
+// How many other clients the affinity check starts against a proxy with
+// `workers` per-worker backend pools (0: unknown): the default 24 when
+// unknown; 4 for one worker, whose one pool every other client reaches;
+// else enough that all of them miss the signed-in client's worker with a
+// chance under one in a million, (1 - 1/W)^N <= 1e-6 (at most 256).
+int affinityClientsFor(int workers);
 
 struct GatherOptions {
     std::chrono::milliseconds connectTimeout{5000};
@@ -30,11 +37,12 @@ struct GatherOptions {
     std::size_t bodyLimit = 1 << 20;
     int connectionsPerHost = 6;  // HTTP/1.1 keep-alive connections per public name
     // The affinity check's other clients, each on a connection of its own
-    // (--affinity-clients). Against a proxy that pools its backend
-    // connections per worker, each lands on the signed-in client's worker
-    // with a chance of 1/W, so the check misses that proxy with a chance
-    // of (1 - 1/W)^N (checks/README.md, "The affinity check's strength").
-    int affinityClients = kDefaultAffinityClients;
+    // (--affinity-clients); 0: affinityClientsFor(Target::proxyWorkers).
+    // Against a proxy that pools its backend connections per worker, each
+    // lands on the signed-in client's worker with a chance of 1/W, so the
+    // check misses that proxy with a chance of (1 - 1/W)^N (checks/README.md,
+    // "The affinity check's strength").
+    int affinityClients = 0;
     int retries = 0;  // extra rounds for probes that could not connect
     std::chrono::milliseconds retryDelay{1000};
     // Set by gather(): one libcurl share (TLS sessions, DNS) for every

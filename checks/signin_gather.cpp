@@ -5,6 +5,7 @@
 // libcurl does the NTLM of the web ticket sign-in itself (CURLAUTH_NTLM); the
 // affinity probe drives the three legs with provision/ntlm.hpp, because it
 // must act between them.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -509,7 +510,9 @@ int busyHandshakes(const std::string& url, const std::string& body, const Target
     std::vector<std::unique_ptr<Client>> clients;
     Headers h = kSoap;
     h.emplace_back("Authorization", negotiateToken());
-    for (int i = 0; i < opt.affinityClients; ++i) {
+    const int others =
+        opt.affinityClients > 0 ? opt.affinityClients : affinityClientsFor(target.proxyWorkers);
+    for (int i = 0; i < others; ++i) {
         clients.push_back(std::make_unique<Client>(target, opt));
         clients.back()->prepare("busy", "POST", url, h, body);
         curl_easy_setopt(clients.back()->handle(), CURLOPT_FRESH_CONNECT, 1L);
@@ -682,6 +685,13 @@ SignInFlow anonMeetingFlow(const SignInProbe& p, const SignInCredentials& user,
 }
 
 }  // namespace
+
+int affinityClientsFor(int workers) {
+    if (workers <= 0) return kDefaultAffinityClients;
+    if (workers == 1) return 4;
+    const double needed = std::log(1e-6) / std::log(1.0 - 1.0 / workers);
+    return std::min(kMaxAffinityClients, static_cast<int>(std::ceil(needed)));
+}
 
 std::map<ProbeId, SignInFlow> gatherSignIns(const std::vector<SignInProbe>& probes,
                                             const Target& target, const GatherOptions& options) {

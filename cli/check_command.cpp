@@ -60,6 +60,8 @@ void applyLabState(const fs::path& stateFile, const provision::Lab& lab, Target&
     }
     if (!target.caFile && state.contains("caBundle") && state["caBundle"].is_string())
         target.caFile = state["caBundle"].get<std::string>();
+    if (state.contains("proxyWorkers") && state["proxyWorkers"].is_number_integer())
+        target.proxyWorkers = std::max(0, state["proxyWorkers"].get<int>());
     // Backend processes named as the lab's backends: their addresses allow
     // the backend checks (lab mode), and one the supervisor's record shows
     // not running is its backend.up root cause.
@@ -261,8 +263,8 @@ void addTargetOptions(CLI::App& cmd, TargetArgs& args) {
                    "Other clients, each on a new connection, that start NTLM while the "
                    "signin.ntlm-affinity check's client is between its legs (default " +
                        std::to_string(checks::kDefaultAffinityClients) +
-                       "; behind a proxy with many worker processes or threads, more: "
-                       "checks/README.md)")
+                       "; 4 in a lab, whose proxy runs one worker; behind a proxy with many "
+                       "worker processes or threads, more: checks/README.md)")
         ->check(CLI::Range(1, checks::kMaxAffinityClients));
 }
 

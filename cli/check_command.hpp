@@ -29,7 +29,7 @@ struct TargetArgs {
     std::string user;
     std::string passwordFile;  // the password is read from this file, never from argv
     double longPoll = 0;
-    int affinityClients = checks::kDefaultAffinityClients;
+    int affinityClients = 0;  // 0: checks::affinityClientsFor the target's proxy
 };
 void addTargetOptions(CLI::App& cmd, TargetArgs& args);
 

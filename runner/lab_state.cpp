@@ -50,6 +50,7 @@ std::string stateJson(const LabState& s) {
                 {"bindingStore", s.bindingStore},
                 {"proxyConfig", s.proxyConfig},
                 {"proxyAddress", s.proxyAddress},
+                {"proxyWorkers", s.proxyWorkers},
                 {"addressPlan", plan},
                 {"internalDns", s.internalDns},
                 {"processes", procs},
@@ -135,6 +136,7 @@ LabState parseState(const std::string& text, const std::string& source) {
         s.bindingStore = r.string("bindingStore", true).value_or("");
         s.proxyConfig = r.string("proxyConfig").value_or("");
         s.proxyAddress = r.string("proxyAddress").value_or("");
+        s.proxyWorkers = static_cast<int>(r.integer("proxyWorkers", 0, 1024).value_or(0));
         s.addressPlan = readAddressPlan(r);
         s.internalDns = readStringMap(r, "internalDns");
         s.processes = readProcesses(r);

@@ -32,6 +32,7 @@ struct LabState {
     std::string bindingStore;
     std::string proxyConfig;
     std::string proxyAddress;  // "ADDR:PORT"
+    int proxyWorkers = 0;      // the proxy's worker threads (0: not recorded)
     AddressPlan addressPlan;
     std::map<std::string, std::string> internalDns;
     std::vector<ProcessRecord> processes;

@@ -37,6 +37,13 @@ namespace {
 
 constexpr int kSteps = 7;
 
+// The lab's proxy runs one worker thread: a lab's checks are light, and with
+// one worker every client connection reaches the one backend pool, so the
+// NTLM affinity check needs 4 other clients for a certain verdict where a
+// proxy of unknown workers gets 24 (checks/README.md, "The affinity check's
+// strength"; each is a TLS connection at three processes).
+constexpr int kLabProxyWorkers = 1;
+
 // Why the run stops at a step, as a value: the runner's control flow
 // throws nothing (CONTRIBUTING.md).
 struct Stop {
@@ -401,10 +408,11 @@ StepOutcome LabRun::deployProxy() {
     }
     Supervised* p = nullptr;
     try {
-        p = &sup_.start({"proxy",
-                         opt_.binDir / "edgelab-proxy",
-                         {"--config", proxyConfig_.string()},
-                         work_ / "logs" / "proxy.log"});
+        p = &sup_.start(
+            {"proxy",
+             opt_.binDir / "edgelab-proxy",
+             {"--config", proxyConfig_.string(), "--threads", std::to_string(kLabProxyWorkers)},
+             work_ / "logs" / "proxy.log"});
     } catch (const std::exception& e) {
         return fail(e.what());
     }
@@ -505,6 +513,7 @@ StepOutcome LabRun::runChecks(std::vector<checks::CheckResult>& results) {
     target.connectTo = connectToEntries(lab_, proxyAddress_, proxyPort_);
     target.caFile = pki_.rootCert;
     target.user = checks::signInUserOf(lab_);
+    target.proxyWorkers = kLabProxyWorkers;
     for (auto* p : sup_.processes()) {
         if (p->name().starts_with("backend-"))
             target.backendAddresses[p->name().substr(8)] = p->address;
@@ -557,6 +566,7 @@ void LabRun::fillState() {
     state_.bindingStore = bindingStore_.string();
     state_.proxyConfig = proxyConfig_.string();
     state_.proxyAddress = proxyAddress_ + ":" + std::to_string(proxyPort_);
+    state_.proxyWorkers = kLabProxyWorkers;
     state_.addressPlan = plan_;
     state_.internalDns = dns_;
     state_.hostsLines = hostsLines(lab_, proxyAddress_);

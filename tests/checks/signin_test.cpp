@@ -1,6 +1,9 @@
 #include "checks/signin.hpp"
 
 #include "checks/discovery.hpp"
+#include "checks/gather.hpp"
+
+#include <cmath>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -108,6 +111,21 @@ class SignIn : public ::testing::Test {
         return {};
     }
 };
+
+// Against a proxy of unknown workers, 24; one worker, 4; else enough that
+// all miss the signed-in client's worker once in a million at most.
+TEST(AffinityClients, SizedByTheProxysWorkers) {
+    EXPECT_EQ(affinityClientsFor(0), kDefaultAffinityClients);
+    EXPECT_EQ(affinityClientsFor(1), 4);
+    EXPECT_EQ(affinityClientsFor(2), 20);  // 0.5^20 = 9.5e-7, 0.5^19 = 1.9e-6
+    EXPECT_EQ(affinityClientsFor(8), 104);
+    EXPECT_EQ(affinityClientsFor(64), kMaxAffinityClients);
+    for (int w = 2; w <= 40; ++w) {
+        const int n = affinityClientsFor(w);
+        EXPECT_GT(std::pow(1.0 - 1.0 / w, n - 1), 1e-6) << w;  // none fewer would do
+        if (n < kMaxAffinityClients) EXPECT_LE(std::pow(1.0 - 1.0 / w, n), 1e-6) << w;
+    }
+}
 
 TEST(SignInDocuments, TheWinNegotiateEndpointTicketAndSipAccessAreRead) {
     EXPECT_EQ(webTicketEndpoint(kWsdl),

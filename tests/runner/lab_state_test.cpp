@@ -4,6 +4,7 @@
 #include "runner/lab_state.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -57,8 +58,23 @@ TEST(LabStateFile, StateWrittenByEarlierVersionsLoads) {
     ASSERT_EQ(s.processes.size(), 1u);
     EXPECT_EQ(s.processes[0].pid, 1234);
     EXPECT_EQ(s.internalDns.at("lyncfe1.contoso.local:4443"), "127.64.1.2:40124");
+    EXPECT_EQ(s.proxyWorkers, 0);  // not recorded then: unknown
     // ... and reads back what this version writes.
     EXPECT_EQ(stateJson(parseState(stateJson(s), "again")), stateJson(s));
+}
+
+TEST(LabStateFile, TheProxysWorkersAreRecorded) {
+    auto s = parseState(kEarlierState, "state.json");
+    s.proxyWorkers = 1;
+    EXPECT_EQ(parseState(stateJson(s), "again").proxyWorkers, 1);
+    auto doc = nlohmann::json::parse(stateJson(s));
+    doc["proxyWorkers"] = -1;
+    try {
+        parseState(doc.dump(), "state.json");
+        FAIL() << "a negative worker count was read";
+    } catch (const LabStateError& e) {
+        EXPECT_NE(std::string(e.what()).find("/proxyWorkers"), std::string::npos) << e.what();
+    }
 }
 
 // state.json is written without sync (it names processes a power cut ends):
