@@ -30,6 +30,12 @@ inline constexpr int kMaxAffinityClients = 256;
 // chance under one in a million, (1 - 1/W)^N <= 1e-6 (at most 256).
 int affinityClientsFor(int workers);
 
+// How many fresh connections ask anonymously once the affinity check's
+// client has signed in (signin.anonymous-after-signin): 4, and 2 against a
+// proxy of one worker, where the first already reaches the pool that holds
+// the signed-in connection.
+int anonymousRequestsFor(int workers);
+
 struct GatherOptions {
     std::chrono::milliseconds connectTimeout{5000};
     std::chrono::milliseconds requestTimeout{15000};

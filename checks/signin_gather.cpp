@@ -33,8 +33,6 @@ using nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kAnonymousRequests = 4;  // fresh connections asking anonymously after a sign-in
-
 // Credentials in headers are recorded by their length only.
 Headers recorded(const Headers& headers) {
     Headers out;
@@ -572,7 +570,7 @@ std::string authenticateToken(const ntlm::ChallengeMessage& challenge,
 // signed in: each must get the anonymous 401, never that client's session.
 void anonymousAfterSignIn(SignInFlow& flow, const std::string& url, const std::string& body,
                           const Target& target, const GatherOptions& opt) {
-    for (int i = 0; i < kAnonymousRequests; ++i) {
+    for (int i = 0, n = anonymousRequestsFor(target.proxyWorkers); i < n; ++i) {
         Client fresh(target, opt);
         flow.steps.push_back(fresh.send("anonymous", "POST", url, kSoap, body));
         if (auto ticket = issuedTicket(flow.steps.back().exchange.body))
@@ -685,6 +683,8 @@ SignInFlow anonMeetingFlow(const SignInProbe& p, const SignInCredentials& user,
 }
 
 }  // namespace
+
+int anonymousRequestsFor(int workers) { return workers == 1 ? 2 : 4; }
 
 int affinityClientsFor(int workers) {
     if (workers <= 0) return kDefaultAffinityClients;

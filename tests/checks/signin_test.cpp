@@ -120,6 +120,9 @@ TEST(AffinityClients, SizedByTheProxysWorkers) {
     EXPECT_EQ(affinityClientsFor(2), 20);  // 0.5^20 = 9.5e-7, 0.5^19 = 1.9e-6
     EXPECT_EQ(affinityClientsFor(8), 104);
     EXPECT_EQ(affinityClientsFor(64), kMaxAffinityClients);
+    EXPECT_EQ(anonymousRequestsFor(0), 4);
+    EXPECT_EQ(anonymousRequestsFor(1), 2);
+    EXPECT_EQ(anonymousRequestsFor(2), 4);
     for (int w = 2; w <= 40; ++w) {
         const int n = affinityClientsFor(w);
         EXPECT_GT(std::pow(1.0 - 1.0 / w, n - 1), 1e-6) << w;  // none fewer would do
