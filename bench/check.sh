@@ -37,11 +37,7 @@ connect_to=()
 cacert=
 check_args=()
 
-lab_from_state() {
-  local state=$1
-  mapfile -t connect_to < <(grep -o '"[A-Za-z0-9.-]*:443:[0-9.]*:[0-9]*"' "$state" | tr -d '"')
-  cacert=$(sed -n 's/.*"caBundle": *"\([^"]*\)".*/\1/p' "$state" | head -1)
-}
+. "$(dirname "$0")/lib.sh"  # lab_from_state
 
 # Our own publishing of the seed lab: nginx in front of two backends.
 start_own_lab() {

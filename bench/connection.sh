@@ -33,20 +33,19 @@ trap cleanup EXIT
 
 "$EDGELAB" up "$LAB" --work-dir "$WORK" --disk-sample-mib 1 >"$TMP/up.log" 2>&1 ||
   { echo "edgelab up failed:"; tail -5 "$TMP/up.log"; exit 1; }
+. "$(dirname "$0")/lib.sh"  # lab_from_state, lab_pids, median
 state=$WORK/state.json
-mapfile -t connect_to < <(grep -o '"[A-Za-z0-9.-]*:443:[0-9.]*:[0-9]*"' "$state" | tr -d '"')
-cacert=$(sed -n 's/.*"caBundle": *"\([^"]*\)".*/\1/p' "$state" | head -1)
+lab_from_state "$state"
 host=$(sed -n 's/.*"webServices": *"\([^"]*\)".*/\1/p' "$LAB" | head -1)
 domain=$(sed -n 's/.*"domain": *"\([^"]*\)".*/\1/p' "$LAB" | head -1)
 url=https://$host.$domain/abs/bench
-pids=$(pgrep -f "edgelab-(proxy|backend) .*$WORK/" | tr '\n' ' ')
-[ -n "$pids" ] || { echo "no lab process found under $WORK"; exit 1; }
+pids=$(lab_pids "$state")
+[ -n "$pids" ] || { echo "no lab process in $state"; exit 1; }
 
 lab_ns() {  # CPU the lab's processes have used so far, ns, every thread
   local p
   for p in $pids; do cat /proc/"$p"/task/*/schedstat; done | awk '{t += $1} END {printf "%d\n", t}'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 urls=()
 for i in $(seq 1 "$N"); do urls+=("$url$i"); done

@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$(dirname "$0")/lib.sh"  # median, lab_pids
 
 printf 'load average at the start: %s\n\n' "$(uptime | sed 's/.*load average: //')"
 printf '### edgelab run %s, median of %s rounds\n\n' "$LAB" "$ROUNDS"
@@ -55,7 +55,7 @@ done
 printf '%s\n\n' "${line%,}"
 
 "$EDGELAB" up "$LAB" --work-dir "$TMP/up" >/dev/null
-pids=$(grep -o '"pid": *[0-9]*' "$TMP/up/state.json" | grep -o '[0-9]*$' | tr '\n' ' ')
+pids=$(lab_pids "$TMP/up/state.json")
 ticks=$(getconf CLK_TCK)
 servers_cpu() {  # ms of CPU the lab's processes have used so far
   local p t=0
